@@ -1,0 +1,69 @@
+//! The exit codes every day2 tool uses, and how the outcomes of many checks merge
+//! into one process exit code.
+
+/// The documented outcome of one tool run. Ordered by severity, so the outcome of a
+/// run is the maximum of the outcomes of its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: every check passed (warnings and info records included).
+    Ok,
+    /// 1: at least one check failed or could not reach its target.
+    Failed,
+    /// 124: a deadline given with a wait option ran out (the GNU `timeout` convention).
+    Timeout,
+    /// 2: usage error, or input that cannot be read or parsed.
+    Usage,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            Exit::Timeout => 124,
+        }
+    }
+
+    /// The more severe of two outcomes.
+    pub fn merge(self, other: Exit) -> Exit {
+        self.max(other)
+    }
+}
+
+/// The exit-code table, appended to every tool's `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Output: one JSON record per line on stdout (schema: schema/record.schema.json);
+human messages on stderr.
+
+Exit codes:
+  0    every check passed (warn and info records do not fail a run)
+  1    at least one check failed (an unreachable target is a failed check)
+  2    usage error, or input that cannot be read or parsed
+  124  a deadline given with a wait option ran out";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_the_most_severe_outcome() {
+        assert_eq!(Exit::Ok.merge(Exit::Failed), Exit::Failed);
+        assert_eq!(Exit::Timeout.merge(Exit::Failed), Exit::Timeout);
+        assert_eq!(Exit::Timeout.merge(Exit::Usage), Exit::Usage);
+        assert_eq!(Exit::Ok.merge(Exit::Ok), Exit::Ok);
+    }
+
+    #[test]
+    fn codes_match_the_documented_table() {
+        let codes: Vec<u8> = [Exit::Ok, Exit::Failed, Exit::Usage, Exit::Timeout]
+            .iter()
+            .map(|e| e.code())
+            .collect();
+        assert_eq!(codes, vec![0, 1, 2, 124]);
+        for code in ["0 ", "1 ", "2 ", "124 "] {
+            assert!(EXIT_CODES_HELP.contains(&format!("\n  {code}")), "{code}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The HTTP client settings every HTTP-speaking tool shares, so that all of them
+//! time out, cap bodies, refuse redirects and verify TLS the same way, and classify
+//! transport failures with the same reason names.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use ureq::tls::TlsConfig;
+
+/// How a tool talks HTTP. Defaults are safe: short timeouts, a body cap, no
+/// redirects followed, TLS verified.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Deadline for establishing the connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Deadline for the whole exchange, body included.
+    pub timeout: Duration,
+    /// Largest body read; a larger one is the `body_too_large` error.
+    pub body_limit: u64,
+    /// Skip TLS certificate verification (the user asked; tools record it).
+    pub insecure: bool,
+    /// How many redirects to follow; 0 shows them as they are.
+    pub max_redirects: u32,
+    /// Idle keep-alive connections kept per host (raise it for concurrent sampling).
+    pub idle_per_host: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(10),
+            body_limit: 1024 * 1024,
+            insecure: false,
+            max_redirects: 0,
+            idle_per_host: 8,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// A pooled agent with these settings. 4xx/5xx are answers, not errors, so their
+    /// headers and bodies stay visible.
+    pub fn agent(&self) -> ureq::Agent {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(self.max_redirects)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_global(Some(self.timeout))
+            .max_idle_connections_per_host(self.idle_per_host.max(1))
+            .max_idle_connections(self.idle_per_host.max(1) * 4)
+            .user_agent(concat!("day2/", env!("CARGO_PKG_VERSION")))
+            .tls_config(TlsConfig::builder().disable_verification(self.insecure).build())
+            .build();
+        ureq::Agent::new_with_config(config)
+    }
+}
+
+/// One HTTP answer, with every header as sent (names lower-cased, duplicates kept in
+/// order: two `Access-Control-Allow-Origin` lines are two entries).
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl HttpResponse {
+    /// Every value of a header, matched case-insensitively.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The first value of a header, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_values(name).into_iter().next()
+    }
+
+    /// The body parsed as JSON whatever the Content-Type says.
+    pub fn json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+/// Why a request got no answer, as a stable snake_case reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    Refused,
+    Reset,
+    Timeout,
+    Dns,
+    Tls,
+    BodyTooLarge,
+    Protocol,
+    InvalidUrl,
+    Io,
+}
+
+impl FailureKind {
+    pub fn reason(self) -> &'static str {
+        match self {
+            FailureKind::Refused => "connection_refused",
+            FailureKind::Reset => "connection_reset",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Dns => "dns_failure",
+            FailureKind::Tls => "tls_error",
+            FailureKind::BodyTooLarge => "body_too_large",
+            FailureKind::Protocol => "protocol_error",
+            FailureKind::InvalidUrl => "invalid_url",
+            FailureKind::Io => "io_error",
+        }
+    }
+}
+
+/// A request that got no usable answer.
+#[derive(Debug, Clone)]
+pub struct HttpFailure {
+    pub kind: FailureKind,
+    pub message: String,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for HttpFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.reason(), self.message)
+    }
+}
+
+fn classify(err: &ureq::Error) -> FailureKind {
+    match err {
+        ureq::Error::Timeout(_) => FailureKind::Timeout,
+        ureq::Error::HostNotFound => FailureKind::Dns,
+        ureq::Error::BodyExceedsLimit(_) => FailureKind::BodyTooLarge,
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) => FailureKind::InvalidUrl,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => FailureKind::Tls,
+        ureq::Error::Protocol(_) => FailureKind::Protocol,
+        ureq::Error::ConnectionFailed => FailureKind::Refused,
+        ureq::Error::Io(e) => match e.kind() {
+            io::ErrorKind::ConnectionRefused => FailureKind::Refused,
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof => FailureKind::Reset,
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => FailureKind::Timeout,
+            _ => FailureKind::Io,
+        },
+        _ => FailureKind::Protocol,
+    }
+}
+
+/// Sends one request and reads the whole answer (up to `body_limit`).
+pub fn request(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body_limit: u64,
+) -> Result<HttpResponse, HttpFailure> {
+    let started = Instant::now();
+    let fail = |err: ureq::Error| HttpFailure {
+        kind: classify(&err),
+        message: err.to_string(),
+        elapsed: started.elapsed(),
+    };
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(()).map_err(|e| HttpFailure {
+        kind: FailureKind::InvalidUrl,
+        message: e.to_string(),
+        elapsed: started.elapsed(),
+    })?;
+    let mut response = agent.run(request).map_err(fail)?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = if method.eq_ignore_ascii_case("HEAD") {
+        Vec::new()
+    } else {
+        response.body_mut().with_config().limit(body_limit).read_to_vec().map_err(fail)?
+    };
+    Ok(HttpResponse { status, headers, body, elapsed: started.elapsed() })
+}

@@ -1,0 +1,3 @@
+fn main() {
+    day2_core::cli::main(tunnel_check::run)
+}
