@@ -1,0 +1,39 @@
+//! External programs the tests depend on. A missing one fails the test that needs it
+//! with a message naming the package to install: tests never skip themselves.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The path of a program on `PATH` (or in the sbin directories Debian uses for
+/// nginx), or a panic that names the Debian package providing it.
+pub fn program(name: &str, debian_package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
+    for dir in dirs {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "required program `{name}` not found: install it with `apt-get install {debian_package}` \
+         (.ci/run does this); tests do not skip when it is missing"
+    );
+}
+
+/// Checks that the Docker Engine answers, or panics with what to do.
+pub fn docker_engine() {
+    let output = Command::new("docker")
+        .args(["version", "--format", "{{.Server.APIVersion}}"])
+        .output();
+    match output {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "the Docker Engine does not answer (`docker version` failed: {}); \
+             these tests need a running engine and never skip",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(err) => panic!("the docker CLI cannot be run ({err}); install docker.io"),
+    }
+}
