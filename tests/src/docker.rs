@@ -33,7 +33,9 @@ pub fn docker(args: &[&str]) -> Output {
 
 /// Runs the docker CLI and returns its trimmed stdout.
 pub fn docker_stdout(args: &[&str]) -> String {
-    String::from_utf8_lossy(&docker(args).stdout).trim().to_owned()
+    String::from_utf8_lossy(&docker(args).stdout)
+        .trim()
+        .to_owned()
 }
 
 /// Builds the test image once per process (and once per machine: an existing image
@@ -80,8 +82,13 @@ impl TestScope {
     /// A new scope; `name` makes leftovers recognisable (`day2t-<name>-<unique>`).
     pub fn new(name: &str) -> TestScope {
         require::docker_engine();
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_nanos();
-        TestScope { id: format!("day2t-{name}-{}-{nanos:x}", std::process::id()) }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos();
+        TestScope {
+            id: format!("day2t-{name}-{}-{nanos:x}", std::process::id()),
+        }
     }
 
     /// `key=value` of the scope label, for `--label` and `--filter label=`.

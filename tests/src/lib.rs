@@ -1,9 +1,20 @@
 //! Test equipment shared by every crate's tests and by `cargo xtask demo`:
 //!
+//! - [`backend`]: a simulator of the assistant backend with fault injection.
+//! - [`edge`]: a real nginx in front of it, configured like the real edge.
+//! - [`demo`]: both together, the demo stack.
 //! - [`docker`]: a locally built test image (no registry is assumed) and test scopes
 //!   that label every object a test creates and remove exactly those.
 //! - [`require`]: finding the external programs tests need, failing loudly (never
 //!   skipping) when one is missing.
 
+pub mod backend;
+pub mod demo;
 pub mod docker;
+pub mod edge;
+pub mod http1;
 pub mod require;
+
+pub use backend::{Backend, BackendConfig, Fault, MetricsFormat, Provider};
+pub use demo::DemoStack;
+pub use edge::{Edge, EdgeConfig, LegacyRoute};
