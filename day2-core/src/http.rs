@@ -51,7 +51,11 @@ impl HttpOptions {
             .max_idle_connections_per_host(self.idle_per_host.max(1))
             .max_idle_connections(self.idle_per_host.max(1) * 4)
             .user_agent(concat!("day2/", env!("CARGO_PKG_VERSION")))
-            .tls_config(TlsConfig::builder().disable_verification(self.insecure).build())
+            .tls_config(
+                TlsConfig::builder()
+                    .disable_verification(self.insecure)
+                    .build(),
+            )
             .build();
         ureq::Agent::new_with_config(config)
     }
@@ -182,12 +186,27 @@ pub fn request(
     let headers = response
         .headers()
         .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = if method.eq_ignore_ascii_case("HEAD") {
         Vec::new()
     } else {
-        response.body_mut().with_config().limit(body_limit).read_to_vec().map_err(fail)?
+        response
+            .body_mut()
+            .with_config()
+            .limit(body_limit)
+            .read_to_vec()
+            .map_err(fail)?
     };
-    Ok(HttpResponse { status, headers, body, elapsed: started.elapsed() })
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+        elapsed: started.elapsed(),
+    })
 }

@@ -84,7 +84,9 @@ fn empty_object() -> Value {
 /// The current time as the RFC 3339 UTC string used in `ts` fields.
 pub fn now_rfc3339() -> String {
     let now = jiff::Timestamp::now();
-    now.round(jiff::Unit::Millisecond).unwrap_or(now).to_string()
+    now.round(jiff::Unit::Millisecond)
+        .unwrap_or(now)
+        .to_string()
 }
 
 impl Record {
@@ -166,7 +168,12 @@ pub struct RecordSink<'a> {
 
 impl<'a> RecordSink<'a> {
     pub fn new(tool: &'static str, out: &'a mut dyn Write) -> RecordSink<'a> {
-        RecordSink { tool, out, outcome: Exit::Ok, closed: false }
+        RecordSink {
+            tool,
+            out,
+            outcome: Exit::Ok,
+            closed: false,
+        }
     }
 
     /// Writes one record and flushes it, so a pipeline sees it at once.
@@ -230,7 +237,10 @@ pub fn read_records(input: &mut dyn BufRead) -> Result<Vec<Record>, LineError> {
     let mut records = Vec::new();
     for (index, line) in input.lines().enumerate() {
         let line_no = index + 1;
-        let line = line.map_err(|e| LineError { line: line_no, message: e.to_string() })?;
+        let line = line.map_err(|e| LineError {
+            line: line_no,
+            message: e.to_string(),
+        })?;
         if line.trim().is_empty() {
             continue;
         }
@@ -257,7 +267,8 @@ mod tests {
     fn records_round_trip_and_carry_the_tool_name() {
         let mut buf = Vec::new();
         let mut sink = RecordSink::new("sri-check", &mut buf);
-        sink.emit(Record::fail("entry", "a.js", "drift").data(serde_json::json!({"n": 1}))).unwrap();
+        sink.emit(Record::fail("entry", "a.js", "drift").data(serde_json::json!({"n": 1})))
+            .unwrap();
         sink.emit(Record::pass("entry", "b.js")).unwrap();
         assert_eq!(sink.exit(), Exit::Failed);
         let records = read_records(&mut buf.as_slice()).unwrap();
