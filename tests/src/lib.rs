@@ -1,5 +1,6 @@
 //! Test equipment shared by every crate's tests and by `cargo xtask demo`:
 //!
+//! - [`bins`]: the paths of the workspace binaries, for cross-tool tests.
 //! - [`backend`]: a simulator of the assistant backend with fault injection.
 //! - [`edge`]: a real nginx in front of it, configured like the real edge.
 //! - [`demo`]: both together, the demo stack.
@@ -9,6 +10,7 @@
 //!   skipping) when one is missing.
 
 pub mod backend;
+pub mod bins;
 pub mod demo;
 pub mod docker;
 pub mod edge;

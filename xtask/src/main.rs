@@ -1,1 +1,50 @@
-fn main(){}
+//! `cargo xtask`: the day2 playbooks, composed from the tools through their JSON-lines
+//! records, plus the repository's own chores (benchmarks).
+//!
+//! Every subcommand writes day2 records on stdout and a human summary on stderr, and
+//! exits with the shared exit codes.
+
+mod bench;
+mod demo;
+mod tools;
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+
+/// The name stamped on the xtask's own records.
+pub const TOOL: &str = "xtask";
+
+/// The day2 playbooks: demo tour and benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the built-in demo stack (simulated backend behind a real nginx), run every
+    /// tool against it, print the records on stdout and a summary on stderr, and stop it.
+    Demo(demo::DemoArgs),
+    /// Run the benchmarks (release builds; each compares against its reference in the
+    /// same run and prints medians and the ratio). Not part of CI.
+    Bench(bench::BenchArgs),
+}
+
+fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
+    let args: Args = match cli::parse_args(args, io) {
+        Ok(args) => args,
+        Err(exit) => return exit,
+    };
+    match args.command {
+        Command::Demo(demo) => demo::run(&demo, io),
+        Command::Bench(bench) => bench::run(&bench, io),
+    }
+}
+
+fn main() {
+    cli::main(run)
+}

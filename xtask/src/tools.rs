@@ -1,0 +1,34 @@
+//! Running a day2 tool in-process and reading its records back: the only way the
+//! xtask talks to the tools, so it sees exactly what a user's pipeline sees.
+
+use day2_core::record::{read_records, Record};
+use day2_core::{cli, Exit, Io};
+
+/// A tool's `run` entry point.
+pub type ToolMain = fn(Vec<std::ffi::OsString>, &mut Io<'_>) -> Exit;
+
+/// What one tool invocation produced.
+#[derive(Debug)]
+pub struct ToolRun {
+    pub exit: Exit,
+    pub records: Vec<Record>,
+    pub stderr: String,
+}
+
+/// Runs `tool` with `args` (without the program name) on `stdin`.
+pub fn invoke(name: &str, tool: ToolMain, args: &[&str], stdin: &[u8]) -> ToolRun {
+    let mut argv = vec![name];
+    argv.extend_from_slice(args);
+    let (exit, stdout, stderr) = cli::run_captured(tool, &argv, stdin);
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    match read_records(&mut stdout.as_slice()) {
+        Ok(records) => ToolRun { exit, records, stderr },
+        // A tool that writes something other than records is a bug in the tool; say
+        // so loudly instead of pretending it produced nothing.
+        Err(err) => ToolRun {
+            exit: Exit::Usage,
+            records: Vec::new(),
+            stderr: format!("{stderr}{name} wrote a line that is not a record: {err}"),
+        },
+    }
+}
