@@ -1,26 +1,281 @@
-//! prune-review: Review-first Docker volume and cache pruning from a plan that cannot delete the wrong thing.
+//! prune-review: review-first Docker disk hygiene with plans that cannot delete the
+//! wrong thing.
 //!
-//! Placeholder until issue #6 lands: it parses its arguments and says it is
-//! not implemented, and does nothing else.
+//! `review` (the default) classifies every volume and snapshots disk use; `plan`
+//! writes the deletion candidates as records a person can edit; `apply` deletes
+//! only what a plan lists, re-checking each object just before deleting it;
+//! `caches` shows what stopped containers, unused networks, images and the build
+//! cache would free; `inspect` looks inside a volume without changing it.
+//!
+//! Module map: [`engine`] (bollard, blocking facade), [`df`] (both `/system/df`
+//! shapes), [`protect`] (protection rules, label filter), [`classify`] (volume
+//! classes), [`candidates`] (what a plan proposes), [`plan`] (plan lines),
+//! [`apply`] (deletion with re-checks), [`inspect`] (volume contents).
 
 use std::ffi::OsString;
+use std::io::{BufRead, Write};
+use std::time::Duration;
 
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use clap::{Args as ClapArgs, Subcommand};
+use day2_core::{cli, duration::parse_duration, exit::EXIT_CODES_HELP, Exit, Io, Record, RecordSink};
+use serde_json::json;
+
+pub mod apply;
+pub mod candidates;
+pub mod classify;
+pub mod df;
+pub mod engine;
+pub mod inspect;
+pub mod plan;
+pub mod protect;
+
+use engine::Engine;
+use protect::{LabelMatch, Protection};
 
 /// The name stamped on every record this tool writes.
 pub const TOOL: &str = "prune-review";
 
-/// Review-first Docker volume and cache pruning from a plan that cannot delete the wrong thing.
+/// When this environment variable is set (non-empty), `apply` refuses to run
+/// without `--filter`: test suites and demos set it so that no destructive run can
+/// reach objects outside their own label scope.
+pub const REQUIRE_FILTER_ENV: &str = "PRUNE_REVIEW_REQUIRE_FILTER";
+
+/// Review-first Docker volume and cache pruning from a plan that cannot delete the
+/// wrong thing.
+///
+/// Without a subcommand it runs `review`: a read-only snapshot of disk use and one
+/// record per volume with its class (protected, in_use_running, in_use_stopped,
+/// compose_project_gone, orphan_anonymous, orphan_named).
 #[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct Common {
+    /// Protect volumes (and cache objects) from any deletion: an exact name, a glob
+    /// (`pg-*`), or a label (`label:KEY` or `label:KEY=VALUE`). Repeatable; always in
+    /// addition to the defaults `deploy_ollama-data` and `ollama-data`.
+    #[arg(long, global = true, value_name = "RULE")]
+    pub protect: Vec<String>,
+    /// Only consider objects carrying this label (`label=KEY` or `label=KEY=VALUE`).
+    /// `apply` enforces it again on every object just before deleting it.
+    #[arg(long, global = true, value_name = "label=KEY[=VALUE]")]
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read-only: disk-use snapshot and one record per volume with its class.
+    Review,
+    /// Write deletion candidates as plan lines (JSON records) on stdout.
+    Plan(PlanArgs),
+    /// Delete what a plan lists, re-checking each object right before deleting it.
+    Apply(ApplyArgs),
+    /// Read-only: what stopped containers, unused networks, images and build cache
+    /// would free.
+    Caches(CacheArgs),
+    /// Show what is inside a volume (file count, size, largest entries) without
+    /// changing it, using a local image.
+    Inspect(InspectArgs),
+}
+
+/// Which cache categories to consider.
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct CacheArgs {
+    /// Count tagged images that no container uses, not only dangling ones.
+    #[arg(long)]
+    pub unused_images: bool,
+}
+
+#[derive(Debug, Clone, ClapArgs)]
+pub struct PlanArgs {
+    /// Also propose orphan named volumes (default: orphan anonymous only).
+    #[arg(long)]
+    pub include_named: bool,
+    /// Also propose volumes of compose projects whose containers are all gone.
+    #[arg(long)]
+    pub include_compose: bool,
+    /// Only propose objects created longer ago than this (e.g. 7d, 24h).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub older_than: Option<Duration>,
+    /// Also propose caches: stopped containers, unused networks, dangling images and
+    /// (without --filter) the build cache.
+    #[arg(long)]
+    pub caches: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ApplyArgs {
+    /// The plan to apply (default or `-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<std::path::PathBuf>,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, ClapArgs)]
+pub struct InspectArgs {
+    /// The volume to look into.
+    pub volume: String,
+    /// A local image with `sh`, `find`, `du`, `sort` (e.g. busybox); nothing is pulled.
+    #[arg(long, env = "PRUNE_REVIEW_IMAGE", value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// How many of the largest entries to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+/// What every command runs with once its arguments are valid.
+pub struct Context<'s, 'o> {
+    pub sink: &'s mut RecordSink<'o>,
+    pub engine: Engine,
+    pub protection: Protection,
+    pub filter: Option<LabelMatch>,
+    /// Where a confirmation is read from (only when `interactive`).
+    pub stdin: &'o mut dyn BufRead,
+    /// Human messages: progress, the confirmation prompt, errors.
+    pub stderr: &'o mut dyn Write,
+    pub interactive: bool,
+}
 
 /// Runs the tool with the given arguments (the first is the program name).
 pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
-    let _args: Args = match cli::parse_args(args, io) {
+    let args: Args = match cli::parse_args(args, io) {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    io.error(TOOL, "not implemented yet (issue #6)");
-    Exit::Usage
+    let protection = match Protection::new(&args.common.protect) {
+        Ok(p) => p,
+        Err(e) => {
+            io.error(TOOL, e);
+            return Exit::Usage;
+        }
+    };
+    let filter = match args.common.filter.as_deref().map(protect::parse_filter).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            io.error(TOOL, format!("--filter: {e}"));
+            return Exit::Usage;
+        }
+    };
+    let command = args.command.unwrap_or(Command::Review);
+    // Everything about the input is checked before the engine is touched.
+    let plan_items = match &command {
+        Command::Apply(a) => {
+            if filter.is_none() && std::env::var_os(REQUIRE_FILTER_ENV).is_some_and(|v| !v.is_empty()) {
+                io.error(TOOL, format!("{REQUIRE_FILTER_ENV} is set: refusing to apply without --filter label=..."));
+                return Exit::Usage;
+            }
+            match apply::read_plan(a, io) {
+                Ok(items) => Some(items),
+                Err(e) => {
+                    io.error(TOOL, e);
+                    return Exit::Usage;
+                }
+            }
+        }
+        _ => None,
+    };
+    let Io { stdin, stdout, stderr, interactive } = io;
+    let mut sink = RecordSink::new(TOOL, *stdout);
+    let engine = match Engine::connect() {
+        Ok(engine) => engine,
+        Err(e) => {
+            let _ = sink.emit(Record::error("engine", "docker", "engine_unreachable").message(e.clone()));
+            let _ = writeln!(stderr, "{TOOL}: {e}");
+            return sink.exit();
+        }
+    };
+    let mut ctx = Context { sink: &mut sink, engine, protection, filter, stdin: *stdin, stderr: *stderr, interactive: *interactive };
+    let result = match command {
+        Command::Review => review(&mut ctx),
+        Command::Plan(p) => candidates::plan(&mut ctx, &p),
+        Command::Caches(c) => candidates::caches(&mut ctx, &c),
+        Command::Apply(a) => apply::apply(&mut ctx, &a, plan_items.unwrap_or_default()),
+        Command::Inspect(i) => inspect::inspect(&mut ctx, &i),
+    };
+    match result {
+        Ok(()) | Err(Stop::Closed) => {}
+        Err(Stop::Engine(e)) => {
+            let _ = ctx.sink.emit(Record::error("engine", "docker", "engine_error").message(e.clone()));
+            let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
+        }
+        Err(Stop::Usage(e)) => {
+            let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
+            return Exit::Usage;
+        }
+    }
+    sink.exit()
+}
+
+/// Why a command ended early.
+#[derive(Debug)]
+pub enum Stop {
+    /// The reader of stdout went away.
+    Closed,
+    /// An engine call failed; the run reports it as an `engine` error record.
+    Engine(String),
+    /// The request cannot be carried out as given (exit 2).
+    Usage(String),
+}
+
+impl From<day2_core::record::Closed> for Stop {
+    fn from(_: day2_core::record::Closed) -> Stop {
+        Stop::Closed
+    }
+}
+
+/// Emits a `disk` snapshot record; `phase` is `now`, `before` or `after`.
+pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage, Stop> {
+    let started = std::time::Instant::now();
+    let usage = ctx.engine.disk_usage().map_err(Stop::Engine)?;
+    let mut data = usage.summary();
+    if let Some(obj) = data.as_object_mut() {
+        obj.insert("phase".into(), json!(phase));
+        obj.insert("api_version".into(), json!(ctx.engine.api_version()));
+        obj.insert("reclaimable_bytes".into(), json!(usage.reclaimable_bytes()));
+    }
+    ctx.sink.emit(
+        Record::info("disk", "engine", "snapshot")
+            .duration(started.elapsed())
+            .message(format!("disk use ({phase}), /system/df in the {:?} shape", usage.shape).to_lowercase())
+            .data(data),
+    )?;
+    Ok(usage)
+}
+
+fn review(ctx: &mut Context<'_, '_>) -> Result<(), Stop> {
+    let usage = snapshot(ctx, "now")?;
+    let classified = candidates::classify_now(ctx, &usage)?;
+    let mut counts = serde_json::Map::new();
+    let mut bytes = serde_json::Map::new();
+    for class in classify::Class::ALL {
+        let of_class = classified.iter().filter(|c| c.class == class);
+        counts.insert(class.as_str().into(), json!(of_class.clone().count()));
+        bytes.insert(class.as_str().into(), json!(of_class.filter_map(|c| c.usage.size_bytes).sum::<u64>()));
+    }
+    for c in &classified {
+        let message = format!("{} ({} holder(s))", c.class.as_str().replace('_', " "), c.holders.len());
+        ctx.sink.emit(Record::info("volume", &c.volume.name, c.class.as_str()).message(message).data(c.data()))?;
+    }
+    ctx.sink.emit(
+        Record::info("review.summary", "volumes", "counts")
+            .message(format!("{} volume(s) reviewed", classified.len()))
+            .data(json!({
+                "volumes": classified.len(),
+                "counts": counts,
+                "size_bytes": bytes,
+                "filter": ctx.filter.as_ref().map(LabelMatch::filter_value),
+            })),
+    )?;
+    Ok(())
 }

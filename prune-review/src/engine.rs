@@ -1,0 +1,400 @@
+//! The Docker Engine, through bollard, behind a small blocking facade.
+//!
+//! Everything the rest of the tool knows about Docker objects is in the plain
+//! structs here, so classification and planning are pure functions that unit tests
+//! can drive. One current-thread tokio runtime serves every call of a run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use bollard::errors::Error as BollardError;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptions, DataUsageOptions, ListContainersOptions, ListImagesOptions, ListNetworksOptions,
+    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions,
+    WaitContainerOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::df::{self, DiskUsage};
+use crate::protect::LabelMatch;
+
+/// How long one engine call may take. `/system/df` walks every volume, so this is
+/// generous; bollard counts whole seconds.
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+pub type Labels = BTreeMap<String, String>;
+
+fn labels(map: Option<HashMap<String, String>>) -> Labels {
+    map.unwrap_or_default().into_iter().collect()
+}
+
+/// A volume as the engine lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeInfo {
+    pub name: String,
+    /// Exactly as the engine wrote it; the identity check compares this string.
+    pub created_at: Option<String>,
+    pub labels: Labels,
+    pub driver: String,
+    pub mountpoint: String,
+}
+
+/// One mount of a container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountInfo {
+    /// `volume`, `bind`, `tmpfs`, ...
+    pub kind: String,
+    pub name: Option<String>,
+    pub source: Option<String>,
+}
+
+/// A container, running or not, as `/containers/json?all=1` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    /// `running`, `exited`, `created`, `paused`, ...
+    pub state: String,
+    pub created: i64,
+    pub image_id: String,
+    pub labels: Labels,
+    pub mounts: Vec<MountInfo>,
+    pub networks: Vec<String>,
+}
+
+impl ContainerInfo {
+    /// Running, paused and restarting containers are live; the rest are stopped.
+    pub fn is_live(&self) -> bool {
+        matches!(self.state.as_str(), "running" | "paused" | "restarting" | "removing")
+    }
+}
+
+/// A network as listed, with the endpoints its inspection shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub created: Option<String>,
+    pub driver: String,
+    pub labels: Labels,
+}
+
+/// An image as `/images/json` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageInfo {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub created: i64,
+    pub size: i64,
+    pub labels: Labels,
+}
+
+impl ImageInfo {
+    pub fn is_dangling(&self) -> bool {
+        self.tags.iter().all(|t| t == "<none>:<none>")
+    }
+}
+
+/// What a removal call came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Removal {
+    Removed,
+    /// 404: someone else removed it first.
+    Gone,
+    /// 409: the engine refused (in use, running, ...), with its message.
+    Refused(String),
+}
+
+/// A connected engine.
+pub struct Engine {
+    rt: tokio::runtime::Runtime,
+    docker: Docker,
+    /// Set once `/system/df` has answered in the older shape, so later snapshots of
+    /// the same run go straight to the raw request.
+    old_df: bool,
+}
+
+/// A failed engine call, as one line.
+pub fn describe(err: &BollardError) -> String {
+    match err {
+        BollardError::DockerResponseServerError { status_code, message } => format!("HTTP {status_code}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+fn status_of(err: &BollardError) -> Option<u16> {
+    match err {
+        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+fn removal(result: Result<(), BollardError>) -> Result<Removal, String> {
+    match result {
+        Ok(()) => Ok(Removal::Removed),
+        Err(e) if status_of(&e) == Some(404) => Ok(Removal::Gone),
+        Err(e) if status_of(&e) == Some(409) => Ok(Removal::Refused(describe(&e))),
+        Err(e) => Err(describe(&e)),
+    }
+}
+
+fn label_filters(filter: Option<&LabelMatch>) -> Option<HashMap<String, Vec<String>>> {
+    filter.map(|f| HashMap::from([("label".to_owned(), vec![f.filter_value()])]))
+}
+
+impl Engine {
+    /// Connects as bollard does by default (`DOCKER_HOST`, else the local socket) and
+    /// negotiates the API version.
+    pub fn connect() -> Result<Engine, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| format!("cannot reach the Docker Engine: {e}"))?
+            .with_timeout(TIMEOUT);
+        let docker = rt
+            .block_on(docker.negotiate_version())
+            .map_err(|e| format!("the Docker Engine does not answer: {}", describe(&e)))?;
+        Ok(Engine { rt, docker, old_df: false })
+    }
+
+    /// The negotiated API version, e.g. `1.41`.
+    pub fn api_version(&self) -> String {
+        let v = self.docker.client_version();
+        format!("{}.{}", v.major_version, v.minor_version)
+    }
+
+    /// Every volume, or those carrying the filter's label.
+    pub fn volumes(&self, filter: Option<&LabelMatch>) -> Result<Vec<VolumeInfo>, String> {
+        let options = ListVolumesOptions { filters: label_filters(filter) };
+        let list = self
+            .rt
+            .block_on(self.docker.list_volumes(Some(options)))
+            .map_err(|e| format!("listing volumes: {}", describe(&e)))?;
+        Ok(list.volumes.unwrap_or_default().into_iter().map(volume_info).collect())
+    }
+
+    /// One volume, or `None` when it does not exist.
+    pub fn volume(&self, name: &str) -> Result<Option<VolumeInfo>, String> {
+        match self.rt.block_on(self.docker.inspect_volume(name)) {
+            Ok(v) => Ok(Some(volume_info(v))),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(format!("inspecting volume {name}: {}", describe(&e))),
+        }
+    }
+
+    /// Every container, running or not: holders must be computed over all of them,
+    /// whatever filter the run has.
+    pub fn containers(&self, filter: Option<&LabelMatch>) -> Result<Vec<ContainerInfo>, String> {
+        let options = ListContainersOptions { all: true, filters: label_filters(filter), ..Default::default() };
+        let list = self
+            .rt
+            .block_on(self.docker.list_containers(Some(options)))
+            .map_err(|e| format!("listing containers: {}", describe(&e)))?;
+        Ok(list.into_iter().map(container_info).collect())
+    }
+
+    pub fn networks(&self, filter: Option<&LabelMatch>) -> Result<Vec<NetworkInfo>, String> {
+        let options = ListNetworksOptions { filters: label_filters(filter) };
+        let list = self
+            .rt
+            .block_on(self.docker.list_networks(Some(options)))
+            .map_err(|e| format!("listing networks: {}", describe(&e)))?;
+        Ok(list
+            .into_iter()
+            .map(|n| NetworkInfo {
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                created: n.created,
+                driver: n.driver.unwrap_or_default(),
+                labels: labels(n.labels),
+            })
+            .collect())
+    }
+
+    /// How many endpoints (attached containers) a network has, or `None` when gone.
+    pub fn network_endpoints(&self, id: &str) -> Result<Option<usize>, String> {
+        match self.rt.block_on(self.docker.inspect_network(id, None)) {
+            Ok(n) => Ok(Some(n.containers.map_or(0, |c| c.len()))),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(format!("inspecting network {id}: {}", describe(&e))),
+        }
+    }
+
+    pub fn images(&self, filter: Option<&LabelMatch>) -> Result<Vec<ImageInfo>, String> {
+        let options = ListImagesOptions { filters: label_filters(filter), ..Default::default() };
+        let list = self
+            .rt
+            .block_on(self.docker.list_images(Some(options)))
+            .map_err(|e| format!("listing images: {}", describe(&e)))?;
+        Ok(list
+            .into_iter()
+            .map(|i| ImageInfo {
+                id: i.id,
+                tags: i.repo_tags,
+                created: i.created,
+                size: i.size,
+                labels: i.labels.into_iter().collect(),
+            })
+            .collect())
+    }
+
+    /// True when a local image by this name or id exists.
+    pub fn image_exists(&self, name: &str) -> Result<bool, String> {
+        match self.rt.block_on(self.docker.inspect_image(name)) {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(format!("inspecting image {name}: {}", describe(&e))),
+        }
+    }
+
+    /// A disk-usage snapshot, through bollard and, for the older shape, the raw
+    /// request bollard cannot read.
+    pub fn disk_usage(&mut self) -> Result<DiskUsage, String> {
+        if !self.old_df {
+            let options = DataUsageOptions { _type: None, verbose: true };
+            let typed = self
+                .rt
+                .block_on(self.docker.df(Some(options)))
+                .map_err(|e| format!("GET /system/df: {}", describe(&e)))?;
+            let value = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
+            if !df::is_empty_new_shape(&value) {
+                return df::parse(&value);
+            }
+            self.old_df = true;
+        }
+        let host = std::env::var("DOCKER_HOST").ok();
+        let endpoint = df::endpoint(host.as_deref())?;
+        let path = format!("/v{}/system/df", self.api_version());
+        let value = df::fetch_raw(&endpoint, &path, TIMEOUT)?;
+        df::parse(&value)
+    }
+
+    pub fn remove_volume(&self, name: &str) -> Result<Removal, String> {
+        // Never forced: the engine's own in-use check stays as the last guard.
+        let options = RemoveVolumeOptions { force: false };
+        removal(self.rt.block_on(self.docker.remove_volume(name, Some(options))))
+    }
+
+    pub fn remove_container(&self, id: &str) -> Result<Removal, String> {
+        // Not forced (a running container is refused) and without `v`: its
+        // anonymous volumes become orphans to review, not silent deletions.
+        let options = RemoveContainerOptions { v: false, force: false, link: false };
+        removal(self.rt.block_on(self.docker.remove_container(id, Some(options))))
+    }
+
+    pub fn remove_network(&self, id: &str) -> Result<Removal, String> {
+        removal(self.rt.block_on(self.docker.remove_network(id)))
+    }
+
+    pub fn remove_image(&self, name: &str) -> Result<Removal, String> {
+        let options = RemoveImageOptions { force: false, noprune: false, platforms: None };
+        removal(self.rt.block_on(self.docker.remove_image(name, Some(options), None)).map(|_| ()))
+    }
+
+    /// Prunes the whole build cache (the API cannot target single records).
+    pub fn prune_build_cache(&self) -> Result<u64, String> {
+        let out = self
+            .rt
+            .block_on(self.docker.prune_build(None::<bollard::query_parameters::PruneBuildOptions>))
+            .map_err(|e| format!("POST /build/prune: {}", describe(&e)))?;
+        Ok(out.space_reclaimed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    }
+
+    /// Runs `cmd` in a new container of `image` with `volume` mounted read-only (and
+    /// `nocopy`) at `mount` and no network, and returns its exit code and combined
+    /// output. The container is removed afterwards whatever happens.
+    pub fn run_readonly(&self, image: &str, volume: &str, mount: &str, cmd: &[&str]) -> Result<(i64, String), String> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: Some(cmd.iter().map(|s| (*s).to_owned()).collect()),
+            entrypoint: Some(Vec::new()),
+            labels: Some(HashMap::from([("org.day2.prune-review.inspect".to_owned(), volume.to_owned())])),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{volume}:{mount}:ro,nocopy")]),
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = self
+            .rt
+            .block_on(self.docker.create_container(None::<CreateContainerOptions>, body))
+            .map_err(|e| format!("creating the inspection container: {}", describe(&e)))?;
+        let id = created.id;
+        let result = self.rt.block_on(async {
+            self.docker
+                .start_container(&id, None::<bollard::query_parameters::StartContainerOptions>)
+                .await
+                .map_err(|e| format!("starting the inspection container: {}", describe(&e)))?;
+            let mut wait = self.docker.wait_container(&id, None::<WaitContainerOptions>);
+            let mut code = 0;
+            while let Some(item) = wait.next().await {
+                match item {
+                    Ok(r) => code = r.status_code,
+                    // bollard reports a non-zero exit as an error carrying the code.
+                    Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
+                    Err(e) => return Err(format!("waiting for the inspection container: {}", describe(&e))),
+                }
+            }
+            let options = LogsOptions { stdout: true, stderr: true, ..Default::default() };
+            let mut logs = self.docker.logs(&id, Some(options));
+            let mut text = String::new();
+            while let Some(chunk) = logs.next().await {
+                let chunk = chunk.map_err(|e| format!("reading the inspection output: {}", describe(&e)))?;
+                text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            }
+            Ok((code, text))
+        });
+        let remove = RemoveContainerOptions { v: false, force: true, link: false };
+        let _ = self.rt.block_on(self.docker.remove_container(&id, Some(remove)));
+        result
+    }
+}
+
+fn volume_info(v: bollard::models::Volume) -> VolumeInfo {
+    VolumeInfo {
+        name: v.name,
+        created_at: v.created_at,
+        labels: v.labels.into_iter().collect(),
+        driver: v.driver,
+        mountpoint: v.mountpoint,
+    }
+}
+
+fn container_info(c: bollard::models::ContainerSummary) -> ContainerInfo {
+    let name = c
+        .names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_owned())
+        .unwrap_or_default();
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name,
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        created: c.created.unwrap_or(0),
+        image_id: c.image_id.unwrap_or_default(),
+        labels: labels(c.labels),
+        mounts: c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| MountInfo {
+                kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
+                name: m.name,
+                source: m.source,
+            })
+            .collect(),
+        networks: c
+            .network_settings
+            .and_then(|n| n.networks)
+            .map(|n| n.into_keys().collect())
+            .unwrap_or_default(),
+    }
+}
