@@ -1,26 +1,354 @@
-//! docker-doctor: A Docker daemon probe that cannot hang, compose stack health, and bounded recovery.
+//! docker-doctor: a Docker daemon probe that cannot hang, compose stack health,
+//! resource checks and bounded recovery.
 //!
-//! Placeholder until issue #7 lands: it parses its arguments and says it is
-//! not implemented, and does nothing else.
+//! The run: read and parse `--wslconfig` first (a malformed file is a usage error
+//! before anything is probed), then the probe ladder ([`ladder`], over the raw
+//! client in [`rawhttp`]), recovery if asked ([`recover`], [`remedy`]), then, with
+//! the daemon answering, stack health ([`stack`]) and resources ([`resources`])
+//! through bollard ([`daemon`]), and the `.wslconfig` checks ([`wslconfig`]).
+//! Records go out as JSON lines or a text checklist ([`report`]).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::duration::parse_duration;
+use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+
+pub mod daemon;
+pub mod endpoint;
+pub mod ladder;
+pub mod rawhttp;
+pub mod recover;
+pub mod remedy;
+pub mod report;
+pub mod resources;
+pub mod size;
+pub mod stack;
+pub mod wslconfig;
+
+use ladder::ApiVersion;
+use remedy::Platform;
+use report::{Format, Report};
 
 /// The name stamped on every record this tool writes.
 pub const TOOL: &str = "docker-doctor";
 
-/// A Docker daemon probe that cannot hang, compose stack health, and bounded recovery.
+/// A group of checks, for `--checks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Check {
+    /// The daemon ladder: endpoint, /_ping, /version, container list, /info.
+    Probe,
+    /// The compose project's services: present, running, healthy, restarts, OOM.
+    Stack,
+    /// Disk use, memory of the stack's containers, OLLAMA_KEEP_ALIVE.
+    Resources,
+    /// The `[wsl2]` budget in the file given with --wslconfig.
+    Wslconfig,
+}
+
+/// Probe the Docker daemon without ever hanging, check a compose stack's health and
+/// resources, and recover a dead daemon within bounds.
+///
+/// The probe is a ladder (endpoint reachable, /_ping, /version, container list,
+/// /info), each step with its own deadline inside a hard overall deadline; a failure
+/// is classified (no_such_socket, permission_denied, connection_refused, hung,
+/// bad_docker_host, unsupported_endpoint, api_too_old, garbage_response, http_error)
+/// and comes with remediation for the platform. Stack and resource checks run only
+/// when the ladder passes.
 #[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
-pub struct Args {}
+pub struct Args {
+    /// The daemon endpoint: unix:///path/to/docker.sock or tcp://host:port.
+    #[arg(long, env = "DOCKER_HOST", default_value = endpoint::DEFAULT_UNIX, value_name = "URL")]
+    pub host: String,
+
+    /// Set (to anything non-empty) when the tcp endpoint needs TLS, as for the docker CLI.
+    #[arg(long, env = "DOCKER_TLS_VERIFY", hide = true)]
+    pub tls_verify: Option<String>,
+
+    /// Which checks to run (comma-separated). Default: probe,stack,resources, plus
+    /// wslconfig when --wslconfig is given. stack and resources run the probe first.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub checks: Vec<Check>,
+
+    /// Deadline of each ladder step.
+    #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
+    pub step_timeout: Duration,
+
+    /// Hard deadline of the whole ladder.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub deadline: Duration,
+
+    /// The oldest Engine API accepted (1.41 = Docker 20.10, the first with one-shot stats).
+    #[arg(long, default_value = "1.41", value_parser = ladder::parse_api, value_name = "VERSION")]
+    pub min_api: ApiVersion,
+
+    /// The platform the remediation and restart commands are written for.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub platform: Platform,
+
+    /// The compose project (its containers carry com.docker.compose.project=NAME).
+    #[arg(long, default_value = "deploy", value_name = "NAME")]
+    pub project: String,
+
+    /// Services that must exist (comma-separated), e.g. ollama,backend,nginx,cloudflared.
+    /// Without it, the services are those found on the project's containers.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICES")]
+    pub expect: Vec<String>,
+
+    /// One-shot helper services: exited with code 0 is their success.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ollama-init,warmup",
+        value_name = "SERVICES"
+    )]
+    pub one_shot: Vec<String>,
+
+    /// Fail when the daemon's disk use (images, containers, volumes, build cache) exceeds this.
+    #[arg(long, default_value = "150GB", value_parser = size::parse_size, value_name = "SIZE")]
+    pub disk_limit: u64,
+
+    /// Deadline of the disk-use query (/system/df sizes every volume, which takes time).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub df_timeout: Duration,
+
+    /// Warn when a container uses at least this percentage of its memory limit.
+    #[arg(long, default_value_t = 90.0, value_name = "PERCENT")]
+    pub mem_warn_percent: f64,
+
+    /// The service whose OLLAMA_KEEP_ALIVE is explained.
+    #[arg(long, default_value = "ollama", value_name = "SERVICE")]
+    pub ollama_service: String,
+
+    /// Warn when OLLAMA_KEEP_ALIVE holds a model in RAM longer than this (negative = forever always warns).
+    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    pub keep_alive_warn: Duration,
+
+    /// A .wslconfig file whose [wsl2] memory, processors and swap are checked.
+    #[arg(long, value_name = "PATH")]
+    pub wslconfig: Option<PathBuf>,
+
+    /// Minimum [wsl2] memory.
+    #[arg(long, default_value = "8GB", value_parser = size::parse_size, value_name = "SIZE")]
+    pub wsl_min_memory: u64,
+
+    /// Minimum [wsl2] processors.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub wsl_min_processors: u64,
+
+    /// Minimum [wsl2] swap.
+    #[arg(long, default_value = "1GB", value_parser = size::parse_size, value_name = "SIZE")]
+    pub wsl_min_swap: u64,
+
+    /// When the probe fails, print the platform's exact daemon restart commands.
+    #[arg(long)]
+    pub recover: bool,
+
+    /// With --recover: run the restart commands, then re-probe with backoff.
+    #[arg(long, requires = "recover")]
+    pub yes: bool,
+
+    /// With --recover: a shell command (sh -c) to run instead of the platform's.
+    #[arg(long, requires = "recover", value_name = "COMMAND")]
+    pub restart_cmd: Option<String>,
+
+    /// Restart attempts before giving up.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20), value_name = "N")]
+    pub attempts: u32,
+
+    /// Re-probes after each successful restart command.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50), value_name = "N")]
+    pub reprobes: u32,
+
+    /// Wait before the first re-probe; doubled each time up to --max-backoff.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub backoff: Duration,
+
+    /// The longest wait between re-probes.
+    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_backoff: Duration,
+
+    /// Kill a restart command that runs longer than this.
+    #[arg(long, default_value = "120s", value_parser = parse_duration, value_name = "DURATION")]
+    pub restart_timeout: Duration,
+
+    /// json: one record per line; text: a PASS/FAIL/SKIP checklist for a terminal.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+}
 
 /// Runs the tool with the given arguments (the first is the program name).
 pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
-    let _args: Args = match cli::parse_args(args, io) {
+    let args: Args = match cli::parse_args(args, io) {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    io.error(TOOL, "not implemented yet (issue #7)");
-    Exit::Usage
+    let mut checks = args.checks.clone();
+    if checks.is_empty() {
+        checks = vec![Check::Probe, Check::Stack, Check::Resources];
+        if args.wslconfig.is_some() {
+            checks.push(Check::Wslconfig);
+        }
+    }
+    // Input first: a malformed .wslconfig ends the run before any probing.
+    let wsl = match (checks.contains(&Check::Wslconfig), &args.wslconfig) {
+        (false, _) => None,
+        (true, None) => {
+            io.error(TOOL, "--checks wslconfig needs --wslconfig PATH");
+            return Exit::Usage;
+        }
+        (true, Some(path)) => {
+            let parsed = wslconfig::read(path).and_then(|text| {
+                wslconfig::parse(&text)
+                    .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))
+            });
+            match parsed {
+                Ok(entries) => Some((path.clone(), entries)),
+                Err(message) => {
+                    io.error(TOOL, message);
+                    return Exit::Usage;
+                }
+            }
+        }
+    };
+    let mut report = Report::new(args.format, &mut *io.stdout);
+    let daemon_checks = [Check::Probe, Check::Stack, Check::Resources];
+    if checks.iter().any(|c| daemon_checks.contains(c)) || args.recover {
+        // A closed stdout ends the run; the exit code says success then.
+        if daemon(&args, &checks, &mut report).is_err() {
+            return report.exit();
+        }
+    }
+    if let Some((path, entries)) = wsl {
+        let min = wslconfig::Thresholds {
+            memory: args.wsl_min_memory,
+            processors: args.wsl_min_processors,
+            swap: args.wsl_min_swap,
+        };
+        let _ = report.emit_all(wslconfig::check(&path, &entries, min));
+    }
+    report.exit()
+}
+
+/// The ladder, recovery, then stack and resources while the daemon answers.
+fn daemon(args: &Args, checks: &[Check], report: &mut Report<'_>) -> Result<(), day2_core::Closed> {
+    let settings = ladder::Settings {
+        host: args.host.clone(),
+        tls_verify: args.tls_verify.as_deref().is_some_and(|v| !v.is_empty()),
+        step_timeout: args.step_timeout,
+        deadline: args.deadline,
+        min_api: args.min_api,
+        platform: args.platform,
+    };
+    let before = report.outcome();
+    let mut outcome = ladder::run(&settings);
+    report.emit_all(outcome.records.drain(..))?;
+    if args.recover {
+        let recovery = recover::Settings {
+            yes: args.yes,
+            restart_cmd: args.restart_cmd.clone(),
+            attempts: args.attempts,
+            reprobes: args.reprobes,
+            backoff: args.backoff,
+            max_backoff: args.max_backoff,
+            restart_timeout: args.restart_timeout,
+        };
+        if let Some(recovered) = recover::run(&outcome, &settings, &recovery, report)? {
+            // The daemon is back: the first probe's failure no longer decides the exit.
+            report.restore(before);
+            report.raise(Exit::Ok);
+            outcome = recovered;
+        }
+    }
+    let stack_wanted = checks.contains(&Check::Stack);
+    let resources_wanted = checks.contains(&Check::Resources);
+    if !stack_wanted && !resources_wanted {
+        return Ok(());
+    }
+    let (Some(endpoint), Some(api), true) =
+        (outcome.endpoint.clone(), outcome.api, outcome.passed())
+    else {
+        let why = "not run: the daemon probe failed";
+        if stack_wanted {
+            report.emit(Record::info("stack", &args.project, "skipped").message(why))?;
+        }
+        if resources_wanted {
+            report.emit(Record::info("resources", &args.host, "skipped").message(why))?;
+        }
+        return Ok(());
+    };
+    stack_and_resources(args, &endpoint, api, stack_wanted, resources_wanted, report)
+}
+
+fn stack_and_resources(
+    args: &Args,
+    endpoint: &endpoint::Endpoint,
+    api: ApiVersion,
+    stack_wanted: bool,
+    resources_wanted: bool,
+    report: &mut Report<'_>,
+) -> Result<(), day2_core::Closed> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let client = daemon::client(endpoint, api, args.step_timeout);
+    let (runtime, docker) = match (runtime, client) {
+        (Ok(runtime), Ok(docker)) => (runtime, docker),
+        (Err(err), _) => {
+            return report.emit(
+                Record::error("stack", &args.project, "io_error")
+                    .message(format!("cannot start the async runtime: {err}")),
+            );
+        }
+        (_, Err(failure)) => {
+            return report.emit(
+                Record::error("stack", &args.project, failure.reason).message(failure.message),
+            );
+        }
+    };
+    let settings = stack::Settings {
+        project: args.project.clone(),
+        expect: args.expect.clone(),
+        one_shot: args.one_shot.clone(),
+        timeout: args.step_timeout,
+    };
+    runtime.block_on(async {
+        let members = match stack::check(&docker, &settings).await {
+            Ok(found) => {
+                if stack_wanted {
+                    report.emit_all(found.records)?;
+                }
+                Some(found.members)
+            }
+            Err(failure) => {
+                report.emit(
+                    Record::error("stack", &args.project, failure.reason).message(failure.message),
+                )?;
+                None
+            }
+        };
+        if !resources_wanted {
+            return Ok(());
+        }
+        report.emit(resources::disk(
+            endpoint,
+            api,
+            args.disk_limit,
+            args.df_timeout,
+        ))?;
+        if let Some(members) = members {
+            report.emit_all(
+                resources::memory(&docker, &members, args.mem_warn_percent, args.step_timeout)
+                    .await,
+            )?;
+            report.emit(resources::keep_alive_record(
+                &members,
+                &args.ollama_service,
+                args.keep_alive_warn,
+            ))?;
+        }
+        Ok(())
+    })
 }

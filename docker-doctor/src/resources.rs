@@ -1,0 +1,420 @@
+//! Resources: the daemon's disk use against a limit, the memory of the stack's
+//! running containers (one-shot stats), and what the Ollama container's
+//! `OLLAMA_KEEP_ALIVE` means for RAM.
+//!
+//! Disk use is read from `/system/df` with the raw client, because bollard 0.21's
+//! `df()` only knows the newer shape and silently returns all-`None` fields from
+//! daemons that speak the older one (Docker ≤ 28, the 20.10 here); both shapes are
+//! parsed.
+
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::StatsOptionsBuilder;
+use bollard::Docker;
+use day2_core::Record;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use crate::daemon::bounded;
+use crate::endpoint::Endpoint;
+use crate::ladder::{self, ApiVersion};
+use crate::rawhttp::{self, Failure};
+use crate::size;
+use crate::stack::Member;
+
+/// Bytes used and reclaimable per kind, from `/system/df`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiskUse {
+    pub images: u64,
+    pub containers: u64,
+    pub volumes: u64,
+    pub build_cache: u64,
+    pub reclaimable: u64,
+    /// `legacy` (API ≤ 1.51: item lists) or `current` (per-kind usage objects).
+    pub shape: &'static str,
+}
+
+impl DiskUse {
+    pub fn total(&self) -> u64 {
+        self.images + self.containers + self.volumes + self.build_cache
+    }
+}
+
+fn num(v: &Value, key: &str) -> u64 {
+    v.get(key)
+        .and_then(Value::as_i64)
+        .filter(|n| *n > 0)
+        .unwrap_or(0) as u64
+}
+
+fn items<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// Reads either shape of `/system/df`; `None` when it is neither.
+pub fn parse_df(v: &Value) -> Option<DiskUse> {
+    let kinds = [
+        "ImageUsage",
+        "ContainerUsage",
+        "VolumeUsage",
+        "BuildCacheUsage",
+    ];
+    if kinds.iter().any(|k| v.get(k).is_some()) {
+        let part = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+        let (images, containers, volumes, cache) = (
+            part(kinds[0]),
+            part(kinds[1]),
+            part(kinds[2]),
+            part(kinds[3]),
+        );
+        return Some(DiskUse {
+            images: num(&images, "TotalSize"),
+            containers: num(&containers, "TotalSize"),
+            volumes: num(&volumes, "TotalSize"),
+            build_cache: num(&cache, "TotalSize"),
+            reclaimable: [&images, &containers, &volumes, &cache]
+                .iter()
+                .map(|p| num(p, "Reclaimable"))
+                .sum(),
+            shape: "current",
+        });
+    }
+    v.get("LayersSize")?;
+    // The reclaimable estimate follows `docker system df`: unused images minus
+    // shared layers, stopped containers' layers, unreferenced volumes, idle cache.
+    let unused_images: u64 = items(v, "Images")
+        .filter(|i| i.get("Containers").and_then(Value::as_i64) == Some(0))
+        .map(|i| num(i, "Size").saturating_sub(num(i, "SharedSize")))
+        .sum();
+    let containers: u64 = items(v, "Containers").map(|c| num(c, "SizeRw")).sum();
+    let stopped: u64 = items(v, "Containers")
+        .filter(|c| c.get("State").and_then(Value::as_str) != Some("running"))
+        .map(|c| num(c, "SizeRw"))
+        .sum();
+    let usage = |vol: &Value| vol.get("UsageData").cloned().unwrap_or(Value::Null);
+    let volumes: u64 = items(v, "Volumes")
+        .map(|vol| num(&usage(vol), "Size"))
+        .sum();
+    let orphan_volumes: u64 = items(v, "Volumes")
+        .map(usage)
+        .filter(|u| u.get("RefCount").and_then(Value::as_i64) == Some(0))
+        .map(|u| num(&u, "Size"))
+        .sum();
+    let cache: u64 = items(v, "BuildCache").map(|b| num(b, "Size")).sum();
+    let idle_cache: u64 = items(v, "BuildCache")
+        .filter(|b| b.get("InUse").and_then(Value::as_bool) != Some(true))
+        .map(|b| num(b, "Size"))
+        .sum();
+    Some(DiskUse {
+        images: num(v, "LayersSize"),
+        containers,
+        volumes,
+        build_cache: cache,
+        reclaimable: unused_images + stopped + orphan_volumes + idle_cache,
+        shape: "legacy",
+    })
+}
+
+/// The `resources.disk` record: total use against `limit`.
+pub fn disk(endpoint: &Endpoint, api: ApiVersion, limit: u64, timeout: Duration) -> Record {
+    let started = Instant::now();
+    let path = format!("/v{api}/system/df");
+    let ep = endpoint.clone();
+    let deadline = started + timeout;
+    let get_path = path.clone();
+    let fetched = ladder::guarded(deadline, move || rawhttp::get(&ep, &get_path, deadline));
+    let parsed = fetched.and_then(|response| {
+        if !(200..300).contains(&response.status) {
+            return Err(Failure::new(
+                "docker_error",
+                format!(
+                    "{path} answered HTTP {}: {}",
+                    response.status,
+                    rawhttp::snippet(&response.body)
+                ),
+            ));
+        }
+        serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .as_ref()
+            .and_then(parse_df)
+            .ok_or_else(|| {
+                Failure::new(
+                    "garbage_response",
+                    format!("{path} is not a disk-usage answer"),
+                )
+            })
+    });
+    let use_ = match parsed {
+        Ok(use_) => use_,
+        Err(failure) => {
+            return Record::error("resources.disk", &path, failure.reason)
+                .message(failure.message)
+                .duration(started.elapsed());
+        }
+    };
+    let total = use_.total();
+    let data = json!({
+        "images_bytes": use_.images,
+        "containers_bytes": use_.containers,
+        "volumes_bytes": use_.volumes,
+        "build_cache_bytes": use_.build_cache,
+        "total_bytes": total,
+        "reclaimable_bytes": use_.reclaimable,
+        "limit_bytes": limit,
+        "shape": use_.shape,
+    });
+    let summary = format!(
+        "Docker uses {} (images {}, containers {}, volumes {}, build cache {}); about {} reclaimable",
+        size::human(total),
+        size::human(use_.images),
+        size::human(use_.containers),
+        size::human(use_.volumes),
+        size::human(use_.build_cache),
+        size::human(use_.reclaimable)
+    );
+    let record = if total > limit {
+        Record::fail("resources.disk", &path, "disk_over_threshold").message(format!(
+            "{summary}: over the limit of {}",
+            size::human(limit)
+        ))
+    } else {
+        Record::pass("resources.disk", &path).message(summary)
+    };
+    record.data(data).duration(started.elapsed())
+}
+
+/// One `resources.memory` record per running member: usage against its limit.
+pub async fn memory(
+    docker: &Docker,
+    members: &[Member],
+    warn_percent: f64,
+    timeout: Duration,
+) -> Vec<Record> {
+    let mut records = Vec::new();
+    for member in members.iter().filter(|m| m.running) {
+        let started = Instant::now();
+        let options = StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let mut stream = docker.stats(&member.id, Some(options));
+        let next = async { stream.next().await.transpose() };
+        let stats = bounded(timeout, "read one-shot stats", next).await;
+        let record = match stats {
+            Ok(Some(stats)) => {
+                let mem = stats.memory_stats.unwrap_or_default();
+                let counters = mem.stats.unwrap_or_default();
+                // What `docker stats` shows: usage minus reclaimable page cache
+                // (`inactive_file` on cgroup v2, `total_inactive_file` on v1).
+                let cache = counters
+                    .get("inactive_file")
+                    .or_else(|| counters.get("total_inactive_file"))
+                    .copied()
+                    .unwrap_or(0);
+                let usage = mem.usage.unwrap_or(0).saturating_sub(cache);
+                let limit = mem.limit.unwrap_or(0);
+                let percent = if limit > 0 {
+                    usage as f64 * 100.0 / limit as f64
+                } else {
+                    0.0
+                };
+                let data = json!({
+                    "service": member.service,
+                    "container": member.name,
+                    "usage_bytes": usage,
+                    "limit_bytes": limit,
+                    "percent": (percent * 100.0).round() / 100.0,
+                });
+                let text = format!(
+                    "{} of {} ({percent:.1}%)",
+                    size::human(usage),
+                    size::human(limit)
+                );
+                let record = if percent >= warn_percent {
+                    Record::warn("resources.memory", &member.name, "memory_high")
+                        .message(format!("{text}, at or over {warn_percent}%"))
+                } else {
+                    Record::pass("resources.memory", &member.name).message(text)
+                };
+                record.data(data)
+            }
+            Ok(None) => Record::error("resources.memory", &member.name, "docker_error")
+                .message("the stats stream ended without a sample"),
+            Err(failure) => Record::error("resources.memory", &member.name, failure.reason)
+                .message(failure.message),
+        };
+        records.push(record.duration(started.elapsed()));
+    }
+    records
+}
+
+/// What Ollama makes of an `OLLAMA_KEEP_ALIVE` value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeepAlive {
+    /// Unload after this long idle (zero: right after each request).
+    For(Duration),
+    /// A negative value: never unload.
+    Forever,
+    /// Unparseable: Ollama falls back to its default of 5 minutes.
+    Invalid,
+}
+
+/// Ollama reads the value as a Go duration (`5m`, `1h30m`, `-1m`), else as whole
+/// seconds (`300`, `-1`); a negative value keeps the model loaded forever.
+pub fn keep_alive(value: &str) -> KeepAlive {
+    let value = value.trim();
+    if let Some(result) = go_duration(value) {
+        return result;
+    }
+    match value.parse::<i64>() {
+        Ok(n) if n < 0 => KeepAlive::Forever,
+        Ok(n) => KeepAlive::For(Duration::from_secs(n.unsigned_abs())),
+        Err(_) => KeepAlive::Invalid,
+    }
+}
+
+/// Go's `time.ParseDuration` grammar: an optional sign, then number+unit pairs
+/// (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`); a bare `0` is allowed.
+fn go_duration(text: &str) -> Option<KeepAlive> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Some(KeepAlive::For(Duration::ZERO));
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut seconds = 0f64;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        seconds += number * scale;
+        rest = &rest[unit_len..];
+    }
+    Some(if negative && seconds > 0.0 {
+        KeepAlive::Forever
+    } else {
+        KeepAlive::For(Duration::from_secs_f64(seconds))
+    })
+}
+
+/// The `resources.keep_alive` record for the Ollama service's containers.
+pub fn keep_alive_record(members: &[Member], ollama_service: &str, warn_over: Duration) -> Record {
+    let Some(ollama) = members.iter().find(|m| m.service == ollama_service) else {
+        return Record::info("resources.keep_alive", ollama_service, "no_ollama_service")
+            .message(format!("the project has no {ollama_service:?} service"));
+    };
+    let value = ollama
+        .env
+        .iter()
+        .find_map(|e| e.strip_prefix("OLLAMA_KEEP_ALIVE="));
+    let target = ollama.name.as_str();
+    let data = |meaning: &str, seconds: Option<f64>| {
+        json!({"service": ollama_service, "container": ollama.name, "value": value,
+               "seconds": seconds, "meaning": meaning})
+    };
+    let Some(value) = value else {
+        let meaning =
+            "unset: Ollama's default 5m — a model leaves RAM 5 minutes after its last request";
+        return Record::info("resources.keep_alive", target, "keep_alive_default")
+            .message(meaning)
+            .data(data(meaning, Some(300.0)));
+    };
+    match keep_alive(value) {
+        KeepAlive::Forever => {
+            let meaning = format!(
+                "OLLAMA_KEEP_ALIVE={value}: negative, so a loaded model never leaves RAM; free it with `ollama stop <model>`"
+            );
+            Record::warn("resources.keep_alive", target, "keep_alive_long")
+                .message(meaning.clone())
+                .data(data(&meaning, None))
+        }
+        KeepAlive::Invalid => {
+            let meaning = format!(
+                "OLLAMA_KEEP_ALIVE={value:?} is not a duration: Ollama ignores it and uses 5m"
+            );
+            Record::warn("resources.keep_alive", target, "keep_alive_invalid")
+                .message(meaning.clone())
+                .data(data(&meaning, None))
+        }
+        KeepAlive::For(d) => {
+            let shown = humantime::format_duration(d).to_string();
+            let meaning = if d.is_zero() {
+                format!("OLLAMA_KEEP_ALIVE={value}: a model is unloaded right after each request (RAM freed, every request reloads it)")
+            } else {
+                format!("OLLAMA_KEEP_ALIVE={value}: a model stays in RAM for {shown} after its last request")
+            };
+            let record = if d > warn_over {
+                Record::warn("resources.keep_alive", target, "keep_alive_long").message(format!(
+                    "{meaning}, longer than {}: RAM stays held between uses",
+                    humantime::format_duration(warn_over)
+                ))
+            } else {
+                Record::info("resources.keep_alive", target, "keep_alive_set")
+                    .message(meaning.clone())
+            };
+            record.data(data(&meaning, Some(d.as_secs_f64())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_alive_follows_ollamas_rules() {
+        assert_eq!(keep_alive("5m"), KeepAlive::For(Duration::from_secs(300)));
+        assert_eq!(
+            keep_alive("1h30m"),
+            KeepAlive::For(Duration::from_secs(5400))
+        );
+        assert_eq!(keep_alive("300"), KeepAlive::For(Duration::from_secs(300)));
+        assert_eq!(keep_alive("0"), KeepAlive::For(Duration::ZERO));
+        assert_eq!(keep_alive("-1"), KeepAlive::Forever);
+        assert_eq!(keep_alive("-1m"), KeepAlive::Forever);
+        // Go durations have no days: Ollama falls back to its default.
+        assert_eq!(keep_alive("1d"), KeepAlive::Invalid);
+        assert_eq!(keep_alive("soon"), KeepAlive::Invalid);
+    }
+
+    #[test]
+    fn reads_both_df_shapes() {
+        let legacy = json!({
+            "LayersSize": 1000,
+            "Images": [{"Size": 600, "SharedSize": 100, "Containers": 0}, {"Size": 400, "SharedSize": 0, "Containers": 1}],
+            "Containers": [{"SizeRw": 10, "State": "running"}, {"SizeRw": 5, "State": "exited"}],
+            "Volumes": [{"UsageData": {"Size": 50, "RefCount": 0}}, {"UsageData": {"Size": -1, "RefCount": 1}}],
+            "BuildCache": [{"Size": 7, "InUse": false}]
+        });
+        let got = parse_df(&legacy).unwrap();
+        assert_eq!(
+            (got.images, got.containers, got.volumes, got.build_cache),
+            (1000, 15, 50, 7)
+        );
+        assert_eq!(got.reclaimable, 500 + 5 + 50 + 7);
+        let current = json!({"ImageUsage": {"TotalSize": 9, "Reclaimable": 4}, "VolumeUsage": {"TotalSize": 1, "Reclaimable": 1}});
+        let got = parse_df(&current).unwrap();
+        assert_eq!(
+            (got.total(), got.reclaimable, got.shape),
+            (10, 5, "current")
+        );
+        assert!(parse_df(&json!({"nope": 1})).is_none());
+    }
+}
