@@ -1,0 +1,278 @@
+//! Test harness: runs the real binary, decodes its records, and keeps every
+//! destructive run inside its test scope.
+//!
+//! The guard is twofold: every spawn sets `PRUNE_REVIEW_REQUIRE_FILTER`, so the
+//! binary itself refuses an `apply` without `--filter`; and [`apply`] is the only
+//! way these tests call `apply`, always with the scope's label as the filter.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use day2_core::{Record, Verdict};
+use day2_tests::docker::TestScope;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_prune-review");
+
+/// A finished run: exit code, records, stderr.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub records: Vec<Record>,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Records with this `check`.
+    pub fn checks(&self, check: &str) -> Vec<&Record> {
+        self.records.iter().filter(|r| r.check == check).collect()
+    }
+
+    /// The one record with this check and target.
+    pub fn find(&self, check: &str, target: &str) -> &Record {
+        let found: Vec<&Record> = self.records.iter().filter(|r| r.check == check && r.target == target).collect();
+        assert_eq!(found.len(), 1, "one {check} record for {target} expected in {self:#?}");
+        found[0]
+    }
+
+    /// Reason of the one record with this check and target.
+    pub fn reason(&self, check: &str, target: &str) -> String {
+        self.find(check, target).reason.clone().unwrap_or_default()
+    }
+
+    /// Targets of the `delete` records that passed.
+    pub fn deleted(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .checks("delete")
+            .into_iter()
+            .filter(|r| r.verdict == Verdict::Pass)
+            .map(|r| r.target.clone())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Decodes stdout into records (the envelope denies unknown fields), panicking
+/// with the whole output when a line is not one.
+pub fn decode(out: &Output) -> Run {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let records = day2_core::record::read_records(&mut stdout.as_bytes())
+        .unwrap_or_else(|e| panic!("stdout is not records ({e}):\n{stdout}"));
+    for r in &records {
+        assert_eq!(r.tool, "prune-review");
+        assert!(r.verdict == Verdict::Pass || r.reason.is_some(), "non-pass record without a reason: {r:?}");
+    }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        records,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command with the guard's environment and no inherited DOCKER_HOST surprises.
+pub fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("PRUNE_REVIEW_REQUIRE_FILTER", "1").env_remove("PRUNE_REVIEW_IMAGE");
+    cmd
+}
+
+/// Runs the binary with `stdin` and decodes its output.
+pub fn run_with(mut cmd: Command, stdin: &str) -> Run {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn prune-review");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    let out = child.wait_with_output().expect("wait prune-review");
+    decode(&out)
+}
+
+/// Runs a read-only command (review, plan, caches, inspect).
+pub fn run(args: &[&str]) -> Run {
+    run_with(command(args), "")
+}
+
+/// Runs a read-only command restricted to the scope's label.
+pub fn scoped(scope: &TestScope, args: &[&str]) -> Run {
+    let filter = format!("label={}", scope.label());
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--filter", filter.as_str()]);
+    run(&all)
+}
+
+/// The only way tests run `apply`: scoped to the test's label, with `--yes`.
+pub fn apply(scope: &TestScope, plan: &str, extra: &[&str]) -> Run {
+    let filter = format!("label={}", scope.label());
+    let mut args = vec!["apply", "--yes", "--filter", filter.as_str()];
+    args.extend(extra);
+    assert!(args.windows(2).any(|w| w[0] == "--filter" && w[1].contains(&scope.id)), "unscoped apply");
+    run_with(command(&args), plan)
+}
+
+/// Plan records back as the text of a plan file.
+pub fn plan_text(run: &Run) -> String {
+    run.records.iter().map(|r| serde_json::to_string(r).expect("record") + "\n").collect()
+}
+
+/// Runs the docker CLI, returning success and stdout.
+pub fn docker_ok(args: &[&str]) -> (bool, String) {
+    let out = Command::new("docker").args(args).output().expect("docker");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+pub fn volume_exists(name: &str) -> bool {
+    docker_ok(&["volume", "inspect", name]).0
+}
+
+/// A container of the test image in the scope mounting `volumes`, started
+/// (sleeping) or only created.
+pub fn container(scope: &TestScope, suffix: &str, volumes: &[&str], running: bool) -> String {
+    let image = day2_tests::docker::test_image();
+    let name = scope.name(suffix);
+    let label = scope.label();
+    let mut args = vec!["create", "--name", name.as_str(), "--label", label.as_str()];
+    let owned: Vec<String> = volumes.iter().enumerate().map(|(i, v)| format!("{v}:/m{i}")).collect();
+    for m in &owned {
+        args.extend(["-v", m.as_str()]);
+    }
+    args.extend([image, "sleep", "600"]);
+    day2_tests::docker::docker(&args);
+    if running {
+        day2_tests::docker::docker(&["start", &name]);
+    }
+    name
+}
+
+/// An anonymous (64-hex) volume carrying the scope label.
+pub fn anonymous_volume(scope: &TestScope) -> String {
+    day2_tests::docker::docker_stdout(&["volume", "create", "--label", &scope.label()])
+}
+
+/// Removes images carrying the scope label when dropped (TestScope covers
+/// containers, volumes and networks only).
+pub struct ImageCleanup(pub String);
+
+impl Drop for ImageCleanup {
+    fn drop(&mut self) {
+        let (_, ids) = docker_ok(&["image", "ls", "-aq", "--filter", &format!("label={}", self.0)]);
+        for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
+            let _ = Command::new("docker").args(["rmi", "-f", id]).output();
+        }
+    }
+}
+
+/// Builds an image from a Dockerfile text, labelled with the scope, and returns
+/// its id.
+pub fn build_image(scope: &TestScope, dockerfile: &str, tag: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
+    let label = scope.label();
+    let context = dir.path().to_str().expect("utf-8");
+    let out = Command::new("docker")
+        .args(["build", "-q", "--label", &label, "-t", tag, context])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker build");
+    assert!(out.status.success(), "docker build: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A fake Docker Engine on a unix socket: answers `/_ping`, `/version` and the
+/// routes the handler knows, over HTTP/1.1 keep-alive (bollard) and HTTP/1.0
+/// (the raw `/system/df` fallback). The handler gets method and path without the
+/// `/vX.Y` prefix and query, and returns status and JSON body.
+pub struct FakeEngine {
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+}
+
+pub type Handler = dyn Fn(&str, &str) -> (u16, String) + Send + Sync;
+
+impl FakeEngine {
+    pub fn start(api_version: &'static str, handler: Arc<Handler>) -> FakeEngine {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("docker.sock");
+        let listener = UnixListener::bind(&socket).expect("bind fake engine");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let handler = Arc::clone(&handler);
+                std::thread::spawn(move || serve(stream, api_version, &*handler));
+            }
+        });
+        FakeEngine { dir, socket }
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// A command aimed at this engine.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = command(args);
+        cmd.env("DOCKER_HOST", self.host());
+        cmd
+    }
+}
+
+fn serve(stream: std::os::unix::net::UnixStream, api: &str, handler: &Handler) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut writer = stream.try_clone().expect("clone stream");
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_owned();
+        let target = parts.next().unwrap_or("").to_owned();
+        let http10 = parts.next() == Some("HTTP/1.0");
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            if header.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let path = target.split('?').next().unwrap_or("");
+        let path = match path.strip_prefix("/v") {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
+                rest.find('/').map_or("/", |i| &rest[i..]).to_owned()
+            }
+            _ => path.to_owned(),
+        };
+        let (status, text) = match path.as_str() {
+            "/_ping" => (200, "OK".to_owned()),
+            "/version" => (
+                200,
+                format!(r#"{{"ApiVersion":"{api}","MinAPIVersion":"1.12","Version":"fake","Os":"linux","Arch":"amd64"}}"#),
+            ),
+            _ => handler(&method, &path),
+        };
+        let response = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nApi-Version: {api}\r\nContent-Length: {}\r\n{}\r\n{text}",
+            text.len(),
+            if http10 { "Connection: close\r\n" } else { "" }
+        );
+        if writer.write_all(response.as_bytes()).is_err() || http10 {
+            return;
+        }
+    }
+}
