@@ -1,26 +1,417 @@
-//! status-probe: Readiness, summary, CORS and legacy-path checks against the assistant stack, with waits and Prometheus output.
+//! status-probe: readiness, summary, CORS and legacy-path checks against the assistant
+//! stack, with waits that know warming from failure, a warming SLO, deploy freshness
+//! and Prometheus output.
 //!
-//! Placeholder until issue #3 lands: it parses its arguments and says it is
-//! not implemented, and does nothing else.
+//! The run: parse and validate everything that can be wrong before the first request
+//! (URL, timestamps, the changelog), optionally wait ([`wait`]), run the selected
+//! checks ([`checks`], [`cors`]), then the warming SLO ([`warming`]) and freshness
+//! ([`freshness`]) records, and finally write the records as JSON lines or as the
+//! Prometheus exposition format ([`output`], [`prom`]).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::duration::parse_duration;
+use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+
+pub mod checks;
+pub mod cors;
+pub mod freshness;
+pub mod output;
+pub mod probe;
+pub mod prom;
+pub mod summary;
+pub mod wait;
+pub mod warming;
+
+use output::{Format, Output};
+use probe::Probe;
 
 /// The name stamped on every record this tool writes.
 pub const TOOL: &str = "status-probe";
 
-/// Readiness, summary, CORS and legacy-path checks against the assistant stack, with waits and Prometheus output.
+/// A check that can be selected by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckName {
+    /// `GET /api/ready`: reachable, 2xx, JSON.
+    Ready,
+    /// `GET /ready`: the dependency check, 200 or 503 with the failing checks named.
+    Deps,
+    /// `GET /api/status/summary`: ready, llm.path, model, build, badge, synthetic warming.
+    Summary,
+    /// Preflight and GETs with each `Origin`: one correct Allow-Origin, Vary, methods.
+    Cors,
+    /// The legacy summary path: served, gone or a SPA-fallback trap.
+    Legacy,
+}
+
+impl CheckName {
+    const ALL: [CheckName; 5] = [
+        CheckName::Ready,
+        CheckName::Deps,
+        CheckName::Summary,
+        CheckName::Cors,
+        CheckName::Legacy,
+    ];
+}
+
+/// What the wait polls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Until {
+    /// `ready=true` and `llm.path=primary` in the summary JSON.
+    Primary,
+    /// `ready=true` in the summary JSON, whatever the path.
+    Ready,
+    /// Any 2xx answer on the wait path (a bare edge check, e.g. `--wait-path /_up`).
+    #[value(name = "2xx")]
+    AnyOk,
+}
+
+/// What the legacy path is expected to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LegacyExpect {
+    /// Served or gone are both fine; only the SPA-fallback trap fails.
+    Any,
+    /// Still served, with its header (before the cutover).
+    Served,
+    /// Gone: 404 or 410 (after the cutover).
+    Gone,
+}
+
+/// Readiness, summary, CORS and legacy-path checks against the assistant stack, with
+/// waits, a warming SLO, deploy freshness and Prometheus output.
+///
+/// Runs the named checks (all of them by default) against --url and writes one JSON
+/// record per finding on stdout.
 #[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
-pub struct Args {}
+pub struct Args {
+    /// Checks to run (default: all of them).
+    #[arg(value_enum)]
+    pub checks: Vec<CheckName>,
+
+    /// Base URL of the stack: the nginx edge, or the backend port.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+
+    /// Path of the (rate-limited) process readiness endpoint.
+    #[arg(long, default_value = "/api/ready", value_name = "PATH")]
+    pub ready_path: String,
+    /// Path of the dependency check.
+    #[arg(long, default_value = "/ready", value_name = "PATH")]
+    pub deps_path: String,
+    /// Path of the status summary.
+    #[arg(long, default_value = "/api/status/summary", value_name = "PATH")]
+    pub summary_path: String,
+    /// Path of the legacy status summary.
+    #[arg(long, default_value = "/status/summary", value_name = "PATH")]
+    pub legacy_path: String,
+    /// Path the CORS preflight is sent to (`/api/chat` at the edge, `/chat` on the backend).
+    #[arg(long, default_value = "/chat", value_name = "PATH")]
+    pub chat_path: String,
+    /// Name of the header nginx uses to tell the api and legacy locations apart.
+    #[arg(long, default_value = "X-Status-Path", value_name = "NAME")]
+    pub status_header: String,
+    /// Value of the `service` label in Prometheus output.
+    #[arg(long, default_value = "backend", value_name = "NAME")]
+    pub service: String,
+
+    /// An origin the stack must allow (repeatable). Default: the ALLOWED_ORIGINS list.
+    #[arg(long = "origin", value_name = "ORIGIN")]
+    pub origins: Vec<String>,
+    /// The backend's allow-list, split on commas, spaces or newlines as the backend does;
+    /// used when no --origin is given.
+    #[arg(
+        long,
+        env = "ALLOWED_ORIGINS",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
+    pub allowed_origins: Option<String>,
+    /// An origin the stack must refuse (repeatable).
+    #[arg(long = "disallowed-origin", value_name = "ORIGIN")]
+    pub disallowed_origins: Vec<String>,
+    /// Method named in the preflight's Access-Control-Request-Method.
+    #[arg(long, default_value = "POST", value_name = "METHOD")]
+    pub preflight_method: String,
+
+    /// What the legacy path should do.
+    #[arg(long, value_enum, default_value = "any")]
+    pub legacy_expect: LegacyExpect,
+
+    /// Poll until the stack is truly ready (see --until), then run the checks.
+    #[arg(long)]
+    pub wait: bool,
+    /// The wait's condition.
+    #[arg(long, value_enum, default_value = "primary")]
+    pub until: Until,
+    /// Path the wait polls (default: the summary path).
+    #[arg(long, value_name = "PATH")]
+    pub wait_path: Option<String>,
+    /// Time between two polls (seconds, or a duration like 500ms).
+    #[arg(long, env = "PRIMARY_POLL_INTERVAL_S", default_value = "5", value_parser = parse_seconds)]
+    pub interval: Duration,
+    /// Deadline of the wait (seconds, or a duration like 10m); beyond it, exit 124.
+    #[arg(long, env = "PRIMARY_POLL_MAX_S", default_value = "600", value_parser = parse_seconds)]
+    pub timeout: Duration,
+    /// Factor applied to the interval after each poll (1 = fixed interval).
+    #[arg(long, default_value = "1.5", value_parser = parse_backoff)]
+    pub backoff: f64,
+    /// Largest interval the backoff grows to.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub max_interval: Duration,
+    /// How long `llm.path=down` may last before the wait gives up early (exit 1).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub grace: Duration,
+
+    /// Warming SLO: warming inside it is a warn, beyond it a fail (`warming_over_budget`).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub warming_budget: Option<Duration>,
+    /// When the stack was started (RFC 3339), for warming measured across runs.
+    /// Default: the start of this run (of the wait).
+    #[arg(long, value_name = "RFC3339")]
+    pub started_at: Option<String>,
+
+    /// Keep a Changelog file to match build.sha against (through git tags).
+    #[arg(long, value_name = "FILE")]
+    pub changelog: Option<PathBuf>,
+    /// Git repository holding the release tags (default: the changelog's directory).
+    #[arg(long, value_name = "DIR", requires = "changelog")]
+    pub git_dir: Option<PathBuf>,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// Also write the Prometheus exposition to this file, atomically (temp + rename),
+    /// for node_exporter's textfile collector.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+
+    /// Deadline for connecting.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Deadline for each whole request, body included.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub http_timeout: Duration,
+    /// Largest response body read, in bytes.
+    #[arg(long, default_value = "1048576", value_name = "BYTES")]
+    pub max_body: u64,
+    /// Redirects to follow (0 shows them as they are).
+    #[arg(long, default_value = "0", value_name = "N")]
+    pub max_redirects: u32,
+    /// Do not verify TLS certificates (recorded in the output).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// `5` is five seconds (the PRIMARY_POLL_* variables are in seconds); `500ms`, `2m` work too.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
+        Ok(_) => Err(format!(
+            "invalid duration {text:?}: must be a positive number"
+        )),
+        Err(_) => parse_duration(text),
+    }
+}
+
+fn parse_backoff(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if (1.0..=10.0).contains(&f) => Ok(f),
+        _ => Err(format!("invalid backoff {text:?}: a factor from 1 to 10")),
+    }
+}
+
+/// Splits an allow-list the way the backend does: on commas, spaces and newlines.
+pub fn split_origins(list: &str) -> Vec<String> {
+    list.split([',', ' ', '\n', '\r', '\t'])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 /// Runs the tool with the given arguments (the first is the program name).
 pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
-    let _args: Args = match cli::parse_args(args, io) {
+    let args: Args = match cli::parse_args(args, io) {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    io.error(TOOL, "not implemented yet (issue #3)");
-    Exit::Usage
+    let run_start = Instant::now();
+    let settings = match Settings::from_args(&args) {
+        Ok(settings) => settings,
+        Err(message) => {
+            io.error(TOOL, message);
+            return Exit::Usage;
+        }
+    };
+    let mut probe = Probe::new(&args);
+    let mut devnull = std::io::sink();
+    let stdout: &mut dyn std::io::Write = match args.format {
+        Format::Json => &mut *io.stdout,
+        Format::Prometheus => &mut devnull,
+    };
+    let mut out = Output::new(stdout);
+    let result = probe_all(
+        &args,
+        &settings,
+        &mut probe,
+        &mut out,
+        io.stderr,
+        io.interactive,
+        run_start,
+    );
+    let exit = out.exit();
+    if result.is_err() {
+        // stdout went away: nobody reads us, stop quietly.
+        return exit;
+    }
+    let exposition = prom::render(&args.service, out.records(), &out.facts);
+    if let Some(path) = &args.textfile {
+        if let Err(err) = prom::write_textfile(path, &exposition) {
+            io.error(TOOL, format!("cannot write {}: {err}", path.display()));
+            return Exit::Usage;
+        }
+    }
+    if args.format == Format::Prometheus {
+        let _ = io.stdout.write_all(exposition.as_bytes());
+    }
+    exit
+}
+
+/// Everything validated before the first request.
+struct Settings {
+    checks: Vec<CheckName>,
+    origins: Vec<String>,
+    started_at: Option<jiff::Timestamp>,
+    changelog: Option<freshness::Changelog>,
+}
+
+impl Settings {
+    fn from_args(args: &Args) -> Result<Settings, String> {
+        probe::validate_base_url(&args.url)?;
+        for (flag, path) in [
+            ("--ready-path", &args.ready_path),
+            ("--deps-path", &args.deps_path),
+            ("--summary-path", &args.summary_path),
+            ("--legacy-path", &args.legacy_path),
+            ("--chat-path", &args.chat_path),
+        ]
+        .into_iter()
+        .chain(args.wait_path.as_ref().map(|p| ("--wait-path", p)))
+        {
+            if !path.starts_with('/') {
+                return Err(format!("{flag} {path:?} must start with '/'"));
+            }
+        }
+        let started_at = match &args.started_at {
+            Some(text) => Some(text.parse::<jiff::Timestamp>().map_err(|e| {
+                format!("--started-at {text:?} is not an RFC 3339 timestamp ({e})")
+            })?),
+            None => None,
+        };
+        let changelog = match &args.changelog {
+            Some(path) => {
+                let git_dir = args.git_dir.clone().unwrap_or_else(|| match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                    _ => PathBuf::from("."),
+                });
+                Some(freshness::Changelog::load(path, git_dir)?)
+            }
+            None => None,
+        };
+        let mut checks = if args.checks.is_empty() {
+            CheckName::ALL.to_vec()
+        } else {
+            args.checks.clone()
+        };
+        checks.dedup();
+        let origins = if args.origins.is_empty() {
+            args.allowed_origins
+                .as_deref()
+                .map(split_origins)
+                .unwrap_or_default()
+        } else {
+            args.origins.clone()
+        };
+        Ok(Settings {
+            checks,
+            origins,
+            started_at,
+            changelog,
+        })
+    }
+}
+
+/// The whole probe; `Err` only when stdout was closed.
+fn probe_all(
+    args: &Args,
+    settings: &Settings,
+    probe: &mut Probe,
+    out: &mut Output<'_>,
+    stderr: &mut dyn std::io::Write,
+    interactive: bool,
+    run_start: Instant,
+) -> Result<(), day2_core::Closed> {
+    if args.insecure {
+        out.emit(
+            Record::info("tls", probe.base(), "tls_verification_disabled")
+                .message("--insecure: TLS certificates are not verified"),
+        )?;
+    }
+    let mut clock = warming::Tracker::new(settings.started_at, run_start);
+    if args.wait {
+        let outcome = wait::run(args, probe, out, &mut clock, stderr, interactive)?;
+        if outcome != wait::Outcome::Met {
+            if let Some(budget) = args.warming_budget {
+                out.emit(clock.record(probe.url(&args.summary_path), budget))?;
+            }
+            out.facts.warming_seconds = Some(clock.warming_seconds());
+            return Ok(());
+        }
+    }
+    let sel = |name| settings.checks.contains(&name);
+    if sel(CheckName::Ready) {
+        out.emit(checks::ready(probe, &args.ready_path))?;
+    }
+    if sel(CheckName::Deps) {
+        out.emit(checks::deps(probe, &args.deps_path))?;
+    }
+    if sel(CheckName::Summary) {
+        let (record, view) = summary::check(probe, &args.summary_path, &args.status_header);
+        out.emit(record)?;
+        out.facts.summary = view;
+    }
+    if sel(CheckName::Cors) {
+        cors::run(args, &settings.origins, probe, out)?;
+    }
+    if sel(CheckName::Legacy) {
+        out.emit(checks::legacy(
+            probe,
+            &args.legacy_path,
+            &args.status_header,
+            args.legacy_expect,
+        ))?;
+    }
+    // The SLO, freshness and Prometheus output need the summary even when the summary
+    // check was not selected; the probe reuses an answer it already has.
+    let needs_summary = args.warming_budget.is_some()
+        || settings.changelog.is_some()
+        || args.format == Format::Prometheus
+        || args.textfile.is_some();
+    if needs_summary && out.facts.summary.is_none() {
+        out.facts.summary = summary::fetch(probe, &args.summary_path, &args.status_header);
+    }
+    if !args.wait {
+        // Without a wait, the SLO has one observation: the summary of this run.
+        clock.observe(out.facts.summary.as_ref());
+    }
+    if let Some(budget) = args.warming_budget {
+        out.emit(clock.record(probe.url(&args.summary_path), budget))?;
+    }
+    out.facts.warming_seconds = Some(clock.warming_seconds());
+    if let Some(changelog) = &settings.changelog {
+        out.emit(changelog.check(&probe.url(&args.summary_path), out.facts.summary.as_ref()))?;
+    }
+    Ok(())
 }

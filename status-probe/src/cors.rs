@@ -1,0 +1,279 @@
+//! The `cors` check. For each origin that must be allowed: a preflight on the chat
+//! path, a GET of the summary and (while it is served) of the legacy path with that
+//! `Origin`, each judged on its own (exactly one `Access-Control-Allow-Origin` equal to
+//! the origin or `*` without credentials, `Vary: Origin`, the method allowed, the
+//! status-path header kept), then the three compared, since nginx and the backend keep
+//! separate allow-lists. Each origin that must be refused gets no Allow-Origin at all.
+//!
+//! Counting header lines is the point: a grep for the header line sees one where a
+//! browser sees two and refuses both.
+
+use day2_core::http::HttpResponse;
+use day2_core::{Closed, Record};
+use serde_json::{json, Value};
+
+use crate::checks::LegacyState;
+use crate::output::Output;
+use crate::probe::{failure_record, is_2xx, Answer, Probe};
+use crate::Args;
+
+const ACAO: &str = "access-control-allow-origin";
+const ACAC: &str = "access-control-allow-credentials";
+
+/// Which request of the check a record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Preflight,
+    Summary,
+    Legacy,
+}
+
+impl Kind {
+    fn check(self) -> &'static str {
+        match self {
+            Kind::Preflight => "cors.preflight",
+            Kind::Summary => "cors.summary",
+            Kind::Legacy => "cors.legacy",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Preflight => "preflight",
+            Kind::Summary => "summary",
+            Kind::Legacy => "legacy",
+        }
+    }
+}
+
+/// Runs the check for every origin and every disallowed origin.
+pub fn run(
+    args: &Args,
+    origins: &[String],
+    probe: &mut Probe,
+    out: &mut Output<'_>,
+) -> Result<(), Closed> {
+    if origins.is_empty() && args.disallowed_origins.is_empty() {
+        return out.emit(
+            Record::info("cors", probe.base(), "no_origins")
+                .message("no --origin, --disallowed-origin or ALLOWED_ORIGINS: nothing to check"),
+        );
+    }
+    // Baselines without Origin: whether the status-path header is there at all, and
+    // whether the legacy path is still served (only then is its CORS worth judging).
+    let summary_header = header_present(&probe.get_plain(&args.summary_path), &args.status_header);
+    let legacy_served = matches!(
+        probe.get_plain(&args.legacy_path),
+        Ok(ref r) if LegacyState::of(r, &args.status_header) == LegacyState::Served
+    );
+    for origin in origins {
+        let mut allowed_on = Vec::new();
+        let mut refused_on = Vec::new();
+        let mut requests = vec![(Kind::Preflight, args.chat_path.as_str(), false)];
+        requests.push((Kind::Summary, &args.summary_path, summary_header));
+        if legacy_served {
+            requests.push((Kind::Legacy, &args.legacy_path, true));
+        }
+        for (kind, path, header_expected) in requests {
+            let target = probe.url(path);
+            let answer = send(probe, kind, path, origin, &args.preflight_method);
+            let response = match answer {
+                Ok(response) => response,
+                Err(failure) => {
+                    out.emit(
+                        failure_record(kind.check(), &target, &failure)
+                            .data(json!({"origin": origin})),
+                    )?;
+                    continue;
+                }
+            };
+            let judged = judge(
+                &response,
+                kind,
+                origin,
+                &args.preflight_method,
+                &args.status_header,
+                header_expected,
+            );
+            // An unrouted preflight (405 from the SPA) says nothing about allow-lists.
+            if !judged.defects.contains(&"preflight_405") {
+                if judged.allowed {
+                    allowed_on.push(kind.name());
+                } else {
+                    refused_on.push(kind.name());
+                }
+            }
+            let record = match judged.defects.first() {
+                None => Record::pass(kind.check(), &target),
+                Some(first) => Record::fail(kind.check(), &target, first)
+                    .message(format!("{origin}: {}", judged.defects.join(", "))),
+            };
+            out.emit(record.duration(response.elapsed).data(judged.data))?;
+        }
+        let layers = match (allowed_on.is_empty(), refused_on.is_empty()) {
+            // Nothing answered: the transport records already say so.
+            (true, true) => continue,
+            (false, true) => Record::pass("cors.layers", probe.base()),
+            (true, false) => Record::fail("cors.layers", probe.base(), "origin_refused")
+                .message(format!("{origin} is refused everywhere it was tried")),
+            (false, false) => Record::fail("cors.layers", probe.base(), "allowed_at_one_layer_only")
+                .message(format!(
+                    "{origin} is allowed on {} but refused on {}: nginx's and the backend's allow-lists differ",
+                    allowed_on.join(", "),
+                    refused_on.join(", ")
+                )),
+        };
+        out.emit(
+            layers.data(
+                json!({"origin": origin, "allowed_on": allowed_on, "refused_on": refused_on}),
+            ),
+        )?;
+    }
+    for origin in &args.disallowed_origins {
+        let mut seen = Vec::new();
+        let mut allowed = Vec::new();
+        let mut elapsed = std::time::Duration::ZERO;
+        for (kind, path) in [
+            (Kind::Preflight, &args.chat_path),
+            (Kind::Summary, &args.summary_path),
+        ] {
+            match send(probe, kind, path, origin, &args.preflight_method) {
+                Ok(response) => {
+                    elapsed += response.elapsed;
+                    let acao = response.header_values(ACAO);
+                    if !acao.is_empty() {
+                        allowed.push(kind.name());
+                    }
+                    seen.push(json!({"request": kind.name(), "status": response.status, "allow_origin": acao}));
+                }
+                Err(failure) => {
+                    out.emit(
+                        failure_record("cors.disallowed", &probe.url(path), &failure)
+                            .data(json!({"origin": origin})),
+                    )?;
+                }
+            }
+        }
+        let record = if allowed.is_empty() {
+            Record::pass("cors.disallowed", probe.base())
+        } else {
+            Record::fail("cors.disallowed", probe.base(), "disallowed_origin_allowed").message(
+                format!(
+                    "{origin} must be refused but is allowed on {}",
+                    allowed.join(", ")
+                ),
+            )
+        };
+        out.emit(
+            record
+                .duration(elapsed)
+                .data(json!({"origin": origin, "requests": seen})),
+        )?;
+    }
+    Ok(())
+}
+
+fn header_present(answer: &Answer, name: &str) -> bool {
+    matches!(answer, Ok(r) if r.header(name).is_some())
+}
+
+fn send(probe: &Probe, kind: Kind, path: &str, origin: &str, method: &str) -> Answer {
+    match kind {
+        Kind::Preflight => probe.send(
+            "OPTIONS",
+            path,
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", method),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+        ),
+        Kind::Summary | Kind::Legacy => probe.send("GET", path, &[("Origin", origin)]),
+    }
+}
+
+struct Judged {
+    /// Named defects, most telling first.
+    defects: Vec<&'static str>,
+    /// Whether a browser would let the origin in on this request.
+    allowed: bool,
+    data: Value,
+}
+
+fn judge(
+    response: &HttpResponse,
+    kind: Kind,
+    origin: &str,
+    method: &str,
+    status_header: &str,
+    header_expected: bool,
+) -> Judged {
+    let mut defects = Vec::new();
+    let status_ok = match kind {
+        Kind::Preflight => matches!(response.status, 200 | 204),
+        Kind::Summary | Kind::Legacy => is_2xx(response.status),
+    };
+    if !status_ok {
+        defects.push(match (kind, response.status) {
+            (Kind::Preflight, 405) => "preflight_405",
+            (Kind::Preflight, _) => "preflight_rejected",
+            _ => "unexpected_status",
+        });
+    }
+    let acao = response.header_values(ACAO);
+    let credentials = response
+        .header_values(ACAC)
+        .iter()
+        .any(|v| v.trim().eq_ignore_ascii_case("true"));
+    let vary: Vec<&str> = response.header_values("vary");
+    let vary_origin = vary
+        .iter()
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("origin") || t.trim() == "*");
+    match acao.as_slice() {
+        [] => defects.push("acao_missing"),
+        [value] if value.trim() == "*" => {
+            if credentials {
+                defects.push("acao_wildcard_with_credentials");
+            }
+        }
+        [value] if value.trim() != origin => defects.push("acao_wrong_value"),
+        [_] => {
+            if !vary_origin {
+                defects.push("vary_missing_origin");
+            }
+        }
+        _ => defects.push("acao_duplicated"),
+    }
+    let allow_methods = response.header("access-control-allow-methods");
+    if kind == Kind::Preflight && status_ok {
+        let allowed = allow_methods.is_some_and(|list| {
+            list.split(',')
+                .any(|m| m.trim() == "*" || m.trim().eq_ignore_ascii_case(method))
+        });
+        if !allowed {
+            defects.push("method_not_allowed");
+        }
+    }
+    let status_path = response.header(status_header);
+    if header_expected && status_path.is_none() {
+        defects.push("status_path_header_lost_with_origin");
+    }
+    let allowed = status_ok && !acao.is_empty();
+    let data = json!({
+        "origin": origin,
+        "request": kind.name(),
+        "status": response.status,
+        "allow_origin": acao,
+        "allow_credentials": credentials,
+        "vary": vary,
+        "allow_methods": allow_methods,
+        "status_path": status_path,
+        "defects": defects,
+    });
+    Judged {
+        defects,
+        allowed,
+        data,
+    }
+}

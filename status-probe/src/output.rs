@@ -1,0 +1,61 @@
+//! Where records go: JSON lines on stdout through the shared [`RecordSink`] (which
+//! also keeps the exit code), and a copy of each kept for the Prometheus exposition,
+//! together with the facts the metrics need beyond the records.
+
+use std::io::Write;
+
+use day2_core::{Closed, Exit, Record, RecordSink};
+
+use crate::summary::SummaryView;
+use crate::TOOL;
+
+/// The format written on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON record per line.
+    Json,
+    /// The Prometheus text exposition format, written at the end of the run.
+    Prometheus,
+}
+
+/// Facts of the run that the metrics report as gauges.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// The last readable summary.
+    pub summary: Option<SummaryView>,
+    /// Time spent warming, as measured by the SLO clock.
+    pub warming_seconds: Option<f64>,
+}
+
+pub struct Output<'a> {
+    sink: RecordSink<'a>,
+    records: Vec<Record>,
+    pub facts: Facts,
+}
+
+impl<'a> Output<'a> {
+    pub fn new(stdout: &'a mut dyn Write) -> Output<'a> {
+        Output {
+            sink: RecordSink::new(TOOL, stdout),
+            records: Vec::new(),
+            facts: Facts::default(),
+        }
+    }
+
+    pub fn emit(&mut self, record: Record) -> Result<(), Closed> {
+        self.records.push(record.clone());
+        self.sink.emit(record)
+    }
+
+    pub fn raise(&mut self, exit: Exit) {
+        self.sink.raise(exit);
+    }
+
+    pub fn exit(&self) -> Exit {
+        self.sink.exit()
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+}

@@ -1,0 +1,187 @@
+//! The Prometheus text exposition of a run (`--format prometheus`, `--textfile`):
+//! the guide's `status_ready{service="backend"} 0|1`, the path as a labelled gauge,
+//! model presence, synthetic warming, time spent warming, the build, and one gauge per
+//! check result. The textfile is written atomically (a temp file in the same
+//! directory, then a rename) so node_exporter never reads half a file.
+
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use day2_core::{Record, Verdict};
+
+use crate::output::Facts;
+use crate::summary::PathClass;
+
+/// Escapes a label value (backslash, double quote, newline).
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+}
+
+fn flag(value: bool) -> u8 {
+    u8::from(value)
+}
+
+/// Records that describe the run's progress rather than a result are not exported.
+fn exported(record: &Record) -> bool {
+    !matches!(
+        record.check.as_str(),
+        "wait.attempt" | "wait.transition" | "tls"
+    )
+}
+
+pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
+    let service = escape(service);
+    let summary = facts.summary.as_ref();
+    let mut out = String::new();
+    family(
+        &mut out,
+        "status_summary_up",
+        "Whether the status summary answered with a readable JSON body.",
+    );
+    let _ = writeln!(
+        out,
+        "status_summary_up{{service=\"{service}\"}} {}",
+        flag(summary.is_some())
+    );
+    family(
+        &mut out,
+        "status_ready",
+        "Whether the status summary reports ready=true.",
+    );
+    let ready = summary.is_some_and(|s| s.ready == Some(true));
+    let _ = writeln!(out, "status_ready{{service=\"{service}\"}} {}", flag(ready));
+    family(
+        &mut out,
+        "status_llm_path",
+        "The summary's llm.path: 1 on the current path, 0 on the others.",
+    );
+    for class in PathClass::ALL {
+        let current = summary.is_some_and(|s| s.path_class == class);
+        let _ = writeln!(
+            out,
+            "status_llm_path{{service=\"{service}\",path=\"{}\"}} {}",
+            class.name(),
+            flag(current)
+        );
+    }
+    family(
+        &mut out,
+        "status_model_present",
+        "Whether the primary model is present.",
+    );
+    let present = summary.is_some_and(|s| s.model_present == Some(true));
+    let _ = writeln!(
+        out,
+        "status_model_present{{service=\"{service}\"}} {}",
+        flag(present)
+    );
+    family(
+        &mut out,
+        "status_synthetic_warming",
+        "Whether nginx answered its synthetic warming body (the backend is failing).",
+    );
+    let synthetic = summary.is_some_and(|s| s.synthetic);
+    let _ = writeln!(
+        out,
+        "status_synthetic_warming{{service=\"{service}\"}} {}",
+        flag(synthetic)
+    );
+    family(
+        &mut out,
+        "status_warming_seconds",
+        "Time spent warming, measured from the stack's start or the probe's.",
+    );
+    let _ = writeln!(
+        out,
+        "status_warming_seconds{{service=\"{service}\"}} {}",
+        facts.warming_seconds.unwrap_or(0.0)
+    );
+    if let Some(sha) = summary.and_then(|s| s.build_sha.as_deref()) {
+        family(
+            &mut out,
+            "status_build_info",
+            "The deployed build, as build.sha in the summary.",
+        );
+        let _ = writeln!(
+            out,
+            "status_build_info{{service=\"{service}\",sha=\"{}\"}} 1",
+            escape(sha)
+        );
+    }
+    family(
+        &mut out,
+        "status_check_ok",
+        "1 when a check passed (or only warned), 0 when it failed or could not run.",
+    );
+    // One series per check, target and origin; a later record of the same series wins.
+    let mut series: Vec<(String, u8)> = Vec::new();
+    for record in records.iter().filter(|r| exported(r)) {
+        let origin = record.get("origin").and_then(|o| o.as_str()).unwrap_or("");
+        let labels = format!(
+            "check=\"{}\",target=\"{}\",origin=\"{}\"",
+            escape(&record.check),
+            escape(&record.target),
+            escape(origin)
+        );
+        let verdict = record.verdict;
+        let value = flag(!matches!(verdict, Verdict::Fail | Verdict::Error));
+        let line = format!(
+            "status_check_ok{{{labels},verdict=\"{}\",reason=\"{}\"}}",
+            verdict_name(verdict),
+            escape(record.reason.as_deref().unwrap_or(""))
+        );
+        series
+            .retain(|(existing, _)| !existing.starts_with(&format!("status_check_ok{{{labels},")));
+        series.push((line, value));
+    }
+    for (line, value) in series {
+        let _ = writeln!(out, "{line} {value}");
+    }
+    out
+}
+
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Warn => "warn",
+        Verdict::Info => "info",
+        Verdict::Error => "error",
+    }
+}
+
+/// Writes the file atomically: a hidden temp file beside it (node_exporter reads only
+/// `*.prom`), flushed to disk, then renamed over the target.
+pub fn write_textfile(path: &Path, text: &str) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("the path names no file"))?;
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}

@@ -1,0 +1,224 @@
+//! The status summary: parsing it leniently whatever its Content-Type, classifying
+//! `llm.path`, deriving the UI badge, and telling nginx's synthetic warming body (the
+//! backend is failing) from a real warming (the model is still being pulled).
+
+use day2_core::http::HttpResponse;
+use day2_core::Record;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::probe::{failure_record, is_2xx, status_record, Probe};
+
+/// The badge the frontend shows once the primary model is present.
+pub const BADGE_PRIMARY: &str = "Agent — primary";
+/// The badge the frontend shows while the primary model is absent.
+pub const BADGE_FALLBACK: &str = "fallback (no model)";
+
+/// `llm.path` as the tool understands it; anything else is `Unknown`, never a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathClass {
+    Primary,
+    Warming,
+    Fallback,
+    Down,
+    Unknown,
+}
+
+impl PathClass {
+    pub const ALL: [PathClass; 5] = [
+        PathClass::Primary,
+        PathClass::Warming,
+        PathClass::Fallback,
+        PathClass::Down,
+        PathClass::Unknown,
+    ];
+
+    pub fn of(path: Option<&str>) -> PathClass {
+        match path {
+            Some("primary") => PathClass::Primary,
+            Some("warming") => PathClass::Warming,
+            Some("fallback") => PathClass::Fallback,
+            Some("down") => PathClass::Down,
+            _ => PathClass::Unknown,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PathClass::Primary => "primary",
+            PathClass::Warming => "warming",
+            PathClass::Fallback => "fallback",
+            PathClass::Down => "down",
+            PathClass::Unknown => "unknown",
+        }
+    }
+}
+
+/// What a summary body says, with what was missing from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryView {
+    pub status: u16,
+    pub ready: Option<bool>,
+    /// `llm.path` as sent.
+    pub path: Option<String>,
+    pub path_class: PathClass,
+    /// `llm.primary_model_present`, else `primary.model_present`.
+    pub model_present: Option<bool>,
+    pub model: Option<String>,
+    pub build_sha: Option<String>,
+    /// The UI badge the guide describes, derived from model presence.
+    pub badge: &'static str,
+    /// nginx's substitute body: the backend is failing, not warming.
+    pub synthetic: bool,
+    /// The status-path header as received (None when absent).
+    pub status_path: Option<String>,
+    pub content_type: Vec<String>,
+    /// Fields the tool looks for that the body lacks.
+    pub missing: Vec<&'static str>,
+}
+
+impl SummaryView {
+    /// The state a wait reports and transitions between.
+    pub fn state(&self) -> &'static str {
+        if self.synthetic {
+            "synthetic_warming"
+        } else {
+            self.path_class.name()
+        }
+    }
+
+    /// Whether the stack is truly ready: `ready=true` and `llm.path=primary`.
+    pub fn primary_ready(&self) -> bool {
+        !self.synthetic && self.ready == Some(true) && self.path_class == PathClass::Primary
+    }
+}
+
+/// Whether a body is exactly nginx's synthetic warming: no `build`, no `primary`,
+/// `llm` carrying only `path: warming`. A real warming body has both.
+pub fn is_synthetic(body: &Value) -> bool {
+    let Some(map) = body.as_object() else {
+        return false;
+    };
+    map.len() == 4
+        && map.get("ok") == Some(&Value::Bool(false))
+        && map.get("ready") == Some(&Value::Bool(false))
+        && map.get("llm") == Some(&json!({"path": "warming"}))
+        && map.get("rag") == Some(&json!({"ok": true}))
+}
+
+/// Why a summary answer could not be read as a summary.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unreadable {
+    Status,
+    NotJson(String),
+}
+
+/// Reads a summary answer: any 2xx whose body is a JSON object, whatever the
+/// Content-Type says (the synthetic body may claim `application/octet-stream`).
+pub fn read(response: &HttpResponse, status_header: &str) -> Result<SummaryView, Unreadable> {
+    if !is_2xx(response.status) {
+        return Err(Unreadable::Status);
+    }
+    let body = response
+        .json()
+        .map_err(|e| Unreadable::NotJson(e.to_string()))?;
+    if !body.is_object() {
+        return Err(Unreadable::NotJson("the body is not a JSON object".into()));
+    }
+    let bool_at = |ptr: &str| body.pointer(ptr).and_then(Value::as_bool);
+    let str_at = |ptr: &str| body.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
+    let mut missing = Vec::new();
+    let ready = bool_at("/ready");
+    if ready.is_none() {
+        missing.push("ready");
+    }
+    let path = str_at("/llm/path");
+    if path.is_none() {
+        missing.push("llm.path");
+    }
+    let model_present =
+        bool_at("/llm/primary_model_present").or_else(|| bool_at("/primary/model_present"));
+    if model_present.is_none() {
+        missing.push("llm.primary_model_present");
+    }
+    let build_sha = str_at("/build/sha");
+    if build_sha.is_none() {
+        missing.push("build.sha");
+    }
+    Ok(SummaryView {
+        status: response.status,
+        ready,
+        path_class: PathClass::of(path.as_deref()),
+        path,
+        model_present,
+        model: str_at("/llm/model").or_else(|| str_at("/primary/model")),
+        build_sha,
+        badge: if model_present == Some(true) {
+            BADGE_PRIMARY
+        } else {
+            BADGE_FALLBACK
+        },
+        synthetic: is_synthetic(&body),
+        status_path: response.header(status_header).map(str::to_owned),
+        content_type: response
+            .header_values("content-type")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        missing,
+    })
+}
+
+/// The `summary` check: one record, and the view when the body was readable.
+pub fn check(probe: &mut Probe, path: &str, status_header: &str) -> (Record, Option<SummaryView>) {
+    let target = probe.url(path);
+    let answer = probe.send("GET", path, &[]);
+    probe.remember(path, &answer);
+    let response = match answer {
+        Ok(response) => response,
+        Err(failure) => return (failure_record("summary", &target, &failure), None),
+    };
+    let view = match read(&response, status_header) {
+        Ok(view) => view,
+        Err(Unreadable::Status) => return (status_record("summary", &target, &response), None),
+        Err(Unreadable::NotJson(why)) => {
+            let record = Record::fail("summary", &target, "not_json")
+                .message(format!("the summary is not a JSON object: {why}"))
+                .duration(response.elapsed)
+                .data(json!({
+                    "status": response.status,
+                    "content_type": response.header_values("content-type"),
+                    "body_bytes": response.body.len(),
+                }));
+            return (record, None);
+        }
+    };
+    let base = match (view.synthetic, view.path_class, view.ready) {
+        (true, _, _) => Record::fail("summary", &target, "synthetic_warming").message(
+            "nginx answered its synthetic warming body: the backend is failing or down, not warming",
+        ),
+        (false, PathClass::Primary, Some(true)) => Record::pass("summary", &target),
+        (false, PathClass::Primary, _) => Record::fail("summary", &target, "not_ready")
+            .message("llm.path is primary but ready is not true (empty retrieval index?)"),
+        (false, PathClass::Warming, _) => Record::warn("summary", &target, "warming")
+            .message("the model server is up and the model is still being pulled"),
+        (false, PathClass::Fallback, _) => Record::fail("summary", &target, "fallback")
+            .message("the model server is down; answers come from the hosted fallback"),
+        (false, PathClass::Down, _) => Record::fail("summary", &target, "down")
+            .message("neither the model server nor a fallback is available"),
+        (false, PathClass::Unknown, _) => Record::fail("summary", &target, "unknown_path")
+            .message(format!("llm.path {:?} is not one the tool knows", view.path)),
+    };
+    let record = base
+        .duration(response.elapsed)
+        .data(serde_json::to_value(&view).unwrap_or_default());
+    (record, Some(view))
+}
+
+/// The summary view without a record, for the SLO, freshness and metrics when the
+/// summary check itself was not selected (reuses an answer the run already has).
+pub fn fetch(probe: &mut Probe, path: &str, status_header: &str) -> Option<SummaryView> {
+    let response = probe.get_plain(path).ok()?;
+    read(&response, status_header).ok()
+}

@@ -1,0 +1,233 @@
+//! `--wait`: poll until the stack is truly ready, looking at the JSON (a first 200 may
+//! be nginx's synthetic warming). Every attempt is a record, every change of state a
+//! `wait.transition` record with its time; a terminal state ends the wait early with
+//! exit 1 instead of burning the deadline; the deadline itself ends it with 124.
+//!
+//! Only the wait path is polled (the summary by default, not rate-limited on the real
+//! edge); the rate-limited `/api/ready` is asked once, after the wait.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use day2_core::{Closed, Exit, Record};
+use serde_json::json;
+
+use crate::output::Output;
+use crate::probe::{is_2xx, Probe};
+use crate::summary::{self, PathClass, SummaryView, Unreadable};
+use crate::warming::Tracker;
+use crate::{Args, Until};
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Met,
+    Terminal,
+    TimedOut,
+}
+
+/// What one attempt saw.
+struct Seen {
+    /// snake_case state: a path class, `synthetic_warming`, `not_ready`, `http_503`,
+    /// `not_json`, or a transport failure's reason.
+    state: String,
+    status: Option<u16>,
+    view: Option<SummaryView>,
+    met: bool,
+}
+
+fn observe(args: &Args, probe: &Probe, path: &str) -> Seen {
+    match probe.send("GET", path, &[]) {
+        Err(failure) => Seen {
+            state: failure.kind.reason().to_owned(),
+            status: None,
+            view: None,
+            met: false,
+        },
+        Ok(response) => {
+            let status = Some(response.status);
+            let read = summary::read(&response, &args.status_header);
+            let (state, view) = match read {
+                Ok(view) => {
+                    let state = if view.path_class == PathClass::Primary && !view.primary_ready() {
+                        "not_ready".to_owned()
+                    } else {
+                        view.state().to_owned()
+                    };
+                    (state, Some(view))
+                }
+                Err(Unreadable::Status) => (format!("http_{}", response.status), None),
+                Err(Unreadable::NotJson(_)) => ("not_json".to_owned(), None),
+            };
+            let met = match args.until {
+                Until::AnyOk => is_2xx(response.status),
+                Until::Ready => view
+                    .as_ref()
+                    .is_some_and(|v| !v.synthetic && v.ready == Some(true)),
+                Until::Primary => view.as_ref().is_some_and(SummaryView::primary_ready),
+            };
+            Seen {
+                state,
+                status,
+                view,
+                met,
+            }
+        }
+    }
+}
+
+/// The reason of an attempt record: the state, with statuses folded into one name.
+fn attempt_reason(state: &str) -> &str {
+    if state.starts_with("http_") {
+        "unexpected_status"
+    } else {
+        state
+    }
+}
+
+pub fn run(
+    args: &Args,
+    probe: &Probe,
+    out: &mut Output<'_>,
+    clock: &mut Tracker,
+    stderr: &mut dyn Write,
+    interactive: bool,
+) -> Result<Outcome, Closed> {
+    let path = args.wait_path.as_deref().unwrap_or(&args.summary_path);
+    let target = probe.url(path);
+    let until = match args.until {
+        Until::Primary => "primary",
+        Until::Ready => "ready",
+        Until::AnyOk => "2xx",
+    };
+    let start = Instant::now();
+    let deadline = start + args.timeout;
+    let mut interval = args.interval;
+    let mut previous: Option<String> = None;
+    let mut down_since: Option<Instant> = None;
+    let mut attempt = 0u64;
+    // Bounded by the deadline: every pass either ends the loop or sleeps towards it.
+    loop {
+        attempt += 1;
+        let seen = observe(args, probe, path);
+        let elapsed = start.elapsed();
+        clock.observe(seen.view.as_ref());
+        out.facts.summary = seen.view.clone().or(out.facts.summary.take());
+        let data = json!({
+            "attempt": attempt,
+            "state": seen.state,
+            "status": seen.status,
+            "elapsed_s": elapsed.as_secs_f64(),
+            "until": until,
+        });
+        let record = if seen.met {
+            Record::pass("wait.attempt", &target)
+        } else {
+            Record::info("wait.attempt", &target, attempt_reason(&seen.state))
+        };
+        out.emit(record.data(data))?;
+        if previous.as_deref() != Some(seen.state.as_str()) {
+            if let Some(from) = &previous {
+                out.emit(
+                    Record::info("wait.transition", &target, "state_changed")
+                        .message(format!(
+                            "{from} → {} after {:.1}s",
+                            seen.state,
+                            elapsed.as_secs_f64()
+                        ))
+                        .data(json!({
+                            "from": from,
+                            "to": seen.state,
+                            "at": day2_core::record::now_rfc3339(),
+                            "elapsed_s": elapsed.as_secs_f64(),
+                        })),
+                )?;
+            }
+            previous = Some(seen.state.clone());
+        }
+        if interactive {
+            let _ = write!(
+                stderr,
+                "\r{}: waiting for {until}: {} (attempt {attempt}, {:.0}s of {:.0}s)   ",
+                crate::TOOL,
+                seen.state,
+                elapsed.as_secs_f64(),
+                args.timeout.as_secs_f64()
+            );
+            let _ = stderr.flush();
+        }
+        let summary_data = |extra: serde_json::Value| {
+            let mut data = json!({
+                "attempts": attempt,
+                "elapsed_s": elapsed.as_secs_f64(),
+                "state": seen.state,
+                "until": until,
+            });
+            if let (Some(map), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+                map.extend(extra.clone());
+            }
+            data
+        };
+        if seen.state == "down" {
+            down_since.get_or_insert_with(Instant::now);
+        } else {
+            down_since = None;
+        }
+        let down_too_long = down_since.is_some_and(|since| since.elapsed() >= args.grace);
+        let finished = if seen.met {
+            Some((
+                Outcome::Met,
+                Record::pass("wait", &target)
+                    .message(format!("{until} after {:.1}s", elapsed.as_secs_f64())),
+            ))
+        } else if let Some(status @ 400..=499) = seen.status {
+            Some((
+                Outcome::Terminal,
+                Record::fail("wait", &target, "terminal_status").message(format!(
+                    "HTTP {status} on the wait path will not heal by waiting"
+                )),
+            ))
+        } else if down_too_long {
+            Some((
+                Outcome::Terminal,
+                Record::fail("wait", &target, "terminal_down").message(format!(
+                    "llm.path has been down for longer than the {}s grace period",
+                    args.grace.as_secs_f64()
+                )),
+            ))
+        } else if Instant::now() >= deadline {
+            Some((
+                Outcome::TimedOut,
+                Record::fail("wait", &target, "wait_timeout").message(format!(
+                    "still {} after {:.1}s",
+                    seen.state,
+                    elapsed.as_secs_f64()
+                )),
+            ))
+        } else {
+            None
+        };
+        if let Some((outcome, record)) = finished {
+            if interactive {
+                let _ = writeln!(stderr);
+            }
+            let grace = args.grace.as_secs_f64();
+            out.emit(
+                record
+                    .duration(elapsed)
+                    .data(summary_data(json!({"grace_s": grace}))),
+            )?;
+            if outcome == Outcome::TimedOut {
+                out.raise(Exit::Timeout);
+            }
+            return Ok(outcome);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        std::thread::sleep(interval.min(left));
+        interval = next_interval(interval, args.backoff, args.max_interval);
+    }
+}
+
+fn next_interval(interval: Duration, backoff: f64, max: Duration) -> Duration {
+    interval.mul_f64(backoff).min(max.max(interval))
+}
