@@ -1,0 +1,196 @@
+//! Shared test equipment: running the binary and decoding its records, and a fake
+//! Docker daemon on a Unix socket that answers well, badly or never.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use day2_core::record::{read_records, Record};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_docker-doctor");
+
+/// One run of the binary: exit code, records, stderr.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub records: Vec<Record>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// The only record of a check (and target, when given), or a panic showing the run.
+    pub fn one(&self, check: &str, target: Option<&str>) -> &Record {
+        let found: Vec<&Record> = self
+            .records
+            .iter()
+            .filter(|r| r.check == check && target.is_none_or(|t| r.target == t))
+            .collect();
+        assert_eq!(found.len(), 1, "expected one {check} {target:?} record in\n{self}");
+        found[0]
+    }
+
+    pub fn all(&self, check: &str) -> Vec<&Record> {
+        self.records.iter().filter(|r| r.check == check).collect()
+    }
+
+    pub fn reason(&self, check: &str, target: Option<&str>) -> Option<String> {
+        self.one(check, target).reason.clone()
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs docker-doctor with `args`, a clean Docker environment plus `env`.
+pub fn doctor(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("DOCKER_HOST").env_remove("DOCKER_TLS_VERIFY");
+    command.envs(env.iter().copied());
+    finish(command)
+}
+
+/// Runs a prepared command (e.g. under `setpriv`) and decodes its records.
+pub fn finish(mut command: Command) -> Run {
+    let started = Instant::now();
+    let Output { status, stdout, stderr } = command.output().expect("run docker-doctor");
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    let records = if text.starts_with('{') || text.is_empty() {
+        read_records(&mut stdout.as_slice()).unwrap_or_else(|e| panic!("bad record output ({e}):\n{text}"))
+    } else {
+        Vec::new()
+    };
+    for record in &records {
+        assert_eq!(record.tool, "docker-doctor");
+        let check_ok = record.check.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && record.check.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+        assert!(check_ok, "bad check name {:?}", record.check);
+        if record.verdict != day2_core::Verdict::Pass {
+            assert!(record.reason.is_some(), "a non-pass record without a reason: {record:?}");
+        }
+    }
+    Run { code: status.code().unwrap_or(-1), records, stdout: text, stderr, elapsed }
+}
+
+/// How the fake daemon behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Answers the ladder and the checks like a Docker 20.10 with nothing running.
+    Healthy,
+    /// Accepts, reads, and never answers.
+    Silent,
+    /// Answers every request with an SSH banner.
+    Garbage,
+    /// Speaks API 1.25 (Docker 1.13).
+    OldApi,
+    /// Fails `/info` with a 500, as a daemon whose `docker info` breaks.
+    InfoError,
+    /// Passes the ladder, then fails every other call with a 500.
+    LaterErrors,
+}
+
+/// A fake daemon on a Unix socket in its own temp dir. Its thread ends when the
+/// value is dropped or after two minutes, whichever is first.
+pub struct FakeDaemon {
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeDaemon {
+    pub fn start(mode: Mode) -> FakeDaemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("docker.sock");
+        let listener = UnixListener::bind(&socket).expect("bind fake daemon");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || serve(listener, mode, &flag));
+        FakeDaemon { dir, socket, stop }
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+}
+
+impl Drop for FakeDaemon {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn serve(listener: UnixListener, mode: Mode, stop: &AtomicBool) {
+    let until = Instant::now() + Duration::from_secs(120);
+    let mut held = Vec::new();
+    while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if mode == Mode::Silent {
+                    held.push(stream);
+                } else {
+                    std::thread::spawn(move || answer(stream, mode));
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+fn answer(mut stream: UnixStream, mode: Mode) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
+    let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
+    let api = if mode == Mode::OldApi { "1.25" } else { "1.41" };
+    let ladder = path == "/_ping" || path == "/version" || path == format!("/v{api}/containers/json");
+    let (status, body) = match mode {
+        Mode::Garbage => {
+            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+            return;
+        }
+        Mode::LaterErrors if !ladder && path != format!("/v{api}/info") => (500, r#"{"message":"fake failure"}"#.to_owned()),
+        Mode::InfoError if path == format!("/v{api}/info") => (500, r#"{"message":"info broke"}"#.to_owned()),
+        _ if path == "/_ping" => (200, "OK".to_owned()),
+        _ if path == "/version" => (
+            200,
+            format!(r#"{{"Version":"20.10.99-fake","ApiVersion":"{api}","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}}"#),
+        ),
+        _ if path.starts_with(&format!("/v{api}/containers/json")) => (200, "[]".to_owned()),
+        _ if path == format!("/v{api}/info") => (200, r#"{"ServerVersion":"20.10.99-fake","Containers":0}"#.to_owned()),
+        _ if path == format!("/v{api}/system/df") => {
+            (200, r#"{"LayersSize":1024,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]}"#.to_owned())
+        }
+        _ => (404, r#"{"message":"page not found"}"#.to_owned()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status} X\r\nApi-Version: {api}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes());
+}
+
+/// A path inside `dir` as a `unix://` host.
+pub fn unix_host(path: &Path) -> String {
+    format!("unix://{}", path.display())
+}
