@@ -1,0 +1,265 @@
+//! `--wait` and the warming SLO against the demo stack: warming → primary with exit 0,
+//! the deadline with 124, terminal states ending early with 1.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use day2_core::record::Verdict;
+use day2_tests::{BackendConfig, EdgeConfig, Fault, Provider};
+use serde_json::json;
+
+fn warming_stack(after: Duration) -> day2_tests::DemoStack {
+    stack_with(
+        BackendConfig {
+            warm_after: after,
+            ..BackendConfig::default()
+        },
+        EdgeConfig::default(),
+    )
+}
+
+#[test]
+fn a_wait_sees_warming_turn_into_primary_and_exits_0() {
+    let stack = warming_stack(Duration::from_millis(1500));
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "200ms",
+        "--backoff",
+        "1",
+        "--timeout",
+        "30s",
+        "--warming-budget",
+        "10m",
+        "summary",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let attempts = run.all("wait.attempt");
+    assert!(attempts.len() >= 3, "{run:?}");
+    assert_eq!(attempts[0].verdict, Verdict::Info);
+    assert_eq!(attempts[0].reason.as_deref(), Some("warming"));
+    assert_eq!(attempts.last().unwrap().verdict, Verdict::Pass);
+    let transition = run.one("wait.transition");
+    assert_eq!(
+        (&transition.data["from"], &transition.data["to"]),
+        (&json!("warming"), &json!("primary"))
+    );
+    assert!(transition.data["at"].as_str().unwrap().ends_with('Z'));
+    assert!(transition.data["elapsed_s"].as_f64().unwrap() >= 1.0);
+    assert_eq!(run.one("wait").verdict, Verdict::Pass);
+    let warming = run.one("warming");
+    assert_eq!(warming.verdict, Verdict::Pass, "{run:?}");
+    let seconds = warming.data["warming_seconds"].as_f64().unwrap();
+    assert!((1.0..30.0).contains(&seconds), "{seconds}");
+    // The checks run once the wait is over.
+    assert_eq!(run.one("summary").verdict, Verdict::Pass);
+}
+
+#[test]
+fn warming_beyond_the_budget_fails_even_when_it_ends() {
+    let stack = warming_stack(Duration::from_millis(1200));
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "200ms",
+        "--timeout",
+        "30s",
+        "--warming-budget",
+        "300ms",
+        "summary",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.one("wait").verdict, Verdict::Pass);
+    assert_eq!(
+        verdict(run.one("warming")),
+        (Verdict::Fail, Some("warming_over_budget"))
+    );
+}
+
+#[test]
+fn a_current_warming_inside_the_budget_warns_and_a_stack_started_long_ago_fails() {
+    let stack = warming_stack(Duration::from_secs(3600));
+    let run = probe(&["--url", &stack.url(), "--warming-budget", "10m", "summary"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let warming = run.one("warming");
+    assert_eq!(
+        verdict(warming),
+        (Verdict::Warn, Some("warming_within_budget"))
+    );
+    assert_eq!(warming.data["warming_now"], true);
+
+    let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600);
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--warming-budget",
+        "10m",
+        "--started-at",
+        &hour_ago.to_string(),
+        "summary",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let warming = run.one("warming");
+    assert_eq!(
+        verdict(warming),
+        (Verdict::Fail, Some("warming_over_budget"))
+    );
+    assert!(warming.data["warming_seconds"].as_f64().unwrap() >= 3600.0);
+}
+
+#[test]
+fn a_wait_that_never_sees_primary_times_out_with_124() {
+    let stack = warming_stack(Duration::from_secs(3600));
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "1s",
+        "--warming-budget",
+        "10m",
+    ]);
+    assert_eq!(run.code, 124, "{run:?}");
+    assert!(run.elapsed < Duration::from_secs(10), "{run:?}");
+    let wait = run.one("wait");
+    assert_eq!(verdict(wait), (Verdict::Fail, Some("wait_timeout")));
+    assert_eq!(wait.data["state"], "warming");
+    assert_eq!(
+        verdict(run.one("warming")),
+        (Verdict::Warn, Some("warming_within_budget"))
+    );
+    // A wait that did not succeed runs no further checks.
+    assert!(
+        run.all("summary").is_empty() && run.all("ready").is_empty(),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn the_poll_defaults_come_from_the_backend_variables() {
+    let stack = warming_stack(Duration::from_secs(3600));
+    let run = probe_env(
+        &["--url", &stack.url(), "--wait"],
+        &[
+            ("PRIMARY_POLL_INTERVAL_S", "0.1"),
+            ("PRIMARY_POLL_MAX_S", "1"),
+        ],
+    );
+    assert_eq!(run.code, 124, "{run:?}");
+    assert!(run.all("wait.attempt").len() >= 3, "{run:?}");
+}
+
+#[test]
+fn a_synthetic_200_does_not_end_a_wait_for_primary_but_ends_a_wait_for_2xx() {
+    let stack = stack();
+    stack
+        .backend
+        .inject("/api/status/summary", Fault::Status(502));
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(run.code, 124, "{run:?}");
+    assert!(
+        run.all("wait.attempt")
+            .iter()
+            .all(|a| a.reason.as_deref() == Some("synthetic_warming")),
+        "{run:?}"
+    );
+
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--until",
+        "2xx",
+        "--timeout",
+        "5s",
+        "ready",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.one("wait.attempt").data["state"], "synthetic_warming");
+    assert_eq!(run.one("wait").verdict, Verdict::Pass);
+    assert_eq!(run.one("ready").verdict, Verdict::Pass);
+}
+
+#[test]
+fn a_backend_down_beyond_the_grace_period_ends_the_wait_early() {
+    let stack = stack();
+    stack.backend.reconfigure(|c| c.provider = Provider::Down);
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "100ms",
+        "--backoff",
+        "1",
+        "--grace",
+        "500ms",
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.elapsed < Duration::from_secs(20), "{run:?}");
+    let wait = run.one("wait");
+    assert_eq!(verdict(wait), (Verdict::Fail, Some("terminal_down")));
+    assert!(run.all("wait.attempt").len() >= 2);
+}
+
+#[test]
+fn a_4xx_on_the_summary_ends_the_wait_at_once() {
+    let stack = stack();
+    stack
+        .backend
+        .inject("/api/status/summary", Fault::Status(404));
+    let run = probe(&["--url", &stack.url(), "--wait", "--timeout", "60s"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.elapsed < Duration::from_secs(20));
+    assert_eq!(
+        verdict(run.one("wait.attempt")),
+        (Verdict::Info, Some("unexpected_status"))
+    );
+    let wait = run.one("wait");
+    assert_eq!(
+        (verdict(wait), &wait.data["state"]),
+        ((Verdict::Fail, Some("terminal_status")), &json!("http_404"))
+    );
+}
+
+#[test]
+fn a_wait_for_a_stack_not_yet_listening_records_refusals_until_the_deadline() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = probe(&[
+        "--url",
+        &url,
+        "--wait",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(run.code, 124, "{run:?}");
+    assert_eq!(
+        run.all("wait.attempt")[0].reason.as_deref(),
+        Some("connection_refused")
+    );
+}
