@@ -95,7 +95,9 @@ pub fn run_bin<'a>(dir: &Path, args: impl IntoIterator<Item = &'a std::ffi::OsSt
         assert_eq!(r.tool, "sri-check");
         assert!(r.verdict == Verdict::Pass || r.reason.is_some(), "non-pass without reason: {r:?}");
         if let Some(reason) = &r.reason {
-            assert!(reason.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{reason}");
+            let mut bytes = reason.bytes();
+            let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase());
+            assert!(first_ok && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{reason}");
         }
         assert!(r.data.is_object());
     }
