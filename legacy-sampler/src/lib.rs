@@ -1,26 +1,242 @@
-//! legacy-sampler: Counts legacy-endpoint traffic: live X-Status-Path sampling and nginx access-log windows, with a gate.
+//! legacy-sampler: counts legacy-endpoint traffic, live or from access logs, with a gate.
 //!
-//! Placeholder until issue #4 lands: it parses its arguments and says it is
-//! not implemented, and does nothing else.
+//! - Live mode (the default): GETs one or more URLs on a schedule and classifies each
+//!   answer by the value of a response header (`X-Status-Path`): see [`live`].
+//! - Log mode (`--log FILE`): counts the same classes in nginx access logs, per time
+//!   window, with the callers of the legacy path and the "quiet for 24 h" verdict: see
+//!   [`logs`].
+//!
+//! Both end in one `summary` record whose gate verdict sets the exit code: see [`gate`].
 
 use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
 
+use clap::builder::{ArgAction, BoolishValueParser};
+use day2_core::duration::parse_duration;
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+
+pub mod gate;
+pub mod live;
+pub mod logs;
+mod stats;
 
 /// The name stamped on every record this tool writes.
 pub const TOOL: &str = "legacy-sampler";
 
-/// Counts legacy-endpoint traffic: live X-Status-Path sampling and nginx access-log windows, with a gate.
+/// The URL sampled when none is given: the summary path of a local edge.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/api/status/summary";
+
+/// Counts legacy-endpoint traffic: live X-Status-Path sampling and nginx access-log
+/// windows, with a gate.
+///
+/// Live mode GETs each URL (round robin) and classifies every answer by the value of a
+/// response header: `api`, `legacy`, any other value as itself, `missing`, or the kind
+/// of transport error. Log mode (`--log`) counts the same in nginx access logs.
 #[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
-pub struct Args {}
+pub struct Args {
+    /// URLs to sample, taken in turn [default: http://127.0.0.1:8080/api/status/summary]
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// The response header that classifies a sample, matched case-insensitively. In log
+    /// mode it names the log variable ($sent_http_x_status_path or
+    /// $upstream_http_x_status_path) that classifies a line.
+    #[arg(long, default_value = "X-Status-Path", value_name = "NAME")]
+    pub header: String,
+
+    /// Send this Origin header. None by default: nginx drops X-Status-Path for
+    /// origins on its own allow-list, so an Origin turns answers into `missing`.
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin: Option<String>,
+
+    /// Number of samples [default: 30 unless --for is given]
+    #[arg(short = 'n', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Sample for this long (e.g. 10m); with -n, whichever ends first.
+    #[arg(long = "for", value_parser = parse_duration, value_name = "DURATION")]
+    pub run_for: Option<Duration>,
+
+    /// One sample every DURATION (e.g. 2s), on a fixed schedule: sample i is due at
+    /// start + i × DURATION; a slow answer makes later samples late, not the run longer.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", conflicts_with = "rate")]
+    pub every: Option<Duration>,
+
+    /// Samples per second (50, 50/s, 600/m, 3600/h), on the same fixed schedule as --every.
+    /// Without --every or --rate samples go back to back.
+    #[arg(long, value_parser = parse_rate, value_name = "RATE")]
+    pub rate: Option<Duration>,
+
+    /// Requests in flight at once, over pooled keep-alive connections.
+    #[arg(short = 'c', long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Deadline of one request, body included; a slower one is a `timeout` error.
+    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Write one `sample` record per request (on|off).
+    #[arg(long, default_value = "on", value_parser = BoolishValueParser::new(), action = ArgAction::Set, value_name = "on|off")]
+    pub samples: bool,
+
+    /// Gate: fail (exit 1) at the first legacy answer, which also ends a live run.
+    #[arg(long, env = "FAIL_ON_LEGACY")]
+    pub fail_on_legacy: bool,
+
+    /// Gate: fail when legacy exceeds this share (0 to 1) of the status answers (live:
+    /// of all answers; logs: of the lines classified as a status request).
+    #[arg(long, value_name = "RATIO")]
+    pub max_legacy_ratio: Option<f64>,
+
+    /// Gate: fail when there are more legacy answers (or log lines) than this.
+    #[arg(long, value_name = "N")]
+    pub max_legacy_count: Option<u64>,
+
+    /// Log mode: an nginx access log to count (repeatable; `-` is stdin; gzip is
+    /// recognised by its magic bytes, so rotated `.1` and `.gz` files both work).
+    #[arg(long = "log", value_name = "FILE", conflicts_with_all = ["urls", "count", "run_for", "every", "rate", "origin"])]
+    pub logs: Vec<PathBuf>,
+
+    /// The nginx `log_format` the logs were written with [default: combined].
+    #[arg(long, value_name = "FORMAT", requires = "logs")]
+    pub log_format: Option<String>,
+
+    /// Width of the counting windows (aligned to the epoch, e.g. whole hours).
+    #[arg(long, value_parser = parse_duration, default_value = "1h", value_name = "DURATION")]
+    pub window: Duration,
+
+    /// How many legacy client addresses and user agents to list.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub top: usize,
+
+    /// Gate: pass only if the logs cover at least this span before --until and hold no
+    /// legacy hit in it (e.g. 24h).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "logs")]
+    pub quiet_for: Option<Duration>,
+
+    /// The end of the --quiet-for span, RFC 3339 [default: now].
+    #[arg(long, value_parser = parse_timestamp, value_name = "TIME", requires = "logs")]
+    pub until: Option<jiff::Timestamp>,
+
+    /// Log mode: a request path starting with this is legacy (repeatable).
+    #[arg(long = "legacy-prefix", default_value = "/status/", value_name = "PREFIX")]
+    pub legacy_prefixes: Vec<String>,
+
+    /// Log mode: a request path starting with this is api (repeatable).
+    #[arg(long = "api-prefix", default_value = "/api/status/", value_name = "PREFIX")]
+    pub api_prefixes: Vec<String>,
+
+    /// Log mode: more malformed lines than this share of all lines is fatal (exit 2).
+    #[arg(long, default_value_t = 0.05, value_name = "RATIO")]
+    pub max_malformed_ratio: f64,
+}
+
+/// Parses `50`, `50/s`, `600/m` or `3600/h` into the interval between samples.
+fn parse_rate(text: &str) -> Result<Duration, String> {
+    let (number, per) = match text.trim().split_once('/') {
+        Some((n, unit)) => (n.trim(), unit.trim()),
+        None => (text.trim(), "s"),
+    };
+    let seconds = match per {
+        "s" | "sec" | "1s" => 1.0,
+        "m" | "min" | "1m" => 60.0,
+        "h" | "1h" => 3600.0,
+        _ => return Err(format!("invalid rate {text:?}: use e.g. 50/s, 600/m, 3600/h")),
+    };
+    let count: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid rate {text:?}: use e.g. 50/s, 600/m, 3600/h"))?;
+    if !(count.is_finite() && count > 0.0) {
+        return Err(format!("invalid rate {text:?}: must be above zero"));
+    }
+    let interval = seconds / count;
+    if interval < 1e-6 {
+        return Err(format!(
+            "invalid rate {text:?}: at most 1000000/s (use no --rate to go back to back)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(interval))
+}
+
+fn parse_timestamp(text: &str) -> Result<jiff::Timestamp, String> {
+    text.trim()
+        .parse::<jiff::Timestamp>()
+        .map_err(|e| format!("invalid time {text:?} ({e}); use RFC 3339, e.g. 2026-11-28T00:00:00Z"))
+}
+
+/// Checks what clap cannot: ranges and combinations.
+fn validate(args: &Args) -> Result<(), String> {
+    if args.count == Some(0) {
+        return Err("-n must be at least 1".into());
+    }
+    if !(1..=1024).contains(&args.concurrency) {
+        return Err("-c must be between 1 and 1024".into());
+    }
+    if args.every == Some(Duration::ZERO) || args.run_for == Some(Duration::ZERO) {
+        return Err("--every and --for must be above zero".into());
+    }
+    if args.window < Duration::from_secs(1) {
+        return Err("--window must be at least 1s".into());
+    }
+    if args.timeout.is_zero() {
+        return Err("--timeout must be above zero".into());
+    }
+    for (flag, ratio) in [
+        ("--max-legacy-ratio", args.max_legacy_ratio),
+        ("--max-malformed-ratio", Some(args.max_malformed_ratio)),
+    ] {
+        if let Some(r) = ratio {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(format!("{flag} must be between 0 and 1, got {r}"));
+            }
+        }
+    }
+    if args.logs.is_empty() {
+        if args.quiet_for.is_some() {
+            return Err("--quiet-for needs --log".into());
+        }
+    } else if args.logs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err("--log - (stdin) can be given once".into());
+    }
+    Ok(())
+}
 
 /// Runs the tool with the given arguments (the first is the program name).
 pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
-    let _args: Args = match cli::parse_args(args, io) {
+    let args: Args = match cli::parse_args(args, io) {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    io.error(TOOL, "not implemented yet (issue #4)");
-    Exit::Usage
+    if let Err(message) = validate(&args) {
+        io.error(TOOL, message);
+        return Exit::Usage;
+    }
+    if args.logs.is_empty() {
+        live::run(&args, io)
+    } else {
+        logs::run(&args, io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_as_intervals() {
+        assert_eq!(parse_rate("50/s").unwrap(), Duration::from_millis(20));
+        assert_eq!(parse_rate("50").unwrap(), Duration::from_millis(20));
+        assert_eq!(parse_rate("600/m").unwrap(), Duration::from_millis(100));
+        assert_eq!(parse_rate("1/h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("5/d").is_err());
+    }
+
+    #[test]
+    fn the_argument_definitions_are_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
 }

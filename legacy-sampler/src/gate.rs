@@ -1,0 +1,298 @@
+//! The gate: the thresholds a run is held to, and the summary verdict with the reason
+//! it passed or failed. Live and log mode share it, so `--fail-on-legacy` and the
+//! softer limits mean the same on samples and on log lines.
+
+use std::time::Duration;
+
+use day2_core::record::Verdict;
+use serde_json::{json, Value};
+
+use crate::Args;
+
+/// The limits the user asked for; none at all means the run only counts.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    pub fail_on_legacy: bool,
+    pub max_ratio: Option<f64>,
+    pub max_count: Option<u64>,
+    pub quiet_for: Option<Duration>,
+}
+
+impl Gate {
+    pub fn from_args(args: &Args) -> Gate {
+        Gate {
+            fail_on_legacy: args.fail_on_legacy,
+            max_ratio: args.max_legacy_ratio,
+            max_count: args.max_legacy_count,
+            quiet_for: args.quiet_for,
+        }
+    }
+}
+
+/// What the quiet-span verdict looks at (log mode), in epoch seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Quiet {
+    /// `until - quiet_for`.
+    pub start: i64,
+    pub until: i64,
+    /// Oldest and newest line time seen.
+    pub first_line: Option<i64>,
+    pub last_line: Option<i64>,
+    /// Legacy lines dated inside `[start, until]`.
+    pub legacy_in_span: u64,
+}
+
+/// The counts the gate judges.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed {
+    pub legacy: u64,
+    /// Legacy share of the status answers; `None` when there were none.
+    pub ratio: Option<f64>,
+    pub quiet: Option<Quiet>,
+}
+
+/// One limit and how the run fared against it.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub gate: &'static str,
+    pub passed: bool,
+    /// The summary's reason when this check is the failing one.
+    pub reason: &'static str,
+    pub why: String,
+}
+
+/// Every check of a run, in a fixed order.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub checks: Vec<Check>,
+}
+
+impl Gate {
+    /// Judges the counts of a finished (or gate-stopped) run.
+    pub fn judge(&self, seen: &Observed) -> Outcome {
+        let mut checks = Vec::new();
+        if self.fail_on_legacy {
+            checks.push(Check {
+                gate: "fail_on_legacy",
+                passed: seen.legacy == 0,
+                reason: "legacy_seen",
+                why: if seen.legacy == 0 {
+                    "no legacy hit".into()
+                } else {
+                    format!("{} legacy hit(s); any is a failure", seen.legacy)
+                },
+            });
+        }
+        if let Some(max) = self.max_count {
+            checks.push(Check {
+                gate: "max_legacy_count",
+                passed: seen.legacy <= max,
+                reason: "legacy_count_exceeded",
+                why: format!("{} legacy hit(s), limit {max}", seen.legacy),
+            });
+        }
+        if let Some(max) = self.max_ratio {
+            let (passed, why) = match seen.ratio {
+                Some(ratio) => (ratio <= max, format!("legacy ratio {ratio:.4}, limit {max}")),
+                None => (true, "no status answers to take a ratio of".into()),
+            };
+            checks.push(Check {
+                gate: "max_legacy_ratio",
+                passed,
+                reason: "legacy_ratio_exceeded",
+                why,
+            });
+        }
+        if let (Some(span), Some(quiet)) = (self.quiet_for, seen.quiet) {
+            checks.push(quiet_check(span, &quiet));
+        }
+        Outcome { checks }
+    }
+}
+
+fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
+    let span_text = humanize(span.as_secs() as i64);
+    let fail = |reason: &'static str, why: String| Check {
+        gate: "quiet_for",
+        passed: false,
+        reason,
+        why,
+    };
+    // A hit is a hit whatever the coverage; coverage only matters for a pass.
+    if quiet.legacy_in_span > 0 {
+        return fail(
+            "legacy_in_quiet_window",
+            format!(
+                "{} legacy hit(s) in the last {span_text}",
+                quiet.legacy_in_span
+            ),
+        );
+    }
+    let Some(first) = quiet.first_line else {
+        return fail(
+            "insufficient_coverage",
+            format!("no dated log line: the logs cover nothing of the {span_text} asked"),
+        );
+    };
+    if first > quiet.start {
+        return fail(
+            "insufficient_coverage",
+            format!(
+                "the logs cover {} of the {span_text} asked (oldest line {})",
+                humanize((quiet.until - first).max(0)),
+                crate::logs::rfc3339(first)
+            ),
+        );
+    }
+    if let Some(last) = quiet.last_line {
+        if last < quiet.start {
+            return fail(
+                "stale_logs",
+                format!(
+                    "the newest line ({}) is older than the {span_text} span: these logs say nothing about it",
+                    crate::logs::rfc3339(last)
+                ),
+            );
+        }
+    }
+    Check {
+        gate: "quiet_for",
+        passed: true,
+        reason: "",
+        why: format!("no legacy hit in the last {span_text}, and the logs cover it"),
+    }
+}
+
+/// `90061` → `1d 1h 1m 1s`, for messages.
+fn humanize(seconds: i64) -> String {
+    let mut s = seconds.max(0) as u64;
+    if s == 0 {
+        return "0s".into();
+    }
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if s >= size {
+            parts.push(format!("{}{unit}", s / size));
+            s %= size;
+        }
+    }
+    parts.join(" ")
+}
+
+impl Outcome {
+    /// The first failing check, which names the summary's reason.
+    pub fn failed(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| !c.passed)
+    }
+
+    /// The summary's verdict, reason and sentence. `problem` (no answers at all,
+    /// unreadable logs) overrides the gate: nothing can be concluded.
+    pub fn verdict(
+        &self,
+        problem: Option<(&'static str, String)>,
+    ) -> (Verdict, Option<&'static str>, String) {
+        if let Some((reason, why)) = problem {
+            return (Verdict::Error, Some(reason), why);
+        }
+        match (self.failed(), self.checks.is_empty()) {
+            (Some(check), _) => (
+                Verdict::Fail,
+                Some(check.reason),
+                format!("gate {} failed: {}", check.gate, check.why),
+            ),
+            (None, true) => (
+                Verdict::Info,
+                Some("counted"),
+                "no gate asked: counts only".into(),
+            ),
+            (None, false) => (
+                Verdict::Pass,
+                None,
+                format!(
+                    "gate passed: {}",
+                    self.checks
+                        .iter()
+                        .map(|c| c.why.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ),
+        }
+    }
+
+    /// The `gate` object of the summary's data.
+    pub fn to_json(&self) -> Value {
+        let checks: Vec<Value> = self
+            .checks
+            .iter()
+            .map(|c| {
+                json!({
+                    "gate": c.gate,
+                    "passed": c.passed,
+                    "reason": if c.passed { Value::Null } else { json!(c.reason) },
+                    "why": c.why,
+                })
+            })
+            .collect();
+        let verdict = if self.checks.is_empty() {
+            "none"
+        } else if self.failed().is_some() {
+            "fail"
+        } else {
+            "pass"
+        };
+        json!({ "verdict": verdict, "checks": checks })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet(first: Option<i64>, last: Option<i64>, hits: u64) -> Observed {
+        Observed {
+            legacy: hits,
+            ratio: None,
+            quiet: Some(Quiet {
+                start: 1_000,
+                until: 87_400,
+                first_line: first,
+                last_line: last,
+                legacy_in_span: hits,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_quiet_span_needs_coverage_and_no_hit() {
+        let gate = Gate {
+            quiet_for: Some(Duration::from_secs(86_400)),
+            ..Gate::default()
+        };
+        let reason = |o: Observed| gate.judge(&o).failed().map(|c| c.reason);
+        assert_eq!(reason(quiet(Some(900), Some(87_000), 0)), None);
+        assert_eq!(
+            reason(quiet(Some(900), Some(87_000), 1)),
+            Some("legacy_in_quiet_window")
+        );
+        assert_eq!(
+            reason(quiet(Some(2_000), Some(87_000), 0)),
+            Some("insufficient_coverage")
+        );
+        assert_eq!(reason(quiet(None, None, 0)), Some("insufficient_coverage"));
+        assert_eq!(reason(quiet(Some(10), Some(500), 0)), Some("stale_logs"));
+    }
+
+    #[test]
+    fn no_gate_only_counts_and_a_problem_overrides_everything() {
+        let outcome = Gate::default().judge(&Observed {
+            legacy: 3,
+            ratio: Some(0.5),
+            quiet: None,
+        });
+        assert_eq!(outcome.verdict(None).0, Verdict::Info);
+        let (verdict, reason, _) = outcome.verdict(Some(("no_responses", "x".into())));
+        assert_eq!((verdict, reason), (Verdict::Error, Some("no_responses")));
+        assert_eq!(humanize(90_061), "1d 1h 1m 1s");
+    }
+}

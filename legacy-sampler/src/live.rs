@@ -1,0 +1,470 @@
+//! Live mode: GETs the URLs on a fixed schedule with a pool of workers sharing one
+//! keep-alive agent, classifies each answer by a header value, and reports one
+//! `sample` record per request and a `summary` with the gate's verdict.
+//!
+//! Pacing is schedule-based: sample `i` is due at `start + i × interval`, whichever
+//! worker takes it. A slow answer delays only the samples no free worker can take in
+//! time; they are sent late (and the lateness is reported), and the run still ends on
+//! schedule. With `--for`, a sample that could not start before the end is `missed`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use day2_core::http::{request, HttpFailure, HttpOptions, HttpResponse};
+use day2_core::record::{Record, RecordSink, Verdict};
+use day2_core::{Exit, Io};
+use serde_json::{json, Value};
+
+use crate::gate::{Gate, Observed};
+use crate::stats::{ms, percentiles_ms};
+use crate::{Args, DEFAULT_URL, TOOL};
+
+/// Bodies are read (so connections stay reusable) but never kept beyond this.
+const BODY_LIMIT: u64 = 1024 * 1024;
+
+/// Samples taken when neither `-n` nor `--for` is given, as in the guide's loop.
+const DEFAULT_COUNT: u64 = 30;
+
+/// How many samples are asked for, how often, and until when.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// `None` only for an unpaced `--for` run, which samples as much as it can.
+    requested: Option<u64>,
+    interval: Option<Duration>,
+    run_for: Option<Duration>,
+}
+
+impl Plan {
+    fn from_args(args: &Args) -> Plan {
+        let interval = args.every.or(args.rate);
+        let by_time = match (args.run_for, interval) {
+            (Some(run_for), Some(interval)) => {
+                Some((run_for.as_nanos().div_ceil(interval.as_nanos())) as u64)
+            }
+            _ => None,
+        };
+        let requested = match (args.count, args.run_for) {
+            (Some(n), _) => Some(by_time.map_or(n, |t| t.min(n))),
+            (None, None) => Some(DEFAULT_COUNT),
+            (None, Some(_)) => by_time,
+        };
+        Plan {
+            requested,
+            interval,
+            run_for: args.run_for,
+        }
+    }
+}
+
+/// What a header value says about the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Class {
+    Api,
+    Legacy,
+    Missing,
+    /// Any other value, lower-cased.
+    Other(String),
+}
+
+impl Class {
+    fn of(response: &HttpResponse, header: &str) -> Class {
+        match response.header(header).map(str::trim) {
+            None | Some("") => Class::Missing,
+            Some(value) if value.eq_ignore_ascii_case("api") => Class::Api,
+            Some(value) if value.eq_ignore_ascii_case("legacy") => Class::Legacy,
+            Some(value) => Class::Other(value.to_ascii_lowercase()),
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Class::Api => "api",
+            Class::Legacy => "legacy",
+            Class::Missing => "missing",
+            Class::Other(value) => value,
+        }
+    }
+
+    /// The sample record's reason (snake_case, so any other value is `other_value`).
+    fn reason(&self) -> &'static str {
+        match self {
+            Class::Api => "api",
+            Class::Legacy => "legacy",
+            Class::Missing => "missing",
+            Class::Other(_) => "other_value",
+        }
+    }
+}
+
+/// One request's outcome, sent from a worker to the reporting thread.
+struct Sample {
+    seq: u64,
+    url: usize,
+    result: Result<(u16, Class), HttpFailure>,
+    latency: Duration,
+    /// How long after its due time the request started (paced runs only).
+    late: Option<Duration>,
+    started: Instant,
+    at: jiff::Timestamp,
+}
+
+enum Event {
+    Done(Sample),
+    /// Due within `--for`, but no worker could start it before the end.
+    Missed { seq: u64, url: usize },
+}
+
+/// What the workers share.
+struct Shared<'a> {
+    urls: &'a [String],
+    header: &'a str,
+    origin: Option<&'a str>,
+    agent: ureq::Agent,
+    plan: Plan,
+    start: Instant,
+    next: AtomicU64,
+    stop: AtomicBool,
+}
+
+impl Shared<'_> {
+    fn due(&self, seq: u64) -> Option<Instant> {
+        let interval = self.plan.interval?;
+        let offset = interval.as_nanos().saturating_mul(u128::from(seq));
+        Some(self.start + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX)))
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.plan.run_for.map(|d| self.start + d)
+    }
+}
+
+fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Event>) {
+    // Bounded: every pass takes a new sample number, and the plan or the deadline ends
+    // the sequence.
+    while !shared.stop.load(Ordering::Relaxed) {
+        let seq = shared.next.fetch_add(1, Ordering::Relaxed);
+        if shared.plan.requested.is_some_and(|n| seq >= n) {
+            return;
+        }
+        let due = shared.due(seq);
+        if let Some(due) = due {
+            if !sleep_until(due, &shared.stop) {
+                return;
+            }
+        }
+        let url = (seq % shared.urls.len() as u64) as usize;
+        let started = Instant::now();
+        if shared.deadline().is_some_and(|end| started >= end) {
+            if shared.plan.requested.is_none() {
+                return;
+            }
+            if events.send(Event::Missed { seq, url }).is_err() {
+                return;
+            }
+            continue;
+        }
+        let headers: Vec<(&str, &str)> = shared.origin.map(|o| ("Origin", o)).into_iter().collect();
+        let result = request(&shared.agent, "GET", &shared.urls[url], &headers, BODY_LIMIT);
+        let (result, latency) = match result {
+            Ok(response) => (
+                Ok((response.status, Class::of(&response, shared.header))),
+                response.elapsed,
+            ),
+            Err(failure) => {
+                let elapsed = failure.elapsed;
+                (Err(failure), elapsed)
+            }
+        };
+        let sample = Sample {
+            seq,
+            url,
+            result,
+            latency,
+            late: due.map(|due| started.saturating_duration_since(due)),
+            started,
+            at: jiff::Timestamp::now(),
+        };
+        if events.send(Event::Done(sample)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Sleeps until `due` in short steps so a stop is seen soon; false when stopped.
+fn sleep_until(due: Instant, stop: &AtomicBool) -> bool {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= due {
+            return true;
+        }
+        thread::sleep((due - now).min(Duration::from_millis(100)));
+    }
+}
+
+/// Counts per URL, for runs over several.
+#[derive(Debug, Default)]
+struct UrlTally {
+    answered: u64,
+    failed: u64,
+    values: BTreeMap<String, u64>,
+}
+
+/// Everything the summary reports, built up as samples arrive.
+#[derive(Debug, Default)]
+struct Tally {
+    answered: u64,
+    failed: u64,
+    missed: u64,
+    legacy: u64,
+    values: BTreeMap<String, u64>,
+    statuses: BTreeMap<u16, u64>,
+    errors: BTreeMap<&'static str, u64>,
+    latencies_us: Vec<u64>,
+    lateness_us: Vec<u64>,
+    late: u64,
+    first_legacy: Option<jiff::Timestamp>,
+    last_legacy: Option<jiff::Timestamp>,
+    first_start: Option<Instant>,
+    last_start: Option<Instant>,
+    by_url: Vec<UrlTally>,
+}
+
+impl Tally {
+    fn add(&mut self, sample: &Sample, late_threshold: Duration) {
+        let per_url = &mut self.by_url[sample.url];
+        self.latencies_us.push(sample.latency.as_micros() as u64);
+        if let Some(late) = sample.late {
+            self.lateness_us.push(late.as_micros() as u64);
+            if late > late_threshold {
+                self.late += 1;
+            }
+        }
+        self.first_start = Some(self.first_start.map_or(sample.started, |f| f.min(sample.started)));
+        self.last_start = Some(self.last_start.map_or(sample.started, |l| l.max(sample.started)));
+        match &sample.result {
+            Ok((status, class)) => {
+                self.answered += 1;
+                per_url.answered += 1;
+                *self.statuses.entry(*status).or_default() += 1;
+                *self.values.entry(class.value().to_owned()).or_default() += 1;
+                *per_url.values.entry(class.value().to_owned()).or_default() += 1;
+                if *class == Class::Legacy {
+                    self.legacy += 1;
+                    self.first_legacy.get_or_insert(sample.at);
+                    self.last_legacy = Some(sample.at);
+                }
+            }
+            Err(failure) => {
+                self.failed += 1;
+                per_url.failed += 1;
+                *self.errors.entry(failure.kind.reason()).or_default() += 1;
+            }
+        }
+    }
+}
+
+fn sample_record(shared: &Shared<'_>, sample: &Sample, fail_on_legacy: bool) -> Record {
+    let url = &shared.urls[sample.url];
+    let timing = json!({
+        "seq": sample.seq,
+        "latency_ms": ms(sample.latency.as_micros() as u64),
+        "late_ms": sample.late.map(|l| ms(l.as_micros() as u64)),
+    });
+    let (record, data) = match &sample.result {
+        Ok((status, class)) => {
+            let verdict = if fail_on_legacy && *class == Class::Legacy {
+                Verdict::Fail
+            } else {
+                Verdict::Info
+            };
+            (
+                Record::new("sample", url, verdict, Some(class.reason())),
+                json!({"value": class.value(), "status": status}),
+            )
+        }
+        Err(failure) => (
+            Record::warn("sample", url, failure.kind.reason()).message(failure.to_string()),
+            json!({"value": Value::Null, "error": failure.kind.reason()}),
+        ),
+    };
+    record.data(merge(timing, data)).duration(sample.latency)
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// Runs live mode.
+pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
+    let urls: Vec<String> = if args.urls.is_empty() {
+        vec![DEFAULT_URL.to_owned()]
+    } else {
+        args.urls.clone()
+    };
+    let options = HttpOptions {
+        connect_timeout: args.timeout.min(Duration::from_secs(3)),
+        timeout: args.timeout,
+        body_limit: BODY_LIMIT,
+        idle_per_host: args.concurrency.max(8),
+        ..HttpOptions::default()
+    };
+    let plan = Plan::from_args(args);
+    let gate = Gate::from_args(args);
+    let shared = Shared {
+        urls: &urls,
+        header: &args.header,
+        origin: args.origin.as_deref(),
+        agent: options.agent(),
+        plan,
+        start: Instant::now(),
+        next: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+    };
+    let late_threshold = plan
+        .interval
+        .map_or(Duration::ZERO, |i| (i / 10).max(Duration::from_millis(1)));
+    let mut tally = Tally {
+        by_url: urls.iter().map(|_| UrlTally::default()).collect(),
+        ..Tally::default()
+    };
+    let mut sink = RecordSink::new(TOOL, io.stdout);
+    let mut gate_tripped = false;
+    thread::scope(|scope| {
+        let (sender, events) = mpsc::channel();
+        let workers = plan
+            .requested
+            .map_or(args.concurrency, |n| args.concurrency.min(n as usize));
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let shared = &shared;
+            scope.spawn(move || worker(shared, &sender));
+        }
+        drop(sender);
+        // Ends when every worker has finished and dropped its sender.
+        for event in events {
+            let record = match event {
+                Event::Done(sample) => {
+                    tally.add(&sample, late_threshold);
+                    let legacy = matches!(sample.result, Ok((_, Class::Legacy)));
+                    if legacy && gate.fail_on_legacy && !gate_tripped {
+                        // The gate fails at the first legacy answer: stop sending.
+                        gate_tripped = true;
+                        shared.stop.store(true, Ordering::Relaxed);
+                    }
+                    args.samples
+                        .then(|| sample_record(&shared, &sample, gate.fail_on_legacy))
+                }
+                Event::Missed { seq, url } => {
+                    tally.missed += 1;
+                    args.samples.then(|| {
+                        Record::warn("sample", &shared.urls[url], "missed")
+                            .message("not started before the end of --for (every worker busy)")
+                            .data(json!({"seq": seq, "value": Value::Null}))
+                    })
+                }
+            };
+            if let Some(record) = record {
+                if sink.emit(record).is_err() {
+                    shared.stop.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    let elapsed = shared.start.elapsed();
+    let summary = summary_record(&shared, &gate, tally, elapsed, gate_tripped);
+    let _ = sink.emit(summary);
+    sink.exit()
+}
+
+fn summary_record(
+    shared: &Shared<'_>,
+    gate: &Gate,
+    mut tally: Tally,
+    elapsed: Duration,
+    stopped_by_gate: bool,
+) -> Record {
+    let plan = shared.plan;
+    let sent = tally.answered + tally.failed;
+    let requested = plan.requested.unwrap_or(sent + tally.missed);
+    let skipped = requested.saturating_sub(sent + tally.missed);
+    let ratio = (tally.answered > 0).then(|| tally.legacy as f64 / tally.answered as f64);
+    let outcome = gate.judge(&Observed {
+        legacy: tally.legacy,
+        ratio,
+        quiet: None,
+    });
+    let problem = (tally.answered == 0).then(|| {
+        (
+            "no_responses",
+            format!(
+                "none of the {requested} samples got an answer ({} failed, {} missed)",
+                tally.failed, tally.missed
+            ),
+        )
+    });
+    let (verdict, reason, message) = outcome.verdict(problem);
+    let achieved = match (tally.first_start, tally.last_start) {
+        (Some(first), Some(last)) if sent > 1 && last > first => {
+            Some((sent - 1) as f64 / (last - first).as_secs_f64())
+        }
+        _ => None,
+    };
+    let by_url: serde_json::Map<String, Value> = shared
+        .urls
+        .iter()
+        .zip(&tally.by_url)
+        .map(|(url, t)| {
+            (
+                url.clone(),
+                json!({"answered": t.answered, "failed": t.failed, "values": t.values}),
+            )
+        })
+        .collect();
+    let statuses: BTreeMap<String, u64> = tally
+        .statuses
+        .iter()
+        .map(|(status, n)| (status.to_string(), *n))
+        .collect();
+    let data = json!({
+        "header": shared.header,
+        "origin": shared.origin,
+        "requested": requested,
+        "sent": sent,
+        "answered": tally.answered,
+        "failed": tally.failed,
+        "missed": tally.missed,
+        "skipped": skipped,
+        "stopped_by_gate": stopped_by_gate,
+        "values": tally.values,
+        "statuses": statuses,
+        "errors": tally.errors,
+        "legacy": tally.legacy,
+        "legacy_ratio": ratio,
+        "first_legacy": tally.first_legacy.map(|t| t.to_string()),
+        "last_legacy": tally.last_legacy.map(|t| t.to_string()),
+        "latency_ms": percentiles_ms(&mut tally.latencies_us),
+        "schedule": {
+            "interval_ms": plan.interval.map(|i| i.as_secs_f64() * 1000.0),
+            "target_rate": plan.interval.map(|i| 1.0 / i.as_secs_f64()),
+            "achieved_rate": achieved,
+            "lateness_ms": percentiles_ms(&mut tally.lateness_us),
+            "late": tally.late,
+        },
+        "by_url": by_url,
+        "gate": outcome.to_json(),
+    });
+    let target = shared.urls.join(" ");
+    Record::new("summary", &target, verdict, reason)
+        .message(message)
+        .data(data)
+        .duration(elapsed)
+}

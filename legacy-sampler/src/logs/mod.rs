@@ -1,0 +1,359 @@
+//! Log mode: counts legacy requests in nginx access logs (plain, rotated, gzip, stdin)
+//! per time window, lists the legacy callers, and judges "no legacy hit for N hours"
+//! with the coverage the logs really have.
+//!
+//! Large plain files are counted in parallel stretches split at line boundaries; gzip
+//! and stdin are read in one pass.
+
+pub mod format;
+mod scan;
+mod time;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::thread;
+use std::time::Instant;
+
+use day2_core::record::{Record, RecordSink};
+use day2_core::{Exit, Io};
+use flate2::read::MultiGzDecoder;
+use serde_json::{json, Value};
+
+use self::format::{LogFormat, COMBINED};
+use self::scan::{Caller, Scanner, Settings, Tally};
+use crate::gate::{Gate, Observed, Quiet};
+use crate::{Args, TOOL};
+
+/// Plain files at least this large are split across threads.
+const PARALLEL_MIN: u64 = 64 * 1024 * 1024;
+
+/// Window records are written for every window between the first and the last line,
+/// empty ones included (a gap in the logs is worth seeing), up to this many; beyond it
+/// only windows with lines are written.
+const MAX_DENSE_WINDOWS: i64 = 100_000;
+
+/// Epoch seconds as RFC 3339 UTC.
+pub fn rfc3339(epoch: i64) -> String {
+    jiff::Timestamp::from_second(epoch)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| epoch.to_string())
+}
+
+/// A read failure, named by its source.
+struct SourceError {
+    source: String,
+    error: io::Error,
+}
+
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "stdin".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Counts one source into `total`.
+fn scan_source(
+    settings: &Settings,
+    index: usize,
+    path: &Path,
+    stdin: &mut dyn BufRead,
+    total: &mut Tally,
+) -> Result<(), SourceError> {
+    let fail = |error: io::Error| SourceError {
+        source: display(path),
+        error,
+    };
+    let mut tally = Tally::default();
+    if path.as_os_str() == "-" {
+        let gzip = stdin.fill_buf().map_err(fail)?.starts_with(&[0x1f, 0x8b]);
+        let mut scanner = Scanner::new(settings, index);
+        if gzip {
+            scanner.scan(&mut MultiGzDecoder::new(stdin), &mut tally)
+        } else {
+            scanner.scan(stdin, &mut tally)
+        }
+        .map_err(fail)?;
+        total.merge(tally, 0);
+        return Ok(());
+    }
+    let mut file = File::open(path).map_err(fail)?;
+    let mut magic = [0u8; 2];
+    let gzip = read_up_to(&mut file, &mut magic).map_err(fail)? == 2 && magic == [0x1f, 0x8b];
+    file.seek(SeekFrom::Start(0)).map_err(fail)?;
+    let size = file.metadata().map_err(fail)?.len();
+    let threads = thread::available_parallelism().map_or(1, |n| n.get());
+    if gzip {
+        Scanner::new(settings, index)
+            .scan(&mut MultiGzDecoder::new(io::BufReader::new(file)), &mut tally)
+            .map_err(fail)?;
+        total.merge(tally, 0);
+    } else if size >= PARALLEL_MIN && threads > 1 && file.metadata().map_err(fail)?.is_file() {
+        let bounds = stretches(&mut file, size, threads).map_err(fail)?;
+        let tallies: Vec<io::Result<Tally>> = thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .windows(2)
+                .map(|pair| {
+                    let (start, end) = (pair[0], pair[1]);
+                    scope.spawn(move || -> io::Result<Tally> {
+                        let mut file = File::open(path)?;
+                        file.seek(SeekFrom::Start(start))?;
+                        let mut tally = Tally::default();
+                        Scanner::new(settings, index).scan(&mut file.take(end - start), &mut tally)?;
+                        Ok(tally)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("a counting thread panicked"))))
+                .collect()
+        });
+        // Stretches merge in order so line numbers continue across them.
+        let mut offset = 0;
+        for tally in tallies {
+            let tally = tally.map_err(fail)?;
+            let lines = tally.physical_lines;
+            total.merge(tally, offset);
+            offset += lines;
+        }
+    } else {
+        Scanner::new(settings, index)
+            .scan(&mut file, &mut tally)
+            .map_err(fail)?;
+        total.merge(tally, 0);
+    }
+    Ok(())
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Offsets that cut a file into `parts` stretches, each starting at a line start.
+fn stretches(file: &mut File, size: u64, parts: usize) -> io::Result<Vec<u64>> {
+    let mut bounds = vec![0];
+    let mut probe = vec![0u8; 64 * 1024];
+    for k in 1..parts as u64 {
+        let mut at = (size * k / parts as u64).max(*bounds.last().unwrap_or(&0));
+        file.seek(SeekFrom::Start(at))?;
+        // Bounded by the file size: every pass reads forward or ends.
+        loop {
+            let n = file.read(&mut probe)?;
+            if n == 0 {
+                at = size;
+                break;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &probe[..n]) {
+                at += i as u64 + 1;
+                break;
+            }
+            at += n as u64;
+        }
+        bounds.push(at);
+    }
+    bounds.push(size);
+    bounds.dedup();
+    Ok(bounds)
+}
+
+/// Runs log mode.
+pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
+    let started = Instant::now();
+    let format_text = args.log_format.as_deref().unwrap_or(COMBINED);
+    let format = match LogFormat::parse(format_text, &args.header) {
+        Ok(format) => format,
+        Err(message) => {
+            io.error(TOOL, format!("invalid --log-format: {message}"));
+            return Exit::Usage;
+        }
+    };
+    let until = args.until.unwrap_or_else(jiff::Timestamp::now).as_second();
+    let quiet_start = args
+        .quiet_for
+        .map_or(i64::MAX, |span| until.saturating_sub(span.as_secs() as i64));
+    let window_s = args.window.as_secs() as i64;
+    let settings = Settings {
+        format,
+        legacy_prefixes: args.legacy_prefixes.iter().map(|p| p.as_bytes().to_vec()).collect(),
+        api_prefixes: args.api_prefixes.iter().map(|p| p.as_bytes().to_vec()).collect(),
+        window_s,
+        quiet_start,
+        until,
+    };
+    let mut tally = Tally::default();
+    for (index, path) in args.logs.iter().enumerate() {
+        if let Err(e) = scan_source(&settings, index, path, &mut *io.stdin, &mut tally) {
+            io.error(TOOL, format!("cannot read {}: {}", e.source, e.error));
+            return Exit::Usage;
+        }
+    }
+    tally.finish();
+    let sources: Vec<String> = args.logs.iter().map(|p| display(p)).collect();
+    let target = sources.join(" ");
+    let malformed_at: Vec<String> = tally
+        .malformed_at
+        .iter()
+        .map(|(source, line)| format!("{}:{line}", sources[*source]))
+        .collect();
+    let mut sink = RecordSink::new(TOOL, io.stdout);
+    if tally.lines > 0 && tally.malformed as f64 / tally.lines as f64 > args.max_malformed_ratio {
+        let message = format!(
+            "{} of {} lines do not match the log format (first: {}); is --log-format right?",
+            tally.malformed,
+            tally.lines,
+            malformed_at.join(", ")
+        );
+        let _ = sink.emit(
+            Record::error("summary", &target, "too_many_malformed")
+                .message(message.clone())
+                .data(json!({
+                    "lines": tally.lines,
+                    "malformed": {"count": tally.malformed, "first": malformed_at},
+                    "max_malformed_ratio": args.max_malformed_ratio,
+                }))
+                .duration(started.elapsed()),
+        );
+        drop(sink);
+        io.error(TOOL, message);
+        return Exit::Usage;
+    }
+    if emit_windows(&mut sink, &target, &tally, window_s).is_err() {
+        return sink.exit();
+    }
+    let quiet = args.quiet_for.map(|_| Quiet {
+        start: quiet_start,
+        until,
+        first_line: tally.first_ts,
+        last_line: tally.last_ts,
+        legacy_in_span: tally.legacy_in_quiet,
+    });
+    let status_lines = tally.api
+        + tally.legacy
+        + tally.other_values.iter().map(|(_, n)| n).sum::<u64>();
+    let ratio = (status_lines > 0).then(|| tally.legacy as f64 / status_lines as f64);
+    let outcome = Gate::from_args(args).judge(&Observed {
+        legacy: tally.legacy,
+        ratio,
+        quiet,
+    });
+    let (verdict, reason, message) = outcome.verdict(None);
+    let mut values = serde_json::Map::new();
+    values.insert("api".into(), json!(tally.api));
+    values.insert("legacy".into(), json!(tally.legacy));
+    values.insert("not_status".into(), json!(tally.not_status));
+    for (value, n) in &tally.other_values {
+        values.insert(String::from_utf8_lossy(value).into_owned(), json!(n));
+    }
+    let data = json!({
+        "sources": sources,
+        "format": if args.log_format.is_some() { "custom" } else { "combined" },
+        "header_variable": settings.format.header_variable,
+        "lines": tally.lines,
+        "malformed": {"count": tally.malformed, "first": malformed_at},
+        "values": values,
+        "classified_by": {"header": tally.by_header, "path": tally.by_path},
+        "statuses": statuses(&tally.statuses),
+        "legacy": tally.legacy,
+        "legacy_ratio": ratio,
+        "legacy_statuses": statuses(&tally.legacy_statuses),
+        "first_legacy": tally.first_legacy.map(rfc3339),
+        "last_legacy": tally.last_legacy.map(rfc3339),
+        "coverage": {
+            "first": tally.first_ts.map(rfc3339),
+            "last": tally.last_ts.map(rfc3339),
+            "span_s": tally.first_ts.zip(tally.last_ts).map(|(f, l)| l - f),
+        },
+        "window_s": window_s,
+        "windows": tally.windows.len(),
+        "windows_with_legacy": tally.windows.values().filter(|w| w.legacy > 0).count(),
+        "legacy_clients": top(&tally.clients, args.top, "client"),
+        "legacy_user_agents": top(&tally.agents, args.top, "user_agent"),
+        "quiet": quiet.map(|q| json!({
+            "for_s": until - q.start,
+            "start": rfc3339(q.start),
+            "until": rfc3339(until),
+            "legacy_in_span": q.legacy_in_span,
+        })),
+        "gate": outcome.to_json(),
+    });
+    let _ = sink.emit(
+        Record::new("summary", &target, verdict, reason)
+            .message(message)
+            .data(data)
+            .duration(started.elapsed()),
+    );
+    sink.exit()
+}
+
+fn emit_windows(
+    sink: &mut RecordSink<'_>,
+    target: &str,
+    tally: &Tally,
+    window_s: i64,
+) -> Result<(), day2_core::record::Closed> {
+    let (Some(&first), Some(&last)) = (tally.windows.keys().next(), tally.windows.keys().last())
+    else {
+        return Ok(());
+    };
+    let keys: Vec<i64> = if last - first < MAX_DENSE_WINDOWS {
+        (first..=last).collect()
+    } else {
+        tally.windows.keys().copied().collect()
+    };
+    for key in keys {
+        let w = tally.windows.get(&key).copied().unwrap_or_default();
+        let reason = if w.legacy > 0 { "legacy_seen" } else { "no_legacy" };
+        let start = key * window_s;
+        sink.emit(Record::info("window", target, reason).data(json!({
+            "start": rfc3339(start),
+            "end": rfc3339(start + window_s),
+            "lines": w.lines,
+            "api": w.api,
+            "legacy": w.legacy,
+            "other_values": w.other_values,
+            "not_status": w.not_status,
+        })))?;
+    }
+    Ok(())
+}
+
+fn statuses(counts: &[u64; 1000]) -> BTreeMap<String, u64> {
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(status, &n)| (format!("{status:03}"), n))
+        .collect()
+}
+
+/// The `n` busiest callers, most hits first (ties: most recent first, then by name).
+fn top(callers: &std::collections::HashMap<Box<[u8]>, Caller>, n: usize, key: &str) -> Vec<Value> {
+    let mut list: Vec<(&Box<[u8]>, &Caller)> = callers.iter().collect();
+    list.sort_by(|a, b| {
+        b.1.hits
+            .cmp(&a.1.hits)
+            .then(b.1.last.cmp(&a.1.last))
+            .then(a.0.cmp(b.0))
+    });
+    list.into_iter()
+        .take(n)
+        .map(|(name, caller)| {
+            json!({
+                key: String::from_utf8_lossy(name),
+                "hits": caller.hits,
+                "last": rfc3339(caller.last),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,477 @@
+//! The counting core of log mode: reads a stream in large blocks, splits lines with
+//! `memchr`, matches each against the format and adds it to a [`Tally`]. Nothing is
+//! allocated per line; only legacy lines touch the caller maps.
+//!
+//! A tally covers one stretch of one source, so a large plain file can be counted in
+//! parallel stretches and the tallies merged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read};
+
+use memchr::memchr_iter;
+
+use super::format::{Fields, LogFormat};
+use super::time::TimeCache;
+
+/// Read block size: large enough that syscalls and line carry-over cost nothing.
+const BLOCK: usize = 4 * 1024 * 1024;
+
+/// How many malformed line numbers are kept for the report.
+const MALFORMED_SHOWN: usize = 5;
+
+/// How one line is classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Api,
+    Legacy,
+    /// A status request whose header carries another value (index into `other_values`).
+    OtherValue(usize),
+    /// Not a status request at all (the SPA, chat, metrics).
+    NotStatus,
+}
+
+/// What the counter is told before it starts.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub format: LogFormat,
+    pub legacy_prefixes: Vec<Vec<u8>>,
+    pub api_prefixes: Vec<Vec<u8>>,
+    pub window_s: i64,
+    /// Legacy lines dated inside `[quiet_start, until]` are counted apart.
+    pub quiet_start: i64,
+    pub until: i64,
+}
+
+/// Per-window counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub lines: u64,
+    pub api: u64,
+    pub legacy: u64,
+    pub other_values: u64,
+    pub not_status: u64,
+}
+
+impl std::ops::AddAssign for Window {
+    fn add_assign(&mut self, other: Window) {
+        self.lines += other.lines;
+        self.api += other.api;
+        self.legacy += other.legacy;
+        self.other_values += other.other_values;
+        self.not_status += other.not_status;
+    }
+}
+
+/// A legacy caller (client address or user agent).
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub hits: u64,
+    pub last: i64,
+}
+
+/// Everything counted over one stretch of input.
+#[derive(Debug)]
+pub struct Tally {
+    /// Every line read, blank ones included (for line numbers).
+    pub physical_lines: u64,
+    /// Non-blank lines.
+    pub lines: u64,
+    pub malformed: u64,
+    /// (source index, line number) of the first malformed lines.
+    pub malformed_at: Vec<(usize, u64)>,
+    pub api: u64,
+    pub legacy: u64,
+    pub not_status: u64,
+    pub other_values: Vec<(Vec<u8>, u64)>,
+    pub by_header: u64,
+    pub by_path: u64,
+    pub statuses: Box<[u64; 1000]>,
+    pub legacy_statuses: Box<[u64; 1000]>,
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+    pub first_legacy: Option<i64>,
+    pub last_legacy: Option<i64>,
+    pub legacy_in_quiet: u64,
+    pub windows: BTreeMap<i64, Window>,
+    pub clients: HashMap<Box<[u8]>, Caller>,
+    pub agents: HashMap<Box<[u8]>, Caller>,
+    current_key: i64,
+    current: Window,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            physical_lines: 0,
+            lines: 0,
+            malformed: 0,
+            malformed_at: Vec::new(),
+            api: 0,
+            legacy: 0,
+            not_status: 0,
+            other_values: Vec::new(),
+            by_header: 0,
+            by_path: 0,
+            statuses: Box::new([0; 1000]),
+            legacy_statuses: Box::new([0; 1000]),
+            first_ts: None,
+            last_ts: None,
+            first_legacy: None,
+            last_legacy: None,
+            legacy_in_quiet: 0,
+            windows: BTreeMap::new(),
+            clients: HashMap::new(),
+            agents: HashMap::new(),
+            current_key: i64::MIN,
+            current: Window::default(),
+        }
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    a.max(b)
+}
+
+fn add_caller(map: &mut HashMap<Box<[u8]>, Caller>, key: &[u8], hits: u64, last: i64) {
+    match map.get_mut(key) {
+        Some(caller) => {
+            caller.hits += hits;
+            caller.last = caller.last.max(last);
+        }
+        None => {
+            map.insert(key.into(), Caller { hits, last });
+        }
+    }
+}
+
+impl Tally {
+    /// Folds the window being filled into the map; call before reading the windows.
+    pub fn finish(&mut self) {
+        if self.current.lines > 0 {
+            *self.windows.entry(self.current_key).or_default() += self.current;
+        }
+        self.current = Window::default();
+        self.current_key = i64::MIN;
+    }
+
+    /// Adds a later stretch; its line numbers are shifted by `line_offset`.
+    pub fn merge(&mut self, mut other: Tally, line_offset: u64) {
+        self.finish();
+        other.finish();
+        self.physical_lines += other.physical_lines;
+        self.lines += other.lines;
+        self.malformed += other.malformed;
+        for (source, line) in other.malformed_at {
+            if self.malformed_at.len() < MALFORMED_SHOWN {
+                self.malformed_at.push((source, line + line_offset));
+            }
+        }
+        self.api += other.api;
+        self.legacy += other.legacy;
+        self.not_status += other.not_status;
+        for (value, n) in other.other_values {
+            match self.other_values.iter_mut().find(|(v, _)| *v == value) {
+                Some((_, count)) => *count += n,
+                None => self.other_values.push((value, n)),
+            }
+        }
+        self.by_header += other.by_header;
+        self.by_path += other.by_path;
+        for (mine, theirs) in self.statuses.iter_mut().zip(other.statuses.iter()) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self
+            .legacy_statuses
+            .iter_mut()
+            .zip(other.legacy_statuses.iter())
+        {
+            *mine += theirs;
+        }
+        self.first_ts = min_opt(self.first_ts, other.first_ts);
+        self.last_ts = max_opt(self.last_ts, other.last_ts);
+        self.first_legacy = min_opt(self.first_legacy, other.first_legacy);
+        self.last_legacy = max_opt(self.last_legacy, other.last_legacy);
+        self.legacy_in_quiet += other.legacy_in_quiet;
+        for (key, window) in other.windows {
+            *self.windows.entry(key).or_default() += window;
+        }
+        for (key, caller) in other.clients {
+            add_caller(&mut self.clients, &key, caller.hits, caller.last);
+        }
+        for (key, caller) in other.agents {
+            add_caller(&mut self.agents, &key, caller.hits, caller.last);
+        }
+    }
+}
+
+/// Counts lines of one source into a tally.
+pub struct Scanner<'s> {
+    settings: &'s Settings,
+    source: usize,
+    times: TimeCache,
+}
+
+impl<'s> Scanner<'s> {
+    pub fn new(settings: &'s Settings, source: usize) -> Scanner<'s> {
+        Scanner {
+            settings,
+            source,
+            times: TimeCache::default(),
+        }
+    }
+
+    /// Reads `input` to its end. Line numbers in the tally count from 1 at its start.
+    pub fn scan(&mut self, input: &mut dyn Read, tally: &mut Tally) -> io::Result<()> {
+        let mut buf = vec![0u8; BLOCK];
+        let mut filled = 0;
+        loop {
+            let n = match input.read(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                if filled > 0 {
+                    self.line(&buf[..filled], tally);
+                }
+                return Ok(());
+            }
+            let end = filled + n;
+            let mut start = 0;
+            for newline in memchr_iter(b'\n', &buf[filled..end]) {
+                let at = filled + newline;
+                self.line(&buf[start..at], tally);
+                start = at + 1;
+            }
+            buf.copy_within(start..end, 0);
+            filled = end - start;
+            if filled == buf.len() {
+                // One line longer than the block: give it room.
+                buf.resize(buf.len() * 2, 0);
+            }
+        }
+    }
+
+    fn line(&mut self, line: &[u8], tally: &mut Tally) {
+        tally.physical_lines += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return;
+        }
+        tally.lines += 1;
+        let settings = self.settings;
+        let mut fields = Fields::default();
+        let ts = if settings.format.matches(line, &mut fields) {
+            self.times.parse(settings.format.time_kind, fields.time)
+        } else {
+            None
+        };
+        let Some(ts) = ts else {
+            tally.malformed += 1;
+            if tally.malformed_at.len() < MALFORMED_SHOWN {
+                tally
+                    .malformed_at
+                    .push((self.source, tally.physical_lines));
+            }
+            return;
+        };
+        tally.first_ts = min_opt(tally.first_ts, Some(ts));
+        tally.last_ts = max_opt(tally.last_ts, Some(ts));
+        let class = self.classify(&fields, tally);
+        let status = status_index(fields.status);
+        if let Some(status) = status {
+            tally.statuses[status] += 1;
+        }
+        let key = ts.div_euclid(settings.window_s);
+        if key != tally.current_key {
+            tally.finish();
+            tally.current = tally.windows.remove(&key).unwrap_or_default();
+            tally.current_key = key;
+        }
+        let window = &mut tally.current;
+        window.lines += 1;
+        match class {
+            Class::Api => {
+                tally.api += 1;
+                window.api += 1;
+            }
+            Class::OtherValue(index) => {
+                tally.other_values[index].1 += 1;
+                window.other_values += 1;
+            }
+            Class::NotStatus => {
+                tally.not_status += 1;
+                window.not_status += 1;
+            }
+            Class::Legacy => {
+                tally.legacy += 1;
+                window.legacy += 1;
+                self.legacy(&fields, ts, status, tally);
+            }
+        }
+    }
+
+    fn classify(&self, fields: &Fields<'_>, tally: &mut Tally) -> Class {
+        if let Some(value) = fields.header.filter(|v| !v.is_empty() && *v != b"-") {
+            tally.by_header += 1;
+            return if value.eq_ignore_ascii_case(b"legacy") {
+                Class::Legacy
+            } else if value.eq_ignore_ascii_case(b"api") {
+                Class::Api
+            } else {
+                let lower = value.to_ascii_lowercase();
+                let index = match tally.other_values.iter().position(|(v, _)| *v == lower) {
+                    Some(index) => index,
+                    None => {
+                        tally.other_values.push((lower, 0));
+                        tally.other_values.len() - 1
+                    }
+                };
+                Class::OtherValue(index)
+            };
+        }
+        // No header logged (or lost, as with an Origin nginx allows): the path decides.
+        let path = if self.settings.format.uri_is_path {
+            fields.request
+        } else {
+            request_path(fields.request)
+        };
+        let class = if has_prefix(path, &self.settings.legacy_prefixes) {
+            Class::Legacy
+        } else if has_prefix(path, &self.settings.api_prefixes) {
+            Class::Api
+        } else {
+            return Class::NotStatus;
+        };
+        tally.by_path += 1;
+        class
+    }
+
+    fn legacy(&self, fields: &Fields<'_>, ts: i64, status: Option<usize>, tally: &mut Tally) {
+        tally.first_legacy = min_opt(tally.first_legacy, Some(ts));
+        tally.last_legacy = max_opt(tally.last_legacy, Some(ts));
+        if ts >= self.settings.quiet_start && ts <= self.settings.until {
+            tally.legacy_in_quiet += 1;
+        }
+        if let Some(status) = status {
+            tally.legacy_statuses[status] += 1;
+        }
+        add_caller(&mut tally.clients, client(fields), 1, ts);
+        add_caller(&mut tally.agents, fields.user_agent, 1, ts);
+    }
+}
+
+/// The caller's address: behind the tunnel `$remote_addr` is cloudflared, so a logged
+/// `CF-Connecting-IP` or the first `X-Forwarded-For` hop wins when present.
+fn client<'a>(fields: &Fields<'a>) -> &'a [u8] {
+    let present = |v: &'a [u8]| (!v.is_empty() && v != b"-").then_some(v);
+    present(fields.cf_connecting_ip)
+        .or_else(|| {
+            present(fields.forwarded_for).map(|v| {
+                let first = v.split(|&b| b == b',').next().unwrap_or(v);
+                first.trim_ascii()
+            })
+        })
+        .unwrap_or(fields.remote_addr)
+}
+
+/// The path of a request line (`GET /status/summary?x=1 HTTP/1.1`); empty when the
+/// line has no target (garbage a scanner sent, which nginx logs as it came).
+fn request_path(request: &[u8]) -> &[u8] {
+    let mut words = request.splitn(3, |&b| b == b' ');
+    words.next();
+    words.next().unwrap_or_default()
+}
+
+fn has_prefix(path: &[u8], prefixes: &[Vec<u8>]) -> bool {
+    prefixes.iter().any(|p| path.starts_with(p))
+}
+
+fn status_index(text: &[u8]) -> Option<usize> {
+    match text {
+        [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(usize::from(a - b'0') * 100 + usize::from(b - b'0') * 10 + usize::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::format::COMBINED;
+
+    fn settings() -> Settings {
+        Settings {
+            format: LogFormat::parse(COMBINED, "X-Status-Path").unwrap(),
+            legacy_prefixes: vec![b"/status/".to_vec()],
+            api_prefixes: vec![b"/api/status/".to_vec()],
+            window_s: 3600,
+            quiet_start: 0,
+            until: i64::MAX,
+        }
+    }
+
+    fn line(ts: &str, path: &str, addr: &str) -> String {
+        format!("{addr} - - [{ts}] \"GET {path} HTTP/1.1\" 200 5 \"-\" \"mon/1\"\n")
+    }
+
+    #[test]
+    fn lines_split_across_blocks_and_stretches_merge_to_the_same_counts() {
+        let settings = settings();
+        let mut text = String::new();
+        for i in 0..50 {
+            let path = if i % 5 == 0 { "/status/summary" } else { "/api/status/summary" };
+            text.push_str(&line("28/Nov/2026:00:57:46 +0000", path, "10.0.0.1"));
+        }
+        text.push_str("not a log line\n\n");
+        text.push_str(&line("28/Nov/2026:02:00:00 +0000", "/", "10.0.0.2"));
+        let mut whole = Tally::default();
+        Scanner::new(&settings, 0)
+            .scan(&mut text.as_bytes(), &mut whole)
+            .unwrap();
+        whole.finish();
+        assert_eq!((whole.api, whole.legacy, whole.not_status), (40, 10, 1));
+        assert_eq!((whole.lines, whole.malformed), (52, 1));
+        assert_eq!(whole.malformed_at, vec![(0, 51)]);
+        assert_eq!(whole.windows.len(), 2);
+        assert_eq!(whole.clients[&b"10.0.0.1"[..]].hits, 10);
+
+        let cut = text.find("not a log").unwrap();
+        let (a, b) = text.split_at(cut);
+        let mut first = Tally::default();
+        Scanner::new(&settings, 0)
+            .scan(&mut a.as_bytes(), &mut first)
+            .unwrap();
+        let mut second = Tally::default();
+        Scanner::new(&settings, 0)
+            .scan(&mut b.as_bytes(), &mut second)
+            .unwrap();
+        let offset = first.physical_lines;
+        first.merge(second, offset);
+        assert_eq!((first.api, first.legacy, first.malformed), (40, 10, 1));
+        assert_eq!(first.malformed_at, whole.malformed_at);
+        assert_eq!(first.windows, whole.windows);
+    }
+
+    #[test]
+    fn the_client_is_the_first_forwarded_hop_when_logged() {
+        let fields = Fields {
+            remote_addr: b"172.18.0.5",
+            forwarded_for: b"203.0.113.9, 172.18.0.5",
+            ..Fields::default()
+        };
+        assert_eq!(client(&fields), b"203.0.113.9");
+        assert_eq!(request_path(b"GET /status/x HTTP/1.1"), b"/status/x");
+        assert_eq!(request_path(b"\\x16\\x03"), b"");
+        assert_eq!(status_index(b"410"), Some(410));
+        assert_eq!(status_index(b"-"), None);
+    }
+}
