@@ -44,12 +44,12 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
     let mut out = String::new();
     family(
         &mut out,
-        "status_summary_up",
+        "status_reachable",
         "Whether the status summary answered with a readable JSON body.",
     );
     let _ = writeln!(
         out,
-        "status_summary_up{{service=\"{service}\"}} {}",
+        "status_reachable{{service=\"{service}\"}} {}",
         flag(summary.is_some())
     );
     family(

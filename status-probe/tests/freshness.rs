@@ -1,0 +1,205 @@
+//! `--changelog`: build.sha matched to a release through the tags of a real (temp)
+//! git repository and the changelog's headers; "local" and untagged SHAs are never a
+//! match.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use day2_core::record::Verdict;
+use day2_tests::Fault;
+use serde_json::json;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "tag.gpgsign=false",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+struct Repo {
+    dir: tempfile::TempDir,
+    /// SHA of the commits tagged 0.2.0 and v0.3.0, one after them, one tagged v1.0.0.
+    old: String,
+    current: String,
+    untagged: String,
+    unlisted: String,
+}
+
+const CHANGELOG: &str = "# Changelog\n\n## [Unreleased]\n\n## [0.2.0] - 2026-09-01\n- old\n\n## [v0.3.0] - 2026-11-01\n- current\n\n## [v0.1.0] - 2026-08-01\n";
+
+fn repo() -> Repo {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    git(path, &["init", "-q"]);
+    std::fs::create_dir(path.join("docs")).unwrap();
+    std::fs::write(path.join("docs/CHANGELOG.md"), CHANGELOG).unwrap();
+    let commit = |tag: Option<&str>| {
+        git(path, &["commit", "-q", "--allow-empty", "-m", "c"]);
+        if let Some(tag) = tag {
+            git(path, &["tag", "-a", tag, "-m", tag]);
+        }
+        git(path, &["rev-parse", "HEAD"])
+    };
+    let old = commit(Some("0.2.0"));
+    let current = commit(Some("v0.3.0"));
+    let untagged = commit(None);
+    let unlisted = commit(Some("v1.0.0"));
+    Repo {
+        dir,
+        old,
+        current,
+        untagged,
+        unlisted,
+    }
+}
+
+#[test]
+fn build_sha_is_matched_to_a_release_through_tags_and_the_changelog() {
+    let repo = repo();
+    let changelog = repo.dir.path().join("docs/CHANGELOG.md");
+    let changelog = changelog.to_str().unwrap();
+    let stack = stack();
+    let url = stack.url();
+    let run_for = |sha: &str| {
+        let sha = sha.to_owned();
+        stack.backend.reconfigure(move |c| c.build_sha = sha);
+        probe(&["--url", &url, "summary", "--changelog", changelog])
+    };
+
+    let run = run_for(&repo.current);
+    let fresh = run.one("freshness");
+    assert_eq!(fresh.verdict, Verdict::Pass, "{run:?}");
+    assert_eq!(
+        (&fresh.data["release"], &fresh.data["release_date"]),
+        (&json!("v0.3.0"), &json!("2026-11-01"))
+    );
+    assert_eq!(fresh.data["tags"], json!(["v0.3.0"]));
+    assert_eq!(fresh.data["latest"], "v0.3.0");
+
+    // An abbreviated SHA of an older release: matched, and stale.
+    let run = run_for(&repo.old[..10]);
+    let stale = run.one("freshness");
+    assert_eq!(
+        verdict(stale),
+        (Verdict::Fail, Some("not_latest_release")),
+        "{run:?}"
+    );
+    assert_eq!(stale.data["release"], "0.2.0");
+    assert_eq!(run.code, 1);
+
+    let run = run_for(&repo.untagged);
+    let untagged = run.one("freshness");
+    assert_eq!(
+        verdict(untagged),
+        (Verdict::Warn, Some("untagged_build")),
+        "{run:?}"
+    );
+    assert!(
+        untagged.data["describe"]
+            .as_str()
+            .unwrap()
+            .starts_with("v0.3.0-1-g"),
+        "{run:?}"
+    );
+    assert!(untagged.data.get("release").is_none());
+
+    let run = run_for(&repo.unlisted);
+    assert_eq!(
+        verdict(run.one("freshness")),
+        (Verdict::Warn, Some("release_not_in_changelog"))
+    );
+
+    let run = run_for("local");
+    let local = run.one("freshness");
+    assert_eq!(verdict(local), (Verdict::Warn, Some("local_build")));
+    assert!(local.data.get("release").is_none());
+
+    for unknown in ["0123456789abcdef", "--output=x"] {
+        let run = run_for(unknown);
+        assert_eq!(
+            verdict(run.one("freshness")),
+            (Verdict::Warn, Some("unknown_sha")),
+            "{run:?}"
+        );
+    }
+
+    // The synthetic body has no build at all; freshness works without the summary check.
+    stack
+        .backend
+        .inject("/api/status/summary", Fault::Status(500));
+    let run = probe(&["--url", &url, "ready", "--changelog", changelog]);
+    assert_eq!(
+        verdict(run.one("freshness")),
+        (Verdict::Warn, Some("build_sha_missing")),
+        "{run:?}"
+    );
+    assert!(run.all("summary").is_empty());
+}
+
+#[test]
+fn a_malformed_changelog_or_a_missing_repository_is_a_usage_error() {
+    let repo = repo();
+    let bad = repo.dir.path().join("BAD.md");
+    std::fs::write(
+        &bad,
+        "# Changelog\n\n## [v1.0.0] - 2026-01-01\n## [next] - soon\n",
+    )
+    .unwrap();
+    let run = probe(&[
+        "--url",
+        "http://127.0.0.1:1",
+        "--changelog",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    assert!(run.stderr.contains("BAD.md:4:"), "{run:?}");
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let changelog = repo.dir.path().join("docs/CHANGELOG.md");
+    let run = probe(&[
+        "--url",
+        "http://127.0.0.1:1",
+        "--changelog",
+        changelog.to_str().unwrap(),
+        "--git-dir",
+        elsewhere.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("is not a git repository"), "{run:?}");
+
+    let run = probe(&[
+        "--url",
+        "http://127.0.0.1:1",
+        "--changelog",
+        "/nonexistent/CHANGELOG.md",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with("status-probe: cannot read changelog"),
+        "{run:?}"
+    );
+}

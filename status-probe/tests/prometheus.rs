@@ -1,0 +1,194 @@
+//! `--format prometheus` and `--textfile`: parsed back by the test and accepted by
+//! `promtool check metrics`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use day2_tests::{BackendConfig, EdgeConfig};
+
+/// `name{labels}` → value, for every sample line; HELP/TYPE lines are checked to
+/// precede their samples.
+fn parse(text: &str) -> HashMap<String, f64> {
+    let mut samples = HashMap::new();
+    let mut typed = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert_eq!(kind, "gauge");
+            typed.push(name.to_owned());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("sample line: {line}"));
+        let name = series.split('{').next().unwrap();
+        assert!(typed.iter().any(|t| t == name), "{name} has no TYPE line");
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("value of {line}"));
+        assert!(
+            samples.insert(series.to_owned(), value).is_none(),
+            "duplicate series {series}"
+        );
+    }
+    samples
+}
+
+fn promtool(text: &str) {
+    let promtool = day2_tests::require::program("promtool", "prometheus");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics refused the output:\n{}{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_healthy_stack_exports_ready_path_model_and_check_results() {
+    let stack = stack();
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--format",
+        "prometheus",
+        "--chat-path",
+        "/api/chat",
+        "--origin",
+        BOTH_LAYERS,
+    ]);
+    assert_eq!(
+        run.code, 1,
+        "the duplicated Allow-Origin fails the run: {run:?}"
+    );
+    promtool(&run.stdout);
+    let samples = parse(&run.stdout);
+    assert_eq!(samples[r#"status_ready{service="backend"}"#], 1.0);
+    assert_eq!(samples[r#"status_reachable{service="backend"}"#], 1.0);
+    assert_eq!(
+        samples[r#"status_llm_path{service="backend",path="primary"}"#],
+        1.0
+    );
+    assert_eq!(
+        samples[r#"status_llm_path{service="backend",path="warming"}"#],
+        0.0
+    );
+    assert_eq!(samples[r#"status_model_present{service="backend"}"#], 1.0);
+    assert_eq!(
+        samples[r#"status_synthetic_warming{service="backend"}"#],
+        0.0
+    );
+    assert_eq!(
+        samples[r#"status_build_info{service="backend",sha="local"}"#],
+        1.0
+    );
+    let url = stack.url();
+    let key = format!(
+        r#"status_check_ok{{check="cors.summary",target="{url}/api/status/summary",origin="{BOTH_LAYERS}",verdict="fail",reason="acao_duplicated"}}"#
+    );
+    assert_eq!(samples[&key], 0.0, "{}", run.stdout);
+    let key = format!(
+        r#"status_check_ok{{check="summary",target="{url}/api/status/summary",origin="",verdict="pass",reason=""}}"#
+    );
+    assert_eq!(samples[&key], 1.0);
+}
+
+#[test]
+fn a_warming_stack_exports_its_warming_and_a_textfile_is_written_atomically() {
+    let stack = stack_with(
+        BackendConfig {
+            warm_after: Duration::from_secs(3600),
+            ..BackendConfig::default()
+        },
+        EdgeConfig::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("status.prom");
+    let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600);
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "summary",
+        "--textfile",
+        file.to_str().unwrap(),
+        "--started-at",
+        &hour_ago.to_string(),
+        "--service",
+        "assistant",
+    ]);
+    // stdout keeps its JSON lines; the file gets the exposition.
+    assert_eq!(
+        run.one("summary").reason.as_deref(),
+        Some("warming"),
+        "{run:?}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    promtool(&text);
+    let samples = parse(&text);
+    assert_eq!(samples[r#"status_ready{service="assistant"}"#], 0.0);
+    assert_eq!(
+        samples[r#"status_llm_path{service="assistant",path="warming"}"#],
+        1.0
+    );
+    assert_eq!(samples[r#"status_model_present{service="assistant"}"#], 0.0);
+    assert!(samples[r#"status_warming_seconds{service="assistant"}"#] >= 3600.0);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("status.prom")]);
+
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "summary",
+        "--textfile",
+        "/nonexistent-dir/x.prom",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("status-probe: cannot write /nonexistent-dir/x.prom"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_stack_still_exports_valid_metrics() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = probe(&[
+        "--url",
+        &format!("http://127.0.0.1:{port}"),
+        "--format",
+        "prometheus",
+    ]);
+    assert_eq!(run.code, 1);
+    promtool(&run.stdout);
+    let samples = parse(&run.stdout);
+    assert_eq!(samples[r#"status_reachable{service="backend"}"#], 0.0);
+    assert_eq!(samples[r#"status_ready{service="backend"}"#], 0.0);
+}
