@@ -22,6 +22,9 @@ use crate::rawhttp::{self, Failure};
 use crate::size;
 use crate::stack::Member;
 
+/// The pause before asking again while another disk-usage computation runs.
+const DF_RETRY: Duration = Duration::from_millis(200);
+
 /// Bytes used and reclaimable per kind, from `/system/df`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiskUse {
@@ -122,7 +125,20 @@ pub fn disk(endpoint: &Endpoint, api: ApiVersion, limit: u64, timeout: Duration)
     let ep = endpoint.clone();
     let deadline = started + timeout;
     let get_path = path.clone();
-    let fetched = ladder::guarded(deadline, move || rawhttp::get(&ep, &get_path, deadline));
+    let fetched = ladder::guarded(deadline, move || {
+        // The daemon runs one disk-usage computation at a time and answers a second
+        // caller (another tool, a person's `docker system df`) with a 500: wait for
+        // it, within the deadline.
+        loop {
+            let response = rawhttp::get(&ep, &get_path, deadline)?;
+            let busy = response.status == 500
+                && String::from_utf8_lossy(&response.body).contains("already running");
+            if !busy || Instant::now() + DF_RETRY >= deadline {
+                return Ok(response);
+            }
+            std::thread::sleep(DF_RETRY);
+        }
+    });
     let parsed = fetched.and_then(|response| {
         if !(200..300).contains(&response.status) {
             return Err(Failure::new(
