@@ -320,12 +320,11 @@ impl Settings {
             }
             None => None,
         };
-        let mut checks = if args.checks.is_empty() {
+        let checks = if args.checks.is_empty() {
             CheckName::ALL.to_vec()
         } else {
             args.checks.clone()
         };
-        checks.dedup();
         let origins = if args.origins.is_empty() {
             args.allowed_origins
                 .as_deref()

@@ -116,6 +116,14 @@ fn answer(request: &Request) -> Response {
             body: Vec::new(),
         };
     }
+    if request.path == "/moved" {
+        headers.push(("location".into(), "/api/status/summary".into()));
+        return Response {
+            status: 302,
+            headers,
+            body: Vec::new(),
+        };
+    }
     let body = if request.path == "/api/status/summary" {
         serde_json::to_vec(&day2_tests::backend::summary(
             &Default::default(),
@@ -195,4 +203,33 @@ fn each_cors_defect_is_named() {
         "GET",
     ]);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn redirects_are_shown_unless_following_them_is_asked_for() {
+    let url = cors_server();
+    let run = probe(&["--url", &url, "summary", "--summary-path", "/moved"]);
+    let summary = run.one("summary");
+    assert_eq!(
+        verdict(summary),
+        (Verdict::Fail, Some("unexpected_status")),
+        "{run:?}"
+    );
+    assert_eq!(
+        (&summary.data["status"], &summary.data["location"]),
+        (
+            &serde_json::json!(302),
+            &serde_json::json!("/api/status/summary")
+        )
+    );
+    let run = probe(&[
+        "--url",
+        &url,
+        "summary",
+        "--summary-path",
+        "/moved",
+        "--max-redirects",
+        "1",
+    ]);
+    assert_eq!(run.one("summary").verdict, Verdict::Pass, "{run:?}");
 }

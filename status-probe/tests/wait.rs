@@ -263,3 +263,61 @@ fn a_wait_for_a_stack_not_yet_listening_records_refusals_until_the_deadline() {
         Some("connection_refused")
     );
 }
+
+#[test]
+fn a_wait_for_ready_accepts_any_path_with_ready_true() {
+    let stack = stack();
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--until",
+        "ready",
+        "summary",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.one("wait").data["until"], "ready");
+}
+
+#[test]
+fn the_progress_line_is_written_only_for_a_person() {
+    let stack = warming_stack(Duration::from_millis(500));
+    for interactive in [true, false] {
+        let args: Vec<std::ffi::OsString> = [
+            "status-probe",
+            "--url",
+            &stack.url(),
+            "--wait",
+            "--interval",
+            "100ms",
+            "--timeout",
+            "20s",
+            "summary",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        let (mut stdout, mut stderr, mut stdin) = (Vec::new(), Vec::new(), &b""[..]);
+        let exit = {
+            let mut io = day2_core::Io {
+                stdin: &mut stdin,
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+                interactive,
+            };
+            status_probe::run(args, &mut io)
+        };
+        assert_eq!(exit, day2_core::Exit::Ok);
+        let stderr = String::from_utf8(stderr).unwrap();
+        if interactive {
+            assert!(
+                stderr.contains("status-probe: waiting for primary: "),
+                "{stderr}"
+            );
+            assert!(stderr.ends_with('\n'), "{stderr:?}");
+        } else {
+            assert_eq!(stderr, "");
+        }
+        assert!(!stdout.is_empty());
+    }
+}
