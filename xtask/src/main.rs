@@ -5,7 +5,9 @@
 //! exits with the shared exit codes.
 
 mod bench;
+mod cutover;
 mod demo;
+mod dist;
 mod tools;
 
 use std::ffi::OsString;
@@ -16,22 +18,26 @@ use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
 /// The name stamped on the xtask's own records.
 pub const TOOL: &str = "xtask";
 
-/// The day2 playbooks: demo tour and benchmarks.
+/// The day2 playbooks: the legacy cutover, the demo tour and the benchmarks.
 #[derive(Debug, Parser)]
 #[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
-struct Args {
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub enum Command {
     /// Start the built-in demo stack (simulated backend behind a real nginx), run every
     /// tool against it, print the records on stdout and a summary on stderr, and stop it.
     Demo(demo::DemoArgs),
     /// Run the benchmarks (release builds; each compares against its reference in the
     /// same run and prints medians and the ratio). Not part of CI.
     Bench(bench::BenchArgs),
+    /// The guide's legacy-endpoint cutover playbook, its six steps as gates.
+    Cutover(Box<cutover::CutoverArgs>),
+    /// Write shell completions and man pages for every tool.
+    Dist(dist::DistArgs),
 }
 
 fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
@@ -42,6 +48,8 @@ fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     match args.command {
         Command::Demo(demo) => demo::run(&demo, io),
         Command::Bench(bench) => bench::run(&bench, io),
+        Command::Cutover(cutover) => cutover::run(&cutover, io),
+        Command::Dist(dist) => dist::run(&dist, io),
     }
 }
 
