@@ -35,7 +35,10 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
-            io.error(TOOL, format!("cannot read {}: {e}", args.manifest.display()));
+            io.error(
+                TOOL,
+                format!("cannot read {}: {e}", args.manifest.display()),
+            );
             return Exit::Usage;
         }
     };
@@ -52,7 +55,10 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
             Err(e) => {
                 io.error(
                     TOOL,
-                    format!("{}:{e} (fix or remove it before generating)", args.manifest.display()),
+                    format!(
+                        "{}:{e} (fix or remove it before generating)",
+                        args.manifest.display()
+                    ),
                 );
                 return Exit::Usage;
             }
@@ -135,7 +141,11 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
                         "previous": previous.cloned().flatten(),
                         "bytes": size,
                     }));
-                    generated.push(Generated { key: key.clone(), field: manifest::field_for(algo), integrity });
+                    generated.push(Generated {
+                        key: key.clone(),
+                        field: manifest::field_for(algo),
+                        integrity,
+                    });
                     record
                 }
             };
@@ -153,7 +163,8 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
         for (key, previous) in old.iter().flatten() {
             if keys.binary_search_by(|k| manifest::js_cmp(k, key)).is_err() {
                 *counts.entry("removed").or_default() += 1;
-                let record = entry_record(key, "removed", args.check).data(json!({ "previous": previous }));
+                let record =
+                    entry_record(key, "removed", args.check).data(json!({ "previous": previous }));
                 if sink.emit(record).is_err() {
                     return sink.exit();
                 }
@@ -173,13 +184,15 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
         "root": root.canonical.display().to_string(),
     });
     let record = if failed > 0 {
-        Record::fail("manifest", &target, "not_written")
-            .message(format!("{failed} file(s) could not be listed; the manifest was left as it was"))
+        Record::fail("manifest", &target, "not_written").message(format!(
+            "{failed} file(s) could not be listed; the manifest was left as it was"
+        ))
     } else if same_bytes {
         Record::pass("manifest", &target).message("the manifest is up to date")
     } else if args.check {
-        Record::fail("manifest", &target, "would_change")
-            .message(format!("{target} is out of date; run sri-check generate to rewrite it"))
+        Record::fail("manifest", &target, "would_change").message(format!(
+            "{target} is out of date; run sri-check generate to rewrite it"
+        ))
     } else {
         match write_atomically(&args.manifest, rendered.as_bytes()) {
             Ok(()) => Record::info("manifest", &target, "written")
@@ -196,15 +209,17 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
 fn entry_record(key: &str, status: &str, check: bool) -> Record {
     match status {
         "unchanged" => Record::pass("entry", key),
-        _ if check => Record::fail("entry", key, status).message(format!("{key}: would be {status}")),
+        _ if check => {
+            Record::fail("entry", key, status).message(format!("{key}: would be {status}"))
+        }
         _ => Record::info("entry", key, status),
     }
 }
 
 fn hash_key(root: &Root, key: &str, algo: Algo, buf: &mut [u8]) -> Result<(String, u64), Refusal> {
     let opened = root.open_key(key)?;
-    let (digests, size) =
-        hash::hash_file(opened.file, opened.size, AlgoSet::of(algo), buf).map_err(Refusal::Unreadable)?;
+    let (digests, size) = hash::hash_file(opened.file, opened.size, AlgoSet::of(algo), buf)
+        .map_err(Refusal::Unreadable)?;
     Ok((digests.sri(algo).unwrap_or_default(), size))
 }
 
@@ -215,7 +230,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))

@@ -66,7 +66,12 @@ impl Hashers {
 
 /// Hashes an open file; `size` is its length from its metadata (only a hint for
 /// choosing the strategy). Returns the digests and the number of bytes read.
-pub fn hash_file(file: File, size: u64, algos: AlgoSet, buf: &mut [u8]) -> io::Result<(Digests, u64)> {
+pub fn hash_file(
+    file: File,
+    size: u64,
+    algos: AlgoSet,
+    buf: &mut [u8],
+) -> io::Result<(Digests, u64)> {
     if size >= PIPELINE_MIN {
         hash_reader_pipelined(file, algos, buf.len())
     } else {
@@ -75,7 +80,11 @@ pub fn hash_file(file: File, size: u64, algos: AlgoSet, buf: &mut [u8]) -> io::R
 }
 
 /// The plain read loop: read a buffer, hash it, repeat.
-pub fn hash_reader(mut reader: impl Read, algos: AlgoSet, buf: &mut [u8]) -> io::Result<(Digests, u64)> {
+pub fn hash_reader(
+    mut reader: impl Read,
+    algos: AlgoSet,
+    buf: &mut [u8],
+) -> io::Result<(Digests, u64)> {
     let mut hashers = Hashers::new(algos);
     let mut total = 0u64;
     loop {
@@ -94,7 +103,11 @@ pub fn hash_reader(mut reader: impl Read, algos: AlgoSet, buf: &mut [u8]) -> io:
 /// A read loop on a helper thread feeding full buffers to the hashing thread, so the
 /// copy out of the page cache runs on the other core instead of between hash blocks.
 /// Buffers circulate between the two threads; at most [`PIPELINE_DEPTH`] exist.
-fn hash_reader_pipelined(mut file: File, algos: AlgoSet, buf_size: usize) -> io::Result<(Digests, u64)> {
+fn hash_reader_pipelined(
+    mut file: File,
+    algos: AlgoSet,
+    buf_size: usize,
+) -> io::Result<(Digests, u64)> {
     let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(PIPELINE_DEPTH);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..PIPELINE_DEPTH {
@@ -204,7 +217,10 @@ mod tests {
         let piped = hash_reader_pipelined(File::open(&path).unwrap(), algos, 1000).unwrap();
         assert_eq!(plain, piped);
         assert_eq!(plain.1, data.len() as u64);
-        assert_eq!(plain.0.sha384.as_deref(), Some(sha2::Sha384::digest(&data).as_slice()));
+        assert_eq!(
+            plain.0.sha384.as_deref(),
+            Some(sha2::Sha384::digest(&data).as_slice())
+        );
         assert!(plain.0.sha512.is_none());
     }
 
@@ -212,20 +228,35 @@ mod tests {
     fn results_come_back_in_job_order_and_break_stops() {
         let jobs: Vec<u64> = (0..200).collect();
         let mut seen = Vec::new();
-        run_ordered(&jobs, 4, |j, _buf| j * 2, |i, r| {
-            seen.push((i, r));
-            ControlFlow::Continue(())
-        });
-        assert_eq!(seen, jobs.iter().map(|&j| (j as usize, j * 2)).collect::<Vec<_>>());
-        let mut count = 0;
-        run_ordered(&jobs, 2, |j, _buf| *j, |_, _| {
-            count += 1;
-            if count == 3 {
-                ControlFlow::Break(())
-            } else {
+        run_ordered(
+            &jobs,
+            4,
+            |j, _buf| j * 2,
+            |i, r| {
+                seen.push((i, r));
                 ControlFlow::Continue(())
-            }
-        });
+            },
+        );
+        assert_eq!(
+            seen,
+            jobs.iter()
+                .map(|&j| (j as usize, j * 2))
+                .collect::<Vec<_>>()
+        );
+        let mut count = 0;
+        run_ordered(
+            &jobs,
+            2,
+            |j, _buf| *j,
+            |_, _| {
+                count += 1;
+                if count == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        );
         assert_eq!(count, 3);
     }
 }

@@ -112,21 +112,26 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
         }
     }
     let mut closed = false;
-    run_ordered(&page_paths, threads, |path, _buf| read_page(&root, path), |index, result| {
-        let shown = page_paths[index].to_string_lossy().into_owned();
-        let emitted = match result {
-            Ok(page) => {
-                pages.push(page);
-                Ok(())
+    run_ordered(
+        &page_paths,
+        threads,
+        |path, _buf| read_page(&root, path),
+        |index, result| {
+            let shown = page_paths[index].to_string_lossy().into_owned();
+            let emitted = match result {
+                Ok(page) => {
+                    pages.push(page);
+                    Ok(())
+                }
+                Err(refusal) => sink.emit(refusal_record("page", &shown, &refusal)),
+            };
+            if emitted.is_err() {
+                closed = true;
+                return ControlFlow::Break(());
             }
-            Err(refusal) => sink.emit(refusal_record("page", &shown, &refusal)),
-        };
-        if emitted.is_err() {
-            closed = true;
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
-    });
+            ControlFlow::Continue(())
+        },
+    );
     if closed {
         return sink.exit();
     }
@@ -135,7 +140,9 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
     let mut wanted: BTreeMap<String, AlgoSet> = BTreeMap::new();
     for asset in pages.iter().flat_map(|p| &p.assets) {
         if let Target::Local(key) = &asset.target {
-            let algos = wanted.entry(key.clone()).or_insert_with(|| AlgoSet::of(Algo::Sha384));
+            let algos = wanted
+                .entry(key.clone())
+                .or_insert_with(|| AlgoSet::of(Algo::Sha384));
             let from_html = asset.tag.attr("integrity").map(Metadata::parse);
             for metadata in from_html.iter().chain(listed.get(key)) {
                 if let Some(algo) = metadata.strongest {
@@ -146,16 +153,25 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
     }
     let wanted: Vec<(String, AlgoSet)> = wanted.into_iter().collect();
     let mut digests: HashMap<String, Result<Digests, Refusal>> = HashMap::new();
-    run_ordered(&wanted, threads, |(key, algos), buf| hash_key(&root, key, *algos, buf), |index, result| {
-        digests.insert(wanted[index].0.clone(), result);
-        ControlFlow::Continue(())
-    });
+    run_ordered(
+        &wanted,
+        threads,
+        |(key, algos), buf| hash_key(&root, key, *algos, buf),
+        |index, result| {
+            digests.insert(wanted[index].0.clone(), result);
+            ControlFlow::Continue(())
+        },
+    );
 
     // Pass 3: judge each tag.
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut asset_count = 0usize;
     for page in &pages {
-        let local = page.assets.iter().filter(|a| matches!(a.target, Target::Local(_))).count();
+        let local = page
+            .assets
+            .iter()
+            .filter(|a| matches!(a.target, Target::Local(_)))
+            .count();
         let record = Record::pass("page", &page.key).data(json!({
             "assets": page.assets.len(),
             "local": local,
@@ -166,8 +182,15 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
         }
         for asset in &page.assets {
             asset_count += 1;
-            let record = judge(&page.key, asset, &digests, manifest_path.is_some().then_some(&listed));
-            *reasons.entry(record.reason.clone().unwrap_or_else(|| "ok".to_owned())).or_default() += 1;
+            let record = judge(
+                &page.key,
+                asset,
+                &digests,
+                manifest_path.is_some().then_some(&listed),
+            );
+            *reasons
+                .entry(record.reason.clone().unwrap_or_else(|| "ok".to_owned()))
+                .or_default() += 1;
             if sink.emit(record).is_err() {
                 return sink.exit();
             }
@@ -201,7 +224,10 @@ fn read_page(root: &Root, path: &std::path::Path) -> Result<Page, Refusal> {
         ))));
     }
     let dir = key.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let assets = scan(&html).into_iter().filter_map(|tag| asset_of(tag, dir)).collect();
+    let assets = scan(&html)
+        .into_iter()
+        .filter_map(|tag| asset_of(tag, dir))
+        .collect();
     Ok(Page { key, assets })
 }
 
@@ -219,14 +245,23 @@ fn asset_of(tag: Tag, page_dir: &str) -> Option<Asset> {
         "link" => {
             let rel = tag.attr("rel")?.to_ascii_lowercase();
             let rels: Vec<&str> = rel.split_ascii_whitespace().collect();
-            let kind = ["stylesheet", "modulepreload", "preload"].into_iter().find(|k| rels.contains(k))?;
+            let kind = ["stylesheet", "modulepreload", "preload"]
+                .into_iter()
+                .find(|k| rels.contains(k))?;
             (kind, tag.attr("href")?)
         }
         _ => return None,
     };
-    let url = url.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned();
+    let url = url
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .to_owned();
     let target = classify(&url, page_dir)?;
-    Some(Asset { tag, kind, url, target })
+    Some(Asset {
+        tag,
+        kind,
+        url,
+        target,
+    })
 }
 
 /// Where a URL leads. `None` for URLs that load no file (`data:`, `blob:`, empty).
@@ -239,8 +274,13 @@ fn classify(url: &str, page_dir: &str) -> Option<Target> {
         return Some(Target::Remote);
     }
     if let Some((scheme, _)) = url.split_once(':') {
-        let is_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        let is_scheme = scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
         if is_scheme {
             let scheme = scheme.to_ascii_lowercase();
             return (scheme == "http" || scheme == "https").then_some(Target::Remote);
@@ -249,7 +289,11 @@ fn classify(url: &str, page_dir: &str) -> Option<Target> {
     let path = url.split(['?', '#']).next().unwrap_or_default();
     let decoded = percent_decode(path);
     // URL path resolution: `..` never climbs above the site root, as in a browser.
-    let joined = if decoded.starts_with('/') { decoded } else { format!("{page_dir}/{decoded}") };
+    let joined = if decoded.starts_with('/') {
+        decoded
+    } else {
+        format!("{page_dir}/{decoded}")
+    };
     let mut parts: Vec<&str> = Vec::new();
     for part in joined.split('/') {
         match part {
@@ -260,7 +304,11 @@ fn classify(url: &str, page_dir: &str) -> Option<Target> {
             part => parts.push(part),
         }
     }
-    let key = if parts.is_empty() { ".".to_owned() } else { parts.join("/") };
+    let key = if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    };
     Some(Target::Local(key))
 }
 
@@ -297,7 +345,10 @@ fn judge(
     let crossorigin = tag.attr("crossorigin");
     let as_ = tag.attr("as").map(str::to_ascii_lowercase);
     let module = asset.kind == "modulepreload"
-        || (asset.kind == "script" && tag.attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("module")));
+        || (asset.kind == "script"
+            && tag
+                .attr("type")
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("module")));
     // The first attribute is the one the browser uses.
     let effective = integrity.first().map(|v| Metadata::parse(v));
 
@@ -317,7 +368,11 @@ fn judge(
     };
     let file = key.map(|k| digests.get(k));
     if let Some(Some(Err(refusal))) = &file {
-        let verdict = if refusal.is_error() { Verdict::Error } else { Verdict::Fail };
+        let verdict = if refusal.is_error() {
+            Verdict::Error
+        } else {
+            Verdict::Fail
+        };
         findings.push((verdict, refusal.reason()));
         data["error"] = Value::from(refusal.message());
     }
@@ -378,16 +433,25 @@ fn judge(
     let target = key.unwrap_or(&asset.url);
     // The most severe finding names the record; among equals, the first listed.
     let top = findings.iter().map(|(v, _)| severity(*v)).max();
-    let worst = findings.iter().find(|(v, _)| Some(severity(*v)) == top).copied();
+    let worst = findings
+        .iter()
+        .find(|(v, _)| Some(severity(*v)) == top)
+        .copied();
     let record = match worst {
         None => Record::pass("asset", target),
-        Some((verdict, reason)) => Record::new("asset", target, verdict, Some(reason)).message(format!(
-            "{page}:{}: <{}> {}: {}",
-            tag.line,
-            tag.name,
-            asset.url,
-            findings.iter().map(|(_, r)| *r).collect::<Vec<_>>().join(", ")
-        )),
+        Some((verdict, reason)) => {
+            Record::new("asset", target, verdict, Some(reason)).message(format!(
+                "{page}:{}: <{}> {}: {}",
+                tag.line,
+                tag.name,
+                asset.url,
+                findings
+                    .iter()
+                    .map(|(_, r)| *r)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
     };
     record.data(data)
 }
@@ -423,8 +487,14 @@ mod tests {
         let local = |k: &str| Some(Target::Local(k.to_owned()));
         assert_eq!(classify("js/a.js?v=3#x", "blog"), local("blog/js/a.js"));
         assert_eq!(classify("/js/a%20b.js", "blog"), local("js/a b.js"));
-        assert_eq!(classify("../../../../etc/passwd", "blog"), local("etc/passwd"));
-        assert_eq!(classify("https://cdn.example/x.js", ""), Some(Target::Remote));
+        assert_eq!(
+            classify("../../../../etc/passwd", "blog"),
+            local("etc/passwd")
+        );
+        assert_eq!(
+            classify("https://cdn.example/x.js", ""),
+            Some(Target::Remote)
+        );
         assert_eq!(classify("//cdn.example/x.js", ""), Some(Target::Remote));
         assert_eq!(classify("data:text/javascript,1", ""), None);
         assert_eq!(percent_decode("%41%4a%zz%4"), "AJ%zz%4");

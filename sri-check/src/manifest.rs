@@ -35,7 +35,9 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         let text = e.to_string();
         // serde_json appends " at line L column C"; we put the position first instead.
-        let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what);
+        let what = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(what, _)| what);
         format!("{}:{}: invalid JSON: {what}", e.line(), e.column())
     })?;
     match value {
@@ -63,7 +65,10 @@ fn kind(value: &Value) -> &'static str {
 /// field, null, false, 0 and "" fall through to the next).
 pub fn expected(entry: &Value) -> Result<&str, String> {
     let Value::Object(fields) = entry else {
-        return Err(format!("the entry is {}, not an object with a sha384 field", kind(entry)));
+        return Err(format!(
+            "the entry is {}, not an object with a sha384 field",
+            kind(entry)
+        ));
     };
     for field in HASH_FIELDS {
         match fields.get(field) {
@@ -71,7 +76,12 @@ pub fn expected(entry: &Value) -> Result<&str, String> {
             Some(Value::String(s)) if s.is_empty() => {}
             Some(Value::Number(n)) if n.as_f64() == Some(0.0) => {}
             Some(Value::String(s)) => return Ok(s),
-            Some(other) => return Err(format!("field {field:?} is {}, not an SRI string", kind(other))),
+            Some(other) => {
+                return Err(format!(
+                    "field {field:?} is {}, not an SRI string",
+                    kind(other)
+                ))
+            }
         }
     }
     Err("no hash under sha384, algo or integrity".to_owned())
@@ -94,7 +104,10 @@ fn array_index(key: &str) -> Option<u32> {
         return None;
     }
     // 2^32 - 1 itself is not an index.
-    key.parse::<u64>().ok().filter(|&n| n < u64::from(u32::MAX)).map(|n| n as u32)
+    key.parse::<u64>()
+        .ok()
+        .filter(|&n| n < u64::from(u32::MAX))
+        .map(|n| n as u32)
 }
 
 /// Compares keys in the order `JSON.stringify` prints them after the reference
@@ -179,10 +192,32 @@ mod tests {
 
     #[test]
     fn order_follows_javascript() {
-        let mut keys: Vec<String> =
-            ["b", "10", "a", "9", "01", "\u{1F600}", "\u{FF61}", "4294967295"].map(String::from).to_vec();
+        let mut keys: Vec<String> = [
+            "b",
+            "10",
+            "a",
+            "9",
+            "01",
+            "\u{1F600}",
+            "\u{FF61}",
+            "4294967295",
+        ]
+        .map(String::from)
+        .to_vec();
         keys.sort_by(|a, b| js_cmp(a, b));
-        assert_eq!(keys, ["9", "10", "01", "4294967295", "a", "b", "\u{1F600}", "\u{FF61}"]);
+        assert_eq!(
+            keys,
+            [
+                "9",
+                "10",
+                "01",
+                "4294967295",
+                "a",
+                "b",
+                "\u{1F600}",
+                "\u{FF61}"
+            ]
+        );
     }
 
     #[test]

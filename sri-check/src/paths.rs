@@ -43,7 +43,10 @@ impl Refusal {
 
     /// Unreadable files and non-files are errors of the check; the rest are findings.
     pub fn is_error(&self) -> bool {
-        matches!(self, Refusal::NotAFile(_) | Refusal::Unreadable(_) | Refusal::NonUtf8)
+        matches!(
+            self,
+            Refusal::NotAFile(_) | Refusal::Unreadable(_) | Refusal::NonUtf8
+        )
     }
 
     pub fn message(&self) -> String {
@@ -76,12 +79,15 @@ pub struct Opened {
 impl Root {
     /// The root directory; an error message when it is not a usable directory.
     pub fn new(dir: &Path) -> Result<Root, String> {
-        let canonical = fs::canonicalize(dir)
-            .map_err(|e| format!("root directory {}: {e}", dir.display()))?;
+        let canonical =
+            fs::canonicalize(dir).map_err(|e| format!("root directory {}: {e}", dir.display()))?;
         if !canonical.is_dir() {
             return Err(format!("root {} is not a directory", dir.display()));
         }
-        Ok(Root { absolute: absolute(dir), canonical })
+        Ok(Root {
+            absolute: absolute(dir),
+            canonical,
+        })
     }
 
     /// Checks a manifest key and opens the file it names, refusing anything that
@@ -107,7 +113,10 @@ impl Root {
             return Err(Refusal::NotAFile(file_kind(&meta)));
         }
         let file = File::open(&canonical).map_err(Refusal::Unreadable)?;
-        Ok(Opened { file, size: meta.len() })
+        Ok(Opened {
+            file,
+            size: meta.len(),
+        })
     }
 
     /// The manifest key of a path given on the command line (relative to the
@@ -115,7 +124,10 @@ impl Root {
     pub fn key_of(&self, path: &Path) -> Result<String, Refusal> {
         let abs = absolute(path);
         let Ok(relative) = abs.strip_prefix(&self.absolute) else {
-            return Err(Refusal::Escapes(format!("{} is not under the root", path.display())));
+            return Err(Refusal::Escapes(format!(
+                "{} is not under the root",
+                path.display()
+            )));
         };
         let mut parts = Vec::new();
         for component in relative.components() {
@@ -134,7 +146,9 @@ impl Root {
 /// Lexical checks on a key before it touches the file system.
 fn checked_key(key: &str) -> Result<&Path, Refusal> {
     if key.is_empty() || key.contains('\0') {
-        return Err(Refusal::Escapes("an empty or NUL-containing name".to_owned()));
+        return Err(Refusal::Escapes(
+            "an empty or NUL-containing name".to_owned(),
+        ));
     }
     if key.starts_with('/') || key.starts_with('\\') || Path::new(key).is_absolute() {
         return Err(Refusal::Escapes("an absolute path".to_owned()));
@@ -155,7 +169,10 @@ fn checked_key(key: &str) -> Result<&Path, Refusal> {
 
 /// A manifest key in the form used for lookups (`./a/b.js` and `a//b.js` are `a/b.js`).
 pub fn normalize_key(key: &str) -> String {
-    key.split('/').filter(|p| !p.is_empty() && *p != ".").collect::<Vec<_>>().join("/")
+    key.split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn file_kind(meta: &fs::Metadata) -> &'static str {
@@ -201,7 +218,11 @@ fn is_glob(text: &str) -> bool {
 /// or NUL-separated with `nul`), an existing path is itself, and anything else with
 /// glob characters is matched against the files under its literal prefix
 /// (`*` stays within a directory, `**` crosses them).
-pub fn expand(operands: &[OsString], stdin: &mut dyn BufRead, nul: bool) -> Result<Vec<Operand>, String> {
+pub fn expand(
+    operands: &[OsString],
+    stdin: &mut dyn BufRead,
+    nul: bool,
+) -> Result<Vec<Operand>, String> {
     let mut out = Vec::new();
     for operand in operands {
         if operand == "-" {
@@ -231,8 +252,15 @@ fn glob(pattern: &str) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("bad glob {pattern:?}: {e}"))?
         .compile_matcher();
     // Walk only below the part of the pattern that has no glob characters.
-    let base: Vec<&str> = pattern.split('/').take_while(|part| !is_glob(part)).collect();
-    let base = if base.is_empty() { ".".to_owned() } else { base.join("/") };
+    let base: Vec<&str> = pattern
+        .split('/')
+        .take_while(|part| !is_glob(part))
+        .collect();
+    let base = if base.is_empty() {
+        ".".to_owned()
+    } else {
+        base.join("/")
+    };
     let mut matched = Vec::new();
     for entry in walkdir::WalkDir::new(&base).sort_by_file_name() {
         // Unreadable directories under a glob are skipped, as a shell does.
@@ -294,7 +322,10 @@ mod tests {
     #[test]
     fn keys_are_checked_before_touching_the_disk() {
         for bad in ["", "/etc/passwd", "../x", "a/../../x", "a/..", "\\x"] {
-            assert!(matches!(checked_key(bad), Err(Refusal::Escapes(_))), "{bad}");
+            assert!(
+                matches!(checked_key(bad), Err(Refusal::Escapes(_))),
+                "{bad}"
+            );
         }
         for good in ["a.js", "./a/b.js", "a..b/c.js"] {
             assert!(checked_key(good).is_ok(), "{good}");

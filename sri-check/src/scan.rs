@@ -28,51 +28,67 @@ pub struct Tag {
 impl Tag {
     /// The first value of an attribute, which is the one a browser uses.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of an attribute, in source order.
     pub fn attr_all(&self, name: &str) -> Vec<&str> {
-        self.attrs.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+        self.attrs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
 /// All `<script>` and `<link>` start tags of a page.
 pub fn scan(html: &[u8]) -> Vec<Tag> {
     let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(html.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1))
+        .chain(
+            html.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
         .collect();
     let line_of = move |offset: usize| line_starts.partition_point(|&start| start <= offset);
     let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
 
     let mut current: Option<Tag> = None;
-    let mut emitter = CallbackEmitter::new(move |event: CallbackEvent<'_>, span: Span<usize>| -> Option<Tag> {
-        match event {
-            CallbackEvent::OpenStartTag { name } => {
-                current = (name == b"script" || name == b"link").then(|| Tag {
-                    name: lossy(name),
-                    line: line_of(span.start),
-                    attrs: Vec::new(),
-                });
-            }
-            CallbackEvent::AttributeName { name } => {
-                if let Some(tag) = &mut current {
-                    tag.attrs.push((lossy(name), String::new()));
+    let mut emitter = CallbackEmitter::new(
+        move |event: CallbackEvent<'_>, span: Span<usize>| -> Option<Tag> {
+            match event {
+                CallbackEvent::OpenStartTag { name } => {
+                    current = (name == b"script" || name == b"link").then(|| Tag {
+                        name: lossy(name),
+                        line: line_of(span.start),
+                        attrs: Vec::new(),
+                    });
                 }
-            }
-            CallbackEvent::AttributeValue { value } => {
-                if let Some((_, v)) = current.as_mut().and_then(|tag| tag.attrs.last_mut()) {
-                    *v = lossy(value);
+                CallbackEvent::AttributeName { name } => {
+                    if let Some(tag) = &mut current {
+                        tag.attrs.push((lossy(name), String::new()));
+                    }
                 }
+                CallbackEvent::AttributeValue { value } => {
+                    if let Some((_, v)) = current.as_mut().and_then(|tag| tag.attrs.last_mut()) {
+                        *v = lossy(value);
+                    }
+                }
+                CallbackEvent::CloseStartTag { .. } => return current.take(),
+                CallbackEvent::EndTag { .. } => current = None,
+                _ => {}
             }
-            CallbackEvent::CloseStartTag { .. } => return current.take(),
-            CallbackEvent::EndTag { .. } => current = None,
-            _ => {}
-        }
-        None
-    });
+            None
+        },
+    );
     emitter.naively_switch_states(true);
-    Tokenizer::new_with_emitter(html, emitter).flatten().collect()
+    Tokenizer::new_with_emitter(html, emitter)
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]

@@ -29,7 +29,9 @@ impl Algo {
 
     /// Recognises an algorithm token; browsers match it ASCII case-insensitively.
     pub fn parse(token: &str) -> Option<Algo> {
-        Algo::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(token))
+        Algo::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(token))
     }
 
     /// Bit flag for an [`AlgoSet`].
@@ -133,11 +135,16 @@ impl Metadata {
         for token in value.split_ascii_whitespace() {
             // Options after '?' are reserved by the spec and carry no meaning yet.
             let expr = token.split_once('?').map_or(token, |(expr, _options)| expr);
-            let parsed = expr.split_once('-').and_then(|(alg, b64)| Some((Algo::parse(alg)?, b64)));
+            let parsed = expr
+                .split_once('-')
+                .and_then(|(alg, b64)| Some((Algo::parse(alg)?, b64)));
             match parsed {
                 Some((algo, b64)) => found.push((
                     algo,
-                    Expected { text: expr.to_owned(), digest: decode_lenient(b64) },
+                    Expected {
+                        text: expr.to_owned(),
+                        digest: decode_lenient(b64),
+                    },
                 )),
                 None => ignored.push(token.to_owned()),
             }
@@ -148,7 +155,11 @@ impl Metadata {
             .filter(|(algo, _)| Some(*algo) == strongest)
             .map(|(_, e)| e)
             .collect();
-        Metadata { strongest, expected, ignored }
+        Metadata {
+            strongest,
+            expected,
+            ignored,
+        }
     }
 
     /// Whether the computed digests satisfy this metadata: any hash of the strongest
@@ -156,7 +167,11 @@ impl Metadata {
     pub fn matches(&self, digests: &Digests) -> Option<bool> {
         let algo = self.strongest?;
         let actual = digests.get(algo)?;
-        Some(self.expected.iter().any(|e| e.digest.as_deref() == Some(actual)))
+        Some(
+            self.expected
+                .iter()
+                .any(|e| e.digest.as_deref() == Some(actual)),
+        )
     }
 
     /// The expected hashes as written, for records.
@@ -170,14 +185,19 @@ mod tests {
     use super::*;
 
     fn digests384(d: &[u8]) -> Digests {
-        Digests { sha384: Some(d.to_vec()), ..Digests::default() }
+        Digests {
+            sha384: Some(d.to_vec()),
+            ..Digests::default()
+        }
     }
 
     #[test]
     fn strongest_algorithm_wins_and_options_are_ignored() {
         let d = [7u8; 48];
         let good = format_sri(Algo::Sha384, &d);
-        let m = Metadata::parse(&format!(" sha256-AAAA  {good}?foo=bar sha384-bogus!! md5-xyz "));
+        let m = Metadata::parse(&format!(
+            " sha256-AAAA  {good}?foo=bar sha384-bogus!! md5-xyz "
+        ));
         assert_eq!(m.strongest, Some(Algo::Sha384));
         assert_eq!(m.expected.len(), 2);
         assert_eq!(m.ignored, vec!["md5-xyz".to_owned()]);
@@ -187,9 +207,15 @@ mod tests {
 
     #[test]
     fn url_safe_and_unpadded_base64_are_accepted() {
-        let d: Vec<u8> = (0..48u8).map(|i| i.wrapping_mul(37).wrapping_add(250)).collect();
+        let d: Vec<u8> = (0..48u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(250))
+            .collect();
         let standard = STANDARD.encode(&d);
-        let url = standard.replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned();
+        let url = standard
+            .replace('+', "-")
+            .replace('/', "_")
+            .trim_end_matches('=')
+            .to_owned();
         assert_ne!(standard, url);
         let m = Metadata::parse(&format!("SHA384-{url}"));
         assert_eq!(m.matches(&digests384(&d)), Some(true));

@@ -93,13 +93,16 @@ fn check(job: &Job<'_>, root: &Root, buf: &mut [u8]) -> (Record, u64) {
     let metadata = match &job.expected {
         Ok(m) => m,
         Err(why) => {
-            let record = Record::fail("entry", key, "invalid_entry").message(format!("{key}: {why}"));
+            let record =
+                Record::fail("entry", key, "invalid_entry").message(format!("{key}: {why}"));
             return (record, 0);
         }
     };
     let Some(algo) = metadata.strongest else {
         let record = Record::fail("entry", key, "invalid_entry")
-            .message(format!("{key}: no sha256, sha384 or sha512 hash in the entry"))
+            .message(format!(
+                "{key}: no sha256, sha384 or sha512 hash in the entry"
+            ))
             .data(json!({ "ignored": metadata.ignored }));
         return (record, 0);
     };
@@ -122,11 +125,17 @@ fn check(job: &Job<'_>, root: &Root, buf: &mut [u8]) -> (Record, u64) {
         "bytes": size,
     });
     let record = match metadata.matches(&digests) {
-        Some(true) if algo < Algo::Sha384 => Record::new("entry", key, Verdict::Warn, Some("weak_hash"))
-            .message(format!("{key}: matches, but {} is weaker than sha384", algo.name())),
+        Some(true) if algo < Algo::Sha384 => {
+            Record::new("entry", key, Verdict::Warn, Some("weak_hash")).message(format!(
+                "{key}: matches, but {} is weaker than sha384",
+                algo.name()
+            ))
+        }
         Some(true) => Record::pass("entry", key),
-        _ => Record::fail("entry", key, "drift")
-            .message(format!("{key}: expected {}, file has {actual}", metadata.expected_texts().join(" "))),
+        _ => Record::fail("entry", key, "drift").message(format!(
+            "{key}: expected {}, file has {actual}",
+            metadata.expected_texts().join(" ")
+        )),
     };
     (record.data(data).duration(started.elapsed()), size)
 }

@@ -19,7 +19,12 @@ fn at<'a>(run: &'a Run, page: &str, line: u64) -> &'a Record {
         .into_iter()
         .filter(|r| r.data["page"] == page && r.data["line"] == line)
         .collect();
-    assert_eq!(found.len(), 1, "one asset at {page}:{line} expected in\n{}", run.stdout);
+    assert_eq!(
+        found.len(),
+        1,
+        "one asset at {page}:{line} expected in\n{}",
+        run.stdout
+    );
     found[0]
 }
 
@@ -36,7 +41,9 @@ fn some(reason: &str) -> Option<String> {
 fn every_tag_kind_and_every_finding() {
     let outer = Tree::new();
     mkfifo(&outer.join("secret.js"));
-    let tree = Tree { dir: tempfile::tempdir_in(outer.path()).unwrap() };
+    let tree = Tree {
+        dir: tempfile::tempdir_in(outer.path()).unwrap(),
+    };
     tree.file("js/app.js", APP)
         .file("css/site.css", CSS)
         .file("js/mod.js", MODULE)
@@ -80,37 +87,79 @@ fn every_tag_kind_and_every_finding() {
     assert_eq!(run.of_check("asset").len(), 17, "{}", run.stdout);
 
     for line in [3, 4, 5, 6, 7, 19] {
-        assert_eq!(outcome(&run, "index.html", line), (Pass, None), "line {line}");
+        assert_eq!(
+            outcome(&run, "index.html", line),
+            (Pass, None),
+            "line {line}"
+        );
     }
     assert_eq!(at(&run, "index.html", 3).target, "js/app.js");
     assert_eq!(at(&run, "index.html", 4).data["kind"], "stylesheet");
     assert_eq!(at(&run, "index.html", 5).data["kind"], "preload");
     assert_eq!(at(&run, "index.html", 6).data["kind"], "modulepreload");
     assert_eq!(at(&run, "index.html", 7).data["tag"], "script");
-    assert_eq!(outcome(&run, "index.html", 8), (Warn, some("missing_crossorigin")));
+    assert_eq!(
+        outcome(&run, "index.html", 8),
+        (Warn, some("missing_crossorigin"))
+    );
     assert_eq!(outcome(&run, "index.html", 9), (Fail, some("drift")));
-    assert_eq!(at(&run, "index.html", 9).data["actual"], sri384(b"new content\n"));
-    assert_eq!(outcome(&run, "index.html", 10), (Fail, some("missing_integrity")));
-    assert_eq!(outcome(&run, "index.html", 11), (Fail, some("duplicate_integrity")));
-    assert_eq!(at(&run, "index.html", 11).data["integrity"], serde_json::json!([sri384(b"dup\n"), ""]));
-    assert_eq!(outcome(&run, "index.html", 12), (Fail, some("empty_integrity")));
+    assert_eq!(
+        at(&run, "index.html", 9).data["actual"],
+        sri384(b"new content\n")
+    );
+    assert_eq!(
+        outcome(&run, "index.html", 10),
+        (Fail, some("missing_integrity"))
+    );
+    assert_eq!(
+        outcome(&run, "index.html", 11),
+        (Fail, some("duplicate_integrity"))
+    );
+    assert_eq!(
+        at(&run, "index.html", 11).data["integrity"],
+        serde_json::json!([sri384(b"dup\n"), ""])
+    );
+    assert_eq!(
+        outcome(&run, "index.html", 12),
+        (Fail, some("empty_integrity"))
+    );
     assert_eq!(outcome(&run, "index.html", 13), (Warn, some("weak_hash")));
-    assert_eq!(outcome(&run, "index.html", 14), (Fail, some("no_supported_hash")));
+    assert_eq!(
+        outcome(&run, "index.html", 14),
+        (Fail, some("no_supported_hash"))
+    );
     assert_eq!(outcome(&run, "index.html", 15), (Fail, some("missing")));
-    assert_eq!(outcome(&run, "index.html", 16), (Fail, some("escapes_root")));
-    assert_eq!(outcome(&run, "index.html", 17), (Fail, some("missing_crossorigin")));
-    assert_eq!(at(&run, "index.html", 17).target, "https://cdn.example/lib.js");
-    assert_eq!(outcome(&run, "index.html", 18), (Warn, some("remote_without_integrity")));
+    assert_eq!(
+        outcome(&run, "index.html", 16),
+        (Fail, some("escapes_root"))
+    );
+    assert_eq!(
+        outcome(&run, "index.html", 17),
+        (Fail, some("missing_crossorigin"))
+    );
+    assert_eq!(
+        at(&run, "index.html", 17).target,
+        "https://cdn.example/lib.js"
+    );
+    assert_eq!(
+        outcome(&run, "index.html", 18),
+        (Warn, some("remote_without_integrity"))
+    );
     let summary = run.of_check("summary");
     assert_eq!(summary.len(), 1);
-    assert_eq!((summary[0].verdict, summary[0].reason.as_deref()), (Info, Some("summary")));
+    assert_eq!(
+        (summary[0].verdict, summary[0].reason.as_deref()),
+        (Info, Some("summary"))
+    );
     assert_eq!(summary[0].data["assets"], 17);
 }
 
 #[test]
 fn pages_in_subdirectories_and_the_manifest() {
     let tree = Tree::new();
-    tree.file("js/app.js", APP).file("js/fresh.js", b"fresh v2\n").file("js/unlisted.js", b"u\n");
+    tree.file("js/app.js", APP)
+        .file("js/fresh.js", b"fresh v2\n")
+        .file("js/unlisted.js", b"u\n");
     tree.file("js/weak.js", b"weak\n");
     tree.file(
         "sri-manifest.json",
@@ -123,10 +172,22 @@ fn pages_in_subdirectories_and_the_manifest() {
         .as_bytes(),
     );
     let page = [
-        format!(r#"<script src="../js/app.js" integrity="{}"></script>"#, sri384(APP)),
-        format!(r#"<script src="../js/fresh.js" integrity="{}"></script>"#, sri384(b"fresh v1\n")),
-        format!(r#"<script src="/js/unlisted.js" integrity="{}"></script>"#, sri384(b"u\n")),
-        format!(r#"<script src="../js/weak.js" integrity="{}"></script>"#, sri("sha256", b"weak\n")),
+        format!(
+            r#"<script src="../js/app.js" integrity="{}"></script>"#,
+            sri384(APP)
+        ),
+        format!(
+            r#"<script src="../js/fresh.js" integrity="{}"></script>"#,
+            sri384(b"fresh v1\n")
+        ),
+        format!(
+            r#"<script src="/js/unlisted.js" integrity="{}"></script>"#,
+            sri384(b"u\n")
+        ),
+        format!(
+            r#"<script src="../js/weak.js" integrity="{}"></script>"#,
+            sri("sha256", b"weak\n")
+        ),
     ];
     tree.file("blog/post.html", page.join("\n").as_bytes());
     // The root's sri-manifest.json is used without being named.
@@ -139,18 +200,38 @@ fn pages_in_subdirectories_and_the_manifest() {
         at(&run, "blog/post.html", 2).data["findings"],
         serde_json::json!(["drift", "manifest_mismatch"])
     );
-    assert_eq!(outcome(&run, "blog/post.html", 3), (Warn, some("not_in_manifest")));
+    assert_eq!(
+        outcome(&run, "blog/post.html", 3),
+        (Warn, some("not_in_manifest"))
+    );
     // A weaker hash that still matches the file does not disagree with the manifest.
-    assert_eq!(at(&run, "blog/post.html", 4).data["findings"], serde_json::json!(["weak_hash"]));
-    assert!(run.of_check("summary")[0].data["manifest"].as_str().unwrap().ends_with("sri-manifest.json"));
+    assert_eq!(
+        at(&run, "blog/post.html", 4).data["findings"],
+        serde_json::json!(["weak_hash"])
+    );
+    assert!(run.of_check("summary")[0].data["manifest"]
+        .as_str()
+        .unwrap()
+        .ends_with("sri-manifest.json"));
 
     // A page with the right hashes but a stale manifest: the mismatch alone.
     tree.file("js/fresh.js", b"fresh v1\n");
-    let run = sri_check(tree.path(), &["html", "--manifest", "sri-manifest.json", "blog/post.html"], b"");
-    assert_eq!(outcome(&run, "blog/post.html", 2), (Fail, some("manifest_mismatch")));
+    let run = sri_check(
+        tree.path(),
+        &["html", "--manifest", "sri-manifest.json", "blog/post.html"],
+        b"",
+    );
+    assert_eq!(
+        outcome(&run, "blog/post.html", 2),
+        (Fail, some("manifest_mismatch"))
+    );
 
     // Pages from stdin, and without the manifest the comparison is off.
-    let run = sri_check(tree.path(), &["html", "--no-manifest", "-"], b"blog/post.html\n");
+    let run = sri_check(
+        tree.path(),
+        &["html", "--no-manifest", "-"],
+        b"blog/post.html\n",
+    );
     assert_eq!(outcome(&run, "blog/post.html", 2), (Pass, None));
     assert_eq!(outcome(&run, "blog/post.html", 3), (Pass, None));
     assert_eq!(run.code, 0, "{run:?}");
@@ -160,20 +241,35 @@ fn pages_in_subdirectories_and_the_manifest() {
 fn pages_that_cannot_be_checked_and_bad_input() {
     let outer = Tree::new();
     outer.file("outside.html", b"<script src=x.js></script>");
-    let tree = Tree { dir: tempfile::tempdir_in(outer.path()).unwrap() };
+    let tree = Tree {
+        dir: tempfile::tempdir_in(outer.path()).unwrap(),
+    };
     tree.file("ok.html", b"<p>no assets</p>");
     tree.file("sub/index.html", b"");
     let run = sri_check(
         tree.path(),
-        &["html", "ok.html", "gone.html", "../outside.html", "sub", "nothing/*.html"],
+        &[
+            "html",
+            "ok.html",
+            "gone.html",
+            "../outside.html",
+            "sub",
+            "nothing/*.html",
+        ],
         b"",
     );
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.outcome("page", "ok.html"), (Pass, None));
     assert_eq!(run.outcome("page", "gone.html"), (Fail, Some("missing")));
-    assert_eq!(run.outcome("page", "../outside.html"), (Fail, Some("escapes_root")));
+    assert_eq!(
+        run.outcome("page", "../outside.html"),
+        (Fail, Some("escapes_root"))
+    );
     assert_eq!(run.outcome("page", "sub"), (Error, Some("not_a_file")));
-    assert_eq!(run.outcome("operand", "nothing/*.html"), (Warn, Some("no_match")));
+    assert_eq!(
+        run.outcome("operand", "nothing/*.html"),
+        (Warn, Some("no_match"))
+    );
 
     // A page with nothing to check passes.
     let run = sri_check(tree.path(), &["html", "ok.html"], b"");
@@ -182,7 +278,11 @@ fn pages_that_cannot_be_checked_and_bad_input() {
     // No pages at all, or a malformed manifest: usage errors.
     assert_eq!(sri_check(tree.path(), &["html"], b"").code, 2);
     tree.file("bad.json", b"{\"a\": [}");
-    let run = sri_check(tree.path(), &["html", "--manifest", "bad.json", "ok.html"], b"");
+    let run = sri_check(
+        tree.path(),
+        &["html", "--manifest", "bad.json", "ok.html"],
+        b"",
+    );
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("bad.json:1:"), "{}", run.stderr);
 }

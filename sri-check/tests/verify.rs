@@ -11,7 +11,10 @@ const APP: &[u8] = b"console.log('app');\n";
 const CSS: &[u8] = b"body { color: #222 }\n";
 
 fn write_manifest(tree: &Tree, rel: &str, manifest: serde_json::Value) {
-    tree.file(rel, serde_json::to_string_pretty(&manifest).unwrap().as_bytes());
+    tree.file(
+        rel,
+        serde_json::to_string_pretty(&manifest).unwrap().as_bytes(),
+    );
 }
 
 #[test]
@@ -37,7 +40,11 @@ fn a_clean_tree_passes_with_one_record_per_entry_and_a_summary() {
     assert_eq!(summary.data["reasons"]["ok"], 2);
     // The explicit subcommand and --manifest from elsewhere say the same.
     let manifest = tree.join("sri-manifest.json");
-    let run = sri_check(std::path::Path::new("/"), &["verify", "--manifest", manifest.to_str().unwrap()], b"");
+    let run = sri_check(
+        std::path::Path::new("/"),
+        &["verify", "--manifest", manifest.to_str().unwrap()],
+        b"",
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.of_check("entry").len(), 2);
 }
@@ -45,7 +52,8 @@ fn a_clean_tree_passes_with_one_record_per_entry_and_a_summary() {
 #[test]
 fn drift_and_missing_files_fail_with_exit_1() {
     let tree = Tree::new();
-    tree.file("js/app.js", b"console.log('changed');\n").file("css/site.css", CSS);
+    tree.file("js/app.js", b"console.log('changed');\n")
+        .file("css/site.css", CSS);
     write_manifest(
         &tree,
         "site.json",
@@ -63,7 +71,10 @@ fn drift_and_missing_files_fail_with_exit_1() {
     assert_eq!(drift.data["actual"], sri384(b"console.log('changed');\n"));
     assert_eq!(run.outcome("entry", "gone.js"), (Fail, Some("missing")));
     assert_eq!(run.outcome("entry", "css/site.css"), (Pass, None));
-    assert_eq!(run.record("summary", "site.json").data["reasons"], json!({"ok": 1, "drift": 1, "missing": 1}));
+    assert_eq!(
+        run.record("summary", "site.json").data["reasons"],
+        json!({"ok": 1, "drift": 1, "missing": 1})
+    );
 }
 
 #[test]
@@ -73,7 +84,9 @@ fn entries_escaping_the_root_are_refused_without_being_read() {
     mkfifo(&outer.join("secret"));
     let site = outer.join("site");
     std::fs::create_dir(&site).unwrap();
-    let tree = Tree { dir: tempfile::tempdir_in(&site).unwrap() };
+    let tree = Tree {
+        dir: tempfile::tempdir_in(&site).unwrap(),
+    };
     let fifo = outer.join("secret");
     let fifo = fifo.to_str().unwrap();
     tree.file("ok.js", APP);
@@ -97,12 +110,27 @@ fn entries_escaping_the_root_are_refused_without_being_read() {
     );
     let run = sri_check(tree.path(), &[], b"");
     assert_eq!(run.code, 1, "{run:?}");
-    for key in ["../../secret", "sub/../../../secret", fifo, "link-out", "dir-out/secret"] {
-        assert_eq!(run.outcome("entry", key), (Fail, Some("escapes_root")), "{key}");
+    for key in [
+        "../../secret",
+        "sub/../../../secret",
+        fifo,
+        "link-out",
+        "dir-out/secret",
+    ] {
+        assert_eq!(
+            run.outcome("entry", key),
+            (Fail, Some("escapes_root")),
+            "{key}"
+        );
         let message = run.record("entry", key).message.clone().unwrap();
         assert!(message.contains("refused, not read"), "{message}");
     }
-    assert!(run.record("entry", "link-out").message.as_deref().unwrap().contains("symlink"));
+    assert!(run
+        .record("entry", "link-out")
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("symlink"));
     assert_eq!(run.outcome("entry", "link-in"), (Pass, None));
     assert_eq!(run.outcome("entry", "dangling"), (Fail, Some("missing")));
     assert_eq!(run.outcome("entry", "ok.js"), (Pass, None));
@@ -125,10 +153,21 @@ fn directories_fifos_and_unreadable_files_give_error_records() {
 
     // A regular file that cannot be read, even by root: /proc/<pid>/clear_refs is
     // write-only (reading it fails with EACCES for users and EINVAL for root).
-    write_manifest(&tree, "proc.json", json!({"clear_refs": {"sha384": sri384(b"")}}));
-    let run = sri_check(tree.path(), &["--manifest", "proc.json", "--root", "/proc/self"], b"");
+    write_manifest(
+        &tree,
+        "proc.json",
+        json!({"clear_refs": {"sha384": sri384(b"")}}),
+    );
+    let run = sri_check(
+        tree.path(),
+        &["--manifest", "proc.json", "--root", "/proc/self"],
+        b"",
+    );
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(run.outcome("entry", "clear_refs"), (Error, Some("unreadable")));
+    assert_eq!(
+        run.outcome("entry", "clear_refs"),
+        (Error, Some("unreadable"))
+    );
 }
 
 #[test]
@@ -140,7 +179,11 @@ fn every_sri_string_form_is_understood() {
     let s512 = sri("sha512", APP);
     let wrong384 = sri384(b"other");
     let wrong512 = sri("sha512", b"other");
-    let url_safe = s384.replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned();
+    let url_safe = s384
+        .replace('+', "-")
+        .replace('/', "_")
+        .trim_end_matches('=')
+        .to_owned();
     let cases = json!({
         "sha384": {"sha384": s384},
         "algo-field": {"algo": s384},
@@ -184,10 +227,25 @@ fn every_sri_string_form_is_understood() {
         assert_eq!(run.outcome("entry", name), (Pass, None), "{name}");
     }
     assert_eq!(run.record("entry", "sha512").data["algo"], "sha512");
-    assert_eq!(run.outcome("entry", "sha256-is-weak"), (Warn, Some("weak_hash")));
-    assert_eq!(run.outcome("entry", "strongest-wrong"), (Fail, Some("drift")));
-    for name in ["unknown-algo-only", "no-hash", "not-an-object", "not-a-string"] {
-        assert_eq!(run.outcome("entry", name), (Fail, Some("invalid_entry")), "{name}");
+    assert_eq!(
+        run.outcome("entry", "sha256-is-weak"),
+        (Warn, Some("weak_hash"))
+    );
+    assert_eq!(
+        run.outcome("entry", "strongest-wrong"),
+        (Fail, Some("drift"))
+    );
+    for name in [
+        "unknown-algo-only",
+        "no-hash",
+        "not-an-object",
+        "not-a-string",
+    ] {
+        assert_eq!(
+            run.outcome("entry", name),
+            (Fail, Some("invalid_entry")),
+            "{name}"
+        );
     }
 }
 
@@ -195,23 +253,44 @@ fn every_sri_string_form_is_understood() {
 fn a_manifest_that_cannot_be_read_or_parsed_exits_2_naming_file_and_line() {
     let tree = Tree::new();
     tree.file("a.js", APP);
-    tree.file("trailing.json", format!("{{\n  \"a.js\": {{\"sha384\": \"{}\"}},\n}}\n", sri384(APP)).as_bytes());
+    tree.file(
+        "trailing.json",
+        format!("{{\n  \"a.js\": {{\"sha384\": \"{}\"}},\n}}\n", sri384(APP)).as_bytes(),
+    );
     let run = sri_check(tree.path(), &["--manifest", "trailing.json"], b"");
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.records.is_empty());
-    assert!(run.stderr.starts_with("sri-check: trailing.json:3:1: invalid JSON"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("sri-check: trailing.json:3:1: invalid JSON"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 
     tree.file("array.json", b"[]\n");
     let run = sri_check(tree.path(), &["--manifest", "array.json"], b"");
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("array.json:1:1: the manifest must be a JSON object"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("array.json:1:1: the manifest must be a JSON object"),
+        "{}",
+        run.stderr
+    );
 
     let run = sri_check(tree.path(), &["--manifest", "absent.json"], b"");
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("cannot read absent.json"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read absent.json"),
+        "{}",
+        run.stderr
+    );
 
-    let run = sri_check(tree.path(), &["--root", "no-such-dir", "--manifest", "array.json"], b"");
+    let run = sri_check(
+        tree.path(),
+        &["--root", "no-such-dir", "--manifest", "array.json"],
+        b"",
+    );
     assert_eq!(run.code, 2);
 
     // Bad flags are usage errors too, and --help documents the exit codes.
@@ -243,7 +322,11 @@ fn many_entries_come_back_in_key_order_from_parallel_workers() {
     write_manifest(&tree, "sri-manifest.json", manifest.into());
     let run = sri_check(tree.path(), &["--jobs", "4"], b"");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let targets: Vec<&str> = run.of_check("entry").iter().map(|r| r.target.as_str()).collect();
+    let targets: Vec<&str> = run
+        .of_check("entry")
+        .iter()
+        .map(|r| r.target.as_str())
+        .collect();
     let mut sorted = targets.clone();
     sorted.sort();
     assert_eq!(targets.len(), 300);

@@ -24,9 +24,17 @@ pub struct Run {
 impl Run {
     /// The only record about `target` of the given check.
     pub fn record(&self, check: &str, target: &str) -> &Record {
-        let found: Vec<&Record> =
-            self.records.iter().filter(|r| r.check == check && r.target == target).collect();
-        assert_eq!(found.len(), 1, "one {check} record for {target:?} expected in:\n{}", self.stdout);
+        let found: Vec<&Record> = self
+            .records
+            .iter()
+            .filter(|r| r.check == check && r.target == target)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one {check} record for {target:?} expected in:\n{}",
+            self.stdout
+        );
         found[0]
     }
 
@@ -47,7 +55,11 @@ pub fn sri_check(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
     run_bin(dir, args.iter().map(std::ffi::OsStr::new), stdin)
 }
 
-pub fn run_bin<'a>(dir: &Path, args: impl IntoIterator<Item = &'a std::ffi::OsStr>, stdin: &[u8]) -> Run {
+pub fn run_bin<'a>(
+    dir: &Path,
+    args: impl IntoIterator<Item = &'a std::ffi::OsStr>,
+    stdin: &[u8],
+) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sri-check"))
         .args(args)
         .current_dir(dir)
@@ -93,15 +105,27 @@ pub fn run_bin<'a>(dir: &Path, args: impl IntoIterator<Item = &'a std::ffi::OsSt
     };
     for r in &records {
         assert_eq!(r.tool, "sri-check");
-        assert!(r.verdict == Verdict::Pass || r.reason.is_some(), "non-pass without reason: {r:?}");
+        assert!(
+            r.verdict == Verdict::Pass || r.reason.is_some(),
+            "non-pass without reason: {r:?}"
+        );
         if let Some(reason) = &r.reason {
             let mut bytes = reason.bytes();
             let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase());
-            assert!(first_ok && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{reason}");
+            assert!(
+                first_ok
+                    && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{reason}"
+            );
         }
         assert!(r.data.is_object());
     }
-    Run { code: status.code().expect("exit code"), records, stdout, stderr }
+    Run {
+        code: status.code().expect("exit code"),
+        records,
+        stdout,
+        stderr,
+    }
 }
 
 /// A fixture tree in a fresh temporary directory.
@@ -111,7 +135,9 @@ pub struct Tree {
 
 impl Tree {
     pub fn new() -> Tree {
-        Tree { dir: tempfile::tempdir().expect("tempdir") }
+        Tree {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -147,7 +173,10 @@ pub fn sri(algo: &str, content: &[u8]) -> String {
         "sha512" => sha2::Sha512::digest(content).to_vec(),
         other => panic!("no algorithm {other}"),
     };
-    format!("{algo}-{}", base64::engine::general_purpose::STANDARD.encode(digest))
+    format!(
+        "{algo}-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 pub fn sri384(content: &[u8]) -> String {
