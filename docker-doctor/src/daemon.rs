@@ -11,8 +11,11 @@ use crate::endpoint::Endpoint;
 use crate::ladder::{self, ApiVersion};
 use crate::rawhttp::Failure;
 
-/// A client for the endpoint the ladder reached, speaking the API version
-/// negotiated from the ladder's `/version` answer (no second round trip).
+/// A client for the endpoint the ladder reached, set to the API version negotiated
+/// from the ladder's `/version` answer (no second round trip). Note: bollard 0.21.1
+/// builds its URLs with `Url::join` on an absolute path, which drops the `/vX.Y`
+/// prefix, so its requests are unversioned and the daemon answers them in its own
+/// current version; the setting matters again once that is fixed upstream.
 pub fn client(
     endpoint: &Endpoint,
     server_api: ApiVersion,

@@ -306,7 +306,6 @@ fn step(
                 "api_version": parsed.to_string(),
                 "min_api_version": version.get("MinAPIVersion"),
                 "client_api_version": client_api,
-                "negotiated_api_version": negotiated(parsed).to_string(),
                 "os": version.get("Os"),
                 "arch": version.get("Arch"),
                 "kernel": version.get("KernelVersion"),

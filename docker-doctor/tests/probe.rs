@@ -62,7 +62,6 @@ fn the_full_ladder_passes_on_the_real_engine() {
     let api = version.data["api_version"].as_str().expect("server api version");
     assert!(api.starts_with("1."), "{run}");
     assert!(version.data["client_api_version"].is_string(), "{run}");
-    assert_eq!(version.data["negotiated_api_version"], api, "{run}");
     assert_eq!(run.one("probe.containers", None).target, format!("/v{api}/containers/json"));
     assert!(run.one("probe.info", None).data["server_version"].is_string(), "{run}");
     assert_eq!(run.one("probe", None).verdict, Verdict::Pass);

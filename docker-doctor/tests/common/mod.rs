@@ -163,25 +163,29 @@ fn answer(mut stream: UnixStream, mode: Mode) {
     let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
     let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
     let api = if mode == Mode::OldApi { "1.25" } else { "1.41" };
-    let ladder = path == "/_ping" || path == "/version" || path == format!("/v{api}/containers/json");
+    let versioned = |p: &str| format!("/v{api}{p}");
+    let ladder = [String::from("/_ping"), "/version".into(), versioned("/containers/json"), versioned("/info")];
+    // bollard 0.21 sends unversioned paths (`Url::join` drops its `/vX.Y` prefix).
+    let bare = path.strip_prefix(&versioned("")).unwrap_or(&path);
+    let bare = bare.split('?').next().unwrap_or_default();
     let (status, body) = match mode {
         Mode::Garbage => {
             let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
             return;
         }
-        Mode::LaterErrors if !ladder && path != format!("/v{api}/info") => (500, r#"{"message":"fake failure"}"#.to_owned()),
-        Mode::InfoError if path == format!("/v{api}/info") => (500, r#"{"message":"info broke"}"#.to_owned()),
-        _ if path == "/_ping" => (200, "OK".to_owned()),
-        _ if path == "/version" => (
-            200,
-            format!(r#"{{"Version":"20.10.99-fake","ApiVersion":"{api}","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}}"#),
-        ),
-        _ if path.starts_with(&format!("/v{api}/containers/json")) => (200, "[]".to_owned()),
-        _ if path == format!("/v{api}/info") => (200, r#"{"ServerVersion":"20.10.99-fake","Containers":0}"#.to_owned()),
-        _ if path == format!("/v{api}/system/df") => {
-            (200, r#"{"LayersSize":1024,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]}"#.to_owned())
-        }
-        _ => (404, r#"{"message":"page not found"}"#.to_owned()),
+        Mode::LaterErrors if !ladder.contains(&path) => (500, r#"{"message":"fake failure"}"#.to_owned()),
+        Mode::InfoError if bare == "/info" => (500, r#"{"message":"info broke"}"#.to_owned()),
+        _ => match bare {
+            "/_ping" => (200, "OK".to_owned()),
+            "/version" => (
+                200,
+                format!(r#"{{"Version":"20.10.99-fake","ApiVersion":"{api}","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}}"#),
+            ),
+            "/containers/json" => (200, "[]".to_owned()),
+            "/info" => (200, r#"{"ServerVersion":"20.10.99-fake","Containers":0}"#.to_owned()),
+            "/system/df" => (200, r#"{"LayersSize":1024,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]}"#.to_owned()),
+            _ => (404, format!(r#"{{"message":"page not found: {path}"}}"#)),
+        },
     };
     let response = format!(
         "HTTP/1.1 {status} X\r\nApi-Version: {api}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
