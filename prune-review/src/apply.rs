@@ -7,7 +7,6 @@
 //! engine's own in-use check stays as a last guard. A re-run after an interruption
 //! finds the deleted objects gone (`already_gone`) and carries on.
 
-
 use day2_core::{Io, Record};
 use serde_json::{json, Value};
 
@@ -22,12 +21,15 @@ use crate::{snapshot, ApplyArgs, Context, Stop, TOOL};
 pub fn read_plan(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, String> {
     match args.plan.as_deref().filter(|p| p.as_os_str() != "-") {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("--plan {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--plan {}: {e}", path.display()))?;
             plan::read(&text, &path.display().to_string())
         }
         None => {
             let mut text = String::new();
-            io.stdin.read_to_string(&mut text).map_err(|e| format!("reading the plan from stdin: {e}"))?;
+            io.stdin
+                .read_to_string(&mut text)
+                .map_err(|e| format!("reading the plan from stdin: {e}"))?;
             plan::read(&text, "stdin")
         }
     }
@@ -41,16 +43,31 @@ enum Outcome {
 }
 
 fn skip(reason: &'static str, message: impl Into<String>) -> Outcome {
-    let verdict = if reason == "already_gone" { "info" } else { "warn" };
+    let verdict = if reason == "already_gone" {
+        "info"
+    } else {
+        "warn"
+    };
     Outcome::Skipped(verdict, reason, message.into(), json!({}))
 }
 
 /// Asks on the terminal; anything but y/yes declines.
 fn confirm(ctx: &mut Context<'_, '_>, items: &[Item]) -> bool {
-    let _ = writeln!(ctx.stderr, "{TOOL}: the plan deletes {} object(s):", items.len());
+    let _ = writeln!(
+        ctx.stderr,
+        "{TOOL}: the plan deletes {} object(s):",
+        items.len()
+    );
     for item in items {
-        let size = item.size_bytes.map_or("size unknown".to_owned(), |s| format!("{s} bytes"));
-        let _ = writeln!(ctx.stderr, "  {} {} ({size})", item.kind.as_str(), item.name);
+        let size = item
+            .size_bytes
+            .map_or("size unknown".to_owned(), |s| format!("{s} bytes"));
+        let _ = writeln!(
+            ctx.stderr,
+            "  {} {} ({size})",
+            item.kind.as_str(),
+            item.name
+        );
     }
     let _ = write!(ctx.stderr, "Delete them? Each is re-checked first. [y/N] ");
     let _ = ctx.stderr.flush();
@@ -116,7 +133,8 @@ pub fn apply(ctx: &mut Context<'_, '_>, args: &ApplyArgs, items: Vec<Item>) -> R
                     "info" => Record::info("delete", &item.id, reason),
                     _ => Record::warn("delete", &item.id, reason),
                 };
-                let mut data = json!({"kind": item.kind.as_str(), "name": item.name, "created": item.created});
+                let mut data =
+                    json!({"kind": item.kind.as_str(), "name": item.name, "created": item.created});
                 if let (Some(obj), Value::Object(more)) = (data.as_object_mut(), extra) {
                     obj.extend(more);
                 }
@@ -142,7 +160,9 @@ pub fn apply(ctx: &mut Context<'_, '_>, args: &ApplyArgs, items: Vec<Item>) -> R
     };
     ctx.sink.emit(
         Record::info("apply.summary", "plan", "done")
-            .message(format!("{deleted} deleted, {skipped} skipped, {bytes} bytes reclaimed"))
+            .message(format!(
+                "{deleted} deleted, {skipped} skipped, {bytes} bytes reclaimed"
+            ))
             .data(json!({
                 "planned": ordered.len(),
                 "deleted": deleted,
@@ -158,20 +178,41 @@ pub fn apply(ctx: &mut Context<'_, '_>, args: &ApplyArgs, items: Vec<Item>) -> R
 
 /// The checks every kind shares: same creation time, inside the filter, not
 /// protected. `None` means all passed.
-fn common_checks(ctx: &Context<'_, '_>, item: &Item, created: Value, names: &[&str], labels: &Labels) -> Option<Outcome> {
+fn common_checks(
+    ctx: &Context<'_, '_>,
+    item: &Item,
+    created: Value,
+    names: &[&str],
+    labels: &Labels,
+) -> Option<Outcome> {
     if !same_created(&item.created, &created) {
         return Some(skip(
             "created_at_changed",
-            format!("{} was created at {created} now, not {}: a different object by the same name", item.name, item.created),
+            format!(
+                "{} was created at {created} now, not {}: a different object by the same name",
+                item.name, item.created
+            ),
         ));
     }
     if let Some(filter) = &ctx.filter {
         if !filter.matches(labels) {
-            return Some(skip("outside_filter", format!("{} does not carry the label {}", item.name, filter.filter_value())));
+            return Some(skip(
+                "outside_filter",
+                format!(
+                    "{} does not carry the label {}",
+                    item.name,
+                    filter.filter_value()
+                ),
+            ));
         }
     }
     if let Some(rule) = ctx.protection.protects(names, labels) {
-        return Some(Outcome::Skipped("warn", "protected", format!("{} is protected ({rule})", item.name), json!({"protected_by": rule})));
+        return Some(Outcome::Skipped(
+            "warn",
+            "protected",
+            format!("{} is protected ({rule})", item.name),
+            json!({"protected_by": rule}),
+        ));
     }
     None
 }
@@ -182,14 +223,19 @@ fn same_created(planned: &Value, now: &Value) -> bool {
     if planned == now {
         return true;
     }
-    match (planned.as_str().and_then(epoch_of_nanos), now.as_str().and_then(epoch_of_nanos)) {
+    match (
+        planned.as_str().and_then(epoch_of_nanos),
+        now.as_str().and_then(epoch_of_nanos),
+    ) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
 }
 
 fn epoch_of_nanos(text: &str) -> Option<i128> {
-    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_nanosecond())
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_nanosecond())
 }
 
 fn removed(result: Result<Removal, String>, size: Option<u64>) -> Result<Outcome, String> {
@@ -202,7 +248,10 @@ fn removed(result: Result<Removal, String>, size: Option<u64>) -> Result<Outcome
 
 fn volume(ctx: &Context<'_, '_>, item: &Item, before: &DiskUsage) -> Result<Outcome, String> {
     let Some(vol) = ctx.engine.volume(&item.id)? else {
-        return Ok(skip("already_gone", format!("volume {} no longer exists", item.id)));
+        return Ok(skip(
+            "already_gone",
+            format!("volume {} no longer exists", item.id),
+        ));
     };
     let created = vol.created_at.clone().map_or(Value::Null, Value::String);
     if let Some(out) = common_checks(ctx, item, created, &[vol.name.as_str()], &vol.labels) {
@@ -214,31 +263,53 @@ fn volume(ctx: &Context<'_, '_>, item: &Item, before: &DiskUsage) -> Result<Outc
         return Ok(Outcome::Skipped(
             "warn",
             "in_use",
-            format!("volume {} is mounted by {} container(s)", vol.name, held.len()),
+            format!(
+                "volume {} is mounted by {} container(s)",
+                vol.name,
+                held.len()
+            ),
             json!({"holders": held}),
         ));
     }
-    let size = before.volume_sizes.get(&vol.name).and_then(|u| u.size_bytes).or(item.size_bytes);
+    let size = before
+        .volume_sizes
+        .get(&vol.name)
+        .and_then(|u| u.size_bytes)
+        .or(item.size_bytes);
     removed(ctx.engine.remove_volume(&vol.name), size)
 }
 
 fn container(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
     let all = ctx.engine.containers(None)?;
     let Some(c) = all.iter().find(|c| c.id == item.id) else {
-        return Ok(skip("already_gone", format!("container {} no longer exists", item.name)));
+        return Ok(skip(
+            "already_gone",
+            format!("container {} no longer exists", item.name),
+        ));
     };
     if let Some(out) = common_checks(ctx, item, json!(c.created), &[c.name.as_str()], &c.labels) {
         return Ok(out);
     }
     if c.is_live() {
-        return Ok(skip("in_use", format!("container {} is {}", c.name, c.state)));
+        return Ok(skip(
+            "in_use",
+            format!("container {} is {}", c.name, c.state),
+        ));
     }
     removed(ctx.engine.remove_container(&c.id), None)
 }
 
 fn network(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
-    let Some(n) = ctx.engine.networks(None)?.into_iter().find(|n| n.id == item.id) else {
-        return Ok(skip("already_gone", format!("network {} no longer exists", item.name)));
+    let Some(n) = ctx
+        .engine
+        .networks(None)?
+        .into_iter()
+        .find(|n| n.id == item.id)
+    else {
+        return Ok(skip(
+            "already_gone",
+            format!("network {} no longer exists", item.name),
+        ));
     };
     let created = n.created.clone().map_or(Value::Null, Value::String);
     if let Some(out) = common_checks(ctx, item, created, &[n.name.as_str()], &n.labels) {
@@ -252,15 +323,26 @@ fn network(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
 }
 
 fn image(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
-    let Some(i) = ctx.engine.images(None)?.into_iter().find(|i| i.id == item.id) else {
-        return Ok(skip("already_gone", format!("image {} no longer exists", item.name)));
+    let Some(i) = ctx
+        .engine
+        .images(None)?
+        .into_iter()
+        .find(|i| i.id == item.id)
+    else {
+        return Ok(skip(
+            "already_gone",
+            format!("image {} no longer exists", item.name),
+        ));
     };
     let tags: Vec<&str> = i.tags.iter().map(String::as_str).collect();
     if let Some(out) = common_checks(ctx, item, json!(i.created), &tags, &i.labels) {
         return Ok(out);
     }
     if !image_unused(&i, &ctx.engine.containers(None)?) {
-        return Ok(skip("in_use", format!("image {} is used by a container", item.name)));
+        return Ok(skip(
+            "in_use",
+            format!("image {} is used by a container", item.name),
+        ));
     }
     removed(ctx.engine.remove_image(&i.id), u64::try_from(i.size).ok())
 }
@@ -269,10 +351,15 @@ fn build_cache(ctx: &Context<'_, '_>) -> Result<Outcome, String> {
     if let Some(filter) = &ctx.filter {
         return Ok(skip(
             "outside_filter",
-            format!("the build cache carries no labels, so --filter {} excludes it", filter.filter_value()),
+            format!(
+                "the build cache carries no labels, so --filter {} excludes it",
+                filter.filter_value()
+            ),
         ));
     }
-    ctx.engine.prune_build_cache().map(|n| Outcome::Deleted(Some(n)))
+    ctx.engine
+        .prune_build_cache()
+        .map(|n| Outcome::Deleted(Some(n)))
 }
 
 #[cfg(test)]
@@ -281,12 +368,24 @@ mod tests {
 
     #[test]
     fn creation_times_compare_as_instants() {
-        assert!(same_created(&json!("2026-11-27T10:00:00Z"), &json!("2026-11-27T10:00:00Z")));
-        assert!(same_created(&json!("2026-11-27T10:00:00Z"), &json!("2026-11-27T11:00:00+01:00")));
-        assert!(!same_created(&json!("2026-11-27T10:00:00Z"), &json!("2026-11-27T10:00:01Z")));
+        assert!(same_created(
+            &json!("2026-11-27T10:00:00Z"),
+            &json!("2026-11-27T10:00:00Z")
+        ));
+        assert!(same_created(
+            &json!("2026-11-27T10:00:00Z"),
+            &json!("2026-11-27T11:00:00+01:00")
+        ));
+        assert!(!same_created(
+            &json!("2026-11-27T10:00:00Z"),
+            &json!("2026-11-27T10:00:01Z")
+        ));
         assert!(same_created(&json!(17), &json!(17)));
         assert!(!same_created(&json!(17), &json!(18)));
         assert!(!same_created(&json!("x"), &json!("y")));
-        assert_eq!(crate::candidates::epoch_of("1970-01-01T00:01:00Z"), Some(60));
+        assert_eq!(
+            crate::candidates::epoch_of("1970-01-01T00:01:00Z"),
+            Some(60)
+        );
     }
 }

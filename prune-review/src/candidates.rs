@@ -22,9 +22,17 @@ pub const PREDEFINED_NETWORKS: [&str; 3] = ["bridge", "host", "none"];
 
 /// Classifies the volumes in scope against every container on the engine.
 pub fn classify_now(ctx: &Context<'_, '_>, usage: &DiskUsage) -> Result<Vec<Classified>, Stop> {
-    let volumes = ctx.engine.volumes(ctx.filter.as_ref()).map_err(Stop::Engine)?;
+    let volumes = ctx
+        .engine
+        .volumes(ctx.filter.as_ref())
+        .map_err(Stop::Engine)?;
     let containers = ctx.engine.containers(None).map_err(Stop::Engine)?;
-    Ok(classify::classify(volumes, &containers, &usage.volume_sizes, &ctx.protection))
+    Ok(classify::classify(
+        volumes,
+        &containers,
+        &usage.volume_sizes,
+        &ctx.protection,
+    ))
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 time, as the engine writes them.
@@ -50,7 +58,11 @@ fn volume_item(c: &Classified) -> Item {
         kind: Kind::Volume,
         id: c.volume.name.clone(),
         name: c.volume.name.clone(),
-        created: c.volume.created_at.clone().map_or(Value::Null, Value::String),
+        created: c
+            .volume
+            .created_at
+            .clone()
+            .map_or(Value::Null, Value::String),
         size_bytes: c.usage.size_bytes,
         reason: c.class.as_str().to_owned(),
     }
@@ -66,7 +78,11 @@ pub struct Caches {
 /// True when no container (in any state) refers to the network by name or id.
 pub fn network_unused(network: &NetworkInfo, all: &[ContainerInfo]) -> bool {
     !PREDEFINED_NETWORKS.contains(&network.name.as_str())
-        && !all.iter().any(|c| c.networks.iter().any(|n| *n == network.name || *n == network.id))
+        && !all.iter().any(|c| {
+            c.networks
+                .iter()
+                .any(|n| *n == network.name || *n == network.id)
+        })
 }
 
 pub fn image_unused(image: &ImageInfo, all: &[ContainerInfo]) -> bool {
@@ -74,16 +90,26 @@ pub fn image_unused(image: &ImageInfo, all: &[ContainerInfo]) -> bool {
 }
 
 /// Finds the cache candidates, `older_than` applied.
-pub fn find_caches(ctx: &Context<'_, '_>, args: &CacheArgs, older_than: Option<Duration>) -> Result<Caches, Stop> {
+pub fn find_caches(
+    ctx: &Context<'_, '_>,
+    args: &CacheArgs,
+    older_than: Option<Duration>,
+) -> Result<Caches, Stop> {
     let filter = ctx.filter.as_ref();
     let all = ctx.engine.containers(None).map_err(Stop::Engine)?;
-    let protected = |names: &[&str], labels: &crate::engine::Labels| ctx.protection.protects(names, labels).is_some();
+    let protected = |names: &[&str], labels: &crate::engine::Labels| {
+        ctx.protection.protects(names, labels).is_some()
+    };
     let containers = ctx
         .engine
         .containers(filter)
         .map_err(Stop::Engine)?
         .into_iter()
-        .filter(|c| !c.is_live() && !protected(&[c.name.as_str()], &c.labels) && old_enough(Some(c.created), older_than))
+        .filter(|c| {
+            !c.is_live()
+                && !protected(&[c.name.as_str()], &c.labels)
+                && old_enough(Some(c.created), older_than)
+        })
         .collect();
     let mut networks = Vec::new();
     for n in ctx.engine.networks(filter).map_err(Stop::Engine)? {
@@ -108,7 +134,11 @@ pub fn find_caches(ctx: &Context<'_, '_>, args: &CacheArgs, older_than: Option<D
                 && old_enough(Some(i.created), older_than)
         })
         .collect();
-    Ok(Caches { containers, networks, images })
+    Ok(Caches {
+        containers,
+        networks,
+        images,
+    })
 }
 
 impl Caches {
@@ -138,10 +168,18 @@ impl Caches {
             items.push(Item {
                 kind: Kind::Image,
                 id: i.id.clone(),
-                name: if i.is_dangling() { i.id.clone() } else { i.tags.join(",") },
+                name: if i.is_dangling() {
+                    i.id.clone()
+                } else {
+                    i.tags.join(",")
+                },
                 created: json!(i.created),
                 size_bytes: u64::try_from(i.size).ok(),
-                reason: if i.is_dangling() { "dangling".into() } else { "unused".into() },
+                reason: if i.is_dangling() {
+                    "dangling".into()
+                } else {
+                    "unused".into()
+                },
             });
         }
         items
@@ -162,10 +200,20 @@ pub fn plan(ctx: &mut Context<'_, '_>, args: &PlanArgs) -> Result<(), Stop> {
     let mut lines: Vec<(Item, Value)> = classified
         .iter()
         .filter(|c| wanted.contains(&c.class))
-        .filter(|c| old_enough(c.volume.created_at.as_deref().and_then(epoch_of), args.older_than))
+        .filter(|c| {
+            old_enough(
+                c.volume.created_at.as_deref().and_then(epoch_of),
+                args.older_than,
+            )
+        })
         // An unknown creation time cannot be re-checked, so it is never planned.
         .filter(|c| c.volume.created_at.is_some())
-        .map(|c| (volume_item(c), json!({"class": c.class, "labels": c.volume.labels})))
+        .map(|c| {
+            (
+                volume_item(c),
+                json!({"class": c.class, "labels": c.volume.labels}),
+            )
+        })
         .collect();
     if args.caches {
         let caches = find_caches(ctx, &args.cache, args.older_than)?;
@@ -183,7 +231,12 @@ pub fn plan(ctx: &mut Context<'_, '_>, args: &PlanArgs) -> Result<(), Stop> {
         }
     }
     let total: u64 = lines.iter().filter_map(|(i, _)| i.size_bytes).sum();
-    let _ = writeln!(ctx.stderr, "{}: {} candidate(s), {total} bytes known", crate::TOOL, lines.len());
+    let _ = writeln!(
+        ctx.stderr,
+        "{}: {} candidate(s), {total} bytes known",
+        crate::TOOL,
+        lines.len()
+    );
     for (item, extra) in lines {
         ctx.sink.emit(item.record(extra))?;
     }
@@ -196,12 +249,20 @@ pub fn caches(ctx: &mut Context<'_, '_>, args: &CacheArgs) -> Result<(), Stop> {
     let caches = find_caches(ctx, args, None)?;
     let items = caches.items();
     let categories = [
-        ("containers", Kind::Container, usage.containers.reclaimable_bytes),
+        (
+            "containers",
+            Kind::Container,
+            usage.containers.reclaimable_bytes,
+        ),
         ("networks", Kind::Network, 0),
         ("images", Kind::Image, usage.images.reclaimable_bytes),
     ];
     for (name, kind, reclaimable) in categories {
-        let ids: Vec<&str> = items.iter().filter(|i| i.kind == kind).map(|i| i.name.as_str()).collect();
+        let ids: Vec<&str> = items
+            .iter()
+            .filter(|i| i.kind == kind)
+            .map(|i| i.name.as_str())
+            .collect();
         ctx.sink.emit(
             Record::info("cache", name, "reclaimable")
                 .message(format!("{} {name} could go", ids.len()))
@@ -209,7 +270,10 @@ pub fn caches(ctx: &mut Context<'_, '_>, args: &CacheArgs) -> Result<(), Stop> {
         )?;
     }
     let (reason, message) = if ctx.filter.is_some() {
-        ("not_scopable", "the build cache carries no labels, so a filtered run never touches it")
+        (
+            "not_scopable",
+            "the build cache carries no labels, so a filtered run never touches it",
+        )
     } else {
         ("reclaimable", "the build cache is pruned as a whole")
     };

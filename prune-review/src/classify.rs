@@ -102,7 +102,11 @@ impl Classified {
 
 pub fn is_anonymous(volume: &VolumeInfo) -> bool {
     volume.labels.contains_key(ANONYMOUS_LABEL)
-        || (volume.name.len() == 64 && volume.name.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        || (volume.name.len() == 64
+            && volume
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
 }
 
 /// The containers that hold a volume: a `volume` mount by name, or a bind mount of
@@ -122,7 +126,11 @@ pub fn holders(volume: &VolumeInfo, containers: &[ContainerInfo]) -> Vec<Holder>
                 by_name || by_path
             })
         })
-        .map(|c| Holder { id: c.id.clone(), name: c.name.clone(), state: c.state.clone() })
+        .map(|c| Holder {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            state: c.state.clone(),
+        })
         .collect()
 }
 
@@ -136,7 +144,12 @@ pub fn class_of(
     if let Some(rule) = protection.protects(&[volume.name.as_str()], &volume.labels) {
         return (Class::Protected, Some(rule));
     }
-    let class = if holders.iter().any(|h| matches!(h.state.as_str(), "running" | "paused" | "restarting" | "removing")) {
+    let class = if holders.iter().any(|h| {
+        matches!(
+            h.state.as_str(),
+            "running" | "paused" | "restarting" | "removing"
+        )
+    }) {
         Class::InUseRunning
     } else if !holders.is_empty() {
         Class::InUseStopped
@@ -156,7 +169,10 @@ pub fn class_of(
 
 /// Compose projects that still have at least one container.
 pub fn live_projects(containers: &[ContainerInfo]) -> BTreeSet<&str> {
-    containers.iter().filter_map(|c| c.labels.get(COMPOSE_PROJECT).map(String::as_str)).collect()
+    containers
+        .iter()
+        .filter_map(|c| c.labels.get(COMPOSE_PROJECT).map(String::as_str))
+        .collect()
 }
 
 /// Classifies every volume, sorted by name.
@@ -173,7 +189,13 @@ pub fn classify(
             let holders = holders(&volume, containers);
             let (class, protected_by) = class_of(&volume, &holders, &projects, protection);
             let usage = sizes.get(&volume.name).cloned().unwrap_or_default();
-            Classified { volume, class, holders, protected_by, usage }
+            Classified {
+                volume,
+                class,
+                holders,
+                protected_by,
+                usage,
+            }
         })
         .collect();
     out.sort_by(|a, b| a.volume.name.cmp(&b.volume.name));
@@ -189,7 +211,10 @@ mod tests {
         VolumeInfo {
             name: name.into(),
             created_at: Some("2026-11-27T10:00:00Z".into()),
-            labels: labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             driver: "local".into(),
             mountpoint: format!("/var/lib/docker/volumes/{name}/_data"),
         }
@@ -202,10 +227,17 @@ mod tests {
             state: state.into(),
             created: 0,
             image_id: String::new(),
-            labels: labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             mounts: volumes
                 .iter()
-                .map(|v| MountInfo { kind: "volume".into(), name: Some((*v).into()), source: None })
+                .map(|v| MountInfo {
+                    kind: "volume".into(),
+                    name: Some((*v).into()),
+                    source: None,
+                })
                 .collect(),
             networks: Vec::new(),
         }

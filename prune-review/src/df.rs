@@ -72,9 +72,14 @@ impl DiskUsage {
 /// True when a parsed bollard response carries none of the newer shape's fields,
 /// which is what bollard makes of an older-shape answer.
 pub fn is_empty_new_shape(value: &Value) -> bool {
-    ["ImageUsage", "ContainerUsage", "VolumeUsage", "BuildCacheUsage"]
-        .iter()
-        .all(|key| value.get(key).is_none_or(Value::is_null))
+    [
+        "ImageUsage",
+        "ContainerUsage",
+        "VolumeUsage",
+        "BuildCacheUsage",
+    ]
+    .iter()
+    .all(|key| value.get(key).is_none_or(Value::is_null))
 }
 
 /// Reads a `/system/df` body of either shape.
@@ -82,11 +87,25 @@ pub fn parse(value: &Value) -> Result<DiskUsage, String> {
     let Some(object) = value.as_object() else {
         return Err("the /system/df answer is not a JSON object".into());
     };
-    let new_keys = ["ImageUsage", "ContainerUsage", "VolumeUsage", "BuildCacheUsage"];
-    if new_keys.iter().any(|k| object.get(*k).is_some_and(|v| !v.is_null())) {
+    let new_keys = [
+        "ImageUsage",
+        "ContainerUsage",
+        "VolumeUsage",
+        "BuildCacheUsage",
+    ];
+    if new_keys
+        .iter()
+        .any(|k| object.get(*k).is_some_and(|v| !v.is_null()))
+    {
         return Ok(parse_new(value));
     }
-    let old_keys = ["LayersSize", "Images", "Containers", "Volumes", "BuildCache"];
+    let old_keys = [
+        "LayersSize",
+        "Images",
+        "Containers",
+        "Volumes",
+        "BuildCache",
+    ];
     if old_keys.iter().any(|k| object.contains_key(*k)) {
         return Ok(parse_old(value));
     }
@@ -103,7 +122,10 @@ fn non_negative(n: i64) -> u64 {
 }
 
 fn items<'a>(value: &'a Value, key: &str) -> &'a [Value] {
-    value.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn volume_usage(volume: &Value) -> VolumeUsage {
@@ -113,7 +135,9 @@ fn volume_usage(volume: &Value) -> VolumeUsage {
             .and_then(|u| u.get("Size"))
             .and_then(Value::as_i64)
             .and_then(|n| u64::try_from(n).ok()),
-        ref_count: usage.and_then(|u| u.get("RefCount")).and_then(Value::as_i64),
+        ref_count: usage
+            .and_then(|u| u.get("RefCount"))
+            .and_then(Value::as_i64),
     }
 }
 
@@ -137,13 +161,17 @@ fn parse_old(value: &Value) -> DiskUsage {
         if int(image, "Containers") > 0 {
             image_cat.active += 1;
         } else {
-            let own = non_negative(int(image, "Size")).saturating_sub(non_negative(int(image, "SharedSize")));
+            let own = non_negative(int(image, "Size"))
+                .saturating_sub(non_negative(int(image, "SharedSize")));
             image_cat.reclaimable_bytes += own;
         }
     }
 
     let containers = items(value, "Containers");
-    let mut container_cat = Category { count: containers.len() as u64, ..Category::default() };
+    let mut container_cat = Category {
+        count: containers.len() as u64,
+        ..Category::default()
+    };
     for container in containers {
         let size = non_negative(int(container, "SizeRw"));
         container_cat.size_bytes += size;
@@ -156,7 +184,10 @@ fn parse_old(value: &Value) -> DiskUsage {
 
     let volumes = items(value, "Volumes");
     let table = volume_table(volumes);
-    let mut volume_cat = Category { count: volumes.len() as u64, ..Category::default() };
+    let mut volume_cat = Category {
+        count: volumes.len() as u64,
+        ..Category::default()
+    };
     for usage in table.values() {
         let size = usage.size_bytes.unwrap_or(0);
         volume_cat.size_bytes += size;
@@ -168,10 +199,16 @@ fn parse_old(value: &Value) -> DiskUsage {
     }
 
     let cache = items(value, "BuildCache");
-    let mut cache_cat = Category { count: cache.len() as u64, ..Category::default() };
+    let mut cache_cat = Category {
+        count: cache.len() as u64,
+        ..Category::default()
+    };
     for entry in cache {
         let size = non_negative(int(entry, "Size"));
-        let shared = entry.get("Shared").and_then(Value::as_bool).unwrap_or(false);
+        let shared = entry
+            .get("Shared")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if !shared {
             cache_cat.size_bytes += size;
         }
@@ -193,7 +230,9 @@ fn parse_old(value: &Value) -> DiskUsage {
 }
 
 fn summary(value: Option<&Value>) -> Category {
-    let Some(v) = value else { return Category::default() };
+    let Some(v) = value else {
+        return Category::default();
+    };
     Category {
         count: non_negative(int(v, "TotalCount")),
         active: non_negative(int(v, "ActiveCount")),
@@ -210,7 +249,9 @@ fn parse_new(value: &Value) -> DiskUsage {
         containers: summary(value.get("ContainerUsage")),
         volumes: summary(volumes),
         build_cache: summary(value.get("BuildCacheUsage")),
-        volume_sizes: volumes.map(|v| volume_table(items(v, "Items"))).unwrap_or_default(),
+        volume_sizes: volumes
+            .map(|v| volume_table(items(v, "Items")))
+            .unwrap_or_default(),
     }
 }
 
@@ -229,7 +270,10 @@ pub fn endpoint(docker_host: Option<&str>) -> Result<Endpoint, String> {
         Some(host) => {
             if let Some(path) = host.strip_prefix("unix://") {
                 Ok(Endpoint::Unix(path.to_owned()))
-            } else if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
+            } else if let Some(addr) = host
+                .strip_prefix("tcp://")
+                .or_else(|| host.strip_prefix("http://"))
+            {
                 if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()) {
                     return Err("DOCKER_TLS_VERIFY is set: the older /system/df shape cannot be read over TLS".into());
                 }
@@ -244,18 +288,21 @@ pub fn endpoint(docker_host: Option<&str>) -> Result<Endpoint, String> {
 /// GETs `path` from the engine over plain HTTP/1.0 (one request per connection, so
 /// the daemon closes the stream and sends no chunked encoding) and parses the JSON.
 pub fn fetch_raw(endpoint: &Endpoint, path: &str, timeout: Duration) -> Result<Value, String> {
-    let request = format!("GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: prune-review\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: prune-review\r\n\r\n");
     let mut response = Vec::new();
     let io = |e: std::io::Error| format!("GET {path}: {e}");
     match endpoint {
         Endpoint::Unix(socket) => {
-            let mut stream = std::os::unix::net::UnixStream::connect(socket).map_err(|e| format!("{socket}: {e}"))?;
+            let mut stream = std::os::unix::net::UnixStream::connect(socket)
+                .map_err(|e| format!("{socket}: {e}"))?;
             stream.set_read_timeout(Some(timeout)).map_err(io)?;
             stream.write_all(request.as_bytes()).map_err(io)?;
             stream.read_to_end(&mut response).map_err(io)?;
         }
         Endpoint::Tcp(addr) => {
-            let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+            let mut stream =
+                std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
             stream.set_read_timeout(Some(timeout)).map_err(io)?;
             stream.write_all(request.as_bytes()).map_err(io)?;
             stream.read_to_end(&mut response).map_err(io)?;
@@ -303,7 +350,10 @@ mod tests {
         assert_eq!(df.volumes.reclaimable_bytes, 4096);
         assert_eq!(df.build_cache.count, 2);
         assert_eq!(df.build_cache.reclaimable_bytes, 700);
-        assert_eq!(df.volume_sizes["deploy_ollama-data"].size_bytes, Some(12_000_000_000));
+        assert_eq!(
+            df.volume_sizes["deploy_ollama-data"].size_bytes,
+            Some(12_000_000_000)
+        );
         assert_eq!(df.volume_sizes["deploy_ollama-data"].ref_count, Some(1));
         // -1 means "not computed": unknown, not zero.
         assert_eq!(df.volume_sizes["unsized"].size_bytes, None);
@@ -317,13 +367,19 @@ mod tests {
         assert_eq!(df.shape, Shape::New);
         assert_eq!(
             df.volumes,
-            Category { count: 2, active: 1, size_bytes: 5000, reclaimable_bytes: 1000 }
+            Category {
+                count: 2,
+                active: 1,
+                size_bytes: 5000,
+                reclaimable_bytes: 1000
+            }
         );
         assert_eq!(df.images.reclaimable_bytes, 123);
         assert_eq!(df.build_cache.count, 4);
         assert_eq!(df.volume_sizes["old-cache"].size_bytes, Some(1000));
         assert_eq!(df.volume_sizes["no-usage"].size_bytes, None);
-        assert_eq!(df.reclaimable_bytes(), 123 + 0 + 1000 + 50);
+        // Images 123, containers 0, volumes 1000, build cache 50.
+        assert_eq!(df.reclaimable_bytes(), 1173);
     }
 
     #[test]
@@ -346,9 +402,18 @@ mod tests {
 
     #[test]
     fn docker_host_forms() {
-        assert_eq!(endpoint(None).unwrap(), Endpoint::Unix("/var/run/docker.sock".into()));
-        assert_eq!(endpoint(Some("unix:///tmp/d.sock")).unwrap(), Endpoint::Unix("/tmp/d.sock".into()));
-        assert_eq!(endpoint(Some("tcp://127.0.0.1:2375")).unwrap(), Endpoint::Tcp("127.0.0.1:2375".into()));
+        assert_eq!(
+            endpoint(None).unwrap(),
+            Endpoint::Unix("/var/run/docker.sock".into())
+        );
+        assert_eq!(
+            endpoint(Some("unix:///tmp/d.sock")).unwrap(),
+            Endpoint::Unix("/tmp/d.sock".into())
+        );
+        assert_eq!(
+            endpoint(Some("tcp://127.0.0.1:2375")).unwrap(),
+            Endpoint::Tcp("127.0.0.1:2375".into())
+        );
         assert!(endpoint(Some("ssh://me@host")).is_err());
     }
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptions, DataUsageOptions, ListContainersOptions, ListImagesOptions, ListNetworksOptions,
-    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions,
-    WaitContainerOptions,
+    CreateContainerOptions, DataUsageOptions, ListContainersOptions, ListImagesOptions,
+    ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
+    RemoveImageOptions, RemoveVolumeOptions, WaitContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -24,6 +24,12 @@ use crate::protect::LabelMatch;
 /// How long one engine call may take. `/system/df` walks every volume, so this is
 /// generous; bollard counts whole seconds.
 const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What the engine says while another `/system/df` is being computed.
+const DF_BUSY: &str = "disk usage operation is already running";
+
+/// How long a snapshot waits for a concurrent one to finish.
+const DF_BUSY_BUDGET: Duration = Duration::from_secs(60);
 
 pub type Labels = BTreeMap<String, String>;
 
@@ -68,7 +74,10 @@ pub struct ContainerInfo {
 impl ContainerInfo {
     /// Running, paused and restarting containers are live; the rest are stopped.
     pub fn is_live(&self) -> bool {
-        matches!(self.state.as_str(), "running" | "paused" | "restarting" | "removing")
+        matches!(
+            self.state.as_str(),
+            "running" | "paused" | "restarting" | "removing"
+        )
     }
 }
 
@@ -120,7 +129,10 @@ pub struct Engine {
 /// A failed engine call, as one line.
 pub fn describe(err: &BollardError) -> String {
     match err {
-        BollardError::DockerResponseServerError { status_code, message } => format!("HTTP {status_code}: {message}"),
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("HTTP {status_code}: {message}"),
         other => other.to_string(),
     }
 }
@@ -159,7 +171,11 @@ impl Engine {
         let docker = rt
             .block_on(docker.negotiate_version())
             .map_err(|e| format!("the Docker Engine does not answer: {}", describe(&e)))?;
-        Ok(Engine { rt, docker, old_df: false })
+        Ok(Engine {
+            rt,
+            docker,
+            old_df: false,
+        })
     }
 
     /// The negotiated API version, e.g. `1.41`.
@@ -170,12 +186,19 @@ impl Engine {
 
     /// Every volume, or those carrying the filter's label.
     pub fn volumes(&self, filter: Option<&LabelMatch>) -> Result<Vec<VolumeInfo>, String> {
-        let options = ListVolumesOptions { filters: label_filters(filter) };
+        let options = ListVolumesOptions {
+            filters: label_filters(filter),
+        };
         let list = self
             .rt
             .block_on(self.docker.list_volumes(Some(options)))
             .map_err(|e| format!("listing volumes: {}", describe(&e)))?;
-        Ok(list.volumes.unwrap_or_default().into_iter().map(volume_info).collect())
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(volume_info)
+            .collect())
     }
 
     /// One volume, or `None` when it does not exist.
@@ -190,7 +213,11 @@ impl Engine {
     /// Every container, running or not: holders must be computed over all of them,
     /// whatever filter the run has.
     pub fn containers(&self, filter: Option<&LabelMatch>) -> Result<Vec<ContainerInfo>, String> {
-        let options = ListContainersOptions { all: true, filters: label_filters(filter), ..Default::default() };
+        let options = ListContainersOptions {
+            all: true,
+            filters: label_filters(filter),
+            ..Default::default()
+        };
         let list = self
             .rt
             .block_on(self.docker.list_containers(Some(options)))
@@ -199,7 +226,9 @@ impl Engine {
     }
 
     pub fn networks(&self, filter: Option<&LabelMatch>) -> Result<Vec<NetworkInfo>, String> {
-        let options = ListNetworksOptions { filters: label_filters(filter) };
+        let options = ListNetworksOptions {
+            filters: label_filters(filter),
+        };
         let list = self
             .rt
             .block_on(self.docker.list_networks(Some(options)))
@@ -226,7 +255,10 @@ impl Engine {
     }
 
     pub fn images(&self, filter: Option<&LabelMatch>) -> Result<Vec<ImageInfo>, String> {
-        let options = ListImagesOptions { filters: label_filters(filter), ..Default::default() };
+        let options = ListImagesOptions {
+            filters: label_filters(filter),
+            ..Default::default()
+        };
         let list = self
             .rt
             .block_on(self.docker.list_images(Some(options)))
@@ -254,9 +286,30 @@ impl Engine {
 
     /// A disk-usage snapshot, through bollard and, for the older shape, the raw
     /// request bollard cannot read.
+    ///
+    /// The engine computes one `/system/df` at a time and answers any concurrent
+    /// one with a 500 ("a disk usage operation is already running"); that is
+    /// retried with a growing pause, for at most [`DF_BUSY_BUDGET`].
     pub fn disk_usage(&mut self) -> Result<DiskUsage, String> {
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.disk_usage_once() {
+                Err(e) if e.contains(DF_BUSY) && started.elapsed() < DF_BUSY_BUDGET => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn disk_usage_once(&mut self) -> Result<DiskUsage, String> {
         if !self.old_df {
-            let options = DataUsageOptions { _type: None, verbose: true };
+            let options = DataUsageOptions {
+                _type: None,
+                verbose: true,
+            };
             let typed = self
                 .rt
                 .block_on(self.docker.df(Some(options)))
@@ -277,14 +330,24 @@ impl Engine {
     pub fn remove_volume(&self, name: &str) -> Result<Removal, String> {
         // Never forced: the engine's own in-use check stays as the last guard.
         let options = RemoveVolumeOptions { force: false };
-        removal(self.rt.block_on(self.docker.remove_volume(name, Some(options))))
+        removal(
+            self.rt
+                .block_on(self.docker.remove_volume(name, Some(options))),
+        )
     }
 
     pub fn remove_container(&self, id: &str) -> Result<Removal, String> {
         // Not forced (a running container is refused) and without `v`: its
         // anonymous volumes become orphans to review, not silent deletions.
-        let options = RemoveContainerOptions { v: false, force: false, link: false };
-        removal(self.rt.block_on(self.docker.remove_container(id, Some(options))))
+        let options = RemoveContainerOptions {
+            v: false,
+            force: false,
+            link: false,
+        };
+        removal(
+            self.rt
+                .block_on(self.docker.remove_container(id, Some(options))),
+        )
     }
 
     pub fn remove_network(&self, id: &str) -> Result<Removal, String> {
@@ -292,28 +355,51 @@ impl Engine {
     }
 
     pub fn remove_image(&self, name: &str) -> Result<Removal, String> {
-        let options = RemoveImageOptions { force: false, noprune: false, platforms: None };
-        removal(self.rt.block_on(self.docker.remove_image(name, Some(options), None)).map(|_| ()))
+        let options = RemoveImageOptions {
+            force: false,
+            noprune: false,
+            platforms: None,
+        };
+        removal(
+            self.rt
+                .block_on(self.docker.remove_image(name, Some(options), None))
+                .map(|_| ()),
+        )
     }
 
     /// Prunes the whole build cache (the API cannot target single records).
     pub fn prune_build_cache(&self) -> Result<u64, String> {
         let out = self
             .rt
-            .block_on(self.docker.prune_build(None::<bollard::query_parameters::PruneBuildOptions>))
+            .block_on(
+                self.docker
+                    .prune_build(None::<bollard::query_parameters::PruneBuildOptions>),
+            )
             .map_err(|e| format!("POST /build/prune: {}", describe(&e)))?;
-        Ok(out.space_reclaimed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+        Ok(out
+            .space_reclaimed
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
     }
 
     /// Runs `cmd` in a new container of `image` with `volume` mounted read-only (and
     /// `nocopy`) at `mount` and no network, and returns its exit code and combined
     /// output. The container is removed afterwards whatever happens.
-    pub fn run_readonly(&self, image: &str, volume: &str, mount: &str, cmd: &[&str]) -> Result<(i64, String), String> {
+    pub fn run_readonly(
+        &self,
+        image: &str,
+        volume: &str,
+        mount: &str,
+        cmd: &[&str],
+    ) -> Result<(i64, String), String> {
         let body = ContainerCreateBody {
             image: Some(image.to_owned()),
             cmd: Some(cmd.iter().map(|s| (*s).to_owned()).collect()),
             entrypoint: Some(Vec::new()),
-            labels: Some(HashMap::from([("org.day2.prune-review.inspect".to_owned(), volume.to_owned())])),
+            labels: Some(HashMap::from([(
+                "org.day2.prune-review.inspect".to_owned(),
+                volume.to_owned(),
+            )])),
             network_disabled: Some(true),
             host_config: Some(HostConfig {
                 binds: Some(vec![format!("{volume}:{mount}:ro,nocopy")]),
@@ -324,35 +410,59 @@ impl Engine {
         };
         let created = self
             .rt
-            .block_on(self.docker.create_container(None::<CreateContainerOptions>, body))
+            .block_on(
+                self.docker
+                    .create_container(None::<CreateContainerOptions>, body),
+            )
             .map_err(|e| format!("creating the inspection container: {}", describe(&e)))?;
         let id = created.id;
         let result = self.rt.block_on(async {
             self.docker
-                .start_container(&id, None::<bollard::query_parameters::StartContainerOptions>)
+                .start_container(
+                    &id,
+                    None::<bollard::query_parameters::StartContainerOptions>,
+                )
                 .await
                 .map_err(|e| format!("starting the inspection container: {}", describe(&e)))?;
-            let mut wait = self.docker.wait_container(&id, None::<WaitContainerOptions>);
+            let mut wait = self
+                .docker
+                .wait_container(&id, None::<WaitContainerOptions>);
             let mut code = 0;
             while let Some(item) = wait.next().await {
                 match item {
                     Ok(r) => code = r.status_code,
                     // bollard reports a non-zero exit as an error carrying the code.
                     Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
-                    Err(e) => return Err(format!("waiting for the inspection container: {}", describe(&e))),
+                    Err(e) => {
+                        return Err(format!(
+                            "waiting for the inspection container: {}",
+                            describe(&e)
+                        ))
+                    }
                 }
             }
-            let options = LogsOptions { stdout: true, stderr: true, ..Default::default() };
+            let options = LogsOptions {
+                stdout: true,
+                stderr: true,
+                ..Default::default()
+            };
             let mut logs = self.docker.logs(&id, Some(options));
             let mut text = String::new();
             while let Some(chunk) = logs.next().await {
-                let chunk = chunk.map_err(|e| format!("reading the inspection output: {}", describe(&e)))?;
+                let chunk = chunk
+                    .map_err(|e| format!("reading the inspection output: {}", describe(&e)))?;
                 text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
             }
             Ok((code, text))
         });
-        let remove = RemoveContainerOptions { v: false, force: true, link: false };
-        let _ = self.rt.block_on(self.docker.remove_container(&id, Some(remove)));
+        let remove = RemoveContainerOptions {
+            v: false,
+            force: true,
+            link: false,
+        };
+        let _ = self
+            .rt
+            .block_on(self.docker.remove_container(&id, Some(remove)));
         result
     }
 }

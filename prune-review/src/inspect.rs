@@ -40,13 +40,20 @@ pub fn parse_output(text: &str, top: usize) -> Option<Contents> {
         if path == MOUNT {
             total = Some(bytes);
         } else {
-            let rel = path.strip_prefix(MOUNT).unwrap_or(path).trim_start_matches('/');
+            let rel = path
+                .strip_prefix(MOUNT)
+                .unwrap_or(path)
+                .trim_start_matches('/');
             entries.push((rel.to_owned(), bytes));
         }
     }
     entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     entries.truncate(top);
-    Some(Contents { file_count, total_bytes: total?, largest: entries })
+    Some(Contents {
+        file_count,
+        total_bytes: total?,
+        largest: entries,
+    })
 }
 
 pub fn inspect(ctx: &mut Context<'_, '_>, args: &InspectArgs) -> Result<(), Stop> {
@@ -73,9 +80,15 @@ pub fn inspect(ctx: &mut Context<'_, '_>, args: &InspectArgs) -> Result<(), Stop
     let held = holders(&volume, &ctx.engine.containers(None).map_err(Stop::Engine)?);
     let started = std::time::Instant::now();
     let script = script();
-    let (code, output) =
-        ctx.engine.run_readonly(image, &volume.name, MOUNT, &["sh", "-c", &script]).map_err(Stop::Engine)?;
-    let parsed = if code == 0 { parse_output(&output, args.top) } else { None };
+    let (code, output) = ctx
+        .engine
+        .run_readonly(image, &volume.name, MOUNT, &["sh", "-c", &script])
+        .map_err(Stop::Engine)?;
+    let parsed = if code == 0 {
+        parse_output(&output, args.top)
+    } else {
+        None
+    };
     let record = match parsed {
         Some(c) => Record::info("inspect", &volume.name, "contents")
             .message(format!("{} file(s), {} bytes", c.file_count, c.total_bytes))

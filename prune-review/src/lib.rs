@@ -17,7 +17,9 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Subcommand};
-use day2_core::{cli, duration::parse_duration, exit::EXIT_CODES_HELP, Exit, Io, Record, RecordSink};
+use day2_core::{
+    cli, duration::parse_duration, exit::EXIT_CODES_HELP, Exit, Io, Record, RecordSink,
+};
 use serde_json::json;
 
 pub mod apply;
@@ -160,7 +162,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             return Exit::Usage;
         }
     };
-    let filter = match args.common.filter.as_deref().map(protect::parse_filter).transpose() {
+    let filter = match args
+        .common
+        .filter
+        .as_deref()
+        .map(protect::parse_filter)
+        .transpose()
+    {
         Ok(f) => f,
         Err(e) => {
             io.error(TOOL, format!("--filter: {e}"));
@@ -171,8 +179,15 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     // Everything about the input is checked before the engine is touched.
     let plan_items = match &command {
         Command::Apply(a) => {
-            if filter.is_none() && std::env::var_os(REQUIRE_FILTER_ENV).is_some_and(|v| !v.is_empty()) {
-                io.error(TOOL, format!("{REQUIRE_FILTER_ENV} is set: refusing to apply without --filter label=..."));
+            if filter.is_none()
+                && std::env::var_os(REQUIRE_FILTER_ENV).is_some_and(|v| !v.is_empty())
+            {
+                io.error(
+                    TOOL,
+                    format!(
+                        "{REQUIRE_FILTER_ENV} is set: refusing to apply without --filter label=..."
+                    ),
+                );
                 return Exit::Usage;
             }
             match apply::read_plan(a, io) {
@@ -185,17 +200,31 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         }
         _ => None,
     };
-    let Io { stdin, stdout, stderr, interactive } = io;
+    let Io {
+        stdin,
+        stdout,
+        stderr,
+        interactive,
+    } = io;
     let mut sink = RecordSink::new(TOOL, *stdout);
     let engine = match Engine::connect() {
         Ok(engine) => engine,
         Err(e) => {
-            let _ = sink.emit(Record::error("engine", "docker", "engine_unreachable").message(e.clone()));
+            let _ = sink
+                .emit(Record::error("engine", "docker", "engine_unreachable").message(e.clone()));
             let _ = writeln!(stderr, "{TOOL}: {e}");
             return sink.exit();
         }
     };
-    let mut ctx = Context { sink: &mut sink, engine, protection, filter, stdin: *stdin, stderr: *stderr, interactive: *interactive };
+    let mut ctx = Context {
+        sink: &mut sink,
+        engine,
+        protection,
+        filter,
+        stdin: *stdin,
+        stderr: *stderr,
+        interactive: *interactive,
+    };
     let result = match command {
         Command::Review => review(&mut ctx),
         Command::Plan(p) => candidates::plan(&mut ctx, &p),
@@ -206,7 +235,9 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     match result {
         Ok(()) | Err(Stop::Closed) => {}
         Err(Stop::Engine(e)) => {
-            let _ = ctx.sink.emit(Record::error("engine", "docker", "engine_error").message(e.clone()));
+            let _ = ctx
+                .sink
+                .emit(Record::error("engine", "docker", "engine_error").message(e.clone()));
             let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
         }
         Err(Stop::Usage(e)) => {
@@ -247,7 +278,13 @@ pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage,
     ctx.sink.emit(
         Record::info("disk", "engine", "snapshot")
             .duration(started.elapsed())
-            .message(format!("disk use ({phase}), /system/df in the {:?} shape", usage.shape).to_lowercase())
+            .message(
+                format!(
+                    "disk use ({phase}), /system/df in the {:?} shape",
+                    usage.shape
+                )
+                .to_lowercase(),
+            )
             .data(data),
     )?;
     Ok(usage)
@@ -261,11 +298,22 @@ fn review(ctx: &mut Context<'_, '_>) -> Result<(), Stop> {
     for class in classify::Class::ALL {
         let of_class = classified.iter().filter(|c| c.class == class);
         counts.insert(class.as_str().into(), json!(of_class.clone().count()));
-        bytes.insert(class.as_str().into(), json!(of_class.filter_map(|c| c.usage.size_bytes).sum::<u64>()));
+        bytes.insert(
+            class.as_str().into(),
+            json!(of_class.filter_map(|c| c.usage.size_bytes).sum::<u64>()),
+        );
     }
     for c in &classified {
-        let message = format!("{} ({} holder(s))", c.class.as_str().replace('_', " "), c.holders.len());
-        ctx.sink.emit(Record::info("volume", &c.volume.name, c.class.as_str()).message(message).data(c.data()))?;
+        let message = format!(
+            "{} ({} holder(s))",
+            c.class.as_str().replace('_', " "),
+            c.holders.len()
+        );
+        ctx.sink.emit(
+            Record::info("volume", &c.volume.name, c.class.as_str())
+                .message(message)
+                .data(c.data()),
+        )?;
     }
     ctx.sink.emit(
         Record::info("review.summary", "volumes", "counts")

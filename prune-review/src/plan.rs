@@ -24,7 +24,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Volume, Kind::Container, Kind::Network, Kind::Image, Kind::BuildCache];
+    pub const ALL: [Kind; 5] = [
+        Kind::Volume,
+        Kind::Container,
+        Kind::Network,
+        Kind::Image,
+        Kind::BuildCache,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,7 +83,9 @@ impl Item {
             Some(size) => format!("delete {} {} ({size} bytes)", self.kind.as_str(), self.name),
             None => format!("delete {} {} (size unknown)", self.kind.as_str(), self.name),
         };
-        Record::info(&self.kind.check(), &self.id, &self.reason).message(message).data(data)
+        Record::info(&self.kind.check(), &self.id, &self.reason)
+            .message(message)
+            .data(data)
     }
 
     /// Reads a plan line back, naming what is wrong with it.
@@ -88,7 +96,12 @@ impl Item {
         let kind = Kind::ALL
             .into_iter()
             .find(|k| k.check() == record.check)
-            .ok_or_else(|| format!("check {:?} is not a plan line (plan.volume, plan.container, ...)", record.check))?;
+            .ok_or_else(|| {
+                format!(
+                    "check {:?} is not a plan line (plan.volume, plan.container, ...)",
+                    record.check
+                )
+            })?;
         let data = &record.data;
         let text = |key: &str| -> Result<String, String> {
             data.get(key)
@@ -102,11 +115,16 @@ impl Item {
         }
         let id = text("id")?;
         if id != record.target {
-            return Err(format!("target {:?} and data.id {id:?} differ", record.target));
+            return Err(format!(
+                "target {:?} and data.id {id:?} differ",
+                record.target
+            ));
         }
         let created = data.get("created").cloned().unwrap_or(Value::Null);
         if kind != Kind::BuildCache && !(created.is_string() || created.is_i64()) {
-            return Err("data.created is missing: without it the object cannot be identified".into());
+            return Err(
+                "data.created is missing: without it the object cannot be identified".into(),
+            );
         }
         Ok(Item {
             kind,

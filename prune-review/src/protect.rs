@@ -35,7 +35,10 @@ impl LabelMatch {
         if key.is_empty() {
             return Err(format!("label {text:?} has no key"));
         }
-        Ok(LabelMatch { key: key.to_owned(), value })
+        Ok(LabelMatch {
+            key: key.to_owned(),
+            value,
+        })
     }
 
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
@@ -59,7 +62,9 @@ impl LabelMatch {
 pub fn parse_filter(text: &str) -> Result<LabelMatch, String> {
     match text.strip_prefix("label=") {
         Some(rest) => LabelMatch::parse(rest),
-        None => Err(format!("filter {text:?}: only label=KEY[=VALUE] is supported")),
+        None => Err(format!(
+            "filter {text:?}: only label=KEY[=VALUE] is supported"
+        )),
     }
 }
 
@@ -72,10 +77,15 @@ pub struct Protection {
 impl Protection {
     /// The defaults plus the given `--protect` values.
     pub fn new(extra: &[String]) -> Result<Protection, String> {
-        let mut rules: Vec<Rule> = DEFAULT_PROTECTED.iter().map(|n| Rule::Name((*n).to_owned())).collect();
+        let mut rules: Vec<Rule> = DEFAULT_PROTECTED
+            .iter()
+            .map(|n| Rule::Name((*n).to_owned()))
+            .collect();
         for text in extra {
             let rule = if let Some(label) = text.strip_prefix("label:") {
-                Rule::Label(LabelMatch::parse(label).map_err(|e| format!("--protect {text:?}: {e}"))?)
+                Rule::Label(
+                    LabelMatch::parse(label).map_err(|e| format!("--protect {text:?}: {e}"))?,
+                )
             } else if text.is_empty() {
                 return Err("--protect: empty name".into());
             } else if text.contains(['*', '?', '[']) {
@@ -94,8 +104,13 @@ impl Protection {
     pub fn protects(&self, names: &[&str], labels: &BTreeMap<String, String>) -> Option<String> {
         self.rules.iter().find_map(|rule| match rule {
             Rule::Name(n) => names.iter().any(|x| x == n).then(|| format!("name:{n}")),
-            Rule::Glob(text, m) => names.iter().any(|x| m.is_match(x)).then(|| format!("glob:{text}")),
-            Rule::Label(l) => l.matches(labels).then(|| format!("label:{}", l.filter_value())),
+            Rule::Glob(text, m) => names
+                .iter()
+                .any(|x| m.is_match(x))
+                .then(|| format!("glob:{text}")),
+            Rule::Label(l) => l
+                .matches(labels)
+                .then(|| format!("label:{}", l.filter_value())),
         })
     }
 }
@@ -105,28 +120,60 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn defaults_names_globs_and_labels() {
-        let p = Protection::new(&["pg-*".into(), "label:keep".into(), "label:tier=db".into(), "exact".into()]).unwrap();
+        let p = Protection::new(&[
+            "pg-*".into(),
+            "label:keep".into(),
+            "label:tier=db".into(),
+            "exact".into(),
+        ])
+        .unwrap();
         let none = BTreeMap::new();
-        assert_eq!(p.protects(&["deploy_ollama-data"], &none).as_deref(), Some("name:deploy_ollama-data"));
-        assert_eq!(p.protects(&["ollama-data"], &none).as_deref(), Some("name:ollama-data"));
-        assert_eq!(p.protects(&["pg-data"], &none).as_deref(), Some("glob:pg-*"));
+        assert_eq!(
+            p.protects(&["deploy_ollama-data"], &none).as_deref(),
+            Some("name:deploy_ollama-data")
+        );
+        assert_eq!(
+            p.protects(&["ollama-data"], &none).as_deref(),
+            Some("name:ollama-data")
+        );
+        assert_eq!(
+            p.protects(&["pg-data"], &none).as_deref(),
+            Some("glob:pg-*")
+        );
         assert_eq!(p.protects(&["exact"], &none).as_deref(), Some("name:exact"));
-        assert_eq!(p.protects(&["x"], &labels(&[("keep", "")])).as_deref(), Some("label:keep"));
-        assert_eq!(p.protects(&["x"], &labels(&[("tier", "db")])).as_deref(), Some("label:tier=db"));
+        assert_eq!(
+            p.protects(&["x"], &labels(&[("keep", "")])).as_deref(),
+            Some("label:keep")
+        );
+        assert_eq!(
+            p.protects(&["x"], &labels(&[("tier", "db")])).as_deref(),
+            Some("label:tier=db")
+        );
         assert_eq!(p.protects(&["x"], &labels(&[("tier", "web")])), None);
         assert_eq!(p.protects(&["exactly", "deploy_ollama-data2"], &none), None);
     }
 
     #[test]
     fn bad_rules_and_filters_are_named() {
-        assert!(Protection::new(&["label:".into()]).unwrap_err().contains("label:"));
+        assert!(Protection::new(&["label:".into()])
+            .unwrap_err()
+            .contains("label:"));
         assert!(Protection::new(&["[".into()]).is_err());
         assert!(parse_filter("name=x").unwrap_err().contains("name=x"));
-        assert_eq!(parse_filter("label=a=b").unwrap(), LabelMatch { key: "a".into(), value: Some("b".into()) });
+        assert_eq!(
+            parse_filter("label=a=b").unwrap(),
+            LabelMatch {
+                key: "a".into(),
+                value: Some("b".into())
+            }
+        );
     }
 }

@@ -17,7 +17,11 @@ const NEW: &str = include_str!("fixtures/df-new.json");
 /// The volumes of a fixture's `/system/df`, as `/volumes` lists them, each
 /// labelled into the scope `fake`.
 fn volumes_of(df: &Value) -> Vec<Value> {
-    let list = df.get("Volumes").or_else(|| df["VolumeUsage"].get("Items")).and_then(Value::as_array).unwrap();
+    let list = df
+        .get("Volumes")
+        .or_else(|| df["VolumeUsage"].get("Items"))
+        .and_then(Value::as_array)
+        .unwrap();
     list.iter()
         .map(|v| {
             let mut v = v.clone();
@@ -36,7 +40,10 @@ fn engine(api: &'static str, fixture: &'static str, delete: u16) -> FakeEngine {
         api,
         Arc::new(move |method, path| match (method, path) {
             ("GET", "/system/df") => (200, fixture.to_owned()),
-            ("GET", "/volumes") => (200, json!({"Volumes": volumes, "Warnings": null}).to_string()),
+            ("GET", "/volumes") => (
+                200,
+                json!({"Volumes": volumes, "Warnings": null}).to_string(),
+            ),
             ("GET", "/containers/json") => (200, "[]".to_owned()),
             ("GET", p) if p.starts_with("/volumes/") => {
                 let name = &p["/volumes/".len()..];
@@ -46,7 +53,10 @@ fn engine(api: &'static str, fixture: &'static str, delete: u16) -> FakeEngine {
                 }
             }
             ("DELETE", p) if p.starts_with("/volumes/") => match delete {
-                409 => (409, r#"{"message":"remove x: volume is in use - [abc]"}"#.to_owned()),
+                409 => (
+                    409,
+                    r#"{"message":"remove x: volume is in use - [abc]"}"#.to_owned(),
+                ),
                 500 => (500, r#"{"message":"driver failed"}"#.to_owned()),
                 s => (s, String::new()),
             },
@@ -70,7 +80,10 @@ fn the_older_df_shape_is_read_through_the_raw_fallback() {
     assert_eq!(orphan.reason.as_deref(), Some("orphan_named"));
     assert_eq!(orphan.data["size_bytes"], 4096);
     // -1 from the daemon is an unknown size, not zero.
-    assert_eq!(out.find("volume", "unsized").data["size_bytes"], Value::Null);
+    assert_eq!(
+        out.find("volume", "unsized").data["size_bytes"],
+        Value::Null
+    );
     // The default protection, end to end, on a model volume of 12 GB.
     let model = out.find("volume", "deploy_ollama-data");
     assert_eq!(model.reason.as_deref(), Some("protected"));
@@ -88,13 +101,24 @@ fn the_newer_df_shape_is_read_through_bollard() {
     assert_eq!(disk.data["volumes"]["count"], 2);
     assert_eq!(disk.data["reclaimable_bytes"], 123 + 1000 + 50);
     assert_eq!(out.find("volume", "old-cache").data["size_bytes"], 1000);
-    assert_eq!(out.find("volume", "no-usage").data["size_bytes"], Value::Null);
+    assert_eq!(
+        out.find("volume", "no-usage").data["size_bytes"],
+        Value::Null
+    );
     let summary = out.find("review.summary", "volumes");
     assert_eq!(summary.data["counts"]["orphan_named"], 2);
 }
 
 fn plan_for(fake: &FakeEngine) -> String {
-    let out = run_with(fake.command(&["plan", "--include-named", "--filter", "label=org.day2.test.scope=fake"]), "");
+    let out = run_with(
+        fake.command(&[
+            "plan",
+            "--include-named",
+            "--filter",
+            "label=org.day2.test.scope=fake",
+        ]),
+        "",
+    );
     assert_eq!(out.code, 0, "{out:#?}");
     common::plan_text(&out)
 }
@@ -104,20 +128,40 @@ fn an_engine_refusal_after_the_recheck_is_a_skip_and_other_failures_are_errors()
     let refusing = engine("1.41", OLD, 409);
     let plan = plan_for(&refusing);
     assert_eq!(plan.lines().count(), 2, "{plan}");
-    let args = ["apply", "--yes", "--filter", "label=org.day2.test.scope=fake"];
+    let args = [
+        "apply",
+        "--yes",
+        "--filter",
+        "label=org.day2.test.scope=fake",
+    ];
     let out = run_with(refusing.command(&args), &plan);
     assert_eq!(out.code, 0, "{out:#?}");
     let r = out.find("delete", "orphan");
-    assert_eq!((r.verdict, r.reason.as_deref()), (Verdict::Warn, Some("engine_refused")));
-    assert!(r.message.as_deref().unwrap_or("").contains("in use"), "{r:?}");
+    assert_eq!(
+        (r.verdict, r.reason.as_deref()),
+        (Verdict::Warn, Some("engine_refused"))
+    );
+    assert!(
+        r.message.as_deref().unwrap_or("").contains("in use"),
+        "{r:?}"
+    );
 
     let failing = engine("1.41", OLD, 500);
     let out = run_with(failing.command(&args), &plan);
     assert_eq!(out.code, 1, "{out:#?}");
     let r = out.find("delete", "unsized");
-    assert_eq!((r.verdict, r.reason.as_deref()), (Verdict::Error, Some("delete_failed")));
+    assert_eq!(
+        (r.verdict, r.reason.as_deref()),
+        (Verdict::Error, Some("delete_failed"))
+    );
     let summary = out.find("apply.summary", "plan");
-    assert_eq!((summary.data["deleted"].clone(), summary.data["skipped"].clone()), (json!(0), json!(2)));
+    assert_eq!(
+        (
+            summary.data["deleted"].clone(),
+            summary.data["skipped"].clone()
+        ),
+        (json!(0), json!(2))
+    );
 }
 
 #[test]
@@ -129,7 +173,10 @@ fn an_unreachable_engine_is_an_error_record() {
     let out = run_with(cmd, "");
     assert_eq!(out.code, 1, "{out:#?}");
     let r = out.find("engine", "docker");
-    assert_eq!((r.verdict, r.reason.as_deref()), (Verdict::Error, Some("engine_unreachable")));
+    assert_eq!(
+        (r.verdict, r.reason.as_deref()),
+        (Verdict::Error, Some("engine_unreachable"))
+    );
 }
 
 fn usage(args: &[&str], stdin: &str, expect: &str) {
@@ -139,24 +186,60 @@ fn usage(args: &[&str], stdin: &str, expect: &str) {
     let out = run_with(cmd, stdin);
     assert_eq!(out.code, 2, "{args:?}: {out:#?}");
     assert!(out.records.is_empty(), "{out:#?}");
-    assert_eq!(out.stderr.trim().lines().count(), 1, "one line: {}", out.stderr);
-    assert!(out.stderr.contains(expect), "{args:?}: {:?} lacks {expect:?}", out.stderr);
+    assert_eq!(
+        out.stderr.trim().lines().count(),
+        1,
+        "one line: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(expect),
+        "{args:?}: {:?} lacks {expect:?}",
+        out.stderr
+    );
 }
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let f = "label=k=v";
-    usage(&["apply", "--yes", "--filter", f], "\n{oops\n", "stdin:2: not a day2 record");
-    usage(&["apply", "--yes", "--filter", f, "--plan", "/nonexistent/plan"], "", "--plan /nonexistent/plan");
+    usage(
+        &["apply", "--yes", "--filter", f],
+        "\n{oops\n",
+        "stdin:2: not a day2 record",
+    );
+    usage(
+        &[
+            "apply",
+            "--yes",
+            "--filter",
+            f,
+            "--plan",
+            "/nonexistent/plan",
+        ],
+        "",
+        "--plan /nonexistent/plan",
+    );
     let foreign = r#"{"v":1,"tool":"sri-check","check":"entry","target":"a","verdict":"pass","ts":"2026-11-28T00:00:00Z","data":{}}"#;
-    usage(&["apply", "--yes", "--filter", f], foreign, "stdin:1: a record of \"sri-check\"");
-    usage(&["apply", "--yes"], "", "PRUNE_REVIEW_REQUIRE_FILTER is set");
+    usage(
+        &["apply", "--yes", "--filter", f],
+        foreign,
+        "stdin:1: a record of \"sri-check\"",
+    );
+    usage(
+        &["apply", "--yes"],
+        "",
+        "PRUNE_REVIEW_REQUIRE_FILTER is set",
+    );
     usage(&["review", "--filter", "name=x"], "", "--filter");
     usage(&["review", "--protect", "label:"], "", "--protect");
     // clap's own message for a bad flag value, with its usage hint.
     let out = run_with(common::command(&["plan", "--older-than", "soon"]), "");
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("invalid duration \"soon\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("invalid duration \"soon\""),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -164,7 +247,16 @@ fn help_is_complete() {
     let out = common::command(&["--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for word in ["review", "plan", "apply", "caches", "inspect", "--protect", "--filter", "Exit codes"] {
+    for word in [
+        "review",
+        "plan",
+        "apply",
+        "caches",
+        "inspect",
+        "--protect",
+        "--filter",
+        "Exit codes",
+    ] {
         assert!(text.contains(word), "help lacks {word}:\n{text}");
     }
 }

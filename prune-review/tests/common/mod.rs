@@ -35,8 +35,16 @@ impl Run {
 
     /// The one record with this check and target.
     pub fn find(&self, check: &str, target: &str) -> &Record {
-        let found: Vec<&Record> = self.records.iter().filter(|r| r.check == check && r.target == target).collect();
-        assert_eq!(found.len(), 1, "one {check} record for {target} expected in {self:#?}");
+        let found: Vec<&Record> = self
+            .records
+            .iter()
+            .filter(|r| r.check == check && r.target == target)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one {check} record for {target} expected in {self:#?}"
+        );
         found[0]
     }
 
@@ -66,7 +74,10 @@ pub fn decode(out: &Output) -> Run {
         .unwrap_or_else(|e| panic!("stdout is not records ({e}):\n{stdout}"));
     for r in &records {
         assert_eq!(r.tool, "prune-review");
-        assert!(r.verdict == Verdict::Pass || r.reason.is_some(), "non-pass record without a reason: {r:?}");
+        assert!(
+            r.verdict == Verdict::Pass || r.reason.is_some(),
+            "non-pass record without a reason: {r:?}"
+        );
     }
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -78,13 +89,17 @@ pub fn decode(out: &Output) -> Run {
 /// The command with the guard's environment and no inherited DOCKER_HOST surprises.
 pub fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env("PRUNE_REVIEW_REQUIRE_FILTER", "1").env_remove("PRUNE_REVIEW_IMAGE");
+    cmd.args(args)
+        .env("PRUNE_REVIEW_REQUIRE_FILTER", "1")
+        .env_remove("PRUNE_REVIEW_IMAGE");
     cmd
 }
 
 /// Runs the binary with `stdin` and decodes its output.
 pub fn run_with(mut cmd: Command, stdin: &str) -> Run {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn prune-review");
     let mut input = child.stdin.take().expect("stdin");
     input.write_all(stdin.as_bytes()).expect("write stdin");
@@ -111,19 +126,29 @@ pub fn apply(scope: &TestScope, plan: &str, extra: &[&str]) -> Run {
     let filter = format!("label={}", scope.label());
     let mut args = vec!["apply", "--yes", "--filter", filter.as_str()];
     args.extend(extra);
-    assert!(args.windows(2).any(|w| w[0] == "--filter" && w[1].contains(&scope.id)), "unscoped apply");
+    assert!(
+        args.windows(2)
+            .any(|w| w[0] == "--filter" && w[1].contains(&scope.id)),
+        "unscoped apply"
+    );
     run_with(command(&args), plan)
 }
 
 /// Plan records back as the text of a plan file.
 pub fn plan_text(run: &Run) -> String {
-    run.records.iter().map(|r| serde_json::to_string(r).expect("record") + "\n").collect()
+    run.records
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("record") + "\n")
+        .collect()
 }
 
 /// Runs the docker CLI, returning success and stdout.
 pub fn docker_ok(args: &[&str]) -> (bool, String) {
     let out = Command::new("docker").args(args).output().expect("docker");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+    )
 }
 
 pub fn volume_exists(name: &str) -> bool {
@@ -137,7 +162,11 @@ pub fn container(scope: &TestScope, suffix: &str, volumes: &[&str], running: boo
     let name = scope.name(suffix);
     let label = scope.label();
     let mut args = vec!["create", "--name", name.as_str(), "--label", label.as_str()];
-    let owned: Vec<String> = volumes.iter().enumerate().map(|(i, v)| format!("{v}:/m{i}")).collect();
+    let owned: Vec<String> = volumes
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{v}:/m{i}"))
+        .collect();
     for m in &owned {
         args.extend(["-v", m.as_str()]);
     }
@@ -160,7 +189,13 @@ pub struct ImageCleanup(pub String);
 
 impl Drop for ImageCleanup {
     fn drop(&mut self) {
-        let (_, ids) = docker_ok(&["image", "ls", "-aq", "--filter", &format!("label={}", self.0)]);
+        let (_, ids) = docker_ok(&[
+            "image",
+            "ls",
+            "-aq",
+            "--filter",
+            &format!("label={}", self.0),
+        ]);
         for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
             let _ = Command::new("docker").args(["rmi", "-f", id]).output();
         }
@@ -179,7 +214,11 @@ pub fn build_image(scope: &TestScope, dockerfile: &str, tag: &str) -> String {
         .env("DOCKER_BUILDKIT", "0")
         .output()
         .expect("docker build");
-    assert!(out.status.success(), "docker build: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -262,7 +301,9 @@ fn serve(stream: std::os::unix::net::UnixStream, api: &str, handler: &Handler) {
             "/_ping" => (200, "OK".to_owned()),
             "/version" => (
                 200,
-                format!(r#"{{"ApiVersion":"{api}","MinAPIVersion":"1.12","Version":"fake","Os":"linux","Arch":"amd64"}}"#),
+                format!(
+                    r#"{{"ApiVersion":"{api}","MinAPIVersion":"1.12","Version":"fake","Os":"linux","Arch":"amd64"}}"#
+                ),
             ),
             _ => handler(&method, &path),
         };
