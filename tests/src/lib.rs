@@ -14,6 +14,7 @@ pub mod bins;
 pub mod demo;
 pub mod docker;
 pub mod edge;
+pub mod fake_edge;
 pub mod http1;
 pub mod require;
 

@@ -151,7 +151,10 @@ fn render(args: &ComposeArgs) -> Result<Rendered, String> {
             return Ok(Rendered::MissingVariable(variable));
         }
         // Docker 20.10 without the compose plugin: try the v1 program.
-        if stderr.contains("is not a docker command") || stderr.contains("unknown shorthand flag") {
+        if stderr.contains("is not a docker command")
+            || stderr.contains("unknown command")
+            || stderr.contains("unknown shorthand flag")
+        {
             continue;
         }
         let first = stderr

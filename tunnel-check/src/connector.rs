@@ -80,6 +80,7 @@ pub struct Tally {
     fallbacks: BTreeSet<String>,
     config: Option<(String, Option<String>, Option<String>)>,
     origin_errors: u64,
+    failed_requests: u64,
     last_origin_error: Option<(Option<String>, String)>,
     origin_services: BTreeSet<String>,
 }
@@ -123,8 +124,13 @@ impl Tally {
             Event::OriginUnreachable {
                 error,
                 origin_service,
+                request_failed,
             } => {
-                self.origin_errors += 1;
+                if request_failed {
+                    self.failed_requests += 1;
+                } else {
+                    self.origin_errors += 1;
+                }
                 self.last_origin_error = Some((entry.time, error));
                 self.origin_services.extend(origin_service);
             }
@@ -262,16 +268,18 @@ impl Tally {
             Some((time, error)) => (time.clone(), Some(error.clone())),
             None => (None, None),
         };
+        // Each failure is logged twice; count the origin lines, or the request lines
+        // when a version logs only those.
+        let count = if self.origin_errors > 0 { self.origin_errors } else { self.failed_requests };
         let data = json!({
-            "count": self.origin_errors,
+            "count": count,
             "last_time": last_time,
             "last_error": last_error,
             "origin_services": self.origin_services,
         });
-        let record = if self.origin_errors > 0 {
+        let record = if count > 0 {
             Record::fail(check, source, "origin_unreachable").message(format!(
-                "the connector could not reach the origin {} time(s); users get 502 from the edge",
-                self.origin_errors
+                "the connector could not reach the origin {count} time(s); users get 502 from the edge"
             ))
         } else {
             Record::pass(check, source)

@@ -48,9 +48,12 @@ pub enum Event {
         json: String,
         version: Option<String>,
     },
+    /// cloudflared logs each failed request twice: once with the origin service
+    /// (`ERR  error=… originService=…`) and once as `Request failed`.
     OriginUnreachable {
         error: String,
         origin_service: Option<String>,
+        request_failed: bool,
     },
     QuicFailure,
     Fallback {
@@ -265,6 +268,7 @@ pub fn classify(entry: &Entry) -> Event {
         Event::OriginUnreachable {
             error: text.to_owned(),
             origin_service: owned("originService"),
+            request_failed: message.starts_with("Request failed"),
         }
     } else if message.starts_with("Switching to fallback protocol") {
         let protocol = message.rsplit(' ').next().unwrap_or("").to_owned();
