@@ -352,3 +352,13 @@ fn stack_and_resources(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_argument_definitions_are_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
+}

@@ -11,7 +11,12 @@ use day2_core::Verdict;
 
 fn commands(run: &common::Run) -> Vec<String> {
     let plan = run.one("recover.plan", None);
-    plan.data["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect()
+    plan.data["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -20,9 +25,15 @@ fn dry_run_prints_the_exact_commands_per_platform_and_runs_nothing() {
     let host = unix_host(&dir.path().join("docker.sock"));
     let env = [("DOCKER_HOST", host.as_str())];
 
-    let linux = doctor(&["--checks", "probe", "--recover", "--platform", "linux"], &env);
+    let linux = doctor(
+        &["--checks", "probe", "--recover", "--platform", "linux"],
+        &env,
+    );
     assert_eq!(linux.code, 1, "{linux}");
-    assert_eq!(linux.reason("recover.plan", None).as_deref(), Some("dry_run"));
+    assert_eq!(
+        linux.reason("recover.plan", None).as_deref(),
+        Some("dry_run")
+    );
     let expected = if docker_doctor::remedy::running_as_root() {
         "systemctl restart docker"
     } else {
@@ -32,10 +43,28 @@ fn dry_run_prints_the_exact_commands_per_platform_and_runs_nothing() {
     assert!(linux.all("recover.attempt").is_empty(), "{linux}");
     assert!(linux.all("recover").is_empty(), "{linux}");
 
-    let rootless = doctor(&["--checks", "probe", "--recover", "--platform", "rootless"], &env);
-    assert_eq!(commands(&rootless), ["systemctl --user restart docker"], "{rootless}");
+    let rootless = doctor(
+        &["--checks", "probe", "--recover", "--platform", "rootless"],
+        &env,
+    );
+    assert_eq!(
+        commands(&rootless),
+        ["systemctl --user restart docker"],
+        "{rootless}"
+    );
 
-    let desktop = doctor(&["--checks", "probe", "--recover", "--platform", "desktop", "--format", "text"], &env);
+    let desktop = doctor(
+        &[
+            "--checks",
+            "probe",
+            "--recover",
+            "--platform",
+            "desktop",
+            "--format",
+            "text",
+        ],
+        &env,
+    );
     assert_eq!(desktop.code, 1, "{desktop}");
     for line in [
         "INFO recover.plan",
@@ -44,7 +73,10 @@ fn dry_run_prints_the_exact_commands_per_platform_and_runs_nothing() {
         "     > Start-Sleep -Seconds 2",
         "     > Start-Service com.docker.service",
     ] {
-        assert!(desktop.stdout.lines().any(|l| l.starts_with(line)), "{line:?} in\n{desktop}");
+        assert!(
+            desktop.stdout.lines().any(|l| l.starts_with(line)),
+            "{line:?} in\n{desktop}"
+        );
     }
 }
 
@@ -52,18 +84,46 @@ fn dry_run_prints_the_exact_commands_per_platform_and_runs_nothing() {
 fn docker_desktop_commands_are_never_run_from_here() {
     let dir = tempfile::tempdir().unwrap();
     let host = unix_host(&dir.path().join("docker.sock"));
-    let run = doctor(&["--checks", "probe", "--recover", "--yes", "--platform", "desktop"], &[("DOCKER_HOST", &host)]);
+    let run = doctor(
+        &[
+            "--checks",
+            "probe",
+            "--recover",
+            "--yes",
+            "--platform",
+            "desktop",
+        ],
+        &[("DOCKER_HOST", &host)],
+    );
     assert_eq!(run.code, 1, "{run}");
-    assert_eq!(run.reason("recover", None).as_deref(), Some("manual_only"), "{run}");
+    assert_eq!(
+        run.reason("recover", None).as_deref(),
+        Some("manual_only"),
+        "{run}"
+    );
     assert!(run.all("recover.attempt").is_empty(), "{run}");
 }
 
 #[test]
 fn a_healthy_daemon_needs_no_recovery() {
     day2_tests::require::docker_engine();
-    let run = doctor(&["--checks", "probe", "--recover", "--yes", "--restart-cmd", "exit 99"], &[]);
+    let run = doctor(
+        &[
+            "--checks",
+            "probe",
+            "--recover",
+            "--yes",
+            "--restart-cmd",
+            "exit 99",
+        ],
+        &[],
+    );
     assert_eq!(run.code, 0, "{run}");
-    assert_eq!(run.reason("recover", None).as_deref(), Some("not_needed"), "{run}");
+    assert_eq!(
+        run.reason("recover", None).as_deref(),
+        Some("not_needed"),
+        "{run}"
+    );
     assert!(run.all("recover.attempt").is_empty(), "{run}");
 }
 
@@ -81,7 +141,18 @@ fn a_restart_command_that_works_on_the_third_try_recovers() {
     let count = dir.path().join("count");
     let host = unix_host(&sock);
     let run = doctor(
-        &["--checks", "probe,stack", "--recover", "--yes", "--restart-cmd", THIRD_TIME_LUCKY, "--attempts", "5", "--backoff", "20ms"],
+        &[
+            "--checks",
+            "probe,stack",
+            "--recover",
+            "--yes",
+            "--restart-cmd",
+            THIRD_TIME_LUCKY,
+            "--attempts",
+            "5",
+            "--backoff",
+            "20ms",
+        ],
         &[
             ("DOCKER_HOST", &host),
             ("COUNT", count.to_str().unwrap()),
@@ -91,7 +162,11 @@ fn a_restart_command_that_works_on_the_third_try_recovers() {
     );
     // The first probe failed, the recovery succeeded: the run succeeds, and the
     // stack check ran against the recovered daemon (an empty project there).
-    assert_eq!(run.one("probe", None).reason.as_deref(), Some("no_such_socket"), "{run}");
+    assert_eq!(
+        run.one("probe", None).reason.as_deref(),
+        Some("no_such_socket"),
+        "{run}"
+    );
     assert_eq!(run.reason("recover.plan", None).as_deref(), Some("running"));
     let attempts = run.all("recover.attempt");
     assert_eq!(attempts.len(), 3, "{run}");
@@ -99,7 +174,11 @@ fn a_restart_command_that_works_on_the_third_try_recovers() {
         assert_eq!(attempt.data["attempt"], index + 1);
         let output = attempt.data["output"].as_str().unwrap();
         if index < 2 {
-            assert_eq!((attempt.verdict, attempt.reason.as_deref()), (Verdict::Warn, Some("restart_failed")), "{run}");
+            assert_eq!(
+                (attempt.verdict, attempt.reason.as_deref()),
+                (Verdict::Warn, Some("restart_failed")),
+                "{run}"
+            );
             assert_eq!(attempt.data["exit_code"], 1);
             assert!(output.contains("still broken"), "{output}");
         } else {
@@ -108,20 +187,40 @@ fn a_restart_command_that_works_on_the_third_try_recovers() {
         }
     }
     let probes = run.all("recover.probe");
-    assert_eq!(probes.len(), 3, "one look after each failed attempt, then the pass:\n{run}");
+    assert_eq!(
+        probes.len(),
+        3,
+        "one look after each failed attempt, then the pass:\n{run}"
+    );
     assert_eq!(probes[0].reason.as_deref(), Some("no_such_socket"));
     assert_eq!(probes[2].verdict, Verdict::Pass);
     let last = run.one("recover", None);
     assert_eq!(last.verdict, Verdict::Pass, "{run}");
     assert_eq!(last.data["attempts"], 3);
-    assert_eq!(run.reason("stack", None).as_deref(), Some("project_not_found"), "{run}");
-    assert_eq!(run.code, 1, "the empty project fails; the recovered probe does not:\n{run}");
+    assert_eq!(
+        run.reason("stack", None).as_deref(),
+        Some("project_not_found"),
+        "{run}"
+    );
+    assert_eq!(
+        run.code, 1,
+        "the empty project fails; the recovered probe does not:\n{run}"
+    );
 
     // The same recovery with only the probe selected exits 0.
     std::fs::remove_file(&sock).unwrap();
     std::fs::remove_file(&count).unwrap();
     let probe_only = doctor(
-        &["--checks", "probe", "--recover", "--yes", "--restart-cmd", THIRD_TIME_LUCKY, "--backoff", "20ms"],
+        &[
+            "--checks",
+            "probe",
+            "--recover",
+            "--yes",
+            "--restart-cmd",
+            THIRD_TIME_LUCKY,
+            "--backoff",
+            "20ms",
+        ],
         &[
             ("DOCKER_HOST", &host),
             ("COUNT", count.to_str().unwrap()),
@@ -138,18 +237,48 @@ fn recovery_gives_up_after_its_attempts_with_a_final_record() {
     let dir = tempfile::tempdir().unwrap();
     let host = unix_host(&dir.path().join("docker.sock"));
     let run = doctor(
-        &["--checks", "probe", "--recover", "--yes", "--restart-cmd", "true", "--attempts", "2", "--reprobes", "3", "--backoff", "10ms"],
+        &[
+            "--checks",
+            "probe",
+            "--recover",
+            "--yes",
+            "--restart-cmd",
+            "true",
+            "--attempts",
+            "2",
+            "--reprobes",
+            "3",
+            "--backoff",
+            "10ms",
+        ],
         &[("DOCKER_HOST", &host)],
     );
     assert_eq!(run.code, 1, "{run}");
     assert_eq!(run.all("recover.attempt").len(), 2, "{run}");
-    assert!(run.all("recover.attempt").iter().all(|r| r.verdict == Verdict::Pass));
+    assert!(run
+        .all("recover.attempt")
+        .iter()
+        .all(|r| r.verdict == Verdict::Pass));
     // Each successful restart gets the full re-probe schedule.
     assert_eq!(run.all("recover.probe").len(), 6, "{run}");
     let last = run.one("recover", None);
-    assert_eq!((last.verdict, last.reason.as_deref()), (Verdict::Fail, Some("gave_up")), "{run}");
-    assert!(last.message.as_deref().unwrap_or_default().contains("still no_such_socket"), "{run}");
-    assert_eq!(run.records.last().map(|r| r.check.as_str()), Some("recover"), "the final record is last");
+    assert_eq!(
+        (last.verdict, last.reason.as_deref()),
+        (Verdict::Fail, Some("gave_up")),
+        "{run}"
+    );
+    assert!(
+        last.message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("still no_such_socket"),
+        "{run}"
+    );
+    assert_eq!(
+        run.records.last().map(|r| r.check.as_str()),
+        Some("recover"),
+        "the final record is last"
+    );
 }
 
 #[test]
@@ -157,13 +286,37 @@ fn a_restart_command_that_hangs_is_killed_at_its_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let host = unix_host(&dir.path().join("docker.sock"));
     let run = doctor(
-        &["--checks", "probe", "--recover", "--yes", "--restart-cmd", "sleep 30", "--attempts", "1", "--restart-timeout", "300ms", "--backoff", "10ms"],
+        &[
+            "--checks",
+            "probe",
+            "--recover",
+            "--yes",
+            "--restart-cmd",
+            "sleep 30",
+            "--attempts",
+            "1",
+            "--restart-timeout",
+            "300ms",
+            "--backoff",
+            "10ms",
+        ],
         &[("DOCKER_HOST", &host)],
     );
-    assert!(run.elapsed < Duration::from_secs(10), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        run.elapsed
+    );
     let attempt = run.one("recover.attempt", None);
     assert_eq!(attempt.reason.as_deref(), Some("restart_failed"), "{run}");
-    assert!(attempt.message.as_deref().unwrap_or_default().contains("killed"), "{run}");
+    assert!(
+        attempt
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("killed"),
+        "{run}"
+    );
     assert_eq!(run.reason("recover", None).as_deref(), Some("gave_up"));
 }
 

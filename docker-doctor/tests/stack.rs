@@ -13,13 +13,30 @@ const PROJECT_LABEL: &str = "com.docker.compose.project";
 const SERVICE_LABEL: &str = "com.docker.compose.service";
 
 /// Starts (or with `create`, only creates) a container of `service` in `project`.
-fn service(scope: &TestScope, project: &str, service: &str, options: &[&str], command: &[&str]) -> String {
+fn service(
+    scope: &TestScope,
+    project: &str,
+    service: &str,
+    options: &[&str],
+    command: &[&str],
+) -> String {
     service_as(scope, project, service, "run", options, command)
 }
 
-fn service_as(scope: &TestScope, project: &str, service: &str, verb: &str, options: &[&str], command: &[&str]) -> String {
+fn service_as(
+    scope: &TestScope,
+    project: &str,
+    service: &str,
+    verb: &str,
+    options: &[&str],
+    command: &[&str],
+) -> String {
     let name = scope.name(&format!("{project}-{service}"));
-    let labels = [scope.label(), format!("{PROJECT_LABEL}={}", scope.name(project)), format!("{SERVICE_LABEL}={service}")];
+    let labels = [
+        scope.label(),
+        format!("{PROJECT_LABEL}={}", scope.name(project)),
+        format!("{SERVICE_LABEL}={service}"),
+    ];
     let mut args = vec![verb];
     if verb == "run" {
         args.push("-d");
@@ -43,7 +60,10 @@ fn wait_for(name: &str, template: &str, ok: impl Fn(&str) -> bool) {
         if ok(&value) {
             return;
         }
-        assert!(Instant::now() < until, "{name}: {template} is still {value:?} after 60 s");
+        assert!(
+            Instant::now() < until,
+            "{name}: {template} is still {value:?} after 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -66,38 +86,85 @@ fn a_mixed_stack_is_reported_service_by_service() {
         &scope,
         project,
         "ollama",
-        &["-e", "OLLAMA_KEEP_ALIVE=24h", "--health-cmd", "true", "--health-interval", "1s"],
+        &[
+            "-e",
+            "OLLAMA_KEEP_ALIVE=24h",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+        ],
         &sleep,
     );
     let backend = service(
         &scope,
         project,
         "backend",
-        &["--health-cmd", "echo backend not ready; exit 1", "--health-interval", "1s", "--health-retries", "1"],
+        &[
+            "--health-cmd",
+            "echo backend not ready; exit 1",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
         &sleep,
     );
     let warmup = service(&scope, project, "warmup", &[], &["sh", "-c", "exit 0"]);
     let init = service(&scope, project, "ollama-init", &[], &["sh", "-c", "exit 4"]);
-    let nginx = service(&scope, project, "nginx", &["--restart", "always"], &["sh", "-c", "exit 2"]);
+    let nginx = service(
+        &scope,
+        project,
+        "nginx",
+        &["--restart", "always"],
+        &["sh", "-c", "exit 2"],
+    );
     // Fails once, then runs: a container that restarted and recovered.
     let once = "if [ -f /once ]; then exec sleep 300; else touch /once; exit 1; fi";
-    let cloudflared = service(&scope, project, "cloudflared", &["--restart", "always"], &["sh", "-c", once]);
+    let cloudflared = service(
+        &scope,
+        project,
+        "cloudflared",
+        &["--restart", "always"],
+        &["sh", "-c", once],
+    );
     // A health check whose first run is 5 minutes away: "starting" meanwhile.
-    service(&scope, project, "tts", &["--health-cmd", "true", "--health-interval", "300s"], &sleep);
+    service(
+        &scope,
+        project,
+        "tts",
+        &["--health-cmd", "true", "--health-interval", "300s"],
+        &sleep,
+    );
     let hog = "x=$(head -c 50000000 /dev/zero | tr '\\0' a); echo ${#x}";
-    let memhog = service(&scope, project, "memhog", &["--memory", "8m"], &["sh", "-c", hog]);
+    let memhog = service(
+        &scope,
+        project,
+        "memhog",
+        &["--memory", "8m"],
+        &["sh", "-c", hog],
+    );
     service_as(&scope, project, "redis", "create", &[], &sleep);
     // `compose run` containers carry the oneoff label and are not the stack.
-    service(&scope, project, "adhoc", &["--label", "com.docker.compose.oneoff=True"], &sleep);
+    service(
+        &scope,
+        project,
+        "adhoc",
+        &["--label", "com.docker.compose.oneoff=True"],
+        &sleep,
+    );
 
     wait_for(&ollama, "{{.State.Health.Status}}", |s| s == "healthy");
     wait_for(&backend, "{{.State.Health.Status}}", |s| s == "unhealthy");
     wait_for(&warmup, "{{.State.Status}}", |s| s == "exited");
     wait_for(&init, "{{.State.Status}}", |s| s == "exited");
     wait_for(&memhog, "{{.State.Status}}", |s| s == "exited");
-    wait_for(&cloudflared, "{{.State.Status}} {{.RestartCount}}", |s| s == "running 1");
+    wait_for(&cloudflared, "{{.State.Status}} {{.RestartCount}}", |s| {
+        s == "running 1"
+    });
     wait_for(&nginx, "{{.State.Restarting}} {{.RestartCount}}", |s| {
-        s.split_once(' ').is_some_and(|(r, n)| r == "true" && n.parse::<u32>().is_ok_and(|n| n >= 3))
+        s.split_once(' ')
+            .is_some_and(|(r, n)| r == "true" && n.parse::<u32>().is_ok_and(|n| n >= 3))
     });
 
     let project_name = scope.name(project);
@@ -119,45 +186,107 @@ fn a_mixed_stack_is_reported_service_by_service() {
     assert_eq!(verdict_of(&run, "ollama"), (Verdict::Pass, None), "{run}");
     assert_eq!(service_record(&run, "ollama").data["health"], "healthy");
 
-    assert_eq!(verdict_of(&run, "backend"), (Verdict::Fail, Some("unhealthy".into())), "{run}");
+    assert_eq!(
+        verdict_of(&run, "backend"),
+        (Verdict::Fail, Some("unhealthy".into())),
+        "{run}"
+    );
     let sick = service_record(&run, "backend");
     assert_eq!(sick.data["health_output"], "backend not ready", "{run}");
     assert_eq!(sick.data["health_exit_code"], 1);
 
     assert_eq!(verdict_of(&run, "warmup"), (Verdict::Pass, None), "{run}");
     assert_eq!(service_record(&run, "warmup").data["one_shot"], true);
-    assert_eq!(verdict_of(&run, "ollama-init"), (Verdict::Fail, Some("exited".into())), "{run}");
+    assert_eq!(
+        verdict_of(&run, "ollama-init"),
+        (Verdict::Fail, Some("exited".into())),
+        "{run}"
+    );
     assert_eq!(service_record(&run, "ollama-init").data["exit_code"], 4);
 
-    assert_eq!(verdict_of(&run, "nginx"), (Verdict::Fail, Some("restarting".into())), "{run}");
-    assert!(service_record(&run, "nginx").data["restart_count"].as_i64().unwrap() >= 3, "{run}");
-    assert_eq!(verdict_of(&run, "cloudflared"), (Verdict::Warn, Some("restarted".into())), "{run}");
+    assert_eq!(
+        verdict_of(&run, "nginx"),
+        (Verdict::Fail, Some("restarting".into())),
+        "{run}"
+    );
+    assert!(
+        service_record(&run, "nginx").data["restart_count"]
+            .as_i64()
+            .unwrap()
+            >= 3,
+        "{run}"
+    );
+    assert_eq!(
+        verdict_of(&run, "cloudflared"),
+        (Verdict::Warn, Some("restarted".into())),
+        "{run}"
+    );
     assert_eq!(service_record(&run, "cloudflared").data["restart_count"], 1);
-    assert_eq!(verdict_of(&run, "tts"), (Verdict::Warn, Some("health_starting".into())), "{run}");
-    assert_eq!(verdict_of(&run, "memhog"), (Verdict::Fail, Some("oom_killed".into())), "{run}");
+    assert_eq!(
+        verdict_of(&run, "tts"),
+        (Verdict::Warn, Some("health_starting".into())),
+        "{run}"
+    );
+    assert_eq!(
+        verdict_of(&run, "memhog"),
+        (Verdict::Fail, Some("oom_killed".into())),
+        "{run}"
+    );
     assert_eq!(service_record(&run, "memhog").data["oom_killed"], true);
-    assert_eq!(verdict_of(&run, "redis"), (Verdict::Fail, Some("not_running".into())), "{run}");
-    assert_eq!(verdict_of(&run, "ghost"), (Verdict::Fail, Some("missing".into())), "{run}");
-    assert!(run.all("stack.service").iter().all(|r| r.target != "adhoc"), "{run}");
+    assert_eq!(
+        verdict_of(&run, "redis"),
+        (Verdict::Fail, Some("not_running".into())),
+        "{run}"
+    );
+    assert_eq!(
+        verdict_of(&run, "ghost"),
+        (Verdict::Fail, Some("missing".into())),
+        "{run}"
+    );
+    assert!(
+        run.all("stack.service").iter().all(|r| r.target != "adhoc"),
+        "{run}"
+    );
     assert_eq!(run.all("stack.service").len(), 10, "{run}");
 
     // Resources: every running container's memory (over a 0% threshold), the disk
     // over a 1-byte limit, and a 24h keep-alive.
     let memory = run.all("resources.memory");
-    assert_eq!(memory.len(), 4, "ollama, backend, cloudflared, tts run:\n{run}");
+    assert_eq!(
+        memory.len(),
+        4,
+        "ollama, backend, cloudflared, tts run:\n{run}"
+    );
     for record in &memory {
         assert_eq!(record.reason.as_deref(), Some("memory_high"), "{run}");
-        assert!(record.data["usage_bytes"].as_u64().is_some() && record.data["limit_bytes"].as_u64().unwrap() > 0);
+        assert!(
+            record.data["usage_bytes"].as_u64().is_some()
+                && record.data["limit_bytes"].as_u64().unwrap() > 0
+        );
     }
     let disk = run.one("resources.disk", None);
     assert_eq!(disk.reason.as_deref(), Some("disk_over_threshold"), "{run}");
     assert_eq!(disk.data["shape"], "legacy", "{run}");
     assert!(disk.data["total_bytes"].as_u64().unwrap() > 0);
     let keep = run.one("resources.keep_alive", None);
-    assert_eq!((keep.verdict, keep.reason.as_deref()), (Verdict::Warn, Some("keep_alive_long")), "{run}");
+    assert_eq!(
+        (keep.verdict, keep.reason.as_deref()),
+        (Verdict::Warn, Some("keep_alive_long")),
+        "{run}"
+    );
     assert_eq!(keep.data["seconds"], 86400.0);
 
-    let text = doctor(&["--project", &project_name, "--checks", "stack", "--format", "text"], &[]);
+    let text = doctor(
+        &[
+            "--project",
+            &project_name,
+            "--checks",
+            "stack",
+            "--format",
+            "text",
+        ],
+        &[],
+    );
     assert_eq!(text.code, 1, "{text}");
     for line in [
         "PASS stack.service ollama",
@@ -165,7 +294,10 @@ fn a_mixed_stack_is_reported_service_by_service() {
         "FAIL stack.service ollama-init [exited]",
         "WARN stack.service cloudflared [restarted]",
     ] {
-        assert!(text.stdout.lines().any(|l| l.starts_with(line)), "{line:?} missing in\n{text}");
+        assert!(
+            text.stdout.lines().any(|l| l.starts_with(line)),
+            "{line:?} missing in\n{text}"
+        );
     }
 }
 
@@ -174,34 +306,109 @@ fn a_healthy_stack_passes_and_keep_alive_values_are_explained() {
     let scope = TestScope::new("doctor-calm");
     let sleep = ["sleep", "300"];
     service(&scope, "calm", "ollama", &[], &sleep);
-    let backend = service(&scope, "calm", "backend", &["--health-cmd", "true", "--health-interval", "1s"], &sleep);
+    let backend = service(
+        &scope,
+        "calm",
+        "backend",
+        &["--health-cmd", "true", "--health-interval", "1s"],
+        &sleep,
+    );
     let warmup = service(&scope, "calm", "warmup", &[], &["true"]);
-    service(&scope, "set", "ollama", &["-e", "OLLAMA_KEEP_ALIVE=5m"], &sleep);
-    service(&scope, "days", "ollama", &["-e", "OLLAMA_KEEP_ALIVE=1d"], &sleep);
+    service(
+        &scope,
+        "set",
+        "ollama",
+        &["-e", "OLLAMA_KEEP_ALIVE=5m"],
+        &sleep,
+    );
+    service(
+        &scope,
+        "days",
+        "ollama",
+        &["-e", "OLLAMA_KEEP_ALIVE=1d"],
+        &sleep,
+    );
     wait_for(&backend, "{{.State.Health.Status}}", |s| s == "healthy");
     wait_for(&warmup, "{{.State.Status}}", |s| s == "exited");
 
-    let calm = doctor(&["--project", &scope.name("calm"), "--expect", "ollama,backend"], &[]);
+    let calm = doctor(
+        &[
+            "--project",
+            &scope.name("calm"),
+            "--expect",
+            "ollama,backend",
+        ],
+        &[],
+    );
     assert_eq!(calm.code, 0, "{calm}");
-    assert!(calm.all("stack.service").iter().all(|r| r.verdict == Verdict::Pass), "{calm}");
+    assert!(
+        calm.all("stack.service")
+            .iter()
+            .all(|r| r.verdict == Verdict::Pass),
+        "{calm}"
+    );
     assert_eq!(calm.all("resources.memory").len(), 2, "{calm}");
-    assert!(calm.all("resources.memory").iter().all(|r| r.verdict == Verdict::Pass), "{calm}");
-    assert_eq!(calm.one("resources.disk", None).verdict, Verdict::Pass, "{calm}");
+    assert!(
+        calm.all("resources.memory")
+            .iter()
+            .all(|r| r.verdict == Verdict::Pass),
+        "{calm}"
+    );
+    assert_eq!(
+        calm.one("resources.disk", None).verdict,
+        Verdict::Pass,
+        "{calm}"
+    );
     let default = calm.one("resources.keep_alive", None);
-    assert_eq!(default.reason.as_deref(), Some("keep_alive_default"), "{calm}");
-    assert!(default.message.as_deref().unwrap_or_default().contains("5 minutes"), "{calm}");
+    assert_eq!(
+        default.reason.as_deref(),
+        Some("keep_alive_default"),
+        "{calm}"
+    );
+    assert!(
+        default
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("5 minutes"),
+        "{calm}"
+    );
 
-    let set = doctor(&["--project", &scope.name("set"), "--checks", "resources"], &[]);
+    let set = doctor(
+        &["--project", &scope.name("set"), "--checks", "resources"],
+        &[],
+    );
     assert_eq!(set.code, 0, "{set}");
-    assert!(set.all("stack.service").is_empty(), "--checks resources writes no stack records:\n{set}");
+    assert!(
+        set.all("stack.service").is_empty(),
+        "--checks resources writes no stack records:\n{set}"
+    );
     let record = set.one("resources.keep_alive", None);
-    assert_eq!((record.verdict, record.reason.as_deref()), (Verdict::Info, Some("keep_alive_set")), "{set}");
+    assert_eq!(
+        (record.verdict, record.reason.as_deref()),
+        (Verdict::Info, Some("keep_alive_set")),
+        "{set}"
+    );
     assert_eq!(record.data["seconds"], 300.0);
 
-    let days = doctor(&["--project", &scope.name("days"), "--checks", "resources"], &[]);
+    let days = doctor(
+        &["--project", &scope.name("days"), "--checks", "resources"],
+        &[],
+    );
     let record = days.one("resources.keep_alive", None);
-    assert_eq!((record.verdict, record.reason.as_deref()), (Verdict::Warn, Some("keep_alive_invalid")), "{days}");
-    assert!(record.message.as_deref().unwrap_or_default().contains("uses 5m"), "{days}");
+    assert_eq!(
+        (record.verdict, record.reason.as_deref()),
+        (Verdict::Warn, Some("keep_alive_invalid")),
+        "{days}"
+    );
+    assert!(
+        record
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("uses 5m"),
+        "{days}"
+    );
 }
 
 #[test]
@@ -209,6 +416,14 @@ fn a_project_without_containers_is_project_not_found() {
     let scope = TestScope::new("doctor-empty");
     let run = doctor(&["--project", &scope.name("nothing")], &[]);
     assert_eq!(run.code, 1, "{run}");
-    assert_eq!(run.reason("stack", None).as_deref(), Some("project_not_found"), "{run}");
-    assert_eq!(run.reason("resources.keep_alive", None).as_deref(), Some("no_ollama_service"), "{run}");
+    assert_eq!(
+        run.reason("stack", None).as_deref(),
+        Some("project_not_found"),
+        "{run}"
+    );
+    assert_eq!(
+        run.reason("resources.keep_alive", None).as_deref(),
+        Some("no_ollama_service"),
+        "{run}"
+    );
 }

@@ -9,7 +9,12 @@ use common::{doctor, Run};
 use day2_core::Verdict;
 
 fn check(path: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["--checks", "wslconfig", "--wslconfig", path.to_str().unwrap()];
+    let mut args = vec![
+        "--checks",
+        "wslconfig",
+        "--wslconfig",
+        path.to_str().unwrap(),
+    ];
     args.extend(extra);
     doctor(&args, &[])
 }
@@ -43,7 +48,11 @@ fn the_guides_budget_passes() {
 #[test]
 fn a_notepad_utf16_file_reads_the_same() {
     let mut bytes = vec![0xFF, 0xFE];
-    bytes.extend("[wsl2]\r\nmemory=12GB\r\nprocessors=4\r\nswap=1GB\r\n".encode_utf16().flat_map(u16::to_le_bytes));
+    bytes.extend(
+        "[wsl2]\r\nmemory=12GB\r\nprocessors=4\r\nswap=1GB\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
     let f = file(&bytes);
     let run = check(f.path(), &[]);
     assert_eq!(run.code, 0, "{run}");
@@ -56,9 +65,19 @@ fn missing_keys_are_warnings_naming_wsls_default() {
     let run = check(f.path(), &[]);
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(outcome(&run, "memory"), (Verdict::Pass, None));
-    assert_eq!(outcome(&run, "processors"), (Verdict::Warn, Some("missing_key".into())));
-    assert_eq!(outcome(&run, "swap"), (Verdict::Warn, Some("missing_key".into())));
-    let swap = run.one("wslconfig.swap", None).message.clone().unwrap_or_default();
+    assert_eq!(
+        outcome(&run, "processors"),
+        (Verdict::Warn, Some("missing_key".into()))
+    );
+    assert_eq!(
+        outcome(&run, "swap"),
+        (Verdict::Warn, Some("missing_key".into()))
+    );
+    let swap = run
+        .one("wslconfig.swap", None)
+        .message
+        .clone()
+        .unwrap_or_default();
     assert!(swap.contains("25%"), "{swap}");
 }
 
@@ -68,10 +87,21 @@ fn bad_values_fail_with_their_line() {
     let run = check(f.path(), &[]);
     assert_eq!(run.code, 1, "{run}");
     for (key, line) in [("memory", 2), ("processors", 3), ("swap", 4)] {
-        assert_eq!(outcome(&run, key), (Verdict::Fail, Some("bad_value".into())), "{run}");
+        assert_eq!(
+            outcome(&run, key),
+            (Verdict::Fail, Some("bad_value".into())),
+            "{run}"
+        );
         let record = run.one(&format!("wslconfig.{key}"), None);
         assert_eq!(record.data["line"], line);
-        assert!(record.message.as_deref().unwrap_or_default().starts_with(&format!("line {line}:")), "{run}");
+        assert!(
+            record
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with(&format!("line {line}:")),
+            "{run}"
+        );
     }
 }
 
@@ -80,14 +110,36 @@ fn values_under_the_thresholds_fail() {
     let f = file(b"[wsl2]\nmemory=4GB\nprocessors=2\nswap=0\n");
     let run = check(f.path(), &[]);
     assert_eq!(run.code, 1, "{run}");
-    assert_eq!(outcome(&run, "memory"), (Verdict::Fail, Some("below_threshold".into())));
+    assert_eq!(
+        outcome(&run, "memory"),
+        (Verdict::Fail, Some("below_threshold".into()))
+    );
     assert_eq!(outcome(&run, "processors"), (Verdict::Pass, None));
-    assert_eq!(outcome(&run, "swap"), (Verdict::Fail, Some("below_threshold".into())));
+    assert_eq!(
+        outcome(&run, "swap"),
+        (Verdict::Fail, Some("below_threshold".into()))
+    );
     // The thresholds are the caller's.
-    let lenient = check(f.path(), &["--wsl-min-memory", "4GB", "--wsl-min-swap", "0"]);
+    let lenient = check(
+        f.path(),
+        &["--wsl-min-memory", "4GB", "--wsl-min-swap", "0"],
+    );
     assert_eq!(lenient.code, 0, "{lenient}");
-    let strict = check(f.path(), &["--wsl-min-processors", "8", "--wsl-min-memory", "1GB", "--wsl-min-swap", "0"]);
-    assert_eq!(outcome(&strict, "processors"), (Verdict::Fail, Some("below_threshold".into())));
+    let strict = check(
+        f.path(),
+        &[
+            "--wsl-min-processors",
+            "8",
+            "--wsl-min-memory",
+            "1GB",
+            "--wsl-min-swap",
+            "0",
+        ],
+    );
+    assert_eq!(
+        outcome(&strict, "processors"),
+        (Verdict::Fail, Some("below_threshold".into()))
+    );
 }
 
 #[test]
@@ -101,7 +153,10 @@ fn malformed_lines_are_a_usage_error_naming_file_and_line() {
         let f = file(content);
         let run = check(f.path(), &[]);
         assert_eq!(run.code, 2, "{run}");
-        assert!(run.stdout.is_empty(), "no records for unreadable input:\n{run}");
+        assert!(
+            run.stdout.is_empty(),
+            "no records for unreadable input:\n{run}"
+        );
         let expected = format!("docker-doctor: {}:{line}: ", f.path().display());
         assert!(run.stderr.starts_with(&expected), "{expected:?} in\n{run}");
         assert_eq!(run.stderr.lines().count(), 1, "{run}");

@@ -33,7 +33,11 @@ impl Run {
             .iter()
             .filter(|r| r.check == check && target.is_none_or(|t| r.target == t))
             .collect();
-        assert_eq!(found.len(), 1, "expected one {check} {target:?} record in\n{self}");
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one {check} {target:?} record in\n{self}"
+        );
         found[0]
     }
 
@@ -48,14 +52,21 @@ impl Run {
 
 impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
 /// Runs docker-doctor with `args`, a clean Docker environment plus `env`.
 pub fn doctor(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(BIN);
-    command.args(args).env_remove("DOCKER_HOST").env_remove("DOCKER_TLS_VERIFY");
+    command
+        .args(args)
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_TLS_VERIFY");
     command.envs(env.iter().copied());
     finish(command)
 }
@@ -63,25 +74,46 @@ pub fn doctor(args: &[&str], env: &[(&str, &str)]) -> Run {
 /// Runs a prepared command (e.g. under `setpriv`) and decodes its records.
 pub fn finish(mut command: Command) -> Run {
     let started = Instant::now();
-    let Output { status, stdout, stderr } = command.output().expect("run docker-doctor");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run docker-doctor");
     let elapsed = started.elapsed();
     let text = String::from_utf8_lossy(&stdout).into_owned();
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
     let records = if text.starts_with('{') || text.is_empty() {
-        read_records(&mut stdout.as_slice()).unwrap_or_else(|e| panic!("bad record output ({e}):\n{text}"))
+        read_records(&mut stdout.as_slice())
+            .unwrap_or_else(|e| panic!("bad record output ({e}):\n{text}"))
     } else {
         Vec::new()
     };
     for record in &records {
         assert_eq!(record.tool, "docker-doctor");
-        let check_ok = record.check.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-            && record.check.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+        let check_ok = record
+            .check
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase())
+            && record
+                .check
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
         assert!(check_ok, "bad check name {:?}", record.check);
         if record.verdict != day2_core::Verdict::Pass {
-            assert!(record.reason.is_some(), "a non-pass record without a reason: {record:?}");
+            assert!(
+                record.reason.is_some(),
+                "a non-pass record without a reason: {record:?}"
+            );
         }
     }
-    Run { code: status.code().unwrap_or(-1), records, stdout: text, stderr, elapsed }
+    Run {
+        code: status.code().unwrap_or(-1),
+        records,
+        stdout: text,
+        stderr,
+        elapsed,
+    }
 }
 
 /// How the fake daemon behaves.
@@ -99,6 +131,13 @@ pub enum Mode {
     InfoError,
     /// Passes the ladder, then fails every other call with a 500.
     LaterErrors,
+    /// Passes the ladder, then never answers another call.
+    LaterSilent,
+    /// Passes the ladder, then answers every other call with an unexpected JSON object.
+    LaterOdd,
+    /// A project `deploy` with one running `ollama` container kept loaded forever
+    /// (`OLLAMA_KEEP_ALIVE=-1`), whose stats call fails.
+    OneOllama,
 }
 
 /// A fake daemon on a Unix socket in its own temp dir. Its thread ends when the
@@ -160,11 +199,20 @@ fn answer(mut stream: UnixStream, mode: Mode) {
             Ok(n) => request.extend_from_slice(&buf[..n]),
         }
     }
-    let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
+    let line = String::from_utf8_lossy(&request)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
     let api = if mode == Mode::OldApi { "1.25" } else { "1.41" };
     let versioned = |p: &str| format!("/v{api}{p}");
-    let ladder = [String::from("/_ping"), "/version".into(), versioned("/containers/json"), versioned("/info")];
+    let ladder = [
+        String::from("/_ping"),
+        "/version".into(),
+        versioned("/containers/json"),
+        versioned("/info"),
+    ];
     // bollard 0.21 sends unversioned paths (`Url::join` drops its `/vX.Y` prefix).
     let bare = path.strip_prefix(&versioned("")).unwrap_or(&path);
     let bare = bare.split('?').next().unwrap_or_default();
@@ -174,6 +222,21 @@ fn answer(mut stream: UnixStream, mode: Mode) {
             return;
         }
         Mode::LaterErrors if !ladder.contains(&path) => (500, r#"{"message":"fake failure"}"#.to_owned()),
+        Mode::LaterSilent if !ladder.contains(&path) => {
+            // Hold the connection open without a word, for longer than any test waits.
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        Mode::LaterOdd if !ladder.contains(&path) => (200, r#"{"odd":true}"#.to_owned()),
+        Mode::OneOllama if bare == "/containers/json" && path.contains('?') => (
+            200,
+            r#"[{"Id":"f00d","Names":["/deploy-ollama-1"],"Labels":{"com.docker.compose.project":"deploy","com.docker.compose.service":"ollama"}}]"#.to_owned(),
+        ),
+        Mode::OneOllama if bare == "/containers/f00d/json" => (
+            200,
+            r#"{"Id":"f00d","Name":"/deploy-ollama-1","RestartCount":0,"State":{"Status":"running","Running":true,"ExitCode":0},"Config":{"Image":"ollama/ollama","Env":["OLLAMA_KEEP_ALIVE=-1"]}}"#.to_owned(),
+        ),
+        Mode::OneOllama if bare == "/containers/f00d/stats" => (500, r#"{"message":"stats broke"}"#.to_owned()),
         Mode::InfoError if bare == "/info" => (500, r#"{"message":"info broke"}"#.to_owned()),
         _ => match bare {
             "/_ping" => (200, "OK".to_owned()),
