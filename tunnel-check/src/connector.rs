@@ -270,7 +270,11 @@ impl Tally {
         };
         // Each failure is logged twice; count the origin lines, or the request lines
         // when a version logs only those.
-        let count = if self.origin_errors > 0 { self.origin_errors } else { self.failed_requests };
+        let count = if self.origin_errors > 0 {
+            self.origin_errors
+        } else {
+            self.failed_requests
+        };
         let data = json!({
             "count": count,
             "last_time": last_time,

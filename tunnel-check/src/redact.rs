@@ -71,6 +71,9 @@ impl Redactor {
         if secret.chars().count() < MIN_LITERAL_LEN {
             return;
         }
+        if let Some(inner) = crate::token::secret_part(secret) {
+            self.learn(&inner);
+        }
         let mut literals = self
             .literals
             .write()
@@ -173,8 +176,13 @@ fn mask_token_runs(line: &str) -> Option<String> {
         while i < bytes.len() && bytes[i] == b'=' {
             i += 1;
         }
-        let run = &line[start..i];
-        if run.len() >= MIN_TOKEN_RUN && run.starts_with("eyJ") {
+        // The token may be glued to other base64 characters (a path `dir/eyJ…`), so
+        // it starts at the run's first `eyJ`, not at the run's start.
+        let Some(offset) = line[start..i].find("eyJ") else {
+            continue;
+        };
+        let start = start + offset;
+        if i - start >= MIN_TOKEN_RUN {
             out.push_str(&line[last..start]);
             out.push_str(MASK_TOKEN);
             last = i;

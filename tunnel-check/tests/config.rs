@@ -27,7 +27,11 @@ fn copy_dir(from: &Path, to: &Path) {
             copy_dir(&entry.path(), &dest);
         } else {
             std::fs::copy(entry.path(), &dest).unwrap();
-            let mode = if dest.extension().is_some_and(|e| e == "json") { 0o600 } else { 0o644 };
+            let mode = if dest.extension().is_some_and(|e| e == "json") {
+                0o600
+            } else {
+                0o644
+            };
             std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).unwrap();
         }
     }
@@ -49,10 +53,17 @@ fn a_valid_config_passes_every_check() {
     assert_eq!(out.code, 0, "{out:#?}");
     out.expect("config.tunnel", Verdict::Pass, None);
     let creds = out.expect("config.credentials", Verdict::Pass, None);
-    assert_eq!(creds.data["configured"], format!("/etc/cloudflared/{TUNNEL_ID}.json"));
+    assert_eq!(
+        creds.data["configured"],
+        format!("/etc/cloudflared/{TUNNEL_ID}.json")
+    );
     assert_eq!(creds.data["path"], credentials(&dir).display().to_string());
     assert_eq!(creds.data["tunnel_id"], TUNNEL_ID);
-    let rules: Vec<_> = out.records.iter().filter(|r| r.check == "config.ingress.rule").collect();
+    let rules: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.check == "config.ingress.rule")
+        .collect();
     assert_eq!(rules.len(), 2);
     assert_eq!(rules[0].target, format!("{file}:5"));
     assert_eq!(rules[1].data["catch_all"], true);
@@ -63,9 +74,21 @@ fn a_valid_config_passes_every_check() {
     let loose = dir.path().join("loose.json");
     std::fs::copy(credentials(&dir), &loose).unwrap();
     std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = run(&["config", &file, "--credentials", &loose.display().to_string()], "");
+    let out = run(
+        &[
+            "config",
+            &file,
+            "--credentials",
+            &loose.display().to_string(),
+        ],
+        "",
+    );
     assert_eq!(out.code, 0);
-    out.expect("config.credentials", Verdict::Warn, Some("credentials_world_readable"));
+    out.expect(
+        "config.credentials",
+        Verdict::Warn,
+        Some("credentials_world_readable"),
+    );
 }
 
 #[test]
@@ -76,14 +99,29 @@ fn ingress_rule_defects() {
     missing.expect("config.ingress", Verdict::Fail, Some("catch_all_missing"));
 
     let after = run(&["config", &path(&dir, "rule_after_catch_all.yml")], "");
-    after.expect("config.ingress", Verdict::Fail, Some("rule_after_catch_all"));
-    let unreachable = after.records.iter().find(|r| r.check == "config.ingress.rule" && r.verdict == Verdict::Fail).unwrap();
+    after.expect(
+        "config.ingress",
+        Verdict::Fail,
+        Some("rule_after_catch_all"),
+    );
+    let unreachable = after
+        .records
+        .iter()
+        .find(|r| r.check == "config.ingress.rule" && r.verdict == Verdict::Fail)
+        .unwrap();
     assert_eq!(unreachable.reason.as_deref(), Some("rule_after_catch_all"));
-    assert_eq!(unreachable.target, format!("{}:5", path(&dir, "rule_after_catch_all.yml")));
+    assert_eq!(
+        unreachable.target,
+        format!("{}:5", path(&dir, "rule_after_catch_all.yml"))
+    );
 
     let bad = run(&["config", &path(&dir, "bad_service.yml")], "");
     assert_eq!(bad.code, 1);
-    let rule = bad.records.iter().find(|r| r.verdict == Verdict::Fail).unwrap();
+    let rule = bad
+        .records
+        .iter()
+        .find(|r| r.verdict == Verdict::Fail)
+        .unwrap();
     assert_eq!(rule.reason.as_deref(), Some("invalid_service"));
     assert_eq!(rule.data["service"], "nginx:80");
     bad.expect("config.ingress", Verdict::Pass, None);
@@ -98,14 +136,28 @@ fn ingress_rule_defects() {
         .collect();
     assert_eq!(
         reasons,
-        vec![Some("invalid_hostname"), None, Some("duplicate_hostname"), Some("service_missing"), None]
+        vec![
+            Some("invalid_hostname"),
+            None,
+            Some("duplicate_hostname"),
+            Some("service_missing"),
+            None
+        ]
     );
 
     let bare = run(&["config", &path(&dir, "no_credentials.yml")], "");
-    bare.expect("config.credentials", Verdict::Fail, Some("credentials_file_unset"));
+    bare.expect(
+        "config.credentials",
+        Verdict::Fail,
+        Some("credentials_file_unset"),
+    );
     bare.expect("config.ingress", Verdict::Fail, Some("ingress_missing"));
 
-    std::fs::write(dir.path().join("empty_tunnel.yml"), "tunnel: ''\ningress:\n  - service: http_status:404\n").unwrap();
+    std::fs::write(
+        dir.path().join("empty_tunnel.yml"),
+        "tunnel: ''\ningress:\n  - service: http_status:404\n",
+    )
+    .unwrap();
     let empty = run(&["config", &path(&dir, "empty_tunnel.yml")], "");
     empty.expect("config.tunnel", Verdict::Fail, Some("tunnel_missing"));
 }
@@ -124,7 +176,10 @@ fn a_duplicate_key_names_its_line() {
     std::fs::write(dir.path().join("broken.yml"), "tunnel: [\n").unwrap();
     let broken = run(&["config", &path(&dir, "broken.yml")], "");
     assert_eq!(broken.code, 2);
-    assert!(broken.stderr.contains("broken.yml: line 1, column"), "{broken:#?}");
+    assert!(
+        broken.stderr.contains("broken.yml: line 1, column"),
+        "{broken:#?}"
+    );
     let absent = run(&["config", &path(&dir, "absent.yml")], "");
     assert_eq!(absent.code, 2);
     assert!(absent.stderr.contains("cannot read"), "{absent:#?}");
@@ -135,27 +190,59 @@ fn credentials_missing_or_malformed() {
     let dir = workdir();
     let missing = run(&["config", &path(&dir, "credentials_missing.yml")], "");
     assert_eq!(missing.code, 1);
-    let record = missing.expect("config.credentials", Verdict::Fail, Some("credentials_missing"));
+    let record = missing.expect(
+        "config.credentials",
+        Verdict::Fail,
+        Some("credentials_missing"),
+    );
     assert_eq!(record.data["tried"].as_array().unwrap().len(), 2);
 
-    let truncated = run(&["config", &path(&dir, "malformed_credentials/config.yml")], "");
-    let record = truncated.expect("config.credentials", Verdict::Fail, Some("credentials_malformed"));
+    let truncated = run(
+        &["config", &path(&dir, "malformed_credentials/config.yml")],
+        "",
+    );
+    let record = truncated.expect(
+        "config.credentials",
+        Verdict::Fail,
+        Some("credentials_malformed"),
+    );
     assert_eq!(record.data["problem"], "not_json");
-    assert!(!truncated.all_output().contains(CREDENTIALS_SECRET), "{truncated:#?}");
+    assert!(
+        !truncated.all_output().contains(CREDENTIALS_SECRET),
+        "{truncated:#?}"
+    );
 
     let file = path(&dir, "valid.yml");
     let cases = [
-        (r#"{"AccountTag":"0123","TunnelID":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a"}"#, "missing_keys"),
+        (
+            r#"{"AccountTag":"0123","TunnelID":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a"}"#,
+            "missing_keys",
+        ),
         (r#"["not","an","object"]"#, "not_json_object"),
-        (r#"{"AccountTag":"0123","TunnelID":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a","TunnelSecret":"short-secret-not-b64!"}"#, "secret_not_base64"),
-        (&format!(r#"{{"AccountTag":"0123","TunnelID":"tunnel-one","TunnelSecret":"{CREDENTIALS_SECRET}"}}"#), "tunnel_id_not_uuid"),
+        (
+            r#"{"AccountTag":"0123","TunnelID":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a","TunnelSecret":"short-secret-not-b64!"}"#,
+            "secret_not_base64",
+        ),
+        (
+            &format!(
+                r#"{{"AccountTag":"0123","TunnelID":"tunnel-one","TunnelSecret":"{CREDENTIALS_SECRET}"}}"#
+            ),
+            "tunnel_id_not_uuid",
+        ),
     ];
     for (json, problem) in cases {
         std::fs::write(credentials(&dir), json).unwrap();
         let out = run(&["config", &file], "");
-        let record = out.expect("config.credentials", Verdict::Fail, Some("credentials_malformed"));
+        let record = out.expect(
+            "config.credentials",
+            Verdict::Fail,
+            Some("credentials_malformed"),
+        );
         assert_eq!(record.data["problem"], problem, "{out:#?}");
-        assert!(!out.all_output().contains("short-secret-not-b64!"), "{out:#?}");
+        assert!(
+            !out.all_output().contains("short-secret-not-b64!"),
+            "{out:#?}"
+        );
         assert!(!out.all_output().contains(CREDENTIALS_SECRET), "{out:#?}");
     }
     std::fs::write(
@@ -164,8 +251,11 @@ fn credentials_missing_or_malformed() {
     )
     .unwrap();
     let other = run(&["config", &file], "");
-    other.expect("config.credentials", Verdict::Fail, Some("credentials_tunnel_mismatch"));
-
+    other.expect(
+        "config.credentials",
+        Verdict::Fail,
+        Some("credentials_tunnel_mismatch"),
+    );
 }
 
 #[test]

@@ -19,20 +19,32 @@ fn healthy_four_connections() {
     let conns = out.expect("connector.connections", Verdict::Pass, None);
     assert_eq!(conns.target, file);
     assert_eq!(conns.data["active"], 4);
-    assert_eq!(conns.data["registered_indexes"], serde_json::json!([0, 1, 2, 3]));
-    assert_eq!(conns.data["locations"], serde_json::json!(["ams05", "ams08", "fra08", "fra16"]));
+    assert_eq!(
+        conns.data["registered_indexes"],
+        serde_json::json!([0, 1, 2, 3])
+    );
+    assert_eq!(
+        conns.data["locations"],
+        serde_json::json!(["ams05", "ams08", "fra08", "fra16"])
+    );
     assert_eq!(conns.data["protocols"], serde_json::json!(["quic"]));
     out.expect("connector.protocol", Verdict::Pass, None);
     let ingress = out.expect("connector.ingress", Verdict::Pass, None);
     assert_eq!(ingress.data["rules"][0]["service"], "http://nginx:80");
-    assert_eq!(ingress.data["rules"][0]["hostname"], "assistant.ledger-mind.org");
+    assert_eq!(
+        ingress.data["rules"][0]["hostname"],
+        "assistant.ledger-mind.org"
+    );
     assert_eq!(ingress.data["version"], "3");
     out.expect("connector.origin_errors", Verdict::Pass, None);
     out.expect("connector.churn", Verdict::Pass, None);
 
     // The same log on stdin, checked against another origin: the ingress points elsewhere.
     let text = std::fs::read_to_string(&file).unwrap();
-    let other = run(&["connector", "--expected-origin", "http://backend:8000"], &text);
+    let other = run(
+        &["connector", "--expected-origin", "http://backend:8000"],
+        &text,
+    );
     assert_eq!(other.code, 1);
     let mismatch = other.expect("connector.ingress", Verdict::Fail, Some("origin_mismatch"));
     assert_eq!(mismatch.target, "stdin");
@@ -40,21 +52,44 @@ fn healthy_four_connections() {
 
 #[test]
 fn one_connection_is_too_few() {
-    let out = run(&["connector", "--file", &fixture_str("logs/one_conn.log")], "");
+    let out = run(
+        &["connector", "--file", &fixture_str("logs/one_conn.log")],
+        "",
+    );
     assert_eq!(out.code, 1);
-    let conns = out.expect("connector.connections", Verdict::Fail, Some("too_few_connections"));
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("too_few_connections"),
+    );
     assert_eq!(conns.data["active"], 1);
     assert_eq!(conns.data["expected"], 4);
     // No "Updated to new configuration" line in this log.
     out.expect("connector.ingress", Verdict::Info, Some("no_config_seen"));
     // Expecting one connection, it is enough.
-    let one = run(&["connector", "--file", &fixture_str("logs/one_conn.log"), "--expected-connections", "1"], "");
+    let one = run(
+        &[
+            "connector",
+            "--file",
+            &fixture_str("logs/one_conn.log"),
+            "--expected-connections",
+            "1",
+        ],
+        "",
+    );
     one.expect("connector.connections", Verdict::Pass, None);
 }
 
 #[test]
 fn quic_failure_with_http2_fallback() {
-    let out = run(&["connector", "--file", &fixture_str("logs/quic_fallback.log")], "");
+    let out = run(
+        &[
+            "connector",
+            "--file",
+            &fixture_str("logs/quic_fallback.log"),
+        ],
+        "",
+    );
     assert_eq!(out.code, 0, "warnings do not fail: {out:#?}");
     out.expect("connector.connections", Verdict::Pass, None);
     let protocol = out.expect("connector.protocol", Verdict::Warn, Some("http2_fallback"));
@@ -62,25 +97,57 @@ fn quic_failure_with_http2_fallback() {
     assert_eq!(protocol.data["protocols"], serde_json::json!(["http2"]));
     let churn = out.expect("connector.churn", Verdict::Warn, Some("reconnect_churn"));
     assert_eq!(churn.data["retries"], 1);
-    let tolerant = run(&["connector", "--file", &fixture_str("logs/quic_fallback.log"), "--max-reconnects", "3"], "");
+    let tolerant = run(
+        &[
+            "connector",
+            "--file",
+            &fixture_str("logs/quic_fallback.log"),
+            "--max-reconnects",
+            "3",
+        ],
+        "",
+    );
     tolerant.expect("connector.churn", Verdict::Pass, None);
 }
 
 #[test]
 fn origin_unreachable_from_the_connector() {
-    let out = run(&["connector", "--file", &fixture_str("logs/origin_unreachable.log")], "");
+    let out = run(
+        &[
+            "connector",
+            "--file",
+            &fixture_str("logs/origin_unreachable.log"),
+        ],
+        "",
+    );
     assert_eq!(out.code, 1);
     out.expect("connector.connections", Verdict::Pass, None);
-    let errors = out.expect("connector.origin_errors", Verdict::Fail, Some("origin_unreachable"));
-    assert_eq!(errors.data["count"], 3, "each failure is logged twice and counted once");
+    let errors = out.expect(
+        "connector.origin_errors",
+        Verdict::Fail,
+        Some("origin_unreachable"),
+    );
+    assert_eq!(
+        errors.data["count"], 3,
+        "each failure is logged twice and counted once"
+    );
     assert_eq!(errors.data["last_time"], "2026-11-27T10:07:41Z");
-    assert_eq!(errors.data["origin_services"], serde_json::json!(["http://nginx:80"]));
-    assert!(errors.data["last_error"].as_str().unwrap().contains("connect: connection refused"));
+    assert_eq!(
+        errors.data["origin_services"],
+        serde_json::json!(["http://nginx:80"])
+    );
+    assert!(errors.data["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("connect: connection refused"));
 }
 
 #[test]
 fn json_log_format() {
-    let out = run(&["connector", "--file", &fixture_str("logs/healthy_json.log")], "");
+    let out = run(
+        &["connector", "--file", &fixture_str("logs/healthy_json.log")],
+        "",
+    );
     assert_eq!(out.code, 0, "{out:#?}");
     let conns = out.expect("connector.connections", Verdict::Pass, None);
     assert_eq!(conns.data["active"], 4);
@@ -93,7 +160,11 @@ fn edge_cases_of_the_log_stream() {
     // Not cloudflared at all.
     let noise = run(&["connector"], "hello\nworld\n");
     assert_eq!(noise.code, 1);
-    let record = noise.expect("connector.connections", Verdict::Error, Some("no_cloudflared_lines"));
+    let record = noise.expect(
+        "connector.connections",
+        Verdict::Error,
+        Some("no_cloudflared_lines"),
+    );
     assert_eq!(record.data["lines"], 2);
 
     // Connected once, then every connection went away.
@@ -101,7 +172,11 @@ fn edge_cases_of_the_log_stream() {
                 2026-11-27T10:09:00Z INF Unregistered tunnel connection connIndex=0 event=0 ip=198.41.200.23\n\
                 2026-11-27T10:09:00Z INF Updated to new configuration config=\"{\\\"warp-routing\\\":{\\\"enabled\\\":false}}\" version=4\n";
     let out = run(&["connector"], gone);
-    out.expect("connector.connections", Verdict::Fail, Some("no_connections"));
+    out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("no_connections"),
+    );
     out.expect("connector.protocol", Verdict::Info, Some("no_registration"));
     out.expect("connector.ingress", Verdict::Warn, Some("config_unparsed"));
     out.expect("connector.churn", Verdict::Warn, Some("reconnect_churn"));
@@ -109,7 +184,12 @@ fn edge_cases_of_the_log_stream() {
     // A missing file is bad input.
     let missing = run(&["connector", "--file", "/nonexistent/cloudflared.log"], "");
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.starts_with("tunnel-check: connector: cannot read /nonexistent/cloudflared.log"), "{missing:#?}");
+    assert!(
+        missing
+            .stderr
+            .starts_with("tunnel-check: connector: cannot read /nonexistent/cloudflared.log"),
+        "{missing:#?}"
+    );
 }
 
 #[test]
@@ -122,7 +202,10 @@ fn metrics_ready_endpoint() {
     assert_eq!(out.code, 0, "{out:#?}");
     let record = out.expect("connector.ready", Verdict::Pass, None);
     assert_eq!(record.target, format!("{}/ready", ready.url()));
-    assert_eq!(record.data["connector_id"], "0c5e2a4b-1d3f-4e6a-8b7c-9d0e1f2a3b4c");
+    assert_eq!(
+        record.data["connector_id"],
+        "0c5e2a4b-1d3f-4e6a-8b7c-9d0e1f2a3b4c"
+    );
 
     let down = StaticServer::json(503, r#"{"status":503,"readyConnections":0,"connectorId":"0c5e2a4b-1d3f-4e6a-8b7c-9d0e1f2a3b4c"}"#).unwrap();
     check(&down.url()).expect("connector.ready", Verdict::Fail, Some("not_ready"));
@@ -130,7 +213,11 @@ fn metrics_ready_endpoint() {
     let partial = StaticServer::json(200, r#"{"status":200,"readyConnections":2}"#).unwrap();
     let out = check(&partial.url());
     assert_eq!(out.code, 1);
-    out.expect("connector.ready", Verdict::Fail, Some("too_few_connections"));
+    out.expect(
+        "connector.ready",
+        Verdict::Fail,
+        Some("too_few_connections"),
+    );
 
     let html = StaticServer::json(200, "<html>metrics</html>").unwrap();
     check(&html.url()).expect("connector.ready", Verdict::Error, Some("metrics_invalid"));
@@ -138,7 +225,11 @@ fn metrics_ready_endpoint() {
     let closed = closed_url().unwrap();
     let out = check(&closed);
     assert_eq!(out.code, 1);
-    let record = out.expect("connector.ready", Verdict::Error, Some("metrics_unreachable"));
+    let record = out.expect(
+        "connector.ready",
+        Verdict::Error,
+        Some("metrics_unreachable"),
+    );
     assert_eq!(record.data["error"], "connection_refused");
 }
 
@@ -151,8 +242,18 @@ fn logs_from_a_real_container() {
     let label = scope.label();
     // cloudflared writes its log to stderr; the container replays the fixture there.
     docker(&[
-        "run", "-d", "--label", &label, "--name", &name, "-e", &format!("FIXTURE={log}"), image,
-        "sh", "-c", "printf '%s' \"$FIXTURE\" >&2",
+        "run",
+        "-d",
+        "--label",
+        &label,
+        "--name",
+        &name,
+        "-e",
+        &format!("FIXTURE={log}"),
+        image,
+        "sh",
+        "-c",
+        "printf '%s' \"$FIXTURE\" >&2",
     ]);
     docker(&["wait", &name]);
     let out = run(&["connector", "--container", &name, "--timeout", "30s"], "");
@@ -160,22 +261,42 @@ fn logs_from_a_real_container() {
     let conns = out.expect("connector.connections", Verdict::Pass, None);
     assert_eq!(conns.target, format!("container:{name}"));
     assert_eq!(conns.data["active"], 4);
-    let errors = out.expect("connector.origin_errors", Verdict::Fail, Some("origin_unreachable"));
+    let errors = out.expect(
+        "connector.origin_errors",
+        Verdict::Fail,
+        Some("origin_unreachable"),
+    );
     assert_eq!(errors.data["count"], 3);
     // --tail keeps the last lines only: the two last failures' four lines.
     let tail = run(&["connector", "--container", &name, "--tail", "4"], "");
-    assert_eq!(tail.one("connector.origin_errors").data["count"], 2, "{tail:#?}");
+    assert_eq!(
+        tail.one("connector.origin_errors").data["count"],
+        2,
+        "{tail:#?}"
+    );
 
     let missing = run(&["connector", "--container", &scope.name("absent")], "");
     assert_eq!(missing.code, 1);
-    missing.expect("connector.connections", Verdict::Error, Some("container_not_found"));
+    missing.expect(
+        "connector.connections",
+        Verdict::Error,
+        Some("container_not_found"),
+    );
 }
 
 #[test]
 fn docker_failures_are_records() {
-    let out = run_env(&["connector", "--container", "cloudflared"], "", &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    let out = run_env(
+        &["connector", "--container", "cloudflared"],
+        "",
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
     assert_eq!(out.code, 1, "{out:#?}");
-    out.expect("connector.connections", Verdict::Error, Some("docker_unreachable"));
+    out.expect(
+        "connector.connections",
+        Verdict::Error,
+        Some("docker_unreachable"),
+    );
 
     // A daemon that accepts and never answers: the read has one deadline.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -186,8 +307,19 @@ fn docker_failures_are_records() {
         drop(held);
     });
     let started = std::time::Instant::now();
-    let out = run_env(&["connector", "--container", "cloudflared", "--timeout", "1s"], "", &[("DOCKER_HOST", &host)]);
-    assert!(started.elapsed() < Duration::from_secs(10), "returns within 10s");
-    out.expect("connector.connections", Verdict::Error, Some("docker_timeout"));
+    let out = run_env(
+        &["connector", "--container", "cloudflared", "--timeout", "1s"],
+        "",
+        &[("DOCKER_HOST", &host)],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "returns within 10s"
+    );
+    out.expect(
+        "connector.connections",
+        Verdict::Error,
+        Some("docker_timeout"),
+    );
     let _ = holder.join();
 }

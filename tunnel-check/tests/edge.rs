@@ -26,14 +26,31 @@ fn every_origin_edge_verdict_against_the_demo_stack() {
     let record = ok.expect("edge", Verdict::Pass, Some("both_ok"));
     assert_eq!(record.data["origin"]["status"], 200);
     assert_eq!(record.data["edge"]["status"], 200);
-    assert_eq!(record.data["origin"]["body_sha256"], record.data["edge"]["body_sha256"]);
+    assert_eq!(
+        record.data["origin"]["body_sha256"],
+        record.data["edge"]["body_sha256"]
+    );
     assert_eq!(record.data["edge"]["server"], "cloudflare");
     assert_eq!(record.data["edge"]["colo"], "AMS");
-    assert_eq!(record.data["edge"]["ray_id"].as_str().map(str::len), Some(16));
+    assert_eq!(
+        record.data["edge"]["ray_id"].as_str().map(str::len),
+        Some(16)
+    );
     assert!(record.data["edge"]["latency_ms"].as_f64().is_some());
 
     // The subcommand form is the same check.
-    let sub = run(&["edge", "--origin", &origin, "--edge", &edge.url(), "--path", "ready"], "");
+    let sub = run(
+        &[
+            "edge",
+            "--origin",
+            &origin,
+            "--edge",
+            &edge.url(),
+            "--path",
+            "ready",
+        ],
+        "",
+    );
     sub.expect("edge", Verdict::Pass, Some("both_ok"));
 
     // Cloudflare's own errors while the origin is fine: the tunnel is dead.
@@ -74,9 +91,16 @@ fn the_edge_serving_something_else_is_a_disagreement() {
     let body = edge_run(&demo.url(), &edge.url(), &[]);
     let record = body.expect("edge", Verdict::Fail, Some("origin_edge_disagree"));
     assert_eq!(record.data["edge"]["colo"], "FRA");
-    assert!(record.message.as_deref().unwrap_or("").contains("body"), "{body:#?}");
+    assert!(
+        record.message.as_deref().unwrap_or("").contains("body"),
+        "{body:#?}"
+    );
     // Comparing status only, the same pair agrees.
-    edge_run(&demo.url(), &edge.url(), &["--compare", "status"]).expect("edge", Verdict::Pass, Some("both_ok"));
+    edge_run(&demo.url(), &edge.url(), &["--compare", "status"]).expect(
+        "edge",
+        Verdict::Pass,
+        Some("both_ok"),
+    );
 
     let missing = StaticServer::json(404, r#"{"detail":"Not Found"}"#).expect("server");
     let edge = FakeEdge::start(&missing.url(), "FRA").expect("fake edge");
@@ -120,11 +144,20 @@ fn unreachable_sides_and_the_connector_join() {
 fn usage_errors_exit_2() {
     let none = run(&[], "");
     assert_eq!(none.code, 2);
-    assert!(none.stderr.starts_with("tunnel-check: give --edge URL"), "{none:#?}");
+    assert!(
+        none.stderr.starts_with("tunnel-check: give --edge URL"),
+        "{none:#?}"
+    );
     let missing = run(&["edge"], "");
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("--edge URL is required"), "{missing:#?}");
-    let bad = run(&["edge", "--edge", "http://127.0.0.1:1", "--timeout", "soon"], "");
+    assert!(
+        missing.stderr.contains("--edge URL is required"),
+        "{missing:#?}"
+    );
+    let bad = run(
+        &["edge", "--edge", "http://127.0.0.1:1", "--timeout", "soon"],
+        "",
+    );
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("invalid duration"), "{bad:#?}");
     let help = run(&["--help"], "");

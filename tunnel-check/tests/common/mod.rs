@@ -40,7 +40,11 @@ impl Run {
         let record = self.one(check);
         assert_eq!(record.verdict, verdict, "{check} verdict in {self:#?}");
         if verdict != Verdict::Pass || reason.is_some() {
-            assert_eq!(record.reason.as_deref(), reason, "{check} reason in {self:#?}");
+            assert_eq!(
+                record.reason.as_deref(),
+                reason,
+                "{check} reason in {self:#?}"
+            );
         }
         record
     }
@@ -52,7 +56,9 @@ impl Run {
 }
 
 pub fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
 }
 
 pub fn fixture_str(path: &str) -> String {
@@ -94,13 +100,30 @@ pub fn run_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     };
     for record in &records {
         assert_eq!(record.tool, "tunnel-check");
-        assert!(record.check.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c)));
+        assert!(record
+            .check
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c)));
         if record.verdict != Verdict::Pass {
-            let reason = record.reason.as_deref().unwrap_or_else(|| panic!("no reason: {record:?}"));
-            assert!(reason.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{reason}");
+            let reason = record
+                .reason
+                .as_deref()
+                .unwrap_or_else(|| panic!("no reason: {record:?}"));
+            assert!(
+                reason
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{reason}"
+            );
         }
     }
-    Run { args, code: out.status.code().unwrap_or(-1), stdout, stderr, records }
+    Run {
+        args,
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        records,
+    }
 }
 
 pub fn run(args: &[&str], stdin: &str) -> Run {

@@ -1,0 +1,175 @@
+//! The compose mode on rendered configs (YAML from docker-compose v1, JSON from
+//! v2) and on compose files rendered by the real docker-compose here.
+
+mod common;
+
+use common::{fixture_str, run, run_env, TOKEN, TOKEN_SECRET, TUNNEL_ID};
+use day2_core::Verdict;
+
+fn stdin_of(name: &str) -> String {
+    std::fs::read_to_string(common::fixture(&format!("compose/{name}"))).unwrap()
+}
+
+fn assert_secret_free(out: &common::Run) {
+    let all = out.all_output();
+    assert!(
+        !all.contains(TOKEN) && !all.contains(TOKEN_SECRET) && !all.contains(&TOKEN[..40]),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn token_rendered_onto_the_command_line() {
+    let out = run(&["compose"], &stdin_of("rendered-argv.yml"));
+    assert_eq!(out.code, 1, "{out:#?}");
+    let token = out.expect("compose.token", Verdict::Pass, None);
+    assert_eq!(token.target, "stdin#cloudflared");
+    assert_eq!(token.data["place"], "command_line");
+    assert_eq!(token.data["shape"]["valid"], true);
+    assert_eq!(token.data["shape"]["tunnel_id"], TUNNEL_ID);
+    let exposure = out.expect(
+        "compose.token_exposure",
+        Verdict::Fail,
+        Some("token_in_argv"),
+    );
+    assert_eq!(exposure.data["suggest"], "TUNNEL_TOKEN_FILE");
+    assert!(exposure.message.as_deref().unwrap().contains("ps"));
+    out.expect("compose.network", Verdict::Pass, None);
+    out.expect("compose.depends_on", Verdict::Pass, None);
+    assert_secret_free(&out);
+}
+
+#[test]
+fn token_in_the_environment_of_a_json_config() {
+    let out = run(&["compose"], &stdin_of("rendered-env.json"));
+    assert_eq!(out.code, 0, "{out:#?}");
+    let token = out.expect("compose.token", Verdict::Pass, None);
+    assert_eq!(token.data["place"], "environment");
+    out.expect(
+        "compose.token_exposure",
+        Verdict::Warn,
+        Some("token_in_environment"),
+    );
+    let network = out.expect("compose.network", Verdict::Pass, None);
+    assert_eq!(network.data["shared"], serde_json::json!(["default"]));
+    out.expect("compose.depends_on", Verdict::Pass, None);
+    assert_secret_free(&out);
+}
+
+#[test]
+fn empty_token_other_network_no_dependency() {
+    let out = run(&["compose"], &stdin_of("rendered-empty.yml"));
+    assert_eq!(out.code, 1);
+    out.expect("compose.token", Verdict::Fail, Some("token_empty"));
+    out.expect("compose.token_exposure", Verdict::Pass, None);
+    let network = out.expect("compose.network", Verdict::Fail, Some("network_not_shared"));
+    assert_eq!(
+        network.data["tunnel_networks"],
+        serde_json::json!(["tunnel"])
+    );
+    out.expect(
+        "compose.depends_on",
+        Verdict::Warn,
+        Some("no_depends_on_nginx"),
+    );
+}
+
+#[test]
+fn token_file_and_credentials_modes() {
+    let file = run(&["compose"], &stdin_of("rendered-token-file.yml"));
+    assert_eq!(file.code, 0, "{file:#?}");
+    assert_eq!(
+        file.expect("compose.token", Verdict::Pass, None).data["mode"],
+        "token_file"
+    );
+    file.expect("compose.token_exposure", Verdict::Pass, None);
+    file.expect("compose.network", Verdict::Pass, None);
+
+    let creds = run(&["compose"], &stdin_of("rendered-credentials.yml"));
+    assert_eq!(creds.code, 0, "{creds:#?}");
+    creds.expect("compose.token", Verdict::Info, Some("credentials_mode"));
+}
+
+#[test]
+fn unrendered_malformed_and_missing_tokens() {
+    let raw = run(&["compose"], &stdin_of("docker-compose.cloudflared.yml"));
+    raw.expect("compose.token", Verdict::Fail, Some("token_not_rendered"));
+
+    let malformed = "services:\n  tunnel:\n    image: cloudflare/cloudflared:2024.11.1\n    command: tunnel run --token=not-a-real-token-value\n  nginx:\n    image: nginx\n";
+    let out = run(&["compose"], malformed);
+    let token = out.expect("compose.token", Verdict::Fail, Some("token_malformed"));
+    assert_eq!(token.target, "stdin#tunnel", "found by image");
+    assert_eq!(token.data["shape"]["problem"], "not_base64");
+    assert!(
+        !out.all_output().contains("not-a-real-token-value"),
+        "{out:#?}"
+    );
+
+    let none =
+        "services:\n  cloudflared:\n    image: cloudflare/cloudflared\n    command: tunnel run\n";
+    let out = run(&["compose"], none);
+    out.expect("compose.token", Verdict::Fail, Some("token_missing"));
+    out.expect("compose.network", Verdict::Fail, Some("nginx_not_found"));
+
+    let other = run(&["compose"], "services:\n  nginx:\n    image: nginx\n");
+    assert_eq!(other.code, 1);
+    other.expect("compose.service", Verdict::Fail, Some("service_not_found"));
+}
+
+#[test]
+fn docker_compose_renders_the_files() {
+    let file = fixture_str("compose/docker-compose.cloudflared.yml");
+    let exported = run_env(
+        &["compose", "-f", &file],
+        "",
+        &[("CLOUDFLARE_TUNNEL_TOKEN", TOKEN)],
+    );
+    assert_eq!(exported.code, 1, "{exported:#?}");
+    let token = exported.expect("compose.token", Verdict::Pass, None);
+    assert_eq!(token.target, format!("{file}#cloudflared"));
+    exported.expect(
+        "compose.token_exposure",
+        Verdict::Fail,
+        Some("token_in_argv"),
+    );
+    assert_secret_free(&exported);
+
+    let unexported = run(&["compose", "-f", &file], "");
+    assert_eq!(unexported.code, 1, "{unexported:#?}");
+    let record = unexported.expect("compose.token", Verdict::Fail, Some("token_missing"));
+    assert_eq!(record.data["variable"], "CLOUDFLARE_TUNNEL_TOKEN");
+
+    let blank = fixture_str("compose/docker-compose.blank-default.yml");
+    let out = run(&["compose", "-f", &blank], "");
+    let record = out.expect("compose.token", Verdict::Fail, Some("token_empty"));
+    assert_eq!(
+        record.data["unset_variables"],
+        serde_json::json!(["CLOUDFLARE_TUNNEL_TOKEN"])
+    );
+
+    let absent = run(&["compose", "-f", "/nonexistent/docker-compose.yml"], "");
+    assert_eq!(absent.code, 2, "{absent:#?}");
+    assert!(
+        absent
+            .stderr
+            .starts_with("tunnel-check: compose: docker-compose config failed"),
+        "{absent:#?}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_place() {
+    let out = run(&["compose"], "services:\n  a: [\n");
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("tunnel-check: compose: stdin: line "),
+        "{out:#?}"
+    );
+    let empty = run(&["compose"], "");
+    assert_eq!(empty.code, 2);
+    assert!(empty.stderr.contains("empty input"));
+    let no_services = run(&["compose"], "{\"version\": \"3\"}");
+    assert_eq!(no_services.code, 2);
+    assert!(no_services.stderr.contains("no `services:`"));
+}
