@@ -81,10 +81,10 @@ pub struct SummaryView {
 impl SummaryView {
     /// The state a wait reports and transitions between.
     pub fn state(&self) -> &'static str {
-        if self.synthetic {
-            "synthetic_warming"
-        } else {
-            self.path_class.name()
+        match (self.synthetic, self.path_class) {
+            (true, _) => "synthetic_warming",
+            (false, PathClass::Unknown) => "unknown_path",
+            (false, class) => class.name(),
         }
     }
 

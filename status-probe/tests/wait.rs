@@ -321,3 +321,55 @@ fn the_progress_line_is_written_only_for_a_person() {
         assert!(!stdout.is_empty());
     }
 }
+
+#[test]
+fn every_state_a_wait_can_see_is_its_attempt_reason() {
+    let stack = stack();
+    let cases: [(&str, Box<dyn Fn(&mut BackendConfig)>); 3] = [
+        ("fallback", Box::new(|c| c.provider = Provider::Fallback)),
+        (
+            "unknown_path",
+            Box::new(|c| c.path_override = Some("maintenance".into())),
+        ),
+        ("not_ready", Box::new(|c| c.rag_chunks = 0)),
+    ];
+    for (reason, change) in cases {
+        stack.backend.reconfigure(|c| {
+            *c = BackendConfig::default();
+            change(c);
+        });
+        let run = probe(&[
+            "--url",
+            &stack.url(),
+            "--wait",
+            "--interval",
+            "100ms",
+            "--timeout",
+            "300ms",
+        ]);
+        assert_eq!(run.code, 124, "{run:?}");
+        assert_eq!(
+            run.all("wait.attempt")[0].reason.as_deref(),
+            Some(reason),
+            "{run:?}"
+        );
+    }
+    stack.backend.reconfigure(|c| *c = BackendConfig::default());
+    stack
+        .backend
+        .inject("/api/status/summary", Fault::InvalidJson);
+    let run = probe(&[
+        "--url",
+        &stack.backend.url(),
+        "--wait",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "300ms",
+    ]);
+    assert_eq!(
+        run.all("wait.attempt")[0].reason.as_deref(),
+        Some("not_json"),
+        "{run:?}"
+    );
+}
