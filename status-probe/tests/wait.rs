@@ -322,16 +322,18 @@ fn the_progress_line_is_written_only_for_a_person() {
     }
 }
 
+/// A change to the simulator's configuration.
+type Change = fn(&mut BackendConfig);
+
 #[test]
 fn every_state_a_wait_can_see_is_its_attempt_reason() {
     let stack = stack();
-    let cases: [(&str, Box<dyn Fn(&mut BackendConfig)>); 3] = [
-        ("fallback", Box::new(|c| c.provider = Provider::Fallback)),
-        (
-            "unknown_path",
-            Box::new(|c| c.path_override = Some("maintenance".into())),
-        ),
-        ("not_ready", Box::new(|c| c.rag_chunks = 0)),
+    let cases: [(&str, Change); 3] = [
+        ("fallback", |c| c.provider = Provider::Fallback),
+        ("unknown_path", |c| {
+            c.path_override = Some("maintenance".into())
+        }),
+        ("not_ready", |c| c.rag_chunks = 0),
     ];
     for (reason, change) in cases {
         stack.backend.reconfigure(|c| {
