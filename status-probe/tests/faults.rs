@@ -32,6 +32,11 @@ fn under(fault: Fault, checks: &[&str]) -> Run {
     assert!(!run.stderr.contains("panicked"), "{run:?}");
     // Each request is bounded by --http-timeout: ~7 requests at most here.
     assert!(run.elapsed < Duration::from_secs(20), "{fault:?}: {run:?}");
+    for record in &run.records {
+        // Each timed request ends within its 1 s deadline (with slack for a loaded machine).
+        let ms = record.duration_ms.unwrap_or(0.0);
+        assert!(ms < 5000.0, "{fault:?}: {} took {ms} ms", record.check);
+    }
     for check in checks {
         let records: Vec<_> = run
             .records
