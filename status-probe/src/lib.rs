@@ -266,6 +266,9 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         // stdout went away: nobody reads us, stop quietly.
         return exit;
     }
+    if args.format == Format::Json && args.textfile.is_none() {
+        return exit;
+    }
     let exposition = prom::render(&args.service, out.records(), &out.facts);
     if let Some(path) = &args.textfile {
         if let Err(err) = prom::write_textfile(path, &exposition) {
@@ -302,6 +305,16 @@ impl Settings {
         {
             if !path.starts_with('/') {
                 return Err(format!("{flag} {path:?} must start with '/'"));
+            }
+        }
+        if let Some(path) = &args.textfile {
+            // Found out before probing, not after: the temp file goes beside the target.
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if dir.is_some_and(|d| !d.is_dir()) {
+                return Err(format!(
+                    "cannot write {}: its directory does not exist",
+                    path.display()
+                ));
             }
         }
         let started_at = match &args.started_at {

@@ -171,6 +171,27 @@ fn a_warming_stack_exports_its_warming_and_a_textfile_is_written_atomically() {
             .starts_with("status-probe: cannot write /nonexistent-dir/x.prom"),
         "{run:?}"
     );
+    assert!(run.stdout.is_empty(), "found out before probing: {run:?}");
+
+    // A directory in the way: the rename fails, and the temp file does not linger.
+    std::fs::create_dir(dir.path().join("taken.prom")).unwrap();
+    std::fs::write(dir.path().join("taken.prom/x"), "").unwrap();
+    let taken = dir.path().join("taken.prom");
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "summary",
+        "--textfile",
+        taken.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("cannot write"), "{run:?}");
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["status.prom", "taken.prom"]);
 }
 
 #[test]
