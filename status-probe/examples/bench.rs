@@ -3,11 +3,11 @@
 //! the operations guide probes, in the same run, alternating, several rounds; prints
 //! the medians and the ratio.
 //!
-//! `cargo build --release -p status-probe && cargo run --release -p status-probe --example bench [-- ROUNDS]`
+//! `cargo run --release -p status-probe --example bench [-- ROUNDS]` (default 30 rounds)
 //!
-//! The spawned release binary is measured when it sits next to this example's
-//! directory (target/release/status-probe); the in-process run (how `cargo xtask`
-//! composes tools) is measured always. The demo stack runs with its rate limit off.
+//! Both the spawned release binary (target/release/status-probe, built first when
+//! missing) and the in-process run (how `cargo xtask` composes tools) are measured.
+//! The demo stack runs with its rate limit off.
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -73,9 +73,25 @@ fn median(samples: &mut [Duration]) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The release binary beside the examples directory; under `cargo run` (which sets
+/// `CARGO`) it is built first when missing, so `cargo xtask bench` measures it too.
 fn sibling_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let candidate = exe.parent()?.parent()?.join("status-probe");
+    if !candidate.is_file() {
+        let cargo = std::env::var_os("CARGO")?;
+        let _ = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "status-probe",
+                "--bin",
+                "status-probe",
+            ])
+            .status();
+    }
     candidate.is_file().then_some(candidate)
 }
 
