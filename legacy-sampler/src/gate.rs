@@ -93,7 +93,10 @@ impl Gate {
         }
         if let Some(max) = self.max_ratio {
             let (passed, why) = match seen.ratio {
-                Some(ratio) => (ratio <= max, format!("legacy ratio {ratio:.4}, limit {max}")),
+                Some(ratio) => (
+                    ratio <= max,
+                    format!("legacy ratio {ratio:.4}, limit {max}"),
+                ),
                 None => (true, "no status answers to take a ratio of".into()),
             };
             checks.push(Check {

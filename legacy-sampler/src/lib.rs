@@ -82,7 +82,8 @@ pub struct Args {
     pub samples: bool,
 
     /// Gate: fail (exit 1) at the first legacy answer, which also ends a live run.
-    #[arg(long, env = "FAIL_ON_LEGACY")]
+    /// FAIL_ON_LEGACY=true (or 1, yes, on) in the environment does the same.
+    #[arg(long, env = "FAIL_ON_LEGACY", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
     pub fail_on_legacy: bool,
 
     /// Gate: fail when legacy exceeds this share (0 to 1) of the status answers (live:
@@ -121,11 +122,19 @@ pub struct Args {
     pub until: Option<jiff::Timestamp>,
 
     /// Log mode: a request path starting with this is legacy (repeatable).
-    #[arg(long = "legacy-prefix", default_value = "/status/", value_name = "PREFIX")]
+    #[arg(
+        long = "legacy-prefix",
+        default_value = "/status/",
+        value_name = "PREFIX"
+    )]
     pub legacy_prefixes: Vec<String>,
 
     /// Log mode: a request path starting with this is api (repeatable).
-    #[arg(long = "api-prefix", default_value = "/api/status/", value_name = "PREFIX")]
+    #[arg(
+        long = "api-prefix",
+        default_value = "/api/status/",
+        value_name = "PREFIX"
+    )]
     pub api_prefixes: Vec<String>,
 
     /// Log mode: more malformed lines than this share of all lines is fatal (exit 2).
@@ -143,7 +152,11 @@ fn parse_rate(text: &str) -> Result<Duration, String> {
         "s" | "sec" | "1s" => 1.0,
         "m" | "min" | "1m" => 60.0,
         "h" | "1h" => 3600.0,
-        _ => return Err(format!("invalid rate {text:?}: use e.g. 50/s, 600/m, 3600/h")),
+        _ => {
+            return Err(format!(
+                "invalid rate {text:?}: use e.g. 50/s, 600/m, 3600/h"
+            ))
+        }
     };
     let count: f64 = number
         .parse()
@@ -161,9 +174,9 @@ fn parse_rate(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_timestamp(text: &str) -> Result<jiff::Timestamp, String> {
-    text.trim()
-        .parse::<jiff::Timestamp>()
-        .map_err(|e| format!("invalid time {text:?} ({e}); use RFC 3339, e.g. 2026-11-28T00:00:00Z"))
+    text.trim().parse::<jiff::Timestamp>().map_err(|e| {
+        format!("invalid time {text:?} ({e}); use RFC 3339, e.g. 2026-11-28T00:00:00Z")
+    })
 }
 
 /// Checks what clap cannot: ranges and combinations.

@@ -114,7 +114,10 @@ struct Sample {
 enum Event {
     Done(Sample),
     /// Due within `--for`, but no worker could start it before the end.
-    Missed { seq: u64, url: usize },
+    Missed {
+        seq: u64,
+        url: usize,
+    },
 }
 
 /// What the workers share.
@@ -124,6 +127,9 @@ struct Shared<'a> {
     origin: Option<&'a str>,
     agent: ureq::Agent,
     plan: Plan,
+    /// `--fail-on-legacy`: the worker that sees a legacy answer stops the run itself,
+    /// so no further sample starts after it (with `-c 1`, none at all).
+    stop_on_legacy: bool,
     start: Instant,
     next: AtomicU64,
     stop: AtomicBool,
@@ -167,7 +173,13 @@ fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Event>) {
             continue;
         }
         let headers: Vec<(&str, &str)> = shared.origin.map(|o| ("Origin", o)).into_iter().collect();
-        let result = request(&shared.agent, "GET", &shared.urls[url], &headers, BODY_LIMIT);
+        let result = request(
+            &shared.agent,
+            "GET",
+            &shared.urls[url],
+            &headers,
+            BODY_LIMIT,
+        );
         let (result, latency) = match result {
             Ok(response) => (
                 Ok((response.status, Class::of(&response, shared.header))),
@@ -178,6 +190,9 @@ fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Event>) {
                 (Err(failure), elapsed)
             }
         };
+        if shared.stop_on_legacy && matches!(result, Ok((_, Class::Legacy))) {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
         let sample = Sample {
             seq,
             url,
@@ -245,8 +260,14 @@ impl Tally {
                 self.late += 1;
             }
         }
-        self.first_start = Some(self.first_start.map_or(sample.started, |f| f.min(sample.started)));
-        self.last_start = Some(self.last_start.map_or(sample.started, |l| l.max(sample.started)));
+        self.first_start = Some(
+            self.first_start
+                .map_or(sample.started, |f| f.min(sample.started)),
+        );
+        self.last_start = Some(
+            self.last_start
+                .map_or(sample.started, |l| l.max(sample.started)),
+        );
         match &sample.result {
             Ok((status, class)) => {
                 self.answered += 1;
@@ -325,6 +346,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         origin: args.origin.as_deref(),
         agent: options.agent(),
         plan,
+        stop_on_legacy: gate.fail_on_legacy,
         start: Instant::now(),
         next: AtomicU64::new(0),
         stop: AtomicBool::new(false),
@@ -337,7 +359,6 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         ..Tally::default()
     };
     let mut sink = RecordSink::new(TOOL, io.stdout);
-    let mut gate_tripped = false;
     thread::scope(|scope| {
         let (sender, events) = mpsc::channel();
         let workers = plan
@@ -354,12 +375,6 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
             let record = match event {
                 Event::Done(sample) => {
                     tally.add(&sample, late_threshold);
-                    let legacy = matches!(sample.result, Ok((_, Class::Legacy)));
-                    if legacy && gate.fail_on_legacy && !gate_tripped {
-                        // The gate fails at the first legacy answer: stop sending.
-                        gate_tripped = true;
-                        shared.stop.store(true, Ordering::Relaxed);
-                    }
                     args.samples
                         .then(|| sample_record(&shared, &sample, gate.fail_on_legacy))
                 }
@@ -380,7 +395,8 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         }
     });
     let elapsed = shared.start.elapsed();
-    let summary = summary_record(&shared, &gate, tally, elapsed, gate_tripped);
+    let stopped_by_gate = gate.fail_on_legacy && tally.legacy > 0;
+    let summary = summary_record(&shared, &gate, tally, elapsed, stopped_by_gate);
     let _ = sink.emit(summary);
     sink.exit()
 }

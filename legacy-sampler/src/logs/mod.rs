@@ -88,7 +88,10 @@ fn scan_source(
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
     if gzip {
         Scanner::new(settings, index)
-            .scan(&mut MultiGzDecoder::new(io::BufReader::new(file)), &mut tally)
+            .scan(
+                &mut MultiGzDecoder::new(io::BufReader::new(file)),
+                &mut tally,
+            )
             .map_err(fail)?;
         total.merge(tally, 0);
     } else if size >= PARALLEL_MIN && threads > 1 && file.metadata().map_err(fail)?.is_file() {
@@ -102,14 +105,18 @@ fn scan_source(
                         let mut file = File::open(path)?;
                         file.seek(SeekFrom::Start(start))?;
                         let mut tally = Tally::default();
-                        Scanner::new(settings, index).scan(&mut file.take(end - start), &mut tally)?;
+                        Scanner::new(settings, index)
+                            .scan(&mut file.take(end - start), &mut tally)?;
                         Ok(tally)
                     })
                 })
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("a counting thread panicked"))))
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("a counting thread panicked")))
+                })
                 .collect()
         });
         // Stretches merge in order so line numbers continue across them.
@@ -185,8 +192,16 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     let window_s = args.window.as_secs() as i64;
     let settings = Settings {
         format,
-        legacy_prefixes: args.legacy_prefixes.iter().map(|p| p.as_bytes().to_vec()).collect(),
-        api_prefixes: args.api_prefixes.iter().map(|p| p.as_bytes().to_vec()).collect(),
+        legacy_prefixes: args
+            .legacy_prefixes
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect(),
+        api_prefixes: args
+            .api_prefixes
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect(),
         window_s,
         quiet_start,
         until,
@@ -206,7 +221,6 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         .iter()
         .map(|(source, line)| format!("{}:{line}", sources[*source]))
         .collect();
-    let mut sink = RecordSink::new(TOOL, io.stdout);
     if tally.lines > 0 && tally.malformed as f64 / tally.lines as f64 > args.max_malformed_ratio {
         let message = format!(
             "{} of {} lines do not match the log format (first: {}); is --log-format right?",
@@ -214,9 +228,10 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
             tally.lines,
             malformed_at.join(", ")
         );
-        let _ = sink.emit(
+        io.error(TOOL, &message);
+        let _ = RecordSink::new(TOOL, io.stdout).emit(
             Record::error("summary", &target, "too_many_malformed")
-                .message(message.clone())
+                .message(message)
                 .data(json!({
                     "lines": tally.lines,
                     "malformed": {"count": tally.malformed, "first": malformed_at},
@@ -224,10 +239,9 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
                 }))
                 .duration(started.elapsed()),
         );
-        drop(sink);
-        io.error(TOOL, message);
         return Exit::Usage;
     }
+    let mut sink = RecordSink::new(TOOL, io.stdout);
     if emit_windows(&mut sink, &target, &tally, window_s).is_err() {
         return sink.exit();
     }
@@ -238,9 +252,8 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         last_line: tally.last_ts,
         legacy_in_span: tally.legacy_in_quiet,
     });
-    let status_lines = tally.api
-        + tally.legacy
-        + tally.other_values.iter().map(|(_, n)| n).sum::<u64>();
+    let status_lines =
+        tally.api + tally.legacy + tally.other_values.iter().map(|(_, n)| n).sum::<u64>();
     let ratio = (status_lines > 0).then(|| tally.legacy as f64 / status_lines as f64);
     let outcome = Gate::from_args(args).judge(&Observed {
         legacy: tally.legacy,
@@ -313,7 +326,11 @@ fn emit_windows(
     };
     for key in keys {
         let w = tally.windows.get(&key).copied().unwrap_or_default();
-        let reason = if w.legacy > 0 { "legacy_seen" } else { "no_legacy" };
+        let reason = if w.legacy > 0 {
+            "legacy_seen"
+        } else {
+            "no_legacy"
+        };
         let start = key * window_s;
         sink.emit(Record::info("window", target, reason).data(json!({
             "start": rfc3339(start),

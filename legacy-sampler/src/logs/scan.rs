@@ -276,9 +276,7 @@ impl<'s> Scanner<'s> {
         let Some(ts) = ts else {
             tally.malformed += 1;
             if tally.malformed_at.len() < MALFORMED_SHOWN {
-                tally
-                    .malformed_at
-                    .push((self.source, tally.physical_lines));
+                tally.malformed_at.push((self.source, tally.physical_lines));
             }
             return;
         };
@@ -428,7 +426,11 @@ mod tests {
         let settings = settings();
         let mut text = String::new();
         for i in 0..50 {
-            let path = if i % 5 == 0 { "/status/summary" } else { "/api/status/summary" };
+            let path = if i % 5 == 0 {
+                "/status/summary"
+            } else {
+                "/api/status/summary"
+            };
             text.push_str(&line("28/Nov/2026:00:57:46 +0000", path, "10.0.0.1"));
         }
         text.push_str("not a log line\n\n");

@@ -7,9 +7,10 @@ use super::format::TimeKind;
 /// almost always share it; only the seconds are read anew.
 #[derive(Debug, Default)]
 pub struct TimeCache {
-    key: [u8; 22],
-    key_len: usize,
-    minute: i64,
+    /// The minute's text and zone, zero-padded; a fixed size so that building and
+    /// comparing it compiles to a few loads instead of `memcmp` calls.
+    key: [u8; 24],
+    minute: Option<i64>,
 }
 
 impl TimeCache {
@@ -31,7 +32,10 @@ impl TimeCache {
         if t[17] != b':' {
             return None;
         }
-        let minute = self.cached(&t[..17], &t[21..26], || {
+        let mut key = [0u8; 24];
+        key[..17].copy_from_slice(&t[..17]);
+        key[17..22].copy_from_slice(&t[21..26]);
+        let minute = self.cached(key, || {
             let day = two(&t[0..2])?;
             let month = month(&t[3..6])?;
             let year = four(&t[7..11])?;
@@ -48,7 +52,14 @@ impl TimeCache {
         }
         let second = two(&t[17..19]).filter(|&s| s < 61)?;
         let zone = &t[19..];
-        let minute = self.cached(&t[..16], zone, || {
+        let mut key = [0u8; 24];
+        key[..16].copy_from_slice(&t[..16]);
+        match zone {
+            [z] => key[16] = *z,
+            [a, b, c, d, e, f] => key[16..22].copy_from_slice(&[*a, *b, *c, *d, *e, *f]),
+            _ => return None,
+        }
+        let minute = self.cached(key, || {
             let offset = match zone {
                 b"Z" => 0,
                 [sign, h1, h2, b':', m1, m2] => offset(*sign, &[*h1, *h2], &[*m1, *m2])?,
@@ -62,27 +73,13 @@ impl TimeCache {
         Some(minute + second)
     }
 
-    fn cached(
-        &mut self,
-        prefix: &[u8],
-        zone: &[u8],
-        compute: impl FnOnce() -> Option<i64>,
-    ) -> Option<i64> {
-        let len = prefix.len() + zone.len();
-        if len <= self.key.len()
-            && len == self.key_len
-            && &self.key[..prefix.len()] == prefix
-            && &self.key[prefix.len()..len] == zone
-        {
-            return Some(self.minute);
+    fn cached(&mut self, key: [u8; 24], compute: impl FnOnce() -> Option<i64>) -> Option<i64> {
+        if let Some(minute) = self.minute.filter(|_| key == self.key) {
+            return Some(minute);
         }
         let minute = compute()?;
-        if len <= self.key.len() {
-            self.key[..prefix.len()].copy_from_slice(prefix);
-            self.key[prefix.len()..len].copy_from_slice(zone);
-            self.key_len = len;
-            self.minute = minute;
-        }
+        self.key = key;
+        self.minute = Some(minute);
         Some(minute)
     }
 }
@@ -115,7 +112,10 @@ fn month(t: &[u8]) -> Option<i64> {
         b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
         b"Dec",
     ];
-    MONTHS.iter().position(|m| m[..] == *t).map(|i| i as i64 + 1)
+    MONTHS
+        .iter()
+        .position(|m| m[..] == *t)
+        .map(|i| i as i64 + 1)
 }
 
 /// `+0100` → 3600 seconds east of UTC.
@@ -200,7 +200,10 @@ mod tests {
             cache.parse(TimeKind::Iso8601, b"2026-11-28T00:57:46Z"),
             Some(reference("2026-11-28T00:57:46Z"))
         );
-        assert_eq!(cache.parse(TimeKind::Msec, b"1764291466.123"), Some(1_764_291_466));
+        assert_eq!(
+            cache.parse(TimeKind::Msec, b"1764291466.123"),
+            Some(1_764_291_466)
+        );
         assert_eq!(cache.parse(TimeKind::Msec, b"-"), None);
     }
 }
