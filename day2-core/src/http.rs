@@ -145,6 +145,10 @@ fn classify(err: &ureq::Error) -> FailureKind {
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => FailureKind::Tls,
         ureq::Error::Protocol(_) => FailureKind::Protocol,
         ureq::Error::ConnectionFailed => FailureKind::Refused,
+        // rustls reports a refused certificate through the stream as an io error.
+        ureq::Error::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            FailureKind::Tls
+        }
         ureq::Error::Io(e) => match e.kind() {
             io::ErrorKind::ConnectionRefused => FailureKind::Refused,
             io::ErrorKind::ConnectionReset
