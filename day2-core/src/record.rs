@@ -157,8 +157,9 @@ impl Record {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed;
 
-/// Writes records as JSON lines, stamps them with the tool name, and remembers the
-/// most severe outcome for the exit code.
+/// Writes records as JSON lines, stamps the tool's own records with its name (records
+/// read from another tool keep theirs), and remembers the most severe outcome for the
+/// exit code.
 pub struct RecordSink<'a> {
     tool: &'static str,
     out: &'a mut dyn Write,
@@ -184,7 +185,10 @@ impl<'a> RecordSink<'a> {
         if self.closed {
             return Err(Closed);
         }
-        record.tool = self.tool.to_owned();
+        // Records passed through from another tool keep their author.
+        if record.tool.is_empty() {
+            record.tool = self.tool.to_owned();
+        }
         self.outcome = self.outcome.merge(record.verdict.exit());
         let mut line = serde_json::to_vec(&record).expect("a record always serializes");
         line.push(b'\n');

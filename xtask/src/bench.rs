@@ -22,7 +22,10 @@ pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
     let selected: Vec<&str> = match &args.tool {
         Some(tool) if BENCHMARKED.contains(&tool.as_str()) => vec![tool.as_str()],
         Some(tool) => {
-            io.error(crate::TOOL, format!("no benchmark for {tool:?}; known: {BENCHMARKED:?}"));
+            io.error(
+                crate::TOOL,
+                format!("no benchmark for {tool:?}; known: {BENCHMARKED:?}"),
+            );
             return Exit::Usage;
         }
         None => BENCHMARKED.to_vec(),
@@ -31,7 +34,16 @@ pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
     for tool in selected {
         let _ = writeln!(io.stderr, "== bench {tool}");
         let status = Command::new(env!("CARGO"))
-            .args(["run", "--quiet", "--release", "-p", tool, "--example", "bench", "--"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                tool,
+                "--example",
+                "bench",
+                "--",
+            ])
             .args(&args.rest)
             .status();
         match status {
@@ -41,7 +53,10 @@ pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
                 outcome = outcome.merge(Exit::Failed);
             }
             Err(err) => {
-                io.error(crate::TOOL, format!("cannot run cargo for bench {tool}: {err}"));
+                io.error(
+                    crate::TOOL,
+                    format!("cannot run cargo for bench {tool}: {err}"),
+                );
                 outcome = outcome.merge(Exit::Failed);
             }
         }

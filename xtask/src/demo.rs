@@ -34,7 +34,11 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
         }
     };
     let url = stack.url();
-    let _ = writeln!(io.stderr, "demo stack up: edge {url} -> backend {}", stack.backend.url());
+    let _ = writeln!(
+        io.stderr,
+        "demo stack up: edge {url} -> backend {}",
+        stack.backend.url()
+    );
     let mut summary = Vec::new();
     let mut sink = RecordSink::new(crate::TOOL, io.stdout);
     let started = Record::info("demo.stack", &url, "started")
@@ -69,7 +73,6 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
             }
         }
     }
-    drop(sink);
     for line in summary {
         let _ = writeln!(io.stderr, "{line}");
     }

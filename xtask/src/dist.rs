@@ -34,7 +34,12 @@ fn write_one(command: &clap::Command, out_dir: &Path) -> std::io::Result<Vec<Pat
     let completions = out_dir.join("completions");
     std::fs::create_dir_all(&completions)?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        written.push(clap_complete::generate_to(shell, &mut command.clone(), &name, &completions)?);
+        written.push(clap_complete::generate_to(
+            shell,
+            &mut command.clone(),
+            &name,
+            &completions,
+        )?);
     }
     let man = out_dir.join("man");
     std::fs::create_dir_all(&man)?;

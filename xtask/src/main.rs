@@ -8,6 +8,7 @@ mod bench;
 mod cutover;
 mod demo;
 mod dist;
+mod start_prod;
 mod tools;
 
 use std::ffi::OsString;
@@ -38,6 +39,9 @@ pub enum Command {
     Cutover(Box<cutover::CutoverArgs>),
     /// Write shell completions and man pages for every tool.
     Dist(dist::DistArgs),
+    /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
+    /// truly ready.
+    StartProd(start_prod::StartProdArgs),
 }
 
 fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
@@ -50,6 +54,7 @@ fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Command::Bench(bench) => bench::run(&bench, io),
         Command::Cutover(cutover) => cutover::run(&cutover, io),
         Command::Dist(dist) => dist::run(&dist, io),
+        Command::StartProd(start) => start_prod::run(&start, io),
     }
 }
 

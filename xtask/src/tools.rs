@@ -22,7 +22,11 @@ pub fn invoke(name: &str, tool: ToolMain, args: &[&str], stdin: &[u8]) -> ToolRu
     let (exit, stdout, stderr) = cli::run_captured(tool, &argv, stdin);
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
     match read_records(&mut stdout.as_slice()) {
-        Ok(records) => ToolRun { exit, records, stderr },
+        Ok(records) => ToolRun {
+            exit,
+            records,
+            stderr,
+        },
         // A tool that writes something other than records is a bug in the tool; say
         // so loudly instead of pretending it produced nothing.
         Err(err) => ToolRun {

@@ -10,18 +10,39 @@ fn dist_writes_completions_and_man_pages_for_every_binary() {
         .arg(out_dir.path())
         .output()
         .expect("run xtask dist");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for name in day2_tests::bins::ALL {
         let bash = out_dir.path().join(format!("completions/{name}.bash"));
-        let script = std::fs::read_to_string(&bash).unwrap_or_else(|e| panic!("{}: {e}", bash.display()));
+        let script =
+            std::fs::read_to_string(&bash).unwrap_or_else(|e| panic!("{}: {e}", bash.display()));
         assert!(script.contains(&format!("_{}", name.replace('-', "__"))) || script.contains(name));
         // The completion script is valid bash.
-        let syntax = Command::new("bash").arg("-n").arg(&bash).output().expect("bash -n");
-        assert!(syntax.status.success(), "{name}: {}", String::from_utf8_lossy(&syntax.stderr));
-        for file in [format!("completions/_{name}"), format!("completions/{name}.fish")] {
+        let syntax = Command::new("bash")
+            .arg("-n")
+            .arg(&bash)
+            .output()
+            .expect("bash -n");
+        assert!(
+            syntax.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
+        for file in [
+            format!("completions/_{name}"),
+            format!("completions/{name}.fish"),
+        ] {
             assert!(out_dir.path().join(&file).is_file(), "{file}");
         }
-        let page = std::fs::read_to_string(out_dir.path().join(format!("man/{name}.1"))).expect("man page");
-        assert!(page.contains(".TH") && page.contains(name), "{name}.1 is a man page");
+        let page = std::fs::read_to_string(out_dir.path().join(format!("man/{name}.1")))
+            .expect("man page");
+        assert!(
+            page.contains(".TH") && page.contains(name),
+            "{name}.1 is a man page"
+        );
     }
 }

@@ -14,7 +14,12 @@ pub struct Entry {
 /// Which sections count: `[Unreleased]`, and the release being cut (with or without
 /// its leading `v`).
 fn section_counts(heading: &str, release: Option<&str>) -> bool {
-    let name = heading.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+    let name = heading
+        .trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap_or("")
+        .trim();
     if name.eq_ignore_ascii_case("unreleased") {
         return true;
     }
@@ -28,7 +33,9 @@ fn section_counts(heading: &str, release: Option<&str>) -> bool {
 fn announces_removal(line: &str, legacy_prefix: &str) -> bool {
     let lower = line.to_lowercase();
     let names_it = lower.contains(&legacy_prefix.to_lowercase()) || lower.contains("legacy");
-    let removes = ["remov", "retir", "drop", "delet", "410"].iter().any(|w| lower.contains(w));
+    let removes = ["remov", "retir", "drop", "delet", "410"]
+        .iter()
+        .any(|w| lower.contains(w));
     names_it && removes
 }
 
@@ -43,7 +50,11 @@ pub fn find_removal_entry(text: &str, legacy_prefix: &str, release: Option<&str>
         }
         if let Some(section) = &current {
             if announces_removal(line, legacy_prefix) {
-                return Some(Entry { section: section.clone(), line: index + 1, text: line.trim().to_owned() });
+                return Some(Entry {
+                    section: section.clone(),
+                    line: index + 1,
+                    text: line.trim().to_owned(),
+                });
             }
         }
     }
@@ -66,7 +77,15 @@ mod tests {
     fn only_the_release_being_cut_counts_besides_unreleased() {
         let without = LOG.replace("- Legacy `/status/summary` endpoint (answers 410).\n", "");
         assert_eq!(find_removal_entry(&without, "/status/", None), None);
-        assert_eq!(find_removal_entry(&without, "/status/", Some("1.3.0")).unwrap().line, 7);
-        assert_eq!(find_removal_entry(&without, "/status/", Some("v0.2.0")), None);
+        assert_eq!(
+            find_removal_entry(&without, "/status/", Some("1.3.0"))
+                .unwrap()
+                .line,
+            7
+        );
+        assert_eq!(
+            find_removal_entry(&without, "/status/", Some("v0.2.0")),
+            None
+        );
     }
 }

@@ -51,8 +51,14 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 6] =
-        [Step::Observe, Step::Guard, Step::Remove, Step::Integrity, Step::Changelog, Step::Verify];
+    pub const ALL: [Step; 6] = [
+        Step::Observe,
+        Step::Guard,
+        Step::Remove,
+        Step::Integrity,
+        Step::Changelog,
+        Step::Verify,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -199,7 +205,10 @@ impl CutoverArgs {
     fn selected(&self) -> Vec<Step> {
         match self.only {
             Some(step) => vec![step],
-            None => Step::ALL.into_iter().filter(|s| s.in_phase(self.phase)).collect(),
+            None => Step::ALL
+                .into_iter()
+                .filter(|s| s.in_phase(self.phase))
+                .collect(),
         }
     }
 }
@@ -222,11 +231,23 @@ struct Finding {
 
 impl Finding {
     fn pass(message: impl Into<String>, data: Value) -> Finding {
-        Finding { verdict: Verdict::Pass, reason: None, message: message.into(), data, evidence: Vec::new() }
+        Finding {
+            verdict: Verdict::Pass,
+            reason: None,
+            message: message.into(),
+            data,
+            evidence: Vec::new(),
+        }
     }
 
     fn fail(reason: &'static str, message: impl Into<String>, data: Value) -> Finding {
-        Finding { verdict: Verdict::Fail, reason: Some(reason), message: message.into(), data, evidence: Vec::new() }
+        Finding {
+            verdict: Verdict::Fail,
+            reason: Some(reason),
+            message: message.into(),
+            data,
+            evidence: Vec::new(),
+        }
     }
 
     fn with_evidence(mut self, run: ToolRun) -> Finding {
@@ -242,14 +263,27 @@ fn from_tool(run: ToolRun, pass: &str, reason: &'static str) -> Finding {
         .records
         .iter()
         .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
-        .map(|r| format!("{} {}: {}", r.check, r.target, r.reason.as_deref().unwrap_or("")))
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                r.check,
+                r.target,
+                r.reason.as_deref().unwrap_or("")
+            )
+        })
         .collect();
     let finding = match run.exit {
         Exit::Ok => Finding::pass(pass, json!({})),
-        Exit::Usage => Finding::fail("tool_error", format!("the tool refused its input: {}", run.stderr.trim()), json!({})),
-        Exit::Failed | Exit::Timeout => {
-            Finding::fail(reason, format!("{} finding(s): {}", failing.len(), failing.join("; ")), json!({ "failing": failing }))
-        }
+        Exit::Usage => Finding::fail(
+            "tool_error",
+            format!("the tool refused its input: {}", run.stderr.trim()),
+            json!({}),
+        ),
+        Exit::Failed | Exit::Timeout => Finding::fail(
+            reason,
+            format!("{} finding(s): {}", failing.len(), failing.join("; ")),
+            json!({ "failing": failing }),
+        ),
     };
     finding.with_evidence(run)
 }
@@ -263,7 +297,13 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
         let target = step.name();
         let check = format!("cutover.{target}");
         let finding = if args.dry_run {
-            Finding { verdict: Verdict::Info, reason: Some("dry_run"), message: step.plan(args), data: json!({}), evidence: vec![] }
+            Finding {
+                verdict: Verdict::Info,
+                reason: Some("dry_run"),
+                message: step.plan(args),
+                data: json!({}),
+                evidence: vec![],
+            }
         } else {
             run_step(step, args)
         };
@@ -279,10 +319,17 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
         if sink.emit(record.clone()).is_err() {
             return sink.exit();
         }
-        outcomes.push(StepOutcome { step, record, evidence: finding.evidence });
+        outcomes.push(StepOutcome {
+            step,
+            record,
+            evidence: finding.evidence,
+        });
     }
-    let failed: Vec<&str> =
-        outcomes.iter().filter(|o| o.record.verdict.exit() != Exit::Ok).map(|o| o.step.name()).collect();
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.record.verdict.exit() != Exit::Ok)
+        .map(|o| o.step.name())
+        .collect();
     let final_record = if args.dry_run {
         Record::info("cutover.verdict", &args.url, "dry_run").message("dry run: nothing was checked")
     } else if failed.is_empty() {
@@ -298,7 +345,10 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
     if let Some(path) = &args.report {
         let text = report::markdown(args, &outcomes, &final_record);
         if let Err(err) = std::fs::write(path, text) {
-            io.error(crate::TOOL, format!("cannot write the report {}: {err}", path.display()));
+            io.error(
+                crate::TOOL,
+                format!("cannot write the report {}: {err}", path.display()),
+            );
             return Exit::Usage;
         }
     }
@@ -318,29 +368,53 @@ fn run_step(step: Step, args: &CutoverArgs) -> Finding {
 
 fn read_input(path: &Path, what: &str) -> Result<String, Finding> {
     std::fs::read_to_string(path).map_err(|err| {
-        Finding::fail("input_unreadable", format!("cannot read the {what} {}: {err}", path.display()), json!({"path": path}))
+        Finding::fail(
+            "input_unreadable",
+            format!("cannot read the {what} {}: {err}", path.display()),
+            json!({"path": path}),
+        )
     })
 }
 
 fn observe(_args: &CutoverArgs) -> Finding {
-    Finding::fail("not_implemented", "observe is wired when legacy-sampler lands", json!({}))
+    Finding::fail(
+        "not_implemented",
+        "observe is wired when legacy-sampler lands",
+        json!({}),
+    )
 }
 
 fn guard(_args: &CutoverArgs) -> Finding {
-    Finding::fail("not_implemented", "guard is wired when legacy-sampler lands", json!({}))
+    Finding::fail(
+        "not_implemented",
+        "guard is wired when legacy-sampler lands",
+        json!({}),
+    )
 }
 
 fn integrity(_args: &CutoverArgs) -> Finding {
-    Finding::fail("not_implemented", "integrity is wired when sri-check lands", json!({}))
+    Finding::fail(
+        "not_implemented",
+        "integrity is wired when sri-check lands",
+        json!({}),
+    )
 }
 
 fn verify(_args: &CutoverArgs) -> Finding {
-    Finding::fail("not_implemented", "verify is wired when status-probe lands", json!({}))
+    Finding::fail(
+        "not_implemented",
+        "verify is wired when status-probe lands",
+        json!({}),
+    )
 }
 
 fn remove(args: &CutoverArgs) -> Finding {
     let Some(conf_path) = &args.nginx_conf else {
-        return Finding::fail("input_missing", "no --nginx-conf given: the removal cannot be checked", json!({}));
+        return Finding::fail(
+            "input_missing",
+            "no --nginx-conf given: the removal cannot be checked",
+            json!({}),
+        );
     };
     let text = match read_input(conf_path, "nginx configuration") {
         Ok(text) => text,
@@ -359,12 +433,18 @@ fn remove(args: &CutoverArgs) -> Finding {
     let handling = nginx::legacy_handling(&config, &args.legacy_prefix);
     let mut data = json!({ "nginx_conf": conf_path, "legacy_prefix": args.legacy_prefix });
     if let Some(patch_path) = &args.write_patch {
-        let name = conf_path.file_name().map_or("nginx.conf".into(), |n| n.to_string_lossy().into_owned());
+        let name = conf_path
+            .file_name()
+            .map_or("nginx.conf".into(), |n| n.to_string_lossy().into_owned());
         match nginx::retire_patch(&name, &text, &config, &args.legacy_prefix) {
             Some(patch) => match std::fs::write(patch_path, patch) {
                 Ok(()) => data["patch"] = json!(patch_path),
                 Err(err) => {
-                    return Finding::fail("patch_unwritable", format!("cannot write {}: {err}", patch_path.display()), data)
+                    return Finding::fail(
+                        "patch_unwritable",
+                        format!("cannot write {}: {err}", patch_path.display()),
+                        data,
+                    )
                 }
             },
             None => data["patch"] = json!(null),
@@ -373,7 +453,11 @@ fn remove(args: &CutoverArgs) -> Finding {
     let readers = match readers::find_readers(&args.repo, &args.legacy_prefix, &args.api_prefix) {
         Ok(readers) => readers,
         Err(err) => {
-            return Finding::fail("repo_unreadable", format!("cannot search {}: {err}", args.repo.display()), data)
+            return Finding::fail(
+                "repo_unreadable",
+                format!("cannot search {}: {err}", args.repo.display()),
+                data,
+            )
         }
     };
     data["readers"] = readers
@@ -416,7 +500,11 @@ fn remove(args: &CutoverArgs) -> Finding {
             format!(
                 "{message}, but {} place(s) still read it: {}",
                 readers.len(),
-                readers.iter().map(|r| format!("{}:{}", r.path.display(), r.line)).collect::<Vec<_>>().join(", ")
+                readers
+                    .iter()
+                    .map(|r| format!("{}:{}", r.path.display(), r.line))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             data,
         ),
@@ -430,7 +518,13 @@ fn changelog_step(args: &CutoverArgs) -> Finding {
     };
     match changelog::find_removal_entry(&text, &args.legacy_prefix, args.release.as_deref()) {
         Some(entry) => Finding::pass(
-            format!("{}:{} under {}: {}", args.changelog.display(), entry.line, entry.section, entry.text),
+            format!(
+                "{}:{} under {}: {}",
+                args.changelog.display(),
+                entry.line,
+                entry.section,
+                entry.text
+            ),
             json!({"file": args.changelog, "line": entry.line, "section": entry.section, "entry": entry.text}),
         ),
         None => Finding::fail(
@@ -439,7 +533,10 @@ fn changelog_step(args: &CutoverArgs) -> Finding {
                 "{} has no entry for the removal of {} under [Unreleased]{}",
                 args.changelog.display(),
                 args.legacy_prefix,
-                args.release.as_deref().map(|r| format!(" or [{r}]")).unwrap_or_default()
+                args.release
+                    .as_deref()
+                    .map(|r| format!(" or [{r}]"))
+                    .unwrap_or_default()
             ),
             json!({"file": args.changelog}),
         ),
@@ -447,7 +544,11 @@ fn changelog_step(args: &CutoverArgs) -> Finding {
 }
 
 #[allow(dead_code)]
-fn placeholder(_: fn(ToolRun, &str, &'static str) -> Finding, _: fn(&str, crate::tools::ToolMain, &[&str], &[u8]) -> ToolRun) {}
+fn placeholder(
+    _: fn(ToolRun, &str, &'static str) -> Finding,
+    _: fn(&str, crate::tools::ToolMain, &[&str], &[u8]) -> ToolRun,
+) {
+}
 
 #[allow(dead_code)]
 const _USES: fn(ToolRun, &str, &'static str) -> Finding = from_tool;

@@ -77,7 +77,10 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, SyntaxError> {
                     }
                 }
                 if !closed {
-                    return Err(SyntaxError { line: start, message: "unterminated quoted string".into() });
+                    return Err(SyntaxError {
+                        line: start,
+                        message: "unterminated quoted string".into(),
+                    });
                 }
                 tokens.push((Token::Word(word), start));
             }
@@ -116,22 +119,36 @@ fn parse_block(
         match token {
             Token::Close => {
                 if opened_at.is_none() {
-                    return Err(SyntaxError { line: *line, message: "unexpected \"}\"".into() });
+                    return Err(SyntaxError {
+                        line: *line,
+                        message: "unexpected \"}\"".into(),
+                    });
                 }
                 return Ok(directives);
             }
             Token::Semicolon | Token::Open => {
-                return Err(SyntaxError { line: *line, message: "directive without a name".into() });
+                return Err(SyntaxError {
+                    line: *line,
+                    message: "directive without a name".into(),
+                });
             }
             Token::Word(name) => {
-                let mut directive =
-                    Directive { name: name.clone(), args: Vec::new(), children: Vec::new(), line: *line, end_line: *line };
+                let mut directive = Directive {
+                    name: name.clone(),
+                    args: Vec::new(),
+                    children: Vec::new(),
+                    line: *line,
+                    end_line: *line,
+                };
                 *position += 1;
                 loop {
                     let Some((token, line)) = tokens.get(*position) else {
                         return Err(SyntaxError {
                             line: directive.line,
-                            message: format!("directive \"{}\" is not terminated by \";\"", directive.name),
+                            message: format!(
+                                "directive \"{}\" is not terminated by \";\"",
+                                directive.name
+                            ),
                         });
                     };
                     *position += 1;
@@ -169,7 +186,10 @@ fn parse_block(
         }
     }
     match opened_at {
-        Some(line) => Err(SyntaxError { line, message: "unexpected end of file, expecting \"}\"".into() }),
+        Some(line) => Err(SyntaxError {
+            line,
+            message: "unexpected end of file, expecting \"}\"".into(),
+        }),
         None => Ok(directives),
     }
 }
@@ -204,7 +224,9 @@ fn legacy_locations<'a>(config: &'a [Directive], prefix: &str) -> Vec<&'a Direct
     all.into_iter()
         .filter(|d| d.name == "location")
         .filter(|d| match d.args.as_slice() {
-            [path] | [_, path] => path == prefix || path.trim_end_matches('/') == prefix.trim_end_matches('/'),
+            [path] | [_, path] => {
+                path == prefix || path.trim_end_matches('/') == prefix.trim_end_matches('/')
+            }
             _ => false,
         })
         .collect()
@@ -220,14 +242,26 @@ pub fn legacy_handling(config: &[Directive], prefix: &str) -> LegacyHandling {
         if let Some(ret) = inner.iter().find(|d| d.name == "return") {
             if let Some(status) = ret.args.first().and_then(|s| s.parse::<u16>().ok()) {
                 if status == 404 || status == 410 {
-                    return LegacyHandling::Retired { status, line: location.line };
+                    return LegacyHandling::Retired {
+                        status,
+                        line: location.line,
+                    };
                 }
             }
         }
-        if inner.iter().any(|d| matches!(d.name.as_str(), "proxy_pass" | "fastcgi_pass" | "uwsgi_pass" | "grpc_pass")) {
-            return LegacyHandling::Proxied { line: location.line };
+        if inner.iter().any(|d| {
+            matches!(
+                d.name.as_str(),
+                "proxy_pass" | "fastcgi_pass" | "uwsgi_pass" | "grpc_pass"
+            )
+        }) {
+            return LegacyHandling::Proxied {
+                line: location.line,
+            };
         }
-        return LegacyHandling::Other { line: location.line };
+        return LegacyHandling::Other {
+            line: location.line,
+        };
     }
     let catch_all = all.iter().find(|d| {
         d.name == "location" && d.args == ["/"] && {
@@ -237,14 +271,21 @@ pub fn legacy_handling(config: &[Directive], prefix: &str) -> LegacyHandling {
         }
     });
     match catch_all {
-        Some(location) => LegacyHandling::SpaFallback { line: location.line },
+        Some(location) => LegacyHandling::SpaFallback {
+            line: location.line,
+        },
         None => LegacyHandling::NotRouted,
     }
 }
 
 /// A unified diff that replaces every legacy location block of `text` with one that
 /// answers `return 410;`, or `None` when there is no such block.
-pub fn retire_patch(file_name: &str, text: &str, config: &[Directive], prefix: &str) -> Option<String> {
+pub fn retire_patch(
+    file_name: &str,
+    text: &str,
+    config: &[Directive],
+    prefix: &str,
+) -> Option<String> {
     let blocks = legacy_locations(config, prefix);
     if blocks.is_empty() {
         return None;
@@ -256,7 +297,10 @@ pub fn retire_patch(file_name: &str, text: &str, config: &[Directive], prefix: &
     let mut shift: isize = 0;
     for block in blocks {
         let (first, last) = (block.line - 1, block.end_line - 1);
-        let indent: String = lines[first].chars().take_while(|c| c.is_whitespace()).collect();
+        let indent: String = lines[first]
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
         let replacement = [
             format!("{indent}location {} {{", block.args.join(" ")),
             format!("{indent}    return 410;"),
@@ -267,7 +311,14 @@ pub fn retire_patch(file_name: &str, text: &str, config: &[Directive], prefix: &
         let old_len = context_after - context_before + 1;
         let new_len = old_len - (last - first + 1) + replacement.len();
         let new_start = context_before as isize + 1 + shift;
-        let _ = writeln!(patch, "@@ -{},{} +{},{} @@", context_before + 1, old_len, new_start, new_len);
+        let _ = writeln!(
+            patch,
+            "@@ -{},{} +{},{} @@",
+            context_before + 1,
+            old_len,
+            new_start,
+            new_len
+        );
         for line in &lines[context_before..first] {
             let _ = writeln!(patch, " {line}");
         }
@@ -294,21 +345,30 @@ mod tests {
     #[test]
     fn a_commented_block_does_not_count_and_the_proxied_one_does() {
         let config = parse(SERVED).unwrap();
-        assert_eq!(legacy_handling(&config, "/status/"), LegacyHandling::Proxied { line: 4 });
+        assert_eq!(
+            legacy_handling(&config, "/status/"),
+            LegacyHandling::Proxied { line: 4 }
+        );
     }
 
     #[test]
     fn a_deleted_block_is_the_spa_fallback_trap() {
         let text = SERVED.replace("    location /status/ {\n        add_header X-Status-Path legacy always;\n        proxy_pass http://backend;\n    }\n", "");
         let config = parse(&text).unwrap();
-        assert_eq!(legacy_handling(&config, "/status/"), LegacyHandling::SpaFallback { line: 4 });
+        assert_eq!(
+            legacy_handling(&config, "/status/"),
+            LegacyHandling::SpaFallback { line: 4 }
+        );
     }
 
     #[test]
     fn the_patch_retires_the_block_and_the_result_classifies_as_retired() {
         let config = parse(SERVED).unwrap();
         let patch = retire_patch("nginx.conf", SERVED, &config, "/status/").unwrap();
-        assert!(patch.contains("-        proxy_pass http://backend;\n"), "{patch}");
+        assert!(
+            patch.contains("-        proxy_pass http://backend;\n"),
+            "{patch}"
+        );
         assert!(patch.contains("+        return 410;\n"), "{patch}");
         let patched = SERVED.replace(
             "    location /status/ {\n        add_header X-Status-Path legacy always;\n        proxy_pass http://backend;\n    }\n",
@@ -316,7 +376,10 @@ mod tests {
         );
         assert_eq!(
             legacy_handling(&parse(&patched).unwrap(), "/status/"),
-            LegacyHandling::Retired { status: 410, line: 4 }
+            LegacyHandling::Retired {
+                status: 410,
+                line: 4
+            }
         );
     }
 

@@ -24,14 +24,25 @@ fn cell(text: &str) -> String {
 
 pub fn markdown(args: &CutoverArgs, outcomes: &[StepOutcome], verdict: &Record) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Legacy endpoint cutover: {}\n", mark(verdict.verdict));
+    let _ = writeln!(
+        out,
+        "# Legacy endpoint cutover: {}\n",
+        mark(verdict.verdict)
+    );
     let _ = writeln!(out, "- target: `{}`", args.url);
-    let _ = writeln!(out, "- legacy path: `{}` (prefix `{}`)", args.legacy_path, args.legacy_prefix);
+    let _ = writeln!(
+        out,
+        "- legacy path: `{}` (prefix `{}`)",
+        args.legacy_path, args.legacy_prefix
+    );
     let _ = writeln!(out, "- finished: {}", verdict.ts);
     if let Some(message) = &verdict.message {
         let _ = writeln!(out, "- verdict: {message}");
     }
-    let _ = writeln!(out, "\n| step | verdict | reason | checked at | took |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "\n| step | verdict | reason | checked at | took |\n|---|---|---|---|---|"
+    );
     for outcome in outcomes {
         let record = &outcome.record;
         let _ = writeln!(
@@ -46,7 +57,12 @@ pub fn markdown(args: &CutoverArgs, outcomes: &[StepOutcome], verdict: &Record) 
     }
     for outcome in outcomes {
         let record = &outcome.record;
-        let _ = writeln!(out, "\n## {}: {}\n", outcome.step.name(), mark(record.verdict));
+        let _ = writeln!(
+            out,
+            "\n## {}: {}\n",
+            outcome.step.name(),
+            mark(record.verdict)
+        );
         if let Some(checks) = record.data.get("checks").and_then(|c| c.as_str()) {
             let _ = writeln!(out, "Checks: {checks}\n");
         }
@@ -54,7 +70,10 @@ pub fn markdown(args: &CutoverArgs, outcomes: &[StepOutcome], verdict: &Record) 
             let _ = writeln!(out, "Finding: {message}\n");
         }
         if !outcome.evidence.is_empty() {
-            let _ = writeln!(out, "| tool | check | target | verdict | reason | at |\n|---|---|---|---|---|---|");
+            let _ = writeln!(
+                out,
+                "| tool | check | target | verdict | reason | at |\n|---|---|---|---|---|---|"
+            );
             for evidence in &outcome.evidence {
                 let _ = writeln!(
                     out,
@@ -68,9 +87,16 @@ pub fn markdown(args: &CutoverArgs, outcomes: &[StepOutcome], verdict: &Record) 
                 );
             }
         }
-        if let Some(data) = record.data.get("evidence").filter(|d| d.as_object().is_some_and(|o| !o.is_empty())) {
+        if let Some(data) = record
+            .data
+            .get("evidence")
+            .filter(|d| d.as_object().is_some_and(|o| !o.is_empty()))
+        {
             let pretty = serde_json::to_string_pretty(data).unwrap_or_default();
-            let _ = writeln!(out, "\n<details><summary>evidence</summary>\n\n```json\n{pretty}\n```\n</details>");
+            let _ = writeln!(
+                out,
+                "\n<details><summary>evidence</summary>\n\n```json\n{pretty}\n```\n</details>"
+            );
         }
     }
     out

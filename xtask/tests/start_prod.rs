@@ -1,0 +1,141 @@
+//! `cargo xtask start-prod` against a compose project built locally on the real
+//! engine: a ready stack ends with exit 0 and its path; a stack that is down never
+//! becomes ready and exits non-zero early.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use day2_tests::docker::{test_image, TestScope};
+use serde_json::Value;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/start-prod/docker-compose.yml")
+}
+
+/// A compose project of the test: removed (containers, network, built image) on drop.
+struct Project {
+    scope: TestScope,
+    name: String,
+    port: u16,
+    mode: &'static str,
+}
+
+impl Project {
+    fn new(mode: &'static str) -> Project {
+        test_image();
+        let scope = TestScope::new(&format!("startprod-{mode}"));
+        let name = scope.id.replace(['-', '.'], "");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Project {
+            scope,
+            name,
+            port,
+            mode,
+        }
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("DAY2_SCOPE", &self.scope.id)
+            .env("DAY2_PORT", self.port.to_string())
+            .env("MODE", self.mode);
+        command
+    }
+
+    fn start_prod(&self) -> Output {
+        self.command(Path::new(env!("CARGO_BIN_EXE_xtask")))
+            .arg("start-prod")
+            .arg("-f")
+            .arg(fixture())
+            .args([
+                "-p",
+                &self.name,
+                "--url",
+                &format!("http://127.0.0.1:{}", self.port),
+            ])
+            .args(["--timeout", "60s", "--interval", "300ms", "--grace", "2s"])
+            .output()
+            .expect("run xtask start-prod")
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self
+            .command(Path::new("docker-compose"))
+            .arg("-f")
+            .arg(fixture())
+            .args(["-p", &self.name, "down", "-v", "--rmi", "local"])
+            .output();
+    }
+}
+
+fn records(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record"))
+        .collect()
+}
+
+#[test]
+fn a_ready_stack_comes_up_and_reports_its_path() {
+    let project = Project::new("primary");
+    let out = project.start_prod();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let records = records(&out);
+    let checks: Vec<&str> = records
+        .iter()
+        .map(|r| r["check"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains(&"start-prod.compose"), "{checks:?}");
+    assert!(
+        records.iter().any(|r| r["tool"] == "docker-doctor"),
+        "the daemon probe ran first"
+    );
+    let last = records.last().expect("records");
+    assert_eq!(
+        (last["check"].as_str(), last["verdict"].as_str()),
+        (Some("start-prod"), Some("pass"))
+    );
+    assert_eq!(last["data"]["llm_path"], "primary");
+    assert_eq!(last["data"]["primary_model_present"], true);
+    assert!(
+        stderr.contains("llm.path=\"primary\" primary_model_present=true"),
+        "{stderr}"
+    );
+    assert!(
+        !project.scope.objects("container").is_empty(),
+        "compose created the scoped container"
+    );
+}
+
+#[test]
+fn a_stack_that_is_down_never_becomes_ready_and_fails_early() {
+    let project = Project::new("down");
+    let out = project.start_prod();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = records(&out);
+    let wait = records
+        .iter()
+        .rev()
+        .find(|r| r["check"] == "wait")
+        .expect("wait record");
+    assert_eq!(wait["reason"], "terminal_down");
+    let last = records.last().expect("records");
+    assert_eq!(
+        (last["check"].as_str(), last["reason"].as_str()),
+        (Some("start-prod"), Some("never_ready"))
+    );
+    assert_eq!(last["data"]["llm_path"], "down");
+}
