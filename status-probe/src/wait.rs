@@ -57,6 +57,10 @@ fn observe(args: &Args, probe: &Probe, path: &str) -> Seen {
                     (state, Some(view))
                 }
                 Err(Unreadable::Status) => (format!("http_{}", response.status), None),
+                // A bare edge path (`/_up`) answers HTML: its status is its state.
+                Err(Unreadable::NotJson(_)) if args.until == Until::AnyOk => {
+                    (format!("http_{}", response.status), None)
+                }
                 Err(Unreadable::NotJson(_)) => ("not_json".to_owned(), None),
             };
             let met = match args.until {

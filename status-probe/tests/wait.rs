@@ -196,6 +196,24 @@ fn a_synthetic_200_does_not_end_a_wait_for_primary_but_ends_a_wait_for_2xx() {
     assert_eq!(run.one("wait.attempt").data["state"], "synthetic_warming");
     assert_eq!(run.one("wait").verdict, Verdict::Pass);
     assert_eq!(run.one("ready").verdict, Verdict::Pass);
+
+    // A bare edge check: the SPA's HTML on /_up is a 2xx like any other.
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--until",
+        "2xx",
+        "--wait-path",
+        "/_up",
+        "ready",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let attempt = run.one("wait.attempt");
+    assert_eq!(
+        (attempt.verdict, &attempt.data["state"]),
+        (Verdict::Pass, &json!("http_200"))
+    );
 }
 
 #[test]
