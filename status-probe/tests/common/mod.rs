@@ -94,6 +94,17 @@ pub fn probe_env(args: &[&str], env: &[(&str, &str)]) -> Run {
             .unwrap_or_else(|e| panic!("records: {e}\n{run:?}"));
         for record in &run.records {
             assert_eq!(record.tool, "status-probe");
+            // The envelope's patterns (schema/record.schema.json).
+            let check = record.check.as_bytes();
+            assert!(
+                check.first().is_some_and(u8::is_ascii_lowercase)
+                    && check.iter().all(|b| b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b"_.-".contains(b)),
+                "check name {:?}",
+                record.check
+            );
+            assert!(record.data.is_object());
             if record.verdict != Verdict::Pass {
                 let reason = record
                     .reason
@@ -101,8 +112,12 @@ pub fn probe_env(args: &[&str], env: &[(&str, &str)]) -> Run {
                     .unwrap_or_else(|| panic!("non-pass record without reason: {record:?}"));
                 assert!(
                     reason
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                        .as_bytes()
+                        .first()
+                        .is_some_and(u8::is_ascii_lowercase)
+                        && reason
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                     "{reason}"
                 );
             }
