@@ -7,7 +7,13 @@ use std::process::Command;
 use day2_core::{Exit, Io};
 
 /// Tools that carry a benchmark.
-const BENCHMARKED: [&str; 0] = [];
+const BENCHMARKED: [&str; 5] = [
+    "status-probe",
+    "legacy-sampler",
+    "sri-check",
+    "prune-review",
+    "docker-doctor",
+];
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {

@@ -1,32 +1,68 @@
 //! `cargo xtask demo`: a tour of every tool against the built-in demo stack (the
 //! backend simulator behind a real nginx), stopped again at the end.
 
-use std::time::Instant;
+use std::time::Duration;
 
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig};
 
-use crate::tools::{invoke, ToolMain};
+use crate::tools::{invoke, ToolRun};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {}
 
-/// One tool invocation of the tour.
-struct Step {
-    title: &'static str,
-    tool: &'static str,
-    main: ToolMain,
-    args: Vec<String>,
-}
-
-/// The tour, against a stack at `url`. It grows as tools land.
-fn tour(_url: &str) -> Vec<Step> {
-    Vec::new()
+/// The tour, against the running stack; `step` reports each tool run. It grows as
+/// tools land.
+fn tour(stack: &mut DemoStack, step: &mut dyn FnMut(&str, ToolRun)) {
+    let url = stack.url();
+    step(
+        "status-probe: every check at the edge",
+        invoke(
+            "status-probe",
+            status_probe::run,
+            &[
+                "--url",
+                &url,
+                "--chat-path",
+                "/api/chat",
+                "--origin",
+                "https://assistant.example.org",
+                "--origin",
+                "http://127.0.0.1:5173",
+                "--disallowed-origin",
+                "https://evil.example",
+            ],
+            b"",
+        ),
+    );
+    stack
+        .backend
+        .reconfigure(|c| c.warm_after = Duration::from_millis(1500));
+    step(
+        "status-probe: wait warming -> primary",
+        invoke(
+            "status-probe",
+            status_probe::run,
+            &[
+                "--url",
+                &url,
+                "--wait",
+                "--interval",
+                "300ms",
+                "--timeout",
+                "30s",
+                "--warming-budget",
+                "10m",
+                "summary",
+            ],
+            b"",
+        ),
+    );
 }
 
 pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
-    let stack = match DemoStack::start(BackendConfig::default(), EdgeConfig::default()) {
+    let mut stack = match DemoStack::start(BackendConfig::default(), EdgeConfig::default()) {
         Ok(stack) => stack,
         Err(err) => {
             io.error(crate::TOOL, format!("cannot start the demo stack: {err}"));
@@ -46,32 +82,32 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
     if sink.emit(started).is_err() {
         return sink.exit();
     }
-    for step in tour(&url) {
-        let args: Vec<&str> = step.args.iter().map(String::as_str).collect();
-        let clock = Instant::now();
-        let run = invoke(step.tool, step.main, &args, b"");
+    let mut closed = false;
+    tour(&mut stack, &mut |title, run| {
         let count = |v: Verdict| run.records.iter().filter(|r| r.verdict == v).count();
         summary.push(format!(
-            "{:<40} exit {:>3}  pass {} fail {} warn {} info {} error {}  ({:.0} ms)",
-            step.title,
+            "{:<44} exit {:>3}  pass {} fail {} warn {} info {} error {}",
+            title,
             run.exit.code(),
             count(Verdict::Pass),
             count(Verdict::Fail),
             count(Verdict::Warn),
             count(Verdict::Info),
             count(Verdict::Error),
-            clock.elapsed().as_secs_f64() * 1000.0
         ));
         if run.exit == Exit::Usage {
             // The tool refused its arguments: show why, the tour's own bug.
             summary.push(format!("    {}", run.stderr.trim()));
         }
-        for record in run.records {
-            // Tool records pass through untouched: the tour shows what a pipe shows.
-            if sink.emit(record).is_err() {
-                return Exit::Ok;
-            }
-        }
+        // Tool records pass through untouched: the tour shows what a pipe shows.
+        closed = closed
+            || !run
+                .records
+                .into_iter()
+                .all(|record| sink.emit(record).is_ok());
+    });
+    if closed {
+        return Exit::Ok;
     }
     for line in summary {
         let _ = writeln!(io.stderr, "{line}");

@@ -30,3 +30,28 @@ fn the_alerting_rules_pass_promtool_check() {
 fn the_alerting_rules_pass_their_unit_tests() {
     promtool(&["test", "rules", "day2-alerts.test.yml"]);
 }
+
+#[test]
+fn every_status_metric_the_rules_use_is_exported_by_status_probe() {
+    let stack = day2_tests::DemoStack::default_stack().expect("demo stack");
+    let out = Command::new(day2_tests::bins::bin("status-probe"))
+        .args(["--url", &stack.url(), "--format", "prometheus", "summary"])
+        .output()
+        .expect("run status-probe");
+    let exposition = String::from_utf8_lossy(&out.stdout);
+    let rules = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prometheus/day2-alerts.yml"),
+    )
+    .expect("rules file");
+    let used: std::collections::BTreeSet<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("status_"))
+        .collect();
+    assert!(used.len() >= 4, "{used:?}");
+    for metric in used {
+        assert!(
+            exposition.contains(&format!("\n{metric}{{")),
+            "{metric} not exported:\n{exposition}"
+        );
+    }
+}
