@@ -122,10 +122,7 @@ fn the_opt_in_legacy_gate_is_red_on_the_first_legacy_response() {
     assert!(stderr.contains("red: legacy-gate"), "{stderr}");
     let summary = records
         .lines()
-        .filter(|l| {
-            l.contains("\"tool\":\"legacy-sampler\"") && l.contains("\"check\":\"summary\"")
-        })
-        .next_back()
+        .rfind(|l| l.contains("\"tool\":\"legacy-sampler\"") && l.contains("\"check\":\"summary\""))
         .expect("legacy-sampler summary record");
     assert!(summary.contains("\"verdict\":\"fail\""), "{summary}");
     // Off, the gate does not run (it is opt-in). The table is still red on CORS: while
