@@ -85,14 +85,20 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     redactor.learn_env(&TOKEN_ENV);
     let mut stdout = RedactingWriter::new(&mut *io.stdout, &redactor);
     let mut stderr = RedactingWriter::new(&mut *io.stderr, &redactor);
-    let exit = dispatch(
-        args,
-        &mut *io.stdin,
-        &mut stdout,
-        &mut stderr,
-        io.interactive,
-        &redactor,
-    );
+    let exit = redact::contain_panics(|| {
+        dispatch(
+            args,
+            &mut *io.stdin,
+            &mut stdout,
+            &mut stderr,
+            io.interactive,
+            &redactor,
+        )
+    })
+    .unwrap_or_else(|message| {
+        let _ = writeln!(stderr, "{TOOL}: {message}");
+        Exit::Failed
+    });
     // A closed stream at the end is the reader's choice, not our failure.
     let _ = stdout.finish();
     let _ = stderr.finish();
@@ -142,5 +148,15 @@ fn dispatch(
             );
             Exit::Usage
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Args::command().debug_assert();
     }
 }

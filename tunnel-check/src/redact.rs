@@ -480,6 +480,41 @@ pub fn filter(
     Ok(masked_lines)
 }
 
+/// Runs `f` and turns a panic on this thread into an error message instead of the
+/// default hook's print, which would show the panic's text unmasked (and a
+/// backtrace). The caller writes the message through its [`RedactingWriter`].
+/// Panics on other threads still reach the hook that was installed before.
+pub fn contain_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    type Hook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
+    let ours = std::thread::current().id();
+    let previous: Arc<Hook> = Arc::new(std::panic::take_hook());
+    let place: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let (chained, seen) = (previous.clone(), place.clone());
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == ours {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
+            *seen.lock().unwrap_or_else(PoisonError::into_inner) = at;
+        } else {
+            chained(info);
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    result.map_err(|payload| {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        match place.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            Some(at) => format!("internal error: {text} (at {at})"),
+            None => format!("internal error: {text}"),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,6 +602,25 @@ mod tests {
         );
         assert_eq!(lines.redact("short"), "short");
         assert!(!format!("{:?}", Secret::new("plain-secret-value-123")).contains("plain"));
+    }
+
+    #[test]
+    fn a_panic_becomes_a_message_that_the_writer_masks() {
+        let err = contain_panics(|| -> u8 { panic!("boom with {TOKEN}") }).unwrap_err();
+        assert!(err.starts_with("internal error: boom with eyJ"), "{err}");
+        assert!(err.contains("src/redact.rs:"), "{err}");
+        let mut out = Vec::new();
+        {
+            let r = Redactor::default();
+            let mut w = RedactingWriter::new(&mut out, &r);
+            writeln!(w, "tunnel-check: {err}").unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("tunnel-check: internal error: boom with [REDACTED:token]"),
+            "{text}"
+        );
+        assert_eq!(contain_panics(|| 7), Ok(7));
     }
 
     #[test]
