@@ -258,7 +258,6 @@ fn daemon(args: &Args, checks: &[Check], report: &mut Report<'_>) -> Result<(), 
         if let Some(recovered) = recover::run(&outcome, &settings, &recovery, report)? {
             // The daemon is back: the first probe's failure no longer decides the exit.
             report.restore(before);
-            report.raise(Exit::Ok);
             outcome = recovered;
         }
     }

@@ -60,10 +60,6 @@ impl<'a> Report<'a> {
         records.into_iter().try_for_each(|r| self.emit(r))
     }
 
-    pub fn raise(&mut self, exit: Exit) {
-        self.outcome = self.outcome.merge(exit);
-    }
-
     /// The outcome so far, for [`Report::restore`].
     pub fn outcome(&self) -> Exit {
         self.outcome
