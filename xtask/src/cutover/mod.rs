@@ -223,7 +223,7 @@ pub struct StepOutcome {
 /// What a step concluded, before it becomes a record.
 struct Finding {
     verdict: Verdict,
-    reason: Option<&'static str>,
+    reason: Option<String>,
     message: String,
     data: Value,
     evidence: Vec<Record>,
@@ -240,10 +240,18 @@ impl Finding {
         }
     }
 
-    fn fail(reason: &'static str, message: impl Into<String>, data: Value) -> Finding {
+    fn fail(reason: &str, message: impl Into<String>, data: Value) -> Finding {
+        Finding::new(Verdict::Fail, reason, message, data)
+    }
+
+    fn warn(reason: &str, message: impl Into<String>, data: Value) -> Finding {
+        Finding::new(Verdict::Warn, reason, message, data)
+    }
+
+    fn new(verdict: Verdict, reason: &str, message: impl Into<String>, data: Value) -> Finding {
         Finding {
-            verdict: Verdict::Fail,
-            reason: Some(reason),
+            verdict,
+            reason: Some(reason.to_owned()),
             message: message.into(),
             data,
             evidence: Vec::new(),
@@ -256,38 +264,6 @@ impl Finding {
     }
 }
 
-/// A tool run's verdict for a step: the tool's exit code decides, and the first
-/// non-passing record names the reason.
-fn from_tool(run: ToolRun, pass: &str, reason: &'static str) -> Finding {
-    let failing: Vec<String> = run
-        .records
-        .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
-        .map(|r| {
-            format!(
-                "{} {}: {}",
-                r.check,
-                r.target,
-                r.reason.as_deref().unwrap_or("")
-            )
-        })
-        .collect();
-    let finding = match run.exit {
-        Exit::Ok => Finding::pass(pass, json!({})),
-        Exit::Usage => Finding::fail(
-            "tool_error",
-            format!("the tool refused its input: {}", run.stderr.trim()),
-            json!({}),
-        ),
-        Exit::Failed | Exit::Timeout => Finding::fail(
-            reason,
-            format!("{} finding(s): {}", failing.len(), failing.join("; ")),
-            json!({ "failing": failing }),
-        ),
-    };
-    finding.with_evidence(run)
-}
-
 pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
     let steps = args.selected();
     let mut sink = RecordSink::new(crate::TOOL, io.stdout);
@@ -297,17 +273,11 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
         let target = step.name();
         let check = format!("cutover.{target}");
         let finding = if args.dry_run {
-            Finding {
-                verdict: Verdict::Info,
-                reason: Some("dry_run"),
-                message: step.plan(args),
-                data: json!({}),
-                evidence: vec![],
-            }
+            Finding::new(Verdict::Info, "dry_run", step.plan(args), json!({}))
         } else {
             run_step(step, args)
         };
-        let record = Record::new(&check, target, finding.verdict, finding.reason)
+        let record = Record::new(&check, target, finding.verdict, finding.reason.as_deref())
             .message(finding.message)
             .data(json!({ "checks": step.plan(args), "evidence": finding.data }))
             .duration(started.elapsed());
@@ -376,36 +346,422 @@ fn read_input(path: &Path, what: &str) -> Result<String, Finding> {
     })
 }
 
-fn observe(_args: &CutoverArgs) -> Finding {
-    Finding::fail(
-        "not_implemented",
-        "observe is wired when legacy-sampler lands",
-        json!({}),
-    )
+fn observe(args: &CutoverArgs) -> Finding {
+    if args.access_logs.is_empty() {
+        return observe_live(args);
+    }
+    let span = humantime::format_duration(args.quiet_for).to_string();
+    let mut sampler_args: Vec<String> = Vec::new();
+    for log in &args.access_logs {
+        sampler_args.extend(["--log".into(), log.display().to_string()]);
+    }
+    sampler_args.extend(["--quiet-for".into(), span.replace(' ', "")]);
+    sampler_args.extend(["--legacy-prefix".into(), args.legacy_prefix.clone()]);
+    sampler_args.extend(["--api-prefix".into(), args.api_prefix.clone()]);
+    if let Some(format) = &args.log_format {
+        sampler_args.extend(["--log-format".into(), format.clone()]);
+    }
+    let run = invoke_owned("legacy-sampler", legacy_sampler::run, &sampler_args);
+    let Some(summary) = last_record(&run, "summary") else {
+        return tool_failed(run);
+    };
+    // The callers of the legacy path are the external monitors the guide asks to find.
+    let monitors = json!({
+        "clients": summary.get("legacy_clients").cloned().unwrap_or(json!([])),
+        "user_agents": summary.get("legacy_user_agents").cloned().unwrap_or(json!([])),
+    });
+    let data = json!({
+        "legacy": summary.get("legacy"),
+        "last_legacy": summary.get("last_legacy"),
+        "coverage": summary.get("coverage"),
+        "monitors_still_reading_legacy": monitors,
+    });
+    let message = summary.message.clone().unwrap_or_default();
+    let reason = summary
+        .reason
+        .clone()
+        .unwrap_or_else(|| "observe_failed".into());
+    let finding = match run.exit {
+        Exit::Ok => Finding::pass(format!("no legacy hit in the last {span}: {message}"), data),
+        Exit::Usage => return tool_failed(run),
+        _ => Finding::fail(&reason, message, data),
+    };
+    finding.with_evidence(run)
 }
 
-fn guard(_args: &CutoverArgs) -> Finding {
-    Finding::fail(
-        "not_implemented",
-        "guard is wired when legacy-sampler lands",
-        json!({}),
-    )
+/// Without access logs only a live sample is possible; it shows what the clients'
+/// URL serves now, not who else reads the legacy path, and the step says so.
+fn observe_live(args: &CutoverArgs) -> Finding {
+    let samples = args.live_samples.to_string();
+    let url = args.summary_url();
+    let run = invoke(
+        "legacy-sampler",
+        legacy_sampler::run,
+        &["--samples", "off", "-n", &samples, &url],
+        b"",
+    );
+    let Some(summary) = last_record(&run, "summary") else {
+        return tool_failed(run);
+    };
+    let legacy = summary.get("legacy").and_then(Value::as_u64).unwrap_or(0);
+    let limits = format!(
+        "a live sample of {samples} requests to {url}: it shows what that URL serves now, not who else reads {}, and it is not a {} measurement (give --access-log for that)",
+        args.legacy_prefix,
+        humantime::format_duration(args.quiet_for)
+    );
+    let data = json!({ "limits": limits, "values": summary.get("values"), "legacy": legacy });
+    let finding = match run.exit {
+        Exit::Ok if legacy == 0 => Finding::warn(
+            "live_sample_only",
+            format!("0 legacy answers; {limits}"),
+            data,
+        ),
+        Exit::Usage => return tool_failed(run),
+        _ => Finding::fail(
+            "legacy_seen",
+            format!("{legacy} legacy answer(s); {limits}"),
+            data,
+        ),
+    };
+    finding.with_evidence(run)
 }
 
-fn integrity(_args: &CutoverArgs) -> Finding {
-    Finding::fail(
-        "not_implemented",
-        "integrity is wired when sri-check lands",
-        json!({}),
-    )
+/// How a workflow file sets the CI legacy guard.
+#[derive(Debug, PartialEq)]
+enum GuardSetting {
+    On {
+        line: usize,
+    },
+    Off {
+        line: usize,
+        value: String,
+    },
+    /// Set from a variable or expression the file cannot tell the value of.
+    Indirect {
+        line: usize,
+        value: String,
+    },
+    Absent,
 }
 
-fn verify(_args: &CutoverArgs) -> Finding {
+/// Finds `FAIL_ON_LEGACY: true` (YAML env) or `FAIL_ON_LEGACY=true` (shell) in a
+/// workflow; the last setting wins, as it would in the environment.
+fn guard_setting(text: &str) -> GuardSetting {
+    let mut setting = GuardSetting::Absent;
+    for (index, line) in text.lines().enumerate() {
+        let code = line.split(" #").next().unwrap_or(line);
+        let Some(at) = code.find("FAIL_ON_LEGACY") else {
+            continue;
+        };
+        let rest = code[at + "FAIL_ON_LEGACY".len()..].trim_start();
+        let Some(value) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) else {
+            continue;
+        };
+        let value = value
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_matches(['"', '\''])
+            .to_owned();
+        let line = index + 1;
+        setting = if value.eq_ignore_ascii_case("true") {
+            GuardSetting::On { line }
+        } else if value.contains('$') {
+            GuardSetting::Indirect { line, value }
+        } else {
+            GuardSetting::Off { line, value }
+        };
+    }
+    setting
+}
+
+fn guard(args: &CutoverArgs) -> Finding {
+    if args.workflows.is_empty() {
+        return Finding::fail(
+            "input_missing",
+            "no --workflow given: the CI guard cannot be checked",
+            json!({}),
+        );
+    }
+    let mut problems = Vec::new();
+    let mut files = Vec::new();
+    for path in &args.workflows {
+        let text = match read_input(path, "workflow") {
+            Ok(text) => text,
+            Err(finding) => return finding,
+        };
+        let shown = path.display();
+        match guard_setting(&text) {
+            GuardSetting::On { line } => {
+                files.push(json!({"file": path, "line": line, "setting": "true"}))
+            }
+            GuardSetting::Off { line, value } => {
+                problems.push(format!("{shown}:{line} sets FAIL_ON_LEGACY={value}"))
+            }
+            GuardSetting::Indirect { line, value } => problems.push(format!(
+                "{shown}:{line} sets FAIL_ON_LEGACY from {value}, which cannot be verified here"
+            )),
+            GuardSetting::Absent => problems.push(format!("{shown} does not set FAIL_ON_LEGACY")),
+        }
+    }
+    let samples = args.live_samples.to_string();
+    let url = args.summary_url();
+    let gate = invoke(
+        "legacy-sampler",
+        legacy_sampler::run,
+        &["--fail-on-legacy", "--samples", "off", "-n", &samples, &url],
+        b"",
+    );
+    let gate_ok = gate.exit == Exit::Ok;
+    if !gate_ok {
+        let why = last_record(&gate, "summary")
+            .and_then(|r| r.message.clone())
+            .unwrap_or_else(|| gate.stderr.trim().to_owned());
+        problems.push(format!("the legacy gate fails against {url} now: {why}"));
+    }
+    let data = json!({ "workflows": files, "gate_passed": gate_ok });
+    let finding = if problems.is_empty() {
+        Finding::pass(
+            format!("FAIL_ON_LEGACY=true in every workflow, and the gate passes against {url}"),
+            data,
+        )
+    } else if files.len() < args.workflows.len() {
+        Finding::fail("guard_off", problems.join("; "), data)
+    } else {
+        Finding::fail("legacy_gate_fails", problems.join("; "), data)
+    };
+    finding.with_evidence(gate)
+}
+
+fn integrity(args: &CutoverArgs) -> Finding {
+    if args.manifest.is_none() && args.html.is_empty() {
+        return Finding::fail(
+            "input_missing",
+            "neither --manifest nor --html given: integrity cannot be checked",
+            json!({}),
+        );
+    }
+    let mut finding = Finding::pass("", json!({}));
+    let mut notes = Vec::new();
+    let mut failed = Vec::new();
+    let mut runs = Vec::new();
+    if let Some(manifest) = &args.manifest {
+        let run = invoke_owned(
+            "sri-check",
+            sri_check::run,
+            &[
+                "verify".into(),
+                "--manifest".into(),
+                manifest.display().to_string(),
+            ],
+        );
+        let label = format!("manifest {}", manifest.display());
+        if run.exit == Exit::Ok {
+            notes.push(label)
+        } else {
+            failed.push((label, run.exit))
+        }
+        runs.push(run);
+    }
+    if !args.html.is_empty() {
+        let mut html_args: Vec<String> = vec!["html".into()];
+        html_args.extend(args.html.iter().map(|p| p.display().to_string()));
+        if let Some(manifest) = &args.manifest {
+            let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+            html_args.extend([
+                "--manifest".into(),
+                manifest.display().to_string(),
+                "--root".into(),
+                root.display().to_string(),
+            ]);
+        }
+        let run = invoke_owned("sri-check", sri_check::run, &html_args);
+        let label = format!("{} HTML page(s)", args.html.len());
+        if run.exit == Exit::Ok {
+            notes.push(label)
+        } else {
+            failed.push((label, run.exit))
+        }
+        runs.push(run);
+    }
+    if failed.is_empty() {
+        finding.message = format!("clean: {}", notes.join(", "));
+    } else {
+        let reason = if failed.iter().any(|(_, exit)| *exit == Exit::Usage) {
+            "integrity_unreadable"
+        } else {
+            "integrity_drift"
+        };
+        let failing: Vec<String> = runs
+            .iter()
+            .flat_map(|run| run.records.iter())
+            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+            .map(|r| format!("{} {}", r.target, r.reason.as_deref().unwrap_or("")))
+            .collect();
+        let names: Vec<&str> = failed.iter().map(|(label, _)| label.as_str()).collect();
+        finding = Finding::fail(
+            reason,
+            format!("{}: {}", names.join(", "), failing.join("; ")),
+            json!({ "failing": failing }),
+        );
+    }
+    for run in runs {
+        finding = finding.with_evidence(run);
+    }
+    finding
+}
+
+fn verify(args: &CutoverArgs) -> Finding {
+    let mut problems: Vec<(&str, String)> = Vec::new();
+    let url = args.summary_url();
+    let samples = args.live_samples.to_string();
+    let sampled = invoke(
+        "legacy-sampler",
+        legacy_sampler::run,
+        &["--samples", "off", "-n", &samples, &url],
+        b"",
+    );
+    let values = last_record(&sampled, "summary")
+        .and_then(|r| r.get("values").cloned())
+        .unwrap_or(json!({}));
+    let only_api = values
+        .as_object()
+        .is_some_and(|v| !v.is_empty() && v.iter().all(|(k, n)| k == "api" || n == 0));
+    if !only_api {
+        problems.push((
+            "not_only_api",
+            format!("sampled {url}: {values}, not only api"),
+        ));
+    }
+    let legacy = invoke(
+        "status-probe",
+        status_probe::run,
+        &[
+            "--url",
+            &args.url,
+            "--legacy-path",
+            &args.legacy_path,
+            "--legacy-expect",
+            "gone",
+            "legacy",
+        ],
+        b"",
+    );
+    if legacy.exit != Exit::Ok {
+        let record = last_record(&legacy, "legacy");
+        let reason = record
+            .and_then(|r| r.reason.clone())
+            .unwrap_or_else(|| "legacy_check_failed".into());
+        let trap = reason == "legacy_spa_fallback";
+        problems.push((
+            if trap {
+                "legacy_spa_fallback"
+            } else {
+                "legacy_not_gone"
+            },
+            format!("{}{}: {reason}", args.url, args.legacy_path),
+        ));
+    }
+    let mut probe_args = vec![
+        "--url",
+        args.url.as_str(),
+        "--summary-path",
+        args.summary_path.as_str(),
+    ];
+    let sha_source = match (&args.expect_sha, &args.release) {
+        (Some(_), _) => None,
+        (None, Some(_)) => Some(args.changelog.display().to_string()),
+        (None, None) => None,
+    };
+    if let Some(changelog) = &sha_source {
+        probe_args.extend(["--changelog", changelog.as_str()]);
+    }
+    probe_args.extend(["ready", "deps", "summary"]);
+    let probe = invoke("status-probe", status_probe::run, &probe_args, b"");
+    if probe.exit != Exit::Ok {
+        let failing: Vec<String> = probe
+            .records
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+            .map(|r| format!("{} {}", r.check, r.reason.as_deref().unwrap_or("")))
+            .collect();
+        problems.push(("status_probe_red", failing.join(", ")));
+    }
+    let deployed = last_record(&probe, "summary").and_then(|r| {
+        r.get("build_sha")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    match (&args.expect_sha, &args.release) {
+        (Some(expected), _) => {
+            let matches = deployed.as_deref().is_some_and(|sha| {
+                sha != "local"
+                    && !sha.is_empty()
+                    && (sha.starts_with(expected.as_str()) || expected.starts_with(sha))
+            });
+            if !matches {
+                problems.push((
+                    "build_sha_mismatch",
+                    format!("build.sha is {deployed:?}, expected {expected}"),
+                ));
+            }
+        }
+        (None, Some(release)) => {
+            let found = last_record(&probe, "freshness")
+                .and_then(|r| r.get("release").and_then(Value::as_str).map(str::to_owned));
+            let same = found
+                .as_deref()
+                .is_some_and(|r| r.trim_start_matches('v') == release.trim_start_matches('v'));
+            if !same {
+                problems.push((
+                    "build_sha_mismatch",
+                    format!("build.sha {deployed:?} is release {found:?}, expected {release}"),
+                ));
+            }
+        }
+        (None, None) => problems.push((
+            "input_missing",
+            "neither --expect-sha nor --release: build.sha cannot be matched".into(),
+        )),
+    }
+    let data = json!({ "sampled_values": values, "build_sha": deployed });
+    let finding = match problems.first() {
+        None => Finding::pass(
+            format!(
+                "only api sampled, {} gone, probes green, build.sha {}",
+                args.legacy_path,
+                deployed.unwrap_or_default()
+            ),
+            data,
+        ),
+        Some((reason, _)) => {
+            let all: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
+            Finding::fail(reason, all.join("; "), data)
+        }
+    };
+    finding
+        .with_evidence(sampled)
+        .with_evidence(legacy)
+        .with_evidence(probe)
+}
+
+fn last_record<'a>(run: &'a ToolRun, check: &str) -> Option<&'a Record> {
+    run.records.iter().rev().find(|r| r.check == check)
+}
+
+/// A tool that refused its input or wrote no summary: the step cannot conclude.
+fn tool_failed(run: ToolRun) -> Finding {
     Finding::fail(
-        "not_implemented",
-        "verify is wired when status-probe lands",
+        "tool_error",
+        format!("the tool gave no verdict: {}", run.stderr.trim()),
         json!({}),
     )
+    .with_evidence(run)
+}
+
+fn invoke_owned(name: &str, tool: crate::tools::ToolMain, args: &[String]) -> ToolRun {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    invoke(name, tool, &args, b"")
 }
 
 fn remove(args: &CutoverArgs) -> Finding {
@@ -542,15 +898,3 @@ fn changelog_step(args: &CutoverArgs) -> Finding {
         ),
     }
 }
-
-#[allow(dead_code)]
-fn placeholder(
-    _: fn(ToolRun, &str, &'static str) -> Finding,
-    _: fn(&str, crate::tools::ToolMain, &[&str], &[u8]) -> ToolRun,
-) {
-}
-
-#[allow(dead_code)]
-const _USES: fn(ToolRun, &str, &'static str) -> Finding = from_tool;
-#[allow(dead_code)]
-const _INVOKE: fn(&str, crate::tools::ToolMain, &[&str], &[u8]) -> ToolRun = invoke;
