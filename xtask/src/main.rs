@@ -10,6 +10,7 @@ mod demo;
 mod dist;
 mod start_prod;
 mod tools;
+mod triage;
 
 use std::ffi::OsString;
 
@@ -42,6 +43,8 @@ pub enum Command {
     /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
     /// truly ready.
     StartProd(start_prod::StartProdArgs),
+    /// Run the probes and match the guide's on-call signatures, with remediation.
+    Triage(triage::TriageArgs),
 }
 
 fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
@@ -55,6 +58,7 @@ fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Command::Cutover(cutover) => cutover::run(&cutover, io),
         Command::Dist(dist) => dist::run(&dist, io),
         Command::StartProd(start) => start_prod::run(&start, io),
+        Command::Triage(triage) => triage::run(&triage, io),
     }
 }
 
