@@ -62,13 +62,27 @@ fn remediation_text(run: &Run) -> String {
 #[test]
 fn the_full_ladder_passes_on_the_real_engine() {
     day2_tests::require::docker_engine();
-    let run = doctor(&["--checks", "probe"], &[]);
+    // Generous deadlines: on a loaded machine the real engine can take seconds.
+    let run = doctor(
+        &[
+            "--checks",
+            "probe",
+            "--step-timeout",
+            "30s",
+            "--deadline",
+            "60s",
+        ],
+        &[],
+    );
     assert_eq!(run.code, 0, "{run}");
     for check in STEPS {
         let record = run.one(check, None);
         assert_eq!(record.verdict, Verdict::Pass, "{run}");
         assert!(record.duration_ms.is_some(), "{run}");
-        assert_eq!(record.data["deadline_ms"], 3000, "{run}");
+        assert!(
+            record.data["deadline_ms"].as_u64().unwrap() <= 30000,
+            "{run}"
+        );
     }
     let version = run.one("probe.version", None);
     let api = version.data["api_version"]
@@ -91,7 +105,19 @@ fn the_full_ladder_passes_on_the_real_engine() {
 #[test]
 fn text_format_is_a_pass_fail_skip_checklist() {
     day2_tests::require::docker_engine();
-    let good = doctor(&["--checks", "probe", "--format", "text"], &[]);
+    let good = doctor(
+        &[
+            "--checks",
+            "probe",
+            "--format",
+            "text",
+            "--step-timeout",
+            "30s",
+            "--deadline",
+            "60s",
+        ],
+        &[],
+    );
     assert_eq!(good.code, 0, "{good}");
     let lines: Vec<&str> = good.stdout.lines().collect();
     assert_eq!(lines.len(), 6, "{good}");

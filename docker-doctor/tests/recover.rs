@@ -115,6 +115,10 @@ fn a_healthy_daemon_needs_no_recovery() {
             "--yes",
             "--restart-cmd",
             "exit 99",
+            "--step-timeout",
+            "30s",
+            "--deadline",
+            "60s",
         ],
         &[],
     );
