@@ -234,8 +234,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
 
 /// The ladder, recovery, then stack and resources while the daemon answers.
 fn daemon(args: &Args, checks: &[Check], report: &mut Report<'_>) -> Result<(), day2_core::Closed> {
+    // An empty DOCKER_HOST means "unset" to the docker CLI; the same here.
+    let host = match args.host.trim() {
+        "" => endpoint::DEFAULT_UNIX.to_owned(),
+        _ => args.host.clone(),
+    };
     let settings = ladder::Settings {
-        host: args.host.clone(),
+        host,
         tls_verify: args.tls_verify.as_deref().is_some_and(|v| !v.is_empty()),
         step_timeout: args.step_timeout,
         deadline: args.deadline,
@@ -274,7 +279,7 @@ fn daemon(args: &Args, checks: &[Check], report: &mut Report<'_>) -> Result<(), 
             report.emit(Record::info("stack", &args.project, "skipped").message(why))?;
         }
         if resources_wanted {
-            report.emit(Record::info("resources", &args.host, "skipped").message(why))?;
+            report.emit(Record::info("resources", &settings.host, "skipped").message(why))?;
         }
         return Ok(());
     };

@@ -100,6 +100,24 @@ fn the_full_ladder_passes_on_the_real_engine() {
     );
     assert_eq!(run.one("probe", None).verdict, Verdict::Pass);
     assert!(run.records.len() == 6, "{run}");
+
+    // An empty DOCKER_HOST means the default socket, as for the docker CLI.
+    let empty = doctor(
+        &[
+            "--checks",
+            "probe",
+            "--step-timeout",
+            "30s",
+            "--deadline",
+            "60s",
+        ],
+        &[("DOCKER_HOST", "")],
+    );
+    assert_eq!(empty.code, 0, "{empty}");
+    assert_eq!(
+        empty.one("probe", None).target,
+        "unix:///var/run/docker.sock"
+    );
 }
 
 #[test]
