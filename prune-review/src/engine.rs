@@ -16,7 +16,6 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures_util::StreamExt;
-use serde::Serialize;
 
 use crate::df::{self, DiskUsage};
 use crate::protect::LabelMatch;
@@ -81,8 +80,8 @@ impl ContainerInfo {
     }
 }
 
-/// A network as listed, with the endpoints its inspection shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A network as listed (endpoints are only on inspection: [`Engine::network_endpoints`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct NetworkInfo {
     pub id: String,
     pub name: String,

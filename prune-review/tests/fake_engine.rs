@@ -44,7 +44,11 @@ fn engine(api: &'static str, fixture: &'static str, delete: u16) -> FakeEngine {
                 200,
                 json!({"Volumes": volumes, "Warnings": null}).to_string(),
             ),
-            ("GET", "/containers/json") => (200, "[]".to_owned()),
+            ("GET", "/containers/json" | "/networks" | "/images/json") => (200, "[]".to_owned()),
+            ("POST", "/build/prune") => (
+                200,
+                r#"{"CachesDeleted":["k1"],"SpaceReclaimed":700}"#.to_owned(),
+            ),
             ("GET", p) if p.starts_with("/volumes/") => {
                 let name = &p["/volumes/".len()..];
                 match volumes.iter().find(|v| v["Name"] == name) {
@@ -161,6 +165,35 @@ fn an_engine_refusal_after_the_recheck_is_a_skip_and_other_failures_are_errors()
             summary.data["skipped"].clone()
         ),
         (json!(0), json!(2))
+    );
+}
+
+#[test]
+fn the_build_cache_is_planned_and_pruned_as_a_whole_without_a_filter() {
+    let fake = engine("1.41", OLD, 204);
+    let plan = run_with(fake.command(&["plan", "--caches"]), "");
+    assert_eq!(plan.code, 0, "{plan:#?}");
+    let line = plan.find("plan.build_cache", "build-cache");
+    assert_eq!(line.reason.as_deref(), Some("reclaimable"));
+    assert_eq!(line.data["size_bytes"], 700);
+    let cache_only: String = common::plan_text(&plan)
+        .lines()
+        .filter(|l| l.contains("plan.build_cache"))
+        .collect();
+    // An unfiltered apply is only ever aimed at this fake engine: the harness's
+    // guard is lifted for it alone.
+    let mut cmd = fake.command(&["apply", "--yes"]);
+    cmd.env_remove("PRUNE_REVIEW_REQUIRE_FILTER");
+    let out = run_with(cmd, &cache_only);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let r = out.find("delete", "build-cache");
+    assert_eq!(
+        (r.verdict, r.data["bytes"].clone()),
+        (Verdict::Pass, json!(700))
+    );
+    assert_eq!(
+        out.find("apply.summary", "plan").data["bytes_reclaimed"],
+        700
     );
 }
 
