@@ -99,12 +99,12 @@ fn make_data(o: &Options, base: &Path) {
     }
 }
 
-/// One measured command: wall seconds and peak RSS in KiB.
-fn measure(name: &str, cwd: &Path, argv: &[&str]) -> (f64, u64) {
+/// One measured command: wall seconds, CPU seconds (user + system) and peak RSS in KiB.
+fn measure(name: &str, cwd: &Path, argv: &[&str]) -> (f64, f64, u64) {
     let rss_file = tempfile::NamedTempFile::new().expect("temp");
     let started = Instant::now();
     let status = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
+        .args(["-f", "%M %U %S", "-o"])
         .arg(rss_file.path())
         .args(argv)
         .current_dir(cwd)
@@ -113,11 +113,18 @@ fn measure(name: &str, cwd: &Path, argv: &[&str]) -> (f64, u64) {
         .expect("run /usr/bin/time");
     let secs = started.elapsed().as_secs_f64();
     assert!(status.success(), "{name} failed: {argv:?}");
-    let rss = std::fs::read_to_string(rss_file.path())
-        .ok()
-        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
-        .unwrap_or(0);
-    (secs, rss)
+    let report = std::fs::read_to_string(rss_file.path()).unwrap_or_default();
+    let fields: Vec<f64> = report
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let [rss, user, system] = fields[..] else {
+        panic!("unexpected /usr/bin/time report {report:?}")
+    };
+    (secs, user + system, rss as u64)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -135,6 +142,7 @@ struct Case {
     cwd: PathBuf,
     argv: Vec<String>,
     times: Vec<f64>,
+    cpu: Vec<f64>,
     rss: u64,
 }
 
@@ -170,6 +178,7 @@ fn main() {
             cwd: tree.clone(),
             argv: s(&[&bin]),
             times: vec![],
+            cpu: vec![],
             rss: 0,
         },
         Case {
@@ -181,6 +190,7 @@ fn main() {
                 "find . -type f -name '*.bin' -print0 | xargs -0 sha384sum",
             ]),
             times: vec![],
+            cpu: vec![],
             rss: 0,
         },
         Case {
@@ -188,6 +198,7 @@ fn main() {
             cwd: tree.clone(),
             argv: s(&["node", &script, "check", "sri-manifest.json"]),
             times: vec![],
+            cpu: vec![],
             rss: 0,
         },
         Case {
@@ -195,6 +206,7 @@ fn main() {
             cwd: big.clone(),
             argv: s(&[&bin]),
             times: vec![],
+            cpu: vec![],
             rss: 0,
         },
         Case {
@@ -202,6 +214,7 @@ fn main() {
             cwd: big.clone(),
             argv: s(&["openssl", "dgst", "-sha384", "big.bin"]),
             times: vec![],
+            cpu: vec![],
             rss: 0,
         },
         Case {
@@ -209,6 +222,7 @@ fn main() {
             cwd: big.clone(),
             argv: s(&["sha384sum", "big.bin"]),
             times: vec![],
+            cpu: vec![],
             rss: 0,
         },
         Case {
@@ -216,6 +230,7 @@ fn main() {
             cwd: big.clone(),
             argv: s(&["node", &script, "check", "sri-manifest.json"]),
             times: vec![],
+            cpu: vec![],
             rss: 0,
         },
     ];
@@ -225,9 +240,10 @@ fn main() {
         for k in 0..n {
             let case = &mut cases[(k + round) % n];
             let argv: Vec<&str> = case.argv.iter().map(String::as_str).collect();
-            let (secs, rss) = measure(case.name, &case.cwd, &argv);
+            let (secs, cpu, rss) = measure(case.name, &case.cwd, &argv);
             if round > 0 {
                 case.times.push(secs);
+                case.cpu.push(cpu);
                 case.rss = case.rss.max(rss);
             }
         }
