@@ -3,6 +3,7 @@
 //! its metrics `/ready`. One record per question: connections, protocol, ingress,
 //! origin errors, churn, readiness.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -71,7 +72,7 @@ struct Conn {
 pub struct Tally {
     lines: u64,
     recognized: u64,
-    levels: BTreeMap<String, u64>,
+    levels: BTreeMap<&'static str, u64>,
     conns: BTreeMap<u64, Conn>,
     unindexed_registrations: u64,
     unregistrations: u64,
@@ -96,7 +97,7 @@ impl Tally {
             return;
         };
         self.recognized += 1;
-        *self.levels.entry(entry.level.clone()).or_default() += 1;
+        *self.levels.entry(entry.level).or_default() += 1;
         match logs::classify(&entry) {
             Event::Registered {
                 conn_index,
@@ -120,7 +121,9 @@ impl Tally {
                     conn.active = false;
                 }
             }
-            Event::Config { json, version } => self.config = Some((json, version, entry.time)),
+            Event::Config { json, version } => {
+                self.config = Some((json, version, entry.time.map(Cow::into_owned)))
+            }
             Event::OriginUnreachable {
                 error,
                 origin_service,
@@ -131,7 +134,7 @@ impl Tally {
                 } else {
                     self.origin_errors += 1;
                 }
-                self.last_origin_error = Some((entry.time, error));
+                self.last_origin_error = Some((entry.time.map(Cow::into_owned), error));
                 self.origin_services.extend(origin_service);
             }
             Event::QuicFailure => self.quic_failures += 1,

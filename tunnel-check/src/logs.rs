@@ -10,24 +10,41 @@
 //! JSON (`--log-format-output json`): one object per line with `level`, `time`,
 //! `message` and the same fields as members.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
-/// One parsed log line.
+/// One parsed log line. Plain lines are parsed without copying: every part
+/// borrows from the line unless it had to be unescaped.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Entry {
-    pub time: Option<String>,
-    /// Upper-case three-letter level: DBG, INF, WRN, ERR, FTL.
-    pub level: String,
-    pub message: String,
-    pub fields: Vec<(String, String)>,
+pub struct Entry<'a> {
+    pub time: Option<Cow<'a, str>>,
+    /// Upper-case three-letter level: TRC, DBG, INF, WRN, ERR, FTL, PNC.
+    pub level: &'static str,
+    pub message: Cow<'a, str>,
+    pub fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Entry {
+impl Entry<'_> {
     pub fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
+    }
+
+    fn into_owned(self) -> Entry<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Entry {
+            time: self.time.map(own),
+            level: self.level,
+            message: own(self.message),
+            fields: self
+                .fields
+                .into_iter()
+                .map(|(k, v)| (own(k), own(v)))
+                .collect(),
+        }
     }
 }
 
@@ -66,25 +83,20 @@ pub enum Event {
 
 const LEVELS: [&str; 7] = ["TRC", "DBG", "INF", "WRN", "ERR", "FTL", "PNC"];
 
-fn level_from_json(level: &str) -> String {
+fn level_from_json(level: &str) -> &'static str {
     match level.to_ascii_lowercase().as_str() {
         "trace" => "TRC",
         "debug" => "DBG",
-        "info" => "INF",
         "warn" | "warning" => "WRN",
         "error" => "ERR",
         "fatal" => "FTL",
         "panic" => "PNC",
         _ => "INF",
     }
-    .to_owned()
 }
 
 /// Removes ANSI colour sequences (cloudflared colours its console output on a TTY).
-fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
-    if !line.contains('\u{1b}') {
-        return std::borrow::Cow::Borrowed(line);
-    }
+fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
@@ -99,7 +111,7 @@ fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
             out.push(c);
         }
     }
-    std::borrow::Cow::Owned(out)
+    out
 }
 
 fn looks_like_time(word: &str) -> bool {
@@ -110,12 +122,17 @@ fn looks_like_time(word: &str) -> bool {
 }
 
 /// Parses one line of either format; `None` when it is not a cloudflared line.
-pub fn parse(line: &str) -> Option<Entry> {
-    let line = strip_ansi(line);
+pub fn parse(line: &str) -> Option<Entry<'_>> {
+    if line.contains('\u{1b}') {
+        return parse_clean(&strip_ansi(line)).map(Entry::into_owned);
+    }
+    parse_clean(line)
+}
+
+fn parse_clean(line: &str) -> Option<Entry<'_>> {
     let line = line.trim();
     // Docker's own timestamp may precede a JSON line.
-    let json_start = line.find('{');
-    if let Some(start) = json_start {
+    if let Some(start) = line.find('{') {
         if line[..start].split_whitespace().all(looks_like_time) {
             if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&line[start..]) {
                 return Some(parse_json(object));
@@ -125,8 +142,11 @@ pub fn parse(line: &str) -> Option<Entry> {
     parse_plain(line)
 }
 
-fn parse_json(object: serde_json::Map<String, Value>) -> Entry {
-    let mut entry = Entry::default();
+fn parse_json(object: serde_json::Map<String, Value>) -> Entry<'static> {
+    let mut entry = Entry {
+        level: "INF",
+        ..Entry::default()
+    };
     for (key, value) in object {
         let text = match value {
             Value::String(s) => s,
@@ -135,54 +155,48 @@ fn parse_json(object: serde_json::Map<String, Value>) -> Entry {
         };
         match key.as_str() {
             "level" => entry.level = level_from_json(&text),
-            "time" | "ts" => entry.time = Some(text),
-            "message" | "msg" => entry.message = text,
-            _ => entry.fields.push((key, text)),
+            "time" | "ts" => entry.time = Some(Cow::Owned(text)),
+            "message" | "msg" => entry.message = Cow::Owned(text),
+            _ => entry.fields.push((Cow::Owned(key), Cow::Owned(text))),
         }
-    }
-    if entry.level.is_empty() {
-        entry.level = "INF".to_owned();
     }
     entry
 }
 
-fn parse_plain(line: &str) -> Option<Entry> {
+fn parse_plain(line: &str) -> Option<Entry<'_>> {
     let mut rest = line;
     let mut time = None;
     // Up to two timestamps (docker's and cloudflared's); the last one is cloudflared's.
     for _ in 0..2 {
         let (word, after) = rest.split_once(' ').unwrap_or((rest, ""));
         if looks_like_time(word) {
-            time = Some(word.to_owned());
+            time = Some(Cow::Borrowed(word));
             rest = after.trim_start_matches(' ');
         }
     }
     let (level, after) = rest.split_once(' ').unwrap_or((rest, ""));
-    if !LEVELS.contains(&level) {
-        return None;
-    }
-    let mut entry = Entry {
-        time,
-        level: level.to_owned(),
-        ..Entry::default()
-    };
+    let level = LEVELS.iter().find(|l| **l == level)?;
     let body = after.trim_start_matches(' ');
     let first_field = find_field_start(body, 0);
-    entry.message = body[..first_field].trim().to_owned();
+    let mut entry = Entry {
+        time,
+        level,
+        message: Cow::Borrowed(body[..first_field].trim()),
+        fields: Vec::new(),
+    };
     let mut pos = first_field;
     while pos < body.len() {
         let Some((key, value, next)) = read_field(body, pos) else {
             break;
         };
-        entry.fields.push((key, value));
+        entry.fields.push((Cow::Borrowed(key), value));
         pos = find_field_start(body, next);
     }
     Some(entry)
 }
 
 /// Whether a `key=` starts at byte `at` (a field key is letters, digits, `_`, `.`, `-`).
-fn is_field_at(body: &str, at: usize) -> bool {
-    let bytes = body.as_bytes();
+fn is_field_at(bytes: &[u8], at: usize) -> bool {
     let mut i = at;
     while i < bytes.len()
         && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.' | b'-'))
@@ -197,44 +211,53 @@ fn find_field_start(body: &str, from: usize) -> usize {
     let bytes = body.as_bytes();
     let mut i = from;
     while i < bytes.len() {
-        let at_word = i == 0 || bytes[i - 1] == b' ';
-        if at_word && is_field_at(body, i) {
+        if (i == 0 || bytes[i - 1] == b' ') && is_field_at(bytes, i) {
             return i;
         }
-        i += 1;
+        // Jump to the next word.
+        i = match bytes[i..].iter().position(|b| *b == b' ') {
+            Some(p) => i + p + 1,
+            None => bytes.len(),
+        };
     }
     body.len()
 }
 
-/// Reads `key=value` at `at`; a Go-quoted value is unescaped.
-fn read_field(body: &str, at: usize) -> Option<(String, String, usize)> {
+/// Reads `key=value` at `at`; a Go-quoted value is unescaped (copied only when it
+/// holds an escape).
+fn read_field(body: &str, at: usize) -> Option<(&str, Cow<'_, str>, usize)> {
     let eq = at + body[at..].find('=')?;
-    let key = body[at..eq].to_owned();
-    let bytes = body.as_bytes();
-    let mut i = eq + 1;
-    if bytes.get(i) == Some(&b'"') {
-        i += 1;
-        let mut value = String::new();
-        let mut chars = body[i..].char_indices();
-        while let Some((offset, c)) = chars.next() {
-            match c {
-                '"' => return Some((key, value, i + offset + 1)),
-                '\\' => match chars.next() {
-                    Some((_, 'n')) => value.push('\n'),
-                    Some((_, 't')) => value.push('\t'),
-                    Some((_, other)) => value.push(other),
-                    None => break,
-                },
-                other => value.push(other),
-            }
-        }
-        // An unterminated quote: the rest of the line is the value.
-        return Some((key, value, body.len()));
+    let key = &body[at..eq];
+    let start = eq + 1;
+    if body.as_bytes().get(start) != Some(&b'"') {
+        let end = body[start..].find(' ').map_or(body.len(), |p| start + p);
+        return Some((key, Cow::Borrowed(&body[start..end]), end));
     }
-    let end = body[i..].find(' ').map_or(body.len(), |p| i + p);
-    let value = body[i..end].to_owned();
-    i = end;
-    Some((key, value, i))
+    let inner = start + 1;
+    let bytes = body.as_bytes();
+    let mut i = inner;
+    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\\' {
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b'"') {
+        return Some((key, Cow::Borrowed(&body[inner..i]), i + 1));
+    }
+    let mut value = body[inner..i].to_owned();
+    let mut chars = body[i..].char_indices();
+    while let Some((offset, c)) = chars.next() {
+        match c {
+            '"' => return Some((key, Cow::Owned(value), i + offset + 1)),
+            '\\' => match chars.next() {
+                Some((_, 'n')) => value.push('\n'),
+                Some((_, 't')) => value.push('\t'),
+                Some((_, other)) => value.push(other),
+                None => break,
+            },
+            other => value.push(other),
+        }
+    }
+    // An unterminated quote: the rest of the line is the value.
+    Some((key, Cow::Owned(value), body.len()))
 }
 
 /// The message (or error) says the origin could not be reached.
@@ -242,7 +265,7 @@ const ORIGIN_UNREACHABLE: &str = "Unable to reach the origin service";
 
 /// What a parsed line means.
 pub fn classify(entry: &Entry) -> Event {
-    let message = entry.message.as_str();
+    let message = entry.message.as_ref();
     let error = entry.field("error").unwrap_or("");
     let conn_index = entry.field("connIndex").and_then(|v| v.parse().ok());
     let owned = |name: &str| entry.field(name).map(str::to_owned);
