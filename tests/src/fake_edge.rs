@@ -71,7 +71,12 @@ impl Listener {
                 });
             }
         });
-        Ok(Listener { addr, stop, thread: Some(thread), requests })
+        Ok(Listener {
+            addr,
+            stop,
+            thread: Some(thread),
+            requests,
+        })
     }
 }
 
@@ -100,17 +105,28 @@ impl FakeEdge {
         let origin_addr = origin
             .strip_prefix("http://")
             .map(|rest| rest.trim_end_matches('/'))
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "origin must be http://host:port"))?
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "origin must be http://host:port",
+                )
+            })?
             .to_owned();
         let mode = Arc::new(Mutex::new(EdgeMode::Proxy));
         let rays = Arc::new(AtomicU64::new(0));
         let (shared_mode, colo) = (mode.clone(), colo.to_owned());
         let handle = move |stream: TcpStream| {
-            let mode = shared_mode.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let mode = shared_mode
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             let ray = ray_id(&rays, &colo);
             let _ = serve_edge(stream, &origin_addr, &mode, &ray);
         };
-        Ok(FakeEdge { listener: Listener::start(Arc::new(handle))?, mode })
+        Ok(FakeEdge {
+            listener: Listener::start(Arc::new(handle))?,
+            mode,
+        })
     }
 
     /// The edge's base URL.
@@ -132,17 +148,24 @@ impl FakeEdge {
 /// A fresh ray id: 16 hex digits and the colo, like `8c1f2e3d4c5b6a79-AMS`.
 fn ray_id(counter: &AtomicU64, colo: &str) -> String {
     let n = counter.fetch_add(1, Ordering::SeqCst);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     format!("{:016x}-{colo}", nanos.rotate_left(17) ^ n)
 }
 
 fn cloudflare_headers(ray: &str) -> Vec<(String, String)> {
-    vec![("cf-ray".into(), ray.to_owned()), ("server".into(), "cloudflare".into())]
+    vec![
+        ("cf-ray".into(), ray.to_owned()),
+        ("server".into(), "cloudflare".into()),
+    ]
 }
 
 fn serve_edge(stream: TcpStream, origin: &str, mode: &EdgeMode, ray: &str) -> io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let Some(request) = read_request(&mut reader)? else { return Ok(()) };
+    let Some(request) = read_request(&mut reader)? else {
+        return Ok(());
+    };
     let head_only = request.method == "HEAD";
     let mut response = match mode {
         EdgeMode::Status(status) => Response {
@@ -150,14 +173,18 @@ fn serve_edge(stream: TcpStream, origin: &str, mode: &EdgeMode, ray: &str) -> io
             headers: vec![("content-type".into(), "text/html".into())],
             body: format!("error code: {status}").into_bytes(),
         },
-        EdgeMode::Proxy | EdgeMode::ProxyWithoutRay => forward(origin, &request).unwrap_or_else(|_| Response {
-            status: 502,
-            headers: vec![("content-type".into(), "text/html".into())],
-            body: b"<html><body>502 Bad Gateway (cloudflare)</body></html>".to_vec(),
-        }),
+        EdgeMode::Proxy | EdgeMode::ProxyWithoutRay => {
+            forward(origin, &request).unwrap_or_else(|_| Response {
+                status: 502,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: b"<html><body>502 Bad Gateway (cloudflare)</body></html>".to_vec(),
+            })
+        }
     };
     if *mode != EdgeMode::ProxyWithoutRay {
-        response.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("server"));
+        response
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("server"));
         response.headers.extend(cloudflare_headers(ray));
     }
     response.headers.push(("connection".into(), "close".into()));
@@ -181,7 +208,10 @@ fn forward(origin: &str, request: &Request) -> io::Result<Response> {
     };
     let mut head = format!("{} {target} HTTP/1.0\r\nhost: {origin}\r\n", request.method);
     for (name, value) in &request.headers {
-        if !matches!(name.as_str(), "host" | "connection" | "keep-alive" | "content-length") {
+        if !matches!(
+            name.as_str(),
+            "host" | "connection" | "keep-alive" | "content-length"
+        ) {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
     }
@@ -195,7 +225,10 @@ fn forward(origin: &str, request: &Request) -> io::Result<Response> {
 
 fn parse_response(raw: &[u8]) -> io::Result<Response> {
     let invalid = || io::Error::new(io::ErrorKind::InvalidData, "malformed origin answer");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(invalid)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(invalid)?;
     let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.split("\r\n");
     let status = lines
@@ -206,9 +239,18 @@ fn parse_response(raw: &[u8]) -> io::Result<Response> {
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .filter(|(n, _)| !matches!(n.as_str(), "content-length" | "connection" | "transfer-encoding"))
+        .filter(|(n, _)| {
+            !matches!(
+                n.as_str(),
+                "content-length" | "connection" | "transfer-encoding"
+            )
+        })
         .collect();
-    Ok(Response { status, headers, body: raw[split + 4..].to_vec() })
+    Ok(Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
 }
 
 /// A server that answers every request with the same response. Dropping it stops it.
@@ -228,7 +270,9 @@ impl StaticServer {
         let handle = move |stream: TcpStream| {
             let _ = serve_static(stream, &response);
         };
-        Ok(StaticServer { listener: Listener::start(Arc::new(handle))? })
+        Ok(StaticServer {
+            listener: Listener::start(Arc::new(handle))?,
+        })
     }
 
     /// The server's base URL.
@@ -244,7 +288,9 @@ impl StaticServer {
 
 fn serve_static(stream: TcpStream, response: &Response) -> io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let Some(request) = read_request(&mut reader)? else { return Ok(()) };
+    let Some(request) = read_request(&mut reader)? else {
+        return Ok(());
+    };
     let mut response = response.clone();
     response.headers.push(("connection".into(), "close".into()));
     let mut out = stream;

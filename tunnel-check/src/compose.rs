@@ -10,11 +10,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use day2_core::duration::parse_duration;
 use day2_core::{Exit, Io, Record, RecordSink};
 use serde_json::{json, Map, Value};
 
 use crate::redact::{Redactor, Secret};
-use crate::{parse_timeout, token, yaml, TOOL};
+use crate::{token, yaml, TOOL};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ComposeArgs {
@@ -32,7 +33,7 @@ pub struct ComposeArgs {
     pub nginx_service: String,
 
     /// Deadline for running compose.
-    #[arg(long, value_parser = parse_timeout, default_value = "30s")]
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
 }
 
@@ -427,11 +428,11 @@ fn token_record(
                 .data(json!({"mode": "token_file"}))
         } else if credentials {
             Record::info(check, target, "credentials_mode")
-                .message("no token: the tunnel runs from a config.yml and credentials file (check it with `tunnel-check config`)")
+                .message("no token; the tunnel runs from a config.yml and credentials file (check it with `tunnel-check config`)")
                 .data(json!({"mode": "credentials_file"}))
         } else {
             Record::fail(check, target, "token_missing")
-                .message("no --token, TUNNEL_TOKEN, token file or config: cloudflared cannot start")
+                .message("no token on the command line or in TUNNEL_TOKEN, no token file and no config: cloudflared cannot start")
                 .data(json!({"mode": "none"}))
         };
     };

@@ -138,7 +138,7 @@ fn credentials_record(
     let check = "config.credentials";
     let Some(configured) = config.credentials_file.as_deref().filter(|p| !p.is_empty()) else {
         return Record::fail(check, file, "credentials_file_unset").message(
-            "no `credentials-file:` and no token: cloudflared cannot authenticate the tunnel",
+            "neither `credentials-file:` nor a token, so cloudflared cannot authenticate the tunnel",
         );
     };
     let tried = credential_paths(args, configured);

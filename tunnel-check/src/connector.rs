@@ -10,13 +10,14 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use day2_core::duration::parse_duration;
 use day2_core::http::HttpOptions;
 use day2_core::{Exit, Io, Record, RecordSink};
 use serde_json::{json, Value};
 
 use crate::logs::{self, Event};
 use crate::syntax::normalize_origin;
-use crate::{metrics, parse_timeout, TOOL};
+use crate::{metrics, TOOL};
 
 mod container;
 
@@ -53,7 +54,7 @@ pub struct ConnectorArgs {
     pub max_reconnects: u64,
 
     /// Deadline for the metrics request and for reading container logs.
-    #[arg(long, value_parser = parse_timeout, default_value = "10s")]
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub timeout: Duration,
 }
 

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use clap::ValueEnum;
+use day2_core::duration::parse_duration;
 use day2_core::http::{self, HttpOptions, HttpResponse};
 use day2_core::{Exit, Io, Record, RecordSink, Verdict};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::{metrics, parse_timeout, TOOL};
+use crate::{metrics, TOOL};
 
 /// The check name of the comparison record.
 pub const CHECK: &str = "edge";
@@ -43,7 +44,7 @@ pub struct EdgeArgs {
     pub expected_connections: u64,
 
     /// Deadline for each request.
-    #[arg(long, value_parser = parse_timeout, default_value = "10s")]
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub timeout: Duration,
 
     /// Do not verify TLS certificates (recorded in the output).

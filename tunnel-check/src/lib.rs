@@ -15,10 +15,9 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use day2_core::{cli, duration::parse_duration, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
 
 pub mod compose;
 pub mod config;
@@ -72,11 +71,6 @@ pub enum Command {
     Compose(compose::ComposeArgs),
     /// Copy stdin to stdout with every token and tunnel secret masked.
     Redact,
-}
-
-/// The HTTP timeout flag shared by the modes that make requests.
-pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
 }
 
 /// Runs the tool with the given arguments (the first is the program name).

@@ -25,8 +25,8 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         let plain = err.without_snippet().to_string();
         // The message ends with " at line L, column C"; lead with the place instead.
         let message = match plain.rfind(" at line ") {
-            Some(pos) => plain[..pos].to_owned(),
-            None => plain.clone(),
+            Some(pos) if is_place(&plain[pos + " at line ".len()..]) => plain[..pos].to_owned(),
+            _ => plain.clone(),
         };
         // The library's advice to its programmer means nothing to our user.
         let message = match message.find(", set DuplicateKeyPolicy") {
@@ -44,6 +44,13 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     })
 }
 
+/// Whether `text` is exactly `L, column C`.
+fn is_place(text: &str) -> bool {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    text.split_once(", column ")
+        .is_some_and(|(line, column)| digits(line) && digits(column))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +59,18 @@ mod tests {
     fn duplicate_keys_are_rejected_with_their_line() {
         let err = parse::<serde_json::Value>("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.0, "line 3, column 1: duplicate mapping key: a");
+    }
+
+    #[test]
+    fn a_message_with_places_inside_is_kept_whole() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Doc {
+            _a: String,
+            _b: Vec<String>,
+        }
+        let err = parse::<Doc>("_a: &x s\n_b: *x\n").unwrap_err();
+        assert!(err.0.starts_with("line 2, column 5: "), "{err}");
+        assert!(err.0.ends_with(')'), "{err}");
     }
 
     #[test]
