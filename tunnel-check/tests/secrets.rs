@@ -112,3 +112,23 @@ fn a_canary_token_never_appears_in_any_output() {
         assert_clean(&out);
     }
 }
+
+#[test]
+fn an_unreadable_stdin_exits_2_in_every_reading_mode() {
+    for (mode, expected) in [
+        ("redact", "tunnel-check: redact: cannot copy stdin to stdout"),
+        ("connector", "tunnel-check: connector: cannot read stdin"),
+        ("compose", "tunnel-check: compose: cannot read stdin"),
+    ] {
+        // A directory opens but cannot be read: every read fails with EISDIR.
+        let dir = std::fs::File::open(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunnel-check"))
+            .arg(mode)
+            .stdin(dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with(expected), "{mode}: {out:?}");
+        assert!(out.stdout.is_empty(), "{mode}: {out:?}");
+    }
+}
