@@ -116,7 +116,10 @@ fn a_canary_token_never_appears_in_any_output() {
 #[test]
 fn an_unreadable_stdin_exits_2_in_every_reading_mode() {
     for (mode, expected) in [
-        ("redact", "tunnel-check: redact: cannot copy stdin to stdout"),
+        (
+            "redact",
+            "tunnel-check: redact: cannot copy stdin to stdout",
+        ),
         ("connector", "tunnel-check: connector: cannot read stdin"),
         ("compose", "tunnel-check: compose: cannot read stdin"),
     ] {
@@ -128,7 +131,10 @@ fn an_unreadable_stdin_exits_2_in_every_reading_mode() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{mode}: {out:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).starts_with(expected), "{mode}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with(expected),
+            "{mode}: {out:?}"
+        );
         assert!(out.stdout.is_empty(), "{mode}: {out:?}");
     }
 }
