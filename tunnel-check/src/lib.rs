@@ -62,14 +62,19 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Request the same path on the origin and through the public edge and compare.
+    #[command(after_help = EXIT_CODES_HELP)]
     Edge(edge::EdgeArgs),
     /// Read cloudflared logs (stdin, --file or --container) and its metrics /ready.
+    #[command(after_help = EXIT_CODES_HELP)]
     Connector(connector::ConnectorArgs),
     /// Validate a credentials-file config.yml and the credentials JSON it names.
+    #[command(after_help = EXIT_CODES_HELP)]
     Config(config::ConfigArgs),
     /// Check the rendered compose config (stdin, or run compose for -f files).
+    #[command(after_help = EXIT_CODES_HELP)]
     Compose(compose::ComposeArgs),
     /// Copy stdin to stdout with every token and tunnel secret masked.
+    #[command(after_help = EXIT_CODES_HELP)]
     Redact,
 }
 
