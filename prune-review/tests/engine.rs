@@ -333,7 +333,7 @@ fn a_terminal_confirmation_is_asked_and_honoured() {
 
 #[test]
 fn changes_between_plan_and_apply_delete_nothing_they_touch() {
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let deadline = Instant::now() + Duration::from_secs(400);
     let iterations = 6;
     for round in 0..iterations {
         assert!(

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{run_with, FakeEngine};
@@ -194,6 +195,54 @@ fn the_build_cache_is_planned_and_pruned_as_a_whole_without_a_filter() {
     assert_eq!(
         out.find("apply.summary", "plan").data["bytes_reclaimed"],
         700
+    );
+}
+
+#[test]
+fn a_hand_written_plan_line_for_the_model_volume_is_never_deleted() {
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&deletes);
+    let df: Value = serde_json::from_str(OLD).unwrap();
+    let volumes = volumes_of(&df);
+    let fake = FakeEngine::start(
+        "1.41",
+        Arc::new(move |method, path| match (method, path) {
+            ("GET", "/system/df") => (200, OLD.to_owned()),
+            ("GET", "/containers/json") => (200, "[]".to_owned()),
+            ("GET", "/volumes/deploy_ollama-data") => (200, volumes[0].to_string()),
+            ("DELETE", _) => {
+                seen.fetch_add(1, Ordering::SeqCst);
+                (204, String::new())
+            }
+            _ => (404, r#"{"message":"page not found"}"#.to_owned()),
+        }),
+    );
+    let line = json!({
+        "v": 1, "tool": "prune-review", "check": "plan.volume", "target": "deploy_ollama-data",
+        "verdict": "info", "reason": "orphan_named", "ts": "2026-11-28T00:00:00Z",
+        "data": {"kind": "volume", "id": "deploy_ollama-data", "name": "deploy_ollama-data",
+                 "created": "2026-11-27T10:00:00Z", "size_bytes": 12_000_000_000u64}
+    });
+    let out = run_with(
+        fake.command(&[
+            "apply",
+            "--yes",
+            "--filter",
+            "label=org.day2.test.scope=fake",
+        ]),
+        &format!("{line}\n"),
+    );
+    assert_eq!(out.code, 0, "{out:#?}");
+    let r = out.find("delete", "deploy_ollama-data");
+    assert_eq!(
+        (r.verdict, r.reason.as_deref()),
+        (Verdict::Warn, Some("protected"))
+    );
+    assert_eq!(r.data["protected_by"], "name:deploy_ollama-data");
+    assert_eq!(
+        deletes.load(Ordering::SeqCst),
+        0,
+        "no DELETE ever reached the engine"
     );
 }
 
