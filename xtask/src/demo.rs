@@ -1,40 +1,63 @@
 //! `cargo xtask demo`: a tour of every tool against the built-in demo stack (the
-//! backend simulator behind a real nginx), stopped again at the end.
+//! backend simulator behind a real nginx), stopped again at the end. It ends with
+//! the cutover from "legacy still served" to "retired with 410".
+//!
+//! Docker objects the tour creates carry a demo scope label and are removed at the
+//! end; prune-review only ever reviews that scope.
 
+use std::path::Path;
 use std::time::Duration;
 
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
-use day2_tests::{BackendConfig, DemoStack, EdgeConfig};
+use day2_tests::docker::TestScope;
+use day2_tests::edge::{render_config, EdgeConfig as NginxConfig};
+use day2_tests::fake_edge::FakeEdge;
+use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LegacyRoute};
 
 use crate::tools::{invoke, ToolRun};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {}
 
-/// The tour, against the running stack; `step` reports each tool run. It grows as
-/// tools land.
-fn tour(stack: &mut DemoStack, step: &mut dyn FnMut(&str, ToolRun)) {
+/// Connector log lines in cloudflared's own format (from target-stack.md).
+const CONNECTOR_LOG: &str = "\
+2026-11-28T01:00:00Z INF Registered tunnel connection connIndex=0 connection=1b7e0a52-7a0b-4a5e-9c3b-1f4a2b9c0d11 event=0 ip=198.41.200.23 location=ams05 protocol=quic
+2026-11-28T01:00:00Z INF Registered tunnel connection connIndex=1 connection=2c8f1b63-8b1c-4b6f-8d4c-2a5b3c0d1e22 event=0 ip=198.41.192.7 location=fra08 protocol=quic
+2026-11-28T01:00:01Z INF Registered tunnel connection connIndex=2 connection=3d901c74-9c2d-4c70-9e5d-3b6c4d1e2f33 event=0 ip=198.41.200.33 location=ams05 protocol=quic
+2026-11-28T01:00:01Z INF Registered tunnel connection connIndex=3 connection=4ea12d85-ad3e-4d81-af6e-4c7d5e2f3a44 event=0 ip=198.41.192.47 location=fra08 protocol=quic
+2026-11-28T01:00:02Z INF Updated to new configuration config=\"{\\\"ingress\\\":[{\\\"hostname\\\":\\\"assistant.example.org\\\",\\\"service\\\":\\\"http://nginx:80\\\"},{\\\"service\\\":\\\"http_status:404\\\"}],\\\"warp-routing\\\":{\\\"enabled\\\":false}}\" version=3
+";
+
+/// Runs one step of the tour and reports it.
+type Report<'a> = dyn FnMut(&str, ToolRun) + 'a;
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let _ = std::fs::write(&path, text);
+    path.display().to_string()
+}
+
+fn tour_probes(stack: &mut DemoStack, step: &mut Report<'_>) {
     let url = stack.url();
+    let probe_args = [
+        "--url",
+        &url,
+        "--chat-path",
+        "/api/chat",
+        "--origin",
+        "https://assistant.example.org",
+        "--origin",
+        "http://127.0.0.1:5173",
+        "--disallowed-origin",
+        "https://evil.example",
+    ];
     step(
         "status-probe: every check at the edge",
-        invoke(
-            "status-probe",
-            status_probe::run,
-            &[
-                "--url",
-                &url,
-                "--chat-path",
-                "/api/chat",
-                "--origin",
-                "https://assistant.example.org",
-                "--origin",
-                "http://127.0.0.1:5173",
-                "--disallowed-origin",
-                "https://evil.example",
-            ],
-            b"",
-        ),
+        invoke("status-probe", status_probe::run, &probe_args, b""),
     );
     stack
         .backend
@@ -59,12 +82,248 @@ fn tour(stack: &mut DemoStack, step: &mut dyn FnMut(&str, ToolRun)) {
             b"",
         ),
     );
+    let (api, legacy) = (
+        format!("{url}/api/status/summary"),
+        format!("{url}/status/summary"),
+    );
+    step(
+        "legacy-sampler: live api + legacy",
+        invoke(
+            "legacy-sampler",
+            legacy_sampler::run,
+            &["--samples", "off", "-n", "20", &api, &legacy],
+            b"",
+        ),
+    );
+    let log = stack.edge.access_log().display().to_string();
+    step(
+        "legacy-sampler: the edge's access log",
+        invoke(
+            "legacy-sampler",
+            legacy_sampler::run,
+            &["--log", &log, "--window", "1m"],
+            b"",
+        ),
+    );
+    let triage = [
+        "triage",
+        "--url",
+        &url,
+        "--origin",
+        "https://assistant.example.org",
+    ];
+    step(
+        "xtask triage: on-call signatures",
+        invoke("xtask", crate::run, &triage, b""),
+    );
+}
+
+fn tour_site(dir: &Path, step: &mut Report<'_>) {
+    let site = dir.join("site");
+    write(&site, "app.js", "console.log('assistant');\n");
+    write(&site, "style.css", "body { margin: 0 }\n");
+    let manifest = site.join("sri-manifest.json").display().to_string();
+    let (root, app, css) = (
+        site.display().to_string(),
+        site.join("app.js"),
+        site.join("style.css"),
+    );
+    let (app, css) = (app.display().to_string(), css.display().to_string());
+    step(
+        "sri-check: generate the manifest",
+        invoke(
+            "sri-check",
+            sri_check::run,
+            &[
+                "generate",
+                &app,
+                &css,
+                "--manifest",
+                &manifest,
+                "--root",
+                &root,
+            ],
+            b"",
+        ),
+    );
+    step(
+        "sri-check: verify it",
+        invoke(
+            "sri-check",
+            sri_check::run,
+            &["verify", "--manifest", &manifest],
+            b"",
+        ),
+    );
+    let page = write(
+        &site,
+        "index.html",
+        "<!doctype html><html><head><link rel=stylesheet href=/style.css>\
+         <script src=/app.js integrity=\"sha256-AAAA\"></script></head></html>\n",
+    );
+    step(
+        "sri-check: HTML integrity attributes",
+        invoke(
+            "sri-check",
+            sri_check::run,
+            &["html", &page, "--manifest", &manifest],
+            b"",
+        ),
+    );
+}
+
+fn tour_tunnel(stack: &DemoStack, step: &mut Report<'_>) {
+    let url = stack.url();
+    match FakeEdge::start(&url, "AMS") {
+        Ok(edge) => step(
+            "tunnel-check: origin vs a (fake) Cloudflare edge",
+            invoke(
+                "tunnel-check",
+                tunnel_check::run,
+                &["edge", "--edge", &edge.url(), "--origin", &url],
+                b"",
+            ),
+        ),
+        Err(err) => step(
+            "tunnel-check: fake edge",
+            failed_step("tunnel-check", &err.to_string()),
+        ),
+    }
+    step(
+        "tunnel-check: connector logs",
+        invoke(
+            "tunnel-check",
+            tunnel_check::run,
+            &["connector"],
+            CONNECTOR_LOG.as_bytes(),
+        ),
+    );
+}
+
+fn tour_docker(step: &mut Report<'_>) {
+    step(
+        "docker-doctor: daemon probe ladder",
+        invoke(
+            "docker-doctor",
+            docker_doctor::run,
+            &["--checks", "probe"],
+            b"",
+        ),
+    );
+    let scope = TestScope::new("demo");
+    let volume = scope.volume("orphan", &[]);
+    let filter = format!("label={}", scope.label());
+    step(
+        "prune-review: review of the demo's own volume",
+        invoke(
+            "prune-review",
+            prune_review::run,
+            &["review", "--filter", &filter],
+            b"",
+        ),
+    );
+    step(
+        "prune-review: plan (named orphans too)",
+        invoke(
+            "prune-review",
+            prune_review::run,
+            &["plan", "--include-named", "--filter", &filter],
+            b"",
+        ),
+    );
+    // The scope removes the volume on drop; nothing outside it is touched.
+    let _ = volume;
+}
+
+fn tour_cutover(stack: &mut DemoStack, dir: &Path, step: &mut Report<'_>) {
+    let url = stack.url();
+    let workflow = write(dir, "ci.yml", "env:\n  FAIL_ON_LEGACY: \"true\"\n");
+    // The configuration to be deployed: the edge's own, with the legacy location retired.
+    let retired = NginxConfig {
+        legacy: LegacyRoute::Retired,
+        ..NginxConfig::default()
+    };
+    let conf = write(
+        dir,
+        "nginx.conf",
+        &render_config(dir, stack.edge.addr(), stack.backend.addr(), &retired),
+    );
+    let repo = write(
+        dir,
+        "repo/web/status.js",
+        "export const url = '/api/status/summary';\n",
+    );
+    let repo = Path::new(&repo)
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let changelog = write(
+        dir,
+        "CHANGELOG.md",
+        "## [Unreleased]\n- Removed the legacy /status/summary endpoint (410).\n",
+    );
+    let manifest = dir.join("site/sri-manifest.json").display().to_string();
+    let common = [
+        "cutover",
+        "--url",
+        &url,
+        "--live-samples",
+        "10",
+        "--workflow",
+        &workflow,
+        "--nginx-conf",
+        &conf,
+        "--repo",
+        &repo,
+        "--manifest",
+        &manifest,
+        "--changelog",
+        &changelog,
+        "--expect-sha",
+        "local-demo",
+    ];
+    let mut pre = common.to_vec();
+    pre.extend(["--phase", "pre"]);
+    step(
+        "xtask cutover --phase pre (legacy served)",
+        invoke("xtask", crate::run, &pre, b""),
+    );
+    if let Err(err) = stack.set_legacy(LegacyRoute::Retired) {
+        step(
+            "deploy: retire the legacy location",
+            failed_step("xtask", &err.to_string()),
+        );
+        return;
+    }
+    let mut post = common.to_vec();
+    post.extend(["--phase", "post"]);
+    step(
+        "xtask cutover --phase post (410)",
+        invoke("xtask", crate::run, &post, b""),
+    );
+}
+
+fn failed_step(tool: &str, why: &str) -> ToolRun {
+    ToolRun {
+        exit: Exit::Failed,
+        records: Vec::new(),
+        stderr: format!("{tool}: {why}"),
+    }
 }
 
 pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
-    let mut stack = match DemoStack::start(BackendConfig::default(), EdgeConfig::default()) {
-        Ok(stack) => stack,
-        Err(err) => {
+    let backend = BackendConfig {
+        build_sha: "local-demo".into(),
+        ..BackendConfig::default()
+    };
+    let edge = EdgeConfig {
+        rate_limit: false,
+        ..EdgeConfig::default()
+    };
+    let (mut stack, dir) = match (DemoStack::start(backend, edge), tempfile::tempdir()) {
+        (Ok(stack), Ok(dir)) => (stack, dir),
+        (Err(err), _) | (_, Err(err)) => {
             io.error(crate::TOOL, format!("cannot start the demo stack: {err}"));
             return Exit::Failed;
         }
@@ -83,10 +342,10 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
         return sink.exit();
     }
     let mut closed = false;
-    tour(&mut stack, &mut |title, run| {
+    let mut step = |title: &str, run: ToolRun| {
         let count = |v: Verdict| run.records.iter().filter(|r| r.verdict == v).count();
         summary.push(format!(
-            "{:<44} exit {:>3}  pass {} fail {} warn {} info {} error {}",
+            "{:<48} exit {:>3}  pass {:>2} fail {:>2} warn {:>2} info {:>2} error {:>2}",
             title,
             run.exit.code(),
             count(Verdict::Pass),
@@ -95,8 +354,7 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
             count(Verdict::Info),
             count(Verdict::Error),
         ));
-        if run.exit == Exit::Usage {
-            // The tool refused its arguments: show why, the tour's own bug.
+        if run.exit == Exit::Usage || (run.records.is_empty() && !run.stderr.is_empty()) {
             summary.push(format!("    {}", run.stderr.trim()));
         }
         // Tool records pass through untouched: the tour shows what a pipe shows.
@@ -105,7 +363,12 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
                 .records
                 .into_iter()
                 .all(|record| sink.emit(record).is_ok());
-    });
+    };
+    tour_probes(&mut stack, &mut step);
+    tour_site(dir.path(), &mut step);
+    tour_tunnel(&stack, &mut step);
+    tour_docker(&mut step);
+    tour_cutover(&mut stack, dir.path(), &mut step);
     if closed {
         return Exit::Ok;
     }

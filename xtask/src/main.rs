@@ -47,7 +47,8 @@ pub enum Command {
     Triage(triage::TriageArgs),
 }
 
-fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
+/// Runs the xtask with the given arguments; the demo tour calls it in-process too.
+pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     let args: Args = match cli::parse_args(args, io) {
         Ok(args) => args,
         Err(exit) => return exit,
