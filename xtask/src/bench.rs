@@ -1,68 +1,79 @@
 //! `cargo xtask bench [TOOL]`: the one entry point for the benchmarks. Each tool
-//! keeps its benchmark as a release-built example (`<tool>/examples/bench.rs`) that
-//! runs its reference in the same run, alternating, and prints medians and ratios.
+//! keeps its benchmark beside its code, as a release-built example
+//! (`<tool>/examples/bench.rs`) or a script (`<tool>/bench/*.sh`); each runs its
+//! reference in the same run, alternating, and prints medians and ratios. Not in CI.
 
 use std::process::Command;
 
 use day2_core::{Exit, Io};
 
-/// Tools that carry a benchmark.
-const BENCHMARKED: [&str; 5] = [
-    "status-probe",
-    "legacy-sampler",
-    "sri-check",
-    "prune-review",
-    "docker-doctor",
+/// How a tool's benchmark is run.
+enum Bench {
+    /// `cargo run --release -p TOOL --example bench -- ARGS`
+    Example,
+    /// `bash SCRIPT ARGS`, relative to the workspace root.
+    Script(&'static str),
+}
+
+const BENCHMARKS: [(&str, Bench); 6] = [
+    ("status-probe", Bench::Example),
+    ("legacy-sampler", Bench::Example),
+    ("sri-check", Bench::Example),
+    ("prune-review", Bench::Example),
+    ("docker-doctor", Bench::Example),
+    ("tunnel-check", Bench::Script("tunnel-check/bench/redact.sh")),
 ];
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Only this tool's benchmark (default: all of them).
     pub tool: Option<String>,
-    /// Arguments passed through to the benchmark.
+    /// Arguments passed through to the benchmark (after `--`).
     #[arg(last = true)]
     pub rest: Vec<String>,
 }
 
-pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
-    let selected: Vec<&str> = match &args.tool {
-        Some(tool) if BENCHMARKED.contains(&tool.as_str()) => vec![tool.as_str()],
-        Some(tool) => {
-            io.error(
-                crate::TOOL,
-                format!("no benchmark for {tool:?}; known: {BENCHMARKED:?}"),
-            );
-            return Exit::Usage;
+fn command(tool: &str, bench: &Bench, rest: &[String]) -> Command {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut command = match bench {
+        Bench::Example => {
+            let mut c = Command::new(env!("CARGO"));
+            c.args(["run", "--quiet", "--release", "-p", tool, "--example", "bench", "--"]);
+            c
         }
-        None => BENCHMARKED.to_vec(),
+        Bench::Script(script) => {
+            let mut c = Command::new("bash");
+            c.arg(script);
+            c
+        }
+    };
+    command.args(rest).current_dir(root);
+    command
+}
+
+pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
+    let selected: Vec<&(&str, Bench)> = match &args.tool {
+        Some(tool) => match BENCHMARKS.iter().find(|(name, _)| name == tool) {
+            Some(entry) => vec![entry],
+            None => {
+                let known: Vec<&str> = BENCHMARKS.iter().map(|(name, _)| *name).collect();
+                io.error(crate::TOOL, format!("no benchmark for {tool:?}; known: {}", known.join(", ")));
+                return Exit::Usage;
+            }
+        },
+        None => BENCHMARKS.iter().collect(),
     };
     let mut outcome = Exit::Ok;
-    for tool in selected {
+    for (tool, bench) in selected {
         let _ = writeln!(io.stderr, "== bench {tool}");
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                tool,
-                "--example",
-                "bench",
-                "--",
-            ])
-            .args(&args.rest)
-            .status();
-        match status {
+        match command(tool, bench, &args.rest).status() {
             Ok(status) if status.success() => {}
             Ok(status) => {
                 io.error(crate::TOOL, format!("bench {tool} failed: {status}"));
                 outcome = outcome.merge(Exit::Failed);
             }
             Err(err) => {
-                io.error(
-                    crate::TOOL,
-                    format!("cannot run cargo for bench {tool}: {err}"),
-                );
+                io.error(crate::TOOL, format!("cannot run the bench of {tool}: {err}"));
                 outcome = outcome.merge(Exit::Failed);
             }
         }
