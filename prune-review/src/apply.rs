@@ -17,8 +17,22 @@ use crate::engine::{Labels, Removal};
 use crate::plan::{self, Item, Kind};
 use crate::{snapshot, ApplyArgs, Context, Stop, TOOL};
 
-/// Reads and validates the plan before anything else happens.
+/// Reads and validates the plan, and settles whether it may be applied at all,
+/// before the engine is touched: deleting needs `--yes` or a person answering on
+/// the terminal (which the plan cannot be read from).
 pub fn read_plan(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, String> {
+    let items = read_plan_text(args, io)?;
+    if !items.is_empty() && !args.yes && (!io.interactive || plan_on_stdin(args)) {
+        return Err("refusing to delete without confirmation: run on a terminal with --plan FILE, or pass --yes".into());
+    }
+    Ok(items)
+}
+
+fn plan_on_stdin(args: &ApplyArgs) -> bool {
+    args.plan.as_deref().is_none_or(|p| p.as_os_str() == "-")
+}
+
+fn read_plan_text(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, String> {
     match args.plan.as_deref().filter(|p| p.as_os_str() != "-") {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -77,21 +91,14 @@ fn confirm(ctx: &mut Context<'_, '_>, items: &[Item]) -> bool {
 }
 
 pub fn apply(ctx: &mut Context<'_, '_>, args: &ApplyArgs, items: Vec<Item>) -> Result<(), Stop> {
-    if !items.is_empty() && !args.yes {
-        let plan_on_stdin = args.plan.as_deref().is_none_or(|p| p.as_os_str() == "-");
-        if !ctx.interactive || plan_on_stdin {
-            return Err(Stop::Usage(
-                "refusing to delete without confirmation: run on a terminal with --plan FILE, or pass --yes".into(),
-            ));
-        }
-        if !confirm(ctx, &items) {
-            ctx.sink.emit(
-                Record::info("apply.summary", "plan", "declined")
-                    .message("nothing deleted: the confirmation was declined")
-                    .data(json!({"planned": items.len(), "deleted": 0})),
-            )?;
-            return Ok(());
-        }
+    // `read_plan` has already refused a run that could not be confirmed.
+    if !items.is_empty() && !args.yes && !confirm(ctx, &items) {
+        ctx.sink.emit(
+            Record::info("apply.summary", "plan", "declined")
+                .message("nothing deleted: the confirmation was declined")
+                .data(json!({"planned": items.len(), "deleted": 0})),
+        )?;
+        return Ok(());
     }
     let before = snapshot(ctx, "before")?;
     let mut deleted = 0usize;

@@ -238,6 +238,7 @@ fn apply_needs_a_terminal_or_yes_and_honours_the_filter() {
     // No terminal, no --yes: refused before anything is touched.
     let out = common::run_with(common::command(&["apply", "--filter", &filter]), &plan);
     assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.records.is_empty(), "not even a snapshot: {out:#?}");
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
     assert!(volume_exists(&victim));
 
