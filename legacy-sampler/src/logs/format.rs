@@ -168,7 +168,7 @@ impl LogFormat {
             let value = if literal.is_empty() {
                 std::mem::take(&mut rest)
             } else {
-                let Some(at) = find(rest, literal) else {
+                let Some(at) = locate(rest, literal, fixed_width(*field)) else {
                     return false;
                 };
                 let value = &rest[..at];
@@ -188,6 +188,34 @@ impl LogFormat {
             }
         }
         rest.is_empty()
+    }
+}
+
+/// The length every value of a variable has, when it has one (0 otherwise). Only the
+/// times: their parser checks every byte, so a wrong cut cannot pass unnoticed.
+fn fixed_width(field: Field) -> usize {
+    match field {
+        Field::TimeLocal => 26,
+        Field::TimeIso8601 => 25,
+        _ => 0,
+    }
+}
+
+/// Where a value ends: the first occurrence of `literal` in `rest`. The usual cases are
+/// tried before a search: an empty or one-byte value (`-`; exact, since a match at 0
+/// is ruled out first) and a time's fixed width.
+fn locate(rest: &[u8], literal: &[u8], width: usize) -> Option<usize> {
+    let at = |i: usize| {
+        rest.len() >= i + literal.len() && literal.iter().zip(&rest[i..]).all(|(a, b)| a == b)
+    };
+    if at(0) {
+        Some(0)
+    } else if at(1) {
+        Some(1)
+    } else if width > 1 && at(width) {
+        Some(width)
+    } else {
+        find(rest, literal)
     }
 }
 
@@ -288,6 +316,19 @@ mod tests {
         let mut f = Fields::default();
         assert!(quoted.matches(br#"1.2.3.4 [t] "GET / HTTP/1.1""#, &mut f));
         assert_eq!(f.request, b"GET / HTTP/1.1");
+    }
+
+    #[test]
+    fn the_shortcuts_find_the_first_occurrence_like_a_search() {
+        for rest in [&b"-\" 200"[..], b"\" x", b"ab\" c\" ", b"", b"-", b"--\" "] {
+            for literal in [&b"\" "[..], b"\"", b" "] {
+                assert_eq!(
+                    locate(rest, literal, 0),
+                    find(rest, literal),
+                    "{rest:?} {literal:?}"
+                );
+            }
+        }
     }
 
     #[test]

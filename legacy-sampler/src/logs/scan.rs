@@ -13,8 +13,10 @@ use memchr::{memchr, memchr_iter};
 use super::format::{Fields, LogFormat};
 use super::time::TimeCache;
 
-/// Read block size: large enough that syscalls and line carry-over cost nothing.
-const BLOCK: usize = 4 * 1024 * 1024;
+/// Read block size: large enough that syscalls and line carry-over cost little, small
+/// enough that the block is still in cache when the lines are matched after the
+/// kernel's copy.
+const BLOCK: usize = 256 * 1024;
 
 /// How many malformed line numbers are kept for the report.
 const MALFORMED_SHOWN: usize = 5;
