@@ -327,3 +327,14 @@ fn review(ctx: &mut Context<'_, '_>) -> Result<(), Stop> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+}
