@@ -252,8 +252,8 @@ fn main() {
     let tree_bytes = (o.files * o.file_kib * 1024) as f64;
     let big_bytes = (o.big_mib * 1024 * 1024) as f64;
     println!(
-        "{:<32} {:>10} {:>10} {:>12}",
-        "command", "median s", "MB/s", "peak RSS MiB"
+        "{:<32} {:>10} {:>10} {:>12} {:>14}",
+        "command", "median s", "MB/s", "median CPU s", "peak RSS MiB"
     );
     let mut medians = Vec::new();
     for case in &cases {
@@ -264,10 +264,11 @@ fn main() {
             big_bytes
         };
         println!(
-            "{:<32} {:>10.3} {:>10.0} {:>12.1}",
+            "{:<32} {:>10.3} {:>10.0} {:>12.3} {:>14.1}",
             case.name,
             m,
             bytes / m / 1e6,
+            median(case.cpu.clone()),
             case.rss as f64 / 1024.0
         );
         medians.push(m);
@@ -302,4 +303,6 @@ fn main() {
         "rounds: {} (after one warm-up round), order rotated each round",
         o.rounds
     );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at the end: {}", load.trim());
 }

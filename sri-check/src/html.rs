@@ -211,11 +211,9 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
 
 fn read_page(root: &Root, path: &std::path::Path) -> Result<Page, Refusal> {
     let key = root.key_of(path)?;
-    let opened = root.open_key(&key)?;
+    let file = root.open_key(&key)?;
     let mut html = Vec::new();
-    opened
-        .file
-        .take(PAGE_LIMIT + 1)
+    file.take(PAGE_LIMIT + 1)
         .read_to_end(&mut html)
         .map_err(Refusal::Unreadable)?;
     if html.len() as u64 > PAGE_LIMIT {
@@ -232,8 +230,8 @@ fn read_page(root: &Root, path: &std::path::Path) -> Result<Page, Refusal> {
 }
 
 fn hash_key(root: &Root, key: &str, algos: AlgoSet, buf: &mut [u8]) -> Result<Digests, Refusal> {
-    let opened = root.open_key(key)?;
-    hash::hash_file(opened.file, opened.size, algos, buf)
+    let file = root.open_key(key)?;
+    hash::hash_reader(file, algos, buf)
         .map(|(digests, _)| digests)
         .map_err(Refusal::Unreadable)
 }

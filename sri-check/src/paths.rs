@@ -69,13 +69,6 @@ pub struct Root {
     pub canonical: PathBuf,
 }
 
-/// A file that passed the confinement check, ready to hash.
-#[derive(Debug)]
-pub struct Opened {
-    pub file: File,
-    pub size: u64,
-}
-
 impl Root {
     /// The root directory; an error message when it is not a usable directory.
     pub fn new(dir: &Path) -> Result<Root, String> {
@@ -93,7 +86,7 @@ impl Root {
     /// Checks a manifest key and opens the file it names, refusing anything that
     /// would leave the root. The key is never joined to the root before it has
     /// been checked, and what is opened is the canonical path.
-    pub fn open_key(&self, key: &str) -> Result<Opened, Refusal> {
+    pub fn open_key(&self, key: &str) -> Result<File, Refusal> {
         let relative = checked_key(key)?;
         let canonical = match fs::canonicalize(self.canonical.join(relative)) {
             Ok(path) => path,
@@ -112,11 +105,7 @@ impl Root {
             // Opening a FIFO would block, so the type is checked before opening.
             return Err(Refusal::NotAFile(file_kind(&meta)));
         }
-        let file = File::open(&canonical).map_err(Refusal::Unreadable)?;
-        Ok(Opened {
-            file,
-            size: meta.len(),
-        })
+        File::open(&canonical).map_err(Refusal::Unreadable)
     }
 
     /// The manifest key of a path given on the command line (relative to the

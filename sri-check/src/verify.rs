@@ -106,11 +106,11 @@ fn check(job: &Job<'_>, root: &Root, buf: &mut [u8]) -> (Record, u64) {
             .data(json!({ "ignored": metadata.ignored }));
         return (record, 0);
     };
-    let opened = match root.open_key(key) {
-        Ok(opened) => opened,
+    let file = match root.open_key(key) {
+        Ok(file) => file,
         Err(refusal) => return (refusal_record("entry", key, &refusal), 0),
     };
-    let (digests, size) = match hash::hash_file(opened.file, opened.size, AlgoSet::of(algo), buf) {
+    let (digests, size) = match hash::hash_reader(file, AlgoSet::of(algo), buf) {
         Ok(done) => done,
         Err(e) => {
             let refusal = crate::paths::Refusal::Unreadable(e);

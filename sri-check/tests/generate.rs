@@ -84,6 +84,17 @@ fn globs_and_stdin_lists_select_files() {
         b"css/site.css\0js/app.js\0",
     );
     assert_eq!(run.code, 0, "{run:?}");
+    // A list from `find` includes the manifest, which is not listed in itself.
+    let run = sri_check(
+        tree.path(),
+        &["generate", "--check", "-"],
+        b"./css/site.css\n./js/app.js\n./sri-manifest.json\n",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.outcome("operand", "./sri-manifest.json"),
+        (Info, Some("manifest_itself"))
+    );
     // A glob that matches nothing is a warning, not a silent no-op.
     let run = sri_check(tree.path(), &["generate", "--update", "img/*.png"], b"");
     assert_eq!(run.code, 0, "{run:?}");
