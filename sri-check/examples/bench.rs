@@ -6,8 +6,8 @@
 //! Prints medians, MB/s, ratios and peak RSS (from `/usr/bin/time`).
 //!
 //! ```text
-//! cargo build --release -p sri-check --bins --examples
-//! target/release/examples/bench [--rounds 5] [--files 2000] [--file-kib 128] [--big-mib 1024] [--dir /tmp]
+//! cargo run --release -p sri-check --example bench -- [--rounds 5] [--files 2000]
+//!     [--file-kib 128] [--big-mib 1024] [--dir /tmp] [--bin target/release/sri-check]
 //! ```
 //! The generated data lives in a temporary directory that is deleted at the end.
 
@@ -28,6 +28,22 @@ struct Options {
 }
 
 fn options() -> Options {
+    // `cargo run --example bench` builds the example but not the binary it measures.
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let built = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "sri-check",
+                "--bin",
+                "sri-check",
+            ])
+            .status()
+            .expect("run cargo build");
+        assert!(built.success(), "cargo build of sri-check failed");
+    }
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/examples/bench -> target/<profile>/sri-check
     let default_bin = exe
