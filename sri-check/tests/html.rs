@@ -271,6 +271,28 @@ fn pages_that_cannot_be_checked_and_bad_input() {
         (Warn, Some("no_match"))
     );
 
+    // A page that cannot be read: /proc/<pid>/clear_refs is write-only, even for root.
+    let run = sri_check(
+        tree.path(),
+        &["html", "--root", "/proc/self", "/proc/self/clear_refs"],
+        b"",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.outcome("page", "/proc/self/clear_refs"),
+        (Error, Some("unreadable"))
+    );
+
+    // An asset URL naming a directory.
+    tree.file("js/a.js", b"a");
+    tree.file(
+        "dir.html",
+        b"<script src=\"/js/\" integrity=\"sha384-AAAA\"></script>",
+    );
+    let run = sri_check(tree.path(), &["html", "dir.html"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(outcome(&run, "dir.html", 1), (Error, some("not_a_file")));
+
     // A page with nothing to check passes.
     let run = sri_check(tree.path(), &["html", "ok.html"], b"");
     assert_eq!(run.code, 0, "{run:?}");
