@@ -173,3 +173,30 @@ fn refusal_record(check: &str, target: &str, refusal: &paths::Refusal) -> Record
     };
     record.message(format!("{target}: {}", refusal.message()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_argument_definitions_are_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn the_root_defaults_to_the_manifests_directory() {
+        assert_eq!(
+            root_dir(None, Path::new("sri-manifest.json")),
+            PathBuf::from(".")
+        );
+        assert_eq!(
+            root_dir(None, Path::new("site/m.json")),
+            PathBuf::from("site")
+        );
+        assert_eq!(
+            root_dir(Some(Path::new("r")), Path::new("site/m.json")),
+            PathBuf::from("r")
+        );
+    }
+}
