@@ -4,7 +4,8 @@
 //! Records: one `operand` record per glob that matched nothing, one `entry` record
 //! per key (new state compared with the manifest on disk), one `manifest` record
 //! with the outcome. If any file cannot be hashed, nothing is written: a manifest
-//! that silently lost an entry would pass verification.
+//! that silently lost an entry would pass verification. A closed stdout silences the
+//! records but does not stop the write.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -108,9 +109,9 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
                 }
             },
         };
-        if sink.emit(record).is_err() {
-            return sink.exit();
-        }
+        // The manifest is the product here, not the records: a reader that went away
+        // (`| head`) silences them but does not stop the write.
+        let _ = sink.emit(record);
     }
     if update {
         keys.extend(old.iter().flat_map(|m| m.keys().cloned()));
@@ -121,7 +122,6 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
     let mut generated: Vec<Generated> = Vec::new();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut bytes = 0u64;
-    let mut closed = false;
     let threads = hash::worker_count(args.jobs);
     run_ordered(
         &keys,
@@ -156,25 +156,17 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
                     record
                 }
             };
-            if sink.emit(record).is_err() {
-                closed = true;
-                return ControlFlow::Break(());
-            }
+            let _ = sink.emit(record);
             ControlFlow::Continue(())
         },
     );
-    if closed {
-        return sink.exit();
-    }
     if !update {
         for (key, previous) in old.iter().flatten() {
             if keys.binary_search_by(|k| manifest::js_cmp(k, key)).is_err() {
                 *counts.entry("removed").or_default() += 1;
                 let record =
                     entry_record(key, "removed", args.check).data(json!({ "previous": previous }));
-                if sink.emit(record).is_err() {
-                    return sink.exit();
-                }
+                let _ = sink.emit(record);
             }
         }
     }

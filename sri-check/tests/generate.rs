@@ -317,3 +317,36 @@ fn a_manifest_that_cannot_be_written_is_an_error_record() {
         (Error, Some("write_failed"))
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_stop_the_write() {
+    struct Gone;
+    impl std::io::Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let tree = site();
+    let manifest = tree.join("sri-manifest.json");
+    let app = tree.join("js/app.js");
+    let args = [
+        "sri-check",
+        "generate",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        app.to_str().unwrap(),
+    ];
+    let (mut stdin, mut stdout, mut stderr) = (&b""[..], Gone, Vec::new());
+    let mut io = day2_core::Io {
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        interactive: false,
+    };
+    let exit = sri_check::run(args.iter().map(std::ffi::OsString::from).collect(), &mut io);
+    assert_eq!(exit, day2_core::Exit::Ok);
+    assert!(tree.read("sri-manifest.json").contains(&sri384(APP)));
+}

@@ -332,3 +332,36 @@ fn many_entries_come_back_in_key_order_from_parallel_workers() {
     assert_eq!(targets.len(), 300);
     assert_eq!(targets, sorted);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_cleanly() {
+    // `sri-check | head -1`: the first failed write stops the workers and the run
+    // ends with exit 0, whatever the entries would have said.
+    struct Gone;
+    impl std::io::Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let tree = Tree::new();
+    let mut manifest = serde_json::Map::new();
+    for i in 0..50 {
+        manifest.insert(format!("missing-{i}.js"), json!({"sha384": sri384(b"")}));
+    }
+    write_manifest(&tree, "sri-manifest.json", manifest.into());
+    let path = tree.join("sri-manifest.json");
+    let args = ["sri-check", "--manifest", path.to_str().unwrap()];
+    let (mut stdin, mut stdout, mut stderr) = (&b""[..], Gone, Vec::new());
+    let mut io = day2_core::Io {
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        interactive: false,
+    };
+    let exit = sri_check::run(args.iter().map(std::ffi::OsString::from).collect(), &mut io);
+    assert_eq!(exit, day2_core::Exit::Ok);
+    assert!(stderr.is_empty(), "{}", String::from_utf8_lossy(&stderr));
+}
