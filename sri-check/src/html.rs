@@ -365,6 +365,10 @@ fn judge(
         Target::Remote => (true, None),
     };
     let file = key.map(|k| digests.get(k));
+    if let Some(Some(Ok(d))) = &file {
+        // The value to paste into the page when fixing it.
+        data["suggested"] = Value::from(d.sri(Algo::Sha384));
+    }
     if let Some(Some(Err(refusal))) = &file {
         let verdict = if refusal.is_error() {
             Verdict::Error
