@@ -112,6 +112,10 @@ fn every_tag_kind_and_every_finding() {
         (Fail, some("missing_integrity"))
     );
     assert_eq!(
+        at(&run, "index.html", 10).data["suggested"],
+        sri384(b"plain\n")
+    );
+    assert_eq!(
         outcome(&run, "index.html", 11),
         (Fail, some("duplicate_integrity"))
     );
