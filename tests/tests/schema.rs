@@ -16,7 +16,10 @@ fn validator() -> jsonschema::Validator {
 
 #[test]
 fn every_record_of_a_demo_run_matches_the_published_schema() {
-    let out = Command::new(bin("xtask")).arg("demo").output().expect("run xtask demo");
+    let out = Command::new(bin("xtask"))
+        .arg("demo")
+        .output()
+        .expect("run xtask demo");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "xtask demo failed:\n{stderr}");
     let validator = validator();
@@ -25,11 +28,17 @@ fn every_record_of_a_demo_run_matches_the_published_schema() {
     for (index, line) in stdout.lines().enumerate() {
         let record: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {line}", index + 1));
-        let errors: Vec<String> = validator.iter_errors(&record).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&record)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "line {}: {line}\n{errors:#?}", index + 1);
         tools.insert(record["tool"].as_str().unwrap_or_default().to_owned());
     }
-    assert!(tools.contains("xtask"), "the demo writes its own records: {tools:?}");
+    assert!(
+        tools.contains("xtask"),
+        "the demo writes its own records: {tools:?}"
+    );
 }
 
 #[test]

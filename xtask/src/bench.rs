@@ -21,7 +21,10 @@ const BENCHMARKS: [(&str, Bench); 6] = [
     ("sri-check", Bench::Example),
     ("prune-review", Bench::Example),
     ("docker-doctor", Bench::Example),
-    ("tunnel-check", Bench::Script("tunnel-check/bench/redact.sh")),
+    (
+        "tunnel-check",
+        Bench::Script("tunnel-check/bench/redact.sh"),
+    ),
 ];
 
 #[derive(Debug, clap::Args)]
@@ -38,7 +41,16 @@ fn command(tool: &str, bench: &Bench, rest: &[String]) -> Command {
     let mut command = match bench {
         Bench::Example => {
             let mut c = Command::new(env!("CARGO"));
-            c.args(["run", "--quiet", "--release", "-p", tool, "--example", "bench", "--"]);
+            c.args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                tool,
+                "--example",
+                "bench",
+                "--",
+            ]);
             c
         }
         Bench::Script(script) => {
@@ -57,7 +69,10 @@ pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
             Some(entry) => vec![entry],
             None => {
                 let known: Vec<&str> = BENCHMARKS.iter().map(|(name, _)| *name).collect();
-                io.error(crate::TOOL, format!("no benchmark for {tool:?}; known: {}", known.join(", ")));
+                io.error(
+                    crate::TOOL,
+                    format!("no benchmark for {tool:?}; known: {}", known.join(", ")),
+                );
                 return Exit::Usage;
             }
         },
@@ -73,7 +88,10 @@ pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
                 outcome = outcome.merge(Exit::Failed);
             }
             Err(err) => {
-                io.error(crate::TOOL, format!("cannot run the bench of {tool}: {err}"));
+                io.error(
+                    crate::TOOL,
+                    format!("cannot run the bench of {tool}: {err}"),
+                );
                 outcome = outcome.merge(Exit::Failed);
             }
         }
