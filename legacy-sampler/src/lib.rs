@@ -78,7 +78,7 @@ pub struct Args {
     pub timeout: Duration,
 
     /// Write one `sample` record per request (on|off).
-    #[arg(long, default_value = "on", value_parser = BoolishValueParser::new(), action = ArgAction::Set, value_name = "on|off")]
+    #[arg(long, default_value = "on", value_parser = BoolishValueParser::new(), action = ArgAction::Set, value_name = "on|off", hide_possible_values = true)]
     pub samples: bool,
 
     /// Gate: fail (exit 1) at the first legacy answer, which also ends a live run.
