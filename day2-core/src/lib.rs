@@ -1,7 +1,8 @@
 //! What every day2 tool must agree on, and nothing else: the JSON-lines record
 //! envelope ([`record`]), the exit-code policy ([`exit`]), the plumbing that turns a
 //! tool library into a process and back ([`cli`]), the HTTP client settings shared by
-//! the tools that speak HTTP ([`http`]), and duration parsing for flags ([`duration`]).
+//! the tools that speak HTTP ([`http`]), the Prometheus text conventions ([`prom`]),
+//! and duration parsing for flags ([`duration`]).
 //!
 //! Tool libraries never call `process::exit` and never print except to the writers
 //! they are given in [`cli::Io`], so the xtask and the tests can drive them in-process.
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod duration;
 pub mod exit;
 pub mod http;
+pub mod prom;
 pub mod record;
 
 pub use cli::Io;

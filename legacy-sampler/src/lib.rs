@@ -19,6 +19,7 @@ use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
 pub mod gate;
 pub mod live;
 pub mod logs;
+mod prom;
 mod stats;
 
 /// The name stamped on every record this tool writes.
@@ -140,6 +141,24 @@ pub struct Args {
     /// Log mode: more malformed lines than this share of all lines is fatal (exit 2).
     #[arg(long, default_value_t = 0.05, value_name = "RATIO")]
     pub max_malformed_ratio: f64,
+
+    /// Output on stdout: JSON records, or the Prometheus text format of the summary
+    /// (for node_exporter's textfile collector and the alerting rules in examples/).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+
+    /// Also write the Prometheus text format to this file, atomically (temp + rename).
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+}
+
+/// The format written on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON record per line, as they happen.
+    Json,
+    /// The Prometheus text exposition format, written at the end of the run.
+    Prometheus,
 }
 
 /// Parses `50`, `50/s`, `600/m` or `3600/h` into the interval between samples.
@@ -226,10 +245,18 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         io.error(TOOL, message);
         return Exit::Usage;
     }
+    if args.format == Format::Json && args.textfile.is_none() {
+        return run_mode(&args, io);
+    }
+    prom::run(&args, io)
+}
+
+/// Runs live or log mode, writing records to `io.stdout`.
+fn run_mode(args: &Args, io: &mut Io<'_>) -> Exit {
     if args.logs.is_empty() {
-        live::run(&args, io)
+        live::run(args, io)
     } else {
-        logs::run(&args, io)
+        logs::run(args, io)
     }
 }
 

@@ -5,26 +5,14 @@
 //! directory, then a rename) so node_exporter never reads half a file.
 
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
-use std::path::Path;
+
+pub use day2_core::prom::write_textfile;
+use day2_core::prom::{escape, gauge_family as family};
 
 use day2_core::{Record, Verdict};
 
 use crate::output::Facts;
 use crate::summary::PathClass;
-
-/// Escapes a label value (backslash, double quote, newline).
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn family(out: &mut String, name: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} gauge");
-}
 
 fn flag(value: bool) -> u8 {
     u8::from(value)
@@ -157,31 +145,4 @@ fn verdict_name(verdict: Verdict) -> &'static str {
         Verdict::Info => "info",
         Verdict::Error => "error",
     }
-}
-
-/// Writes the file atomically: a hidden temp file beside it (node_exporter reads only
-/// `*.prom`), flushed to disk, then renamed over the target.
-pub fn write_textfile(path: &Path, text: &str) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("the path names no file"))?;
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }

@@ -31,27 +31,56 @@ fn the_alerting_rules_pass_their_unit_tests() {
     promtool(&["test", "rules", "day2-alerts.test.yml"]);
 }
 
-#[test]
-fn every_status_metric_the_rules_use_is_exported_by_status_probe() {
-    let stack = day2_tests::DemoStack::default_stack().expect("demo stack");
-    let out = Command::new(day2_tests::bins::bin("status-probe"))
-        .args(["--url", &stack.url(), "--format", "prometheus", "summary"])
-        .output()
-        .expect("run status-probe");
-    let exposition = String::from_utf8_lossy(&out.stdout);
+/// The metric names of a prefix that the rules file uses.
+fn used_metrics(prefix: &str) -> std::collections::BTreeSet<String> {
     let rules = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prometheus/day2-alerts.yml"),
     )
     .expect("rules file");
-    let used: std::collections::BTreeSet<&str> = rules
+    rules
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|word| word.starts_with("status_"))
-        .collect();
-    assert!(used.len() >= 4, "{used:?}");
-    for metric in used {
-        assert!(
-            exposition.contains(&format!("\n{metric}{{")),
-            "{metric} not exported:\n{exposition}"
-        );
+        .filter(|word| word.starts_with(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn exported(tool: &str, args: &[&str]) -> String {
+    let out = Command::new(day2_tests::bins::bin(tool))
+        .args(args)
+        .output()
+        .expect("run the tool");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn every_metric_the_rules_use_is_exported_by_the_tools() {
+    let stack = day2_tests::DemoStack::default_stack().expect("demo stack");
+    let url = stack.url();
+    let summary = format!("{url}/api/status/summary");
+    let cases = [
+        (
+            "status_",
+            exported(
+                "status-probe",
+                &["--url", &url, "--format", "prometheus", "summary"],
+            ),
+        ),
+        (
+            "legacy_sampler_",
+            exported(
+                "legacy-sampler",
+                &[&summary, "-n", "2", "--format", "prometheus"],
+            ),
+        ),
+    ];
+    for (prefix, exposition) in cases {
+        let used = used_metrics(prefix);
+        assert!(!used.is_empty(), "the rules use {prefix}* metrics");
+        for metric in used {
+            assert!(
+                exposition.contains(&format!("\n{metric}{{")),
+                "{metric} not exported:\n{exposition}"
+            );
+        }
     }
 }
