@@ -1,33 +1,9 @@
 //! `--format prometheus` and `--textfile`: the summary as the metrics the alerting
 //! rules read, valid for the real promtool.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use day2_tests::require::program;
-
-fn promtool_check(exposition: &str) {
-    let mut child = Command::new(program("promtool", "prometheus"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(exposition.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}\n{exposition}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use day2_tests::process::promtool_check_metrics;
 
 #[test]
 fn live_counts_become_metrics_that_pass_promtool() {
@@ -66,7 +42,7 @@ fn live_counts_become_metrics_that_pass_promtool() {
         "{text}"
     );
     assert!(!text.contains("\"v\":1"), "no records in prometheus format");
-    promtool_check(&text);
+    promtool_check_metrics(&text);
 }
 
 #[test]
@@ -101,7 +77,7 @@ fn a_failed_gate_and_the_textfile_beside_json_records() {
         text.contains("legacy_sampler_responses{mode=\"live\",value=\"legacy\"} 1\n"),
         "{text}"
     );
-    promtool_check(&text);
+    promtool_check_metrics(&text);
     let unwritable = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"))
         .args([&legacy, "-n", "1", "--textfile", "/nonexistent-dir/x.prom"])
         .output()

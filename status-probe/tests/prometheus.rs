@@ -4,8 +4,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -40,30 +38,6 @@ fn parse(text: &str) -> HashMap<String, f64> {
     samples
 }
 
-fn promtool(text: &str) {
-    let promtool = day2_tests::require::program("promtool", "prometheus");
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "promtool check metrics refused the output:\n{}{}\n{text}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 #[test]
 fn a_healthy_stack_exports_ready_path_model_and_check_results() {
     let stack = stack();
@@ -81,7 +55,7 @@ fn a_healthy_stack_exports_ready_path_model_and_check_results() {
         run.code, 1,
         "the duplicated Allow-Origin fails the run: {run:?}"
     );
-    promtool(&run.stdout);
+    day2_tests::process::promtool_check_metrics(&run.stdout);
     let samples = parse(&run.stdout);
     assert_eq!(samples[r#"status_ready{service="backend"}"#], 1.0);
     assert_eq!(samples[r#"status_reachable{service="backend"}"#], 1.0);
@@ -143,7 +117,7 @@ fn a_warming_stack_exports_its_warming_and_a_textfile_is_written_atomically() {
         "{run:?}"
     );
     let text = std::fs::read_to_string(&file).unwrap();
-    promtool(&text);
+    day2_tests::process::promtool_check_metrics(&text);
     let samples = parse(&text);
     assert_eq!(samples[r#"status_ready{service="assistant"}"#], 0.0);
     assert_eq!(
@@ -208,7 +182,7 @@ fn an_unreachable_stack_still_exports_valid_metrics() {
         "prometheus",
     ]);
     assert_eq!(run.code, 1);
-    promtool(&run.stdout);
+    day2_tests::process::promtool_check_metrics(&run.stdout);
     let samples = parse(&run.stdout);
     assert_eq!(samples[r#"status_reachable{service="backend"}"#], 0.0);
     assert_eq!(samples[r#"status_ready{service="backend"}"#], 0.0);

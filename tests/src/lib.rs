@@ -6,6 +6,7 @@
 //! - [`demo`]: both together, the demo stack.
 //! - [`docker`]: a locally built test image (no registry is assumed) and test scopes
 //!   that label every object a test creates and remove exactly those.
+//! - [`process`]: running a binary under test with a deadline; promtool's check.
 //! - [`require`]: finding the external programs tests need, failing loudly (never
 //!   skipping) when one is missing.
 
@@ -16,6 +17,7 @@ pub mod docker;
 pub mod edge;
 pub mod fake_edge;
 pub mod http1;
+pub mod process;
 pub mod require;
 
 pub use backend::{Backend, BackendConfig, Fault, MetricsFormat, Provider};

@@ -3,11 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use day2_core::record::{read_records, Record, Verdict};
+use day2_tests::process::run_bounded;
 use day2_tests::{DemoStack, EdgeConfig};
 
 /// One finished run of the binary.
@@ -54,47 +54,15 @@ impl Run {
 /// Runs `legacy-sampler ARGS` with `stdin`, `FAIL_ON_LEGACY` unset unless given in
 /// `env`, bounded to 60 s.
 pub fn sampler_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
-    let started = Instant::now();
     let mut command = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"));
-    command
-        .args(args)
-        .env_remove("FAIL_ON_LEGACY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.args(args).env_remove("FAIL_ON_LEGACY");
     for (name, value) in env {
         command.env(name, value);
     }
-    let mut child = command.spawn().expect("the binary starts");
-    let mut input = child.stdin.take().expect("stdin");
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
     // Bounded: every run here is planned to end within seconds.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("legacy-sampler {args:?} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let _ = writer.join();
-    let stdout = stdout.join().expect("stdout reader");
-    let stderr = String::from_utf8_lossy(&stderr.join().expect("stderr reader")).into_owned();
+    let run = run_bounded(command, stdin, Duration::from_secs(60));
+    let (status, stdout) = (run.status, run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     let records = read_records(&mut stdout.as_slice())
         .unwrap_or_else(|e| panic!("stdout is not records ({e}); stderr: {stderr}"));
     for record in &records {
@@ -108,7 +76,7 @@ pub fn sampler_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
         code: status.code().expect("an exit code"),
         records,
         stderr,
-        elapsed: started.elapsed(),
+        elapsed: run.elapsed,
     }
 }
 

@@ -3,13 +3,13 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use base64::Engine;
 use day2_core::record::{read_records, Record, Verdict};
+use day2_tests::process::run_bounded;
 use sha2::Digest;
 
 /// What one run of the tool left behind.
@@ -60,43 +60,13 @@ pub fn run_bin<'a>(
     args: impl IntoIterator<Item = &'a std::ffi::OsStr>,
     stdin: &[u8],
 ) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sri-check"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sri-check");
-    let mut input = child.stdin.take().expect("stdin");
-    let stdin = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    // Drain both pipes while waiting, or a chatty child would block on a full pipe.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let out_reader = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err_reader = drain(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("sri-check did not finish within 60 s (did it open something it refused?)");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    feeder.join().expect("feeder");
-    let stdout = String::from_utf8(out_reader.join().expect("stdout")).expect("stdout is UTF-8");
-    let stderr = String::from_utf8_lossy(&err_reader.join().expect("stderr")).into_owned();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sri-check"));
+    command.args(args).current_dir(dir);
+    // A refusal that secretly opened a FIFO would hang: the deadline catches it.
+    let run = run_bounded(command, stdin, Duration::from_secs(60));
+    let status = run.status;
+    let stdout = String::from_utf8(run.stdout).expect("stdout is UTF-8");
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     // --help and --version print text, not records.
     let records = if stdout.is_empty() || stdout.starts_with('{') {
         read_records(&mut stdout.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{stdout}"))
