@@ -12,7 +12,8 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/start-prod/docker-compose.yml")
 }
 
-/// A compose project of the test: removed (containers, network, built image) on drop.
+/// A compose project of the test: its containers, network and built image are removed
+/// on drop.
 struct Project {
     scope: TestScope,
     name: String,
@@ -70,7 +71,11 @@ impl Drop for Project {
             .command(Path::new("docker-compose"))
             .arg("-f")
             .arg(fixture())
-            .args(["-p", &self.name, "down", "-v", "--rmi", "local"])
+            .args(["-p", &self.name, "down", "-v"])
+            .output();
+        // The image carries the scope in its tag, so this removes only the test's own.
+        let _ = Command::new("docker")
+            .args(["rmi", &format!("day2-startprod-backend:{}", self.scope.id)])
             .output();
     }
 }
