@@ -46,3 +46,20 @@ fn dist_writes_completions_and_man_pages_for_every_binary() {
         );
     }
 }
+
+#[test]
+fn an_unwritable_output_directory_is_an_error_record_per_binary() {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["dist", "--out-dir"])
+        .arg(file.path().join("below-a-file"))
+        .output()
+        .expect("run xtask dist");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), day2_tests::bins::ALL.len());
+    assert!(stdout
+        .lines()
+        .all(|l| l.contains("\"verdict\":\"error\"") && l.contains("\"reason\":\"write_failed\"")));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("xtask: "));
+}

@@ -144,3 +144,113 @@ fn a_stack_that_is_down_never_becomes_ready_and_fails_early() {
     );
     assert_eq!(last["data"]["llm_path"], "down");
 }
+
+fn start_prod_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("start-prod")
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run xtask start-prod");
+    (out.status.code(), records(&out))
+}
+
+fn last_reason(records: &[Value]) -> (String, String) {
+    let last = records.last().expect("records");
+    (
+        last["check"].as_str().unwrap().to_owned(),
+        last["reason"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[test]
+fn a_dead_daemon_stops_the_bring_up_before_compose() {
+    let (code, records) = start_prod_with(
+        &["-f", fixture().to_str().unwrap(), "--timeout", "5s"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        last_reason(&records),
+        ("start-prod".into(), "docker_unhealthy".into())
+    );
+    assert!(
+        !records.iter().any(|r| r["check"] == "start-prod.compose"),
+        "nothing was started"
+    );
+}
+
+#[test]
+fn a_compose_file_that_does_not_come_up_fails_with_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.yml");
+    std::fs::write(
+        &file,
+        "version: \"3.7\"\nservices:\n  backend:\n    build: ./no-such-dir\n",
+    )
+    .unwrap();
+    let (code, records) = start_prod_with(
+        &["-f", file.to_str().unwrap(), "-p", "day2brokencompose"],
+        &[],
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        last_reason(&records),
+        ("start-prod.compose".into(), "compose_up_failed".into())
+    );
+    assert!(!records.last().unwrap()["data"]["output_tail"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn without_any_compose_program_the_bring_up_says_so() {
+    let empty = tempfile::tempdir().unwrap();
+    let (code, records) = start_prod_with(
+        &["-f", fixture().to_str().unwrap()],
+        &[("PATH", empty.path().to_str().unwrap())],
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        last_reason(&records),
+        ("start-prod.compose".into(), "compose_unavailable".into())
+    );
+}
+
+#[test]
+fn an_edge_that_never_answers_2xx_ends_the_bring_up() {
+    let project = Project::new("primary");
+    let out = project
+        .command(Path::new(env!("CARGO_BIN_EXE_xtask")))
+        .arg("start-prod")
+        .arg("-f")
+        .arg(fixture())
+        .args([
+            "-p",
+            &project.name,
+            "--url",
+            &format!("http://127.0.0.1:{}", project.port),
+        ])
+        .args([
+            "--edge-path",
+            "/no-such-page",
+            "--timeout",
+            "20s",
+            "--interval",
+            "300ms",
+        ])
+        .output()
+        .expect("run xtask start-prod");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = records(&out);
+    assert_eq!(
+        last_reason(&records),
+        ("start-prod".into(), "edge_never_up".into())
+    );
+}
