@@ -320,20 +320,9 @@ fn find_token(argv: &[String], env: &[(String, Option<String>)]) -> Option<(Plac
         .map(|(_, v)| (Place::Environment, v.clone().unwrap_or_default()))
 }
 
-fn networks(service: &Value) -> Vec<String> {
-    match service.get("networks") {
-        Some(Value::Object(map)) => map.keys().cloned().collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => vec!["default".to_owned()],
-    }
-}
-
-fn depends_on(service: &Value) -> Vec<String> {
-    match service.get("depends_on") {
+/// A compose list written either as a map (long syntax) or as a list of names.
+fn names(service: &Value, key: &str) -> Vec<String> {
+    match service.get(key) {
         Some(Value::Object(map)) => map.keys().cloned().collect(),
         Some(Value::Array(items)) => items
             .iter()
@@ -342,6 +331,18 @@ fn depends_on(service: &Value) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// A service without `networks` is on the project's default network.
+fn networks(service: &Value) -> Vec<String> {
+    if service.get("networks").is_none() {
+        return vec!["default".to_owned()];
+    }
+    names(service, "networks")
+}
+
+fn depends_on(service: &Value) -> Vec<String> {
+    names(service, "depends_on")
 }
 
 fn check_services(
