@@ -37,6 +37,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict as written in records: `pass`, `fail`, `warn`, `info`, `error`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Warn => "warn",
+            Verdict::Info => "info",
+            Verdict::Error => "error",
+        }
+    }
+
     /// What this verdict contributes to the process exit code.
     pub fn exit(self) -> Exit {
         match self {
@@ -306,6 +317,19 @@ mod tests {
         let input = "\n{\"v\":1}\n";
         let err = read_records(&mut input.as_bytes()).unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn verdict_names_are_the_serialized_ones() {
+        for verdict in [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Warn,
+            Verdict::Info,
+            Verdict::Error,
+        ] {
+            assert_eq!(serde_json::to_value(verdict).unwrap(), verdict.name());
+        }
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
         let value = flag(!matches!(verdict, Verdict::Fail | Verdict::Error));
         let line = format!(
             "status_check_ok{{{labels},verdict=\"{}\",reason=\"{}\"}}",
-            verdict_name(verdict),
+            verdict.name(),
             escape(record.reason.as_deref().unwrap_or(""))
         );
         series
@@ -135,14 +135,4 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
         let _ = writeln!(out, "{line} {value}");
     }
     out
-}
-
-fn verdict_name(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Warn => "warn",
-        Verdict::Info => "info",
-        Verdict::Error => "error",
-    }
 }

@@ -201,12 +201,8 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
     }
     // After a failed wait status-probe runs no checks: the last attempt's state is
     // then the best word on the path.
-    let summary = ready.records.iter().rev().find(|r| r.check == "summary");
-    let last_attempt = ready
-        .records
-        .iter()
-        .rev()
-        .find(|r| r.check == "wait.attempt");
+    let summary = ready.last("summary");
+    let last_attempt = ready.last("wait.attempt");
     let path = summary
         .and_then(|r| r.get("path"))
         .or_else(|| last_attempt.and_then(|r| r.get("state")))

@@ -15,6 +15,13 @@ pub struct ToolRun {
     pub stderr: String,
 }
 
+impl ToolRun {
+    /// The last record of a check: a tool's summary comes after its details.
+    pub fn last(&self, check: &str) -> Option<&Record> {
+        self.records.iter().rev().find(|r| r.check == check)
+    }
+}
+
 /// Runs `tool` with `args` (without the program name) on `stdin`.
 pub fn invoke(name: &str, tool: ToolMain, args: &[&str], stdin: &[u8]) -> ToolRun {
     let mut argv = vec![name];

@@ -75,6 +75,13 @@ fn defects(record: &Record) -> Vec<String> {
     found
 }
 
+/// The first record of `check` with `reason`.
+fn with_reason<'a>(records: &'a [Record], check: &str, reason: &str) -> Option<&'a Record> {
+    records
+        .iter()
+        .find(|r| r.check == check && r.reason.as_deref() == Some(reason))
+}
+
 fn with_defect<'a>(records: &'a [Record], names: &[&str]) -> Vec<&'a Record> {
     records
         .iter()
@@ -125,10 +132,7 @@ fn diagnose(
             evidence: duplicated.into_iter().map(cite).collect(),
         });
     }
-    if let Some(warming) = probe
-        .iter()
-        .find(|r| r.check == "warming" && r.reason.as_deref() == Some("warming_over_budget"))
-    {
+    if let Some(warming) = with_reason(probe, "warming", "warming_over_budget") {
         found.push(Diagnosis {
             signature: "warming_over_budget",
             verdict: Verdict::Fail,
@@ -197,10 +201,7 @@ fn diagnose(
             evidence: vec![cite(edge)],
         });
     }
-    if let Some(deps) = probe
-        .iter()
-        .find(|r| r.check == "deps" && r.reason.as_deref() == Some("dependency_failed"))
-    {
+    if let Some(deps) = with_reason(probe, "deps", "dependency_failed") {
         let failing = deps.get("failing").cloned().unwrap_or(json!([]));
         found.push(Diagnosis {
             signature: "dependency_down",
@@ -209,10 +210,7 @@ fn diagnose(
             evidence: vec![cite(deps)],
         });
     }
-    if let Some(legacy) = probe
-        .iter()
-        .find(|r| r.check == "legacy" && r.reason.as_deref() == Some("legacy_spa_fallback"))
-    {
+    if let Some(legacy) = with_reason(probe, "legacy", "legacy_spa_fallback") {
         found.push(Diagnosis {
             signature: "legacy_spa_fallback",
             verdict: Verdict::Fail,
@@ -284,7 +282,7 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
             }
         }
     }
-    let sampled_summary = sampled.records.iter().rev().find(|r| r.check == "summary");
+    let sampled_summary = sampled.last("summary");
     let found = diagnose(&probe.records, sampled_summary, &tunnel.records, args);
     // The tools' own verdicts are evidence; triage's outcome is its diagnoses.
     let mut outcome = Exit::Ok;

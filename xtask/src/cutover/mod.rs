@@ -362,7 +362,7 @@ fn observe(args: &CutoverArgs) -> Finding {
         sampler_args.extend(["--log-format".into(), format.clone()]);
     }
     let run = invoke_owned("legacy-sampler", legacy_sampler::run, &sampler_args);
-    let Some(summary) = last_record(&run, "summary") else {
+    let Some(summary) = run.last("summary") else {
         return tool_failed(run);
     };
     // The callers of the legacy path are the external monitors the guide asks to find.
@@ -400,7 +400,7 @@ fn observe_live(args: &CutoverArgs) -> Finding {
         &["--samples", "off", "-n", &samples, &url],
         b"",
     );
-    let Some(summary) = last_record(&run, "summary") else {
+    let Some(summary) = run.last("summary") else {
         return tool_failed(run);
     };
     let legacy = summary.get("legacy").and_then(Value::as_u64).unwrap_or(0);
@@ -514,7 +514,8 @@ fn guard(args: &CutoverArgs) -> Finding {
     );
     let gate_ok = gate.exit == Exit::Ok;
     if !gate_ok {
-        let why = last_record(&gate, "summary")
+        let why = gate
+            .last("summary")
             .and_then(|r| r.message.clone())
             .unwrap_or_else(|| gate.stderr.trim().to_owned());
         problems.push(format!("the legacy gate fails against {url} now: {why}"));
@@ -621,7 +622,8 @@ fn verify(args: &CutoverArgs) -> Finding {
         &["--samples", "off", "-n", &samples, &url],
         b"",
     );
-    let values = last_record(&sampled, "summary")
+    let values = sampled
+        .last("summary")
         .and_then(|r| r.get("values").cloned())
         .unwrap_or(json!({}));
     let only_api = values
@@ -648,7 +650,7 @@ fn verify(args: &CutoverArgs) -> Finding {
         b"",
     );
     if legacy.exit != Exit::Ok {
-        let record = last_record(&legacy, "legacy");
+        let record = legacy.last("legacy");
         let reason = record
             .and_then(|r| r.reason.clone())
             .unwrap_or_else(|| "legacy_check_failed".into());
@@ -687,7 +689,7 @@ fn verify(args: &CutoverArgs) -> Finding {
             .collect();
         problems.push(("status_probe_red", failing.join(", ")));
     }
-    let deployed = last_record(&probe, "summary").and_then(|r| {
+    let deployed = probe.last("summary").and_then(|r| {
         r.get("build_sha")
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -707,7 +709,8 @@ fn verify(args: &CutoverArgs) -> Finding {
             }
         }
         (None, Some(release)) => {
-            let found = last_record(&probe, "freshness")
+            let found = probe
+                .last("freshness")
                 .and_then(|r| r.get("release").and_then(Value::as_str).map(str::to_owned));
             let same = found
                 .as_deref()
@@ -743,10 +746,6 @@ fn verify(args: &CutoverArgs) -> Finding {
         .with_evidence(sampled)
         .with_evidence(legacy)
         .with_evidence(probe)
-}
-
-fn last_record<'a>(run: &'a ToolRun, check: &str) -> Option<&'a Record> {
-    run.records.iter().rev().find(|r| r.check == check)
 }
 
 /// A tool that refused its input or wrote no summary: the step cannot conclude.

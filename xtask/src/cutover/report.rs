@@ -7,14 +7,8 @@ use day2_core::record::{Record, Verdict};
 
 use super::{CutoverArgs, StepOutcome};
 
-fn mark(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-        Verdict::Warn => "WARN",
-        Verdict::Info => "INFO",
-        Verdict::Error => "ERROR",
-    }
+fn mark(verdict: Verdict) -> String {
+    verdict.name().to_uppercase()
 }
 
 /// Markdown text safe inside a table cell.
