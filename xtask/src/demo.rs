@@ -358,11 +358,7 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
             summary.push(format!("    {}", run.stderr.trim()));
         }
         // Tool records pass through untouched: the tour shows what a pipe shows.
-        closed = closed
-            || !run
-                .records
-                .into_iter()
-                .all(|record| sink.emit(record).is_ok());
+        closed = closed || !run.pass_through(&mut sink);
     };
     tour_probes(&mut stack, &mut step);
     tour_site(dir.path(), &mut step);

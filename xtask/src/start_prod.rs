@@ -16,7 +16,7 @@ use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
 use serde_json::json;
 
-use crate::tools::{invoke, ToolRun};
+use crate::tools::invoke;
 
 #[derive(Debug, clap::Args)]
 pub struct StartProdArgs {
@@ -113,18 +113,6 @@ fn compose_up(args: &StartProdArgs) -> Record {
     }
 }
 
-/// Passes a tool's records through; false when the reader has gone.
-fn emit_all(sink: &mut RecordSink<'_>, run: &ToolRun) -> bool {
-    emit_matching(sink, run, |_| true)
-}
-
-fn emit_matching(sink: &mut RecordSink<'_>, run: &ToolRun, keep: impl Fn(&Record) -> bool) -> bool {
-    run.records
-        .iter()
-        .filter(|r| keep(r))
-        .all(|record| sink.emit(record.clone()).is_ok())
-}
-
 fn seconds(d: Duration) -> String {
     format!("{}ms", d.as_millis())
 }
@@ -137,7 +125,7 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
         doctor_args.extend(["--recover", "--yes"]);
     }
     let doctor = invoke("docker-doctor", docker_doctor::run, &doctor_args, b"");
-    if !emit_all(&mut sink, &doctor) {
+    if !doctor.pass_through(&mut sink) {
         return sink.exit();
     }
     if doctor.exit != Exit::Ok {
@@ -175,7 +163,7 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
     let edge = invoke("status-probe", status_probe::run, &edge_args, b"");
     // Only the wait matters here: the summary right after the edge comes up is
     // judged by the readiness wait below, not now.
-    if !emit_matching(&mut sink, &edge, |r| r.check.starts_with("wait")) {
+    if !edge.pass_through_matching(&mut sink, |r| r.check.starts_with("wait")) {
         return sink.exit();
     }
     let edge_up = edge
@@ -196,7 +184,7 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
     ready_args.extend(common);
     ready_args.push("summary");
     let ready = invoke("status-probe", status_probe::run, &ready_args, b"");
-    if !emit_all(&mut sink, &ready) {
+    if !ready.pass_through(&mut sink) {
         return sink.exit();
     }
     // After a failed wait status-probe runs no checks: the last attempt's state is

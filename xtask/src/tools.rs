@@ -1,7 +1,7 @@
 //! Running a day2 tool in-process and reading its records back: the only way the
 //! xtask talks to the tools, so it sees exactly what a user's pipeline sees.
 
-use day2_core::record::{read_records, Record};
+use day2_core::record::{read_records, Record, RecordSink};
 use day2_core::{cli, Exit, Io};
 
 /// A tool's `run` entry point.
@@ -19,6 +19,24 @@ impl ToolRun {
     /// The last record of a check: a tool's summary comes after its details.
     pub fn last(&self, check: &str) -> Option<&Record> {
         self.records.iter().rev().find(|r| r.check == check)
+    }
+
+    /// Passes the records on unchanged (they keep their `tool`): the xtask's output
+    /// is what a pipe of the tools shows. False once the reader has gone.
+    pub fn pass_through(&self, sink: &mut RecordSink<'_>) -> bool {
+        self.pass_through_matching(sink, |_| true)
+    }
+
+    /// [`ToolRun::pass_through`] for the records `keep` accepts.
+    pub fn pass_through_matching(
+        &self,
+        sink: &mut RecordSink<'_>,
+        keep: impl Fn(&Record) -> bool,
+    ) -> bool {
+        self.records
+            .iter()
+            .filter(|r| keep(r))
+            .all(|record| sink.emit(record.clone()).is_ok())
     }
 }
 

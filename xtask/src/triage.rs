@@ -275,12 +275,11 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     };
 
     let mut sink = RecordSink::new(crate::TOOL, io.stdout);
-    for run in [&probe, &sampled, &tunnel] {
-        for record in &run.records {
-            if sink.emit(record.clone()).is_err() {
-                return Exit::Ok;
-            }
-        }
+    if ![&probe, &sampled, &tunnel]
+        .iter()
+        .all(|run| run.pass_through(&mut sink))
+    {
+        return Exit::Ok;
     }
     let sampled_summary = sampled.last("summary");
     let found = diagnose(&probe.records, sampled_summary, &tunnel.records, args);
