@@ -10,7 +10,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use day2_core::duration::parse_duration;
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
@@ -223,6 +223,12 @@ fn parse_backoff(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A value quoted for a person, in JSON's notation (control characters escaped), so
+/// messages never show Rust's debug form.
+pub(crate) fn quoted(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
 /// Splits an allow-list the way the backend does: on commas, spaces and newlines.
 pub fn split_origins(list: &str) -> Vec<String> {
     list.split([',', ' ', '\n', '\r', '\t'])
@@ -237,7 +243,6 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    let run_start = Instant::now();
     let settings = match Settings::from_args(&args) {
         Ok(settings) => settings,
         Err(message) => {
@@ -259,7 +264,6 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         &mut out,
         io.stderr,
         io.interactive,
-        run_start,
     );
     let exit = out.exit();
     if result.is_err() {
@@ -363,7 +367,6 @@ fn probe_all(
     out: &mut Output<'_>,
     stderr: &mut dyn std::io::Write,
     interactive: bool,
-    run_start: Instant,
 ) -> Result<(), day2_core::Closed> {
     if args.insecure {
         out.emit(
@@ -371,14 +374,14 @@ fn probe_all(
                 .message("--insecure: TLS certificates are not verified"),
         )?;
     }
-    let mut clock = warming::Tracker::new(settings.started_at, run_start);
+    let mut clock = warming::Tracker::new(settings.started_at);
     if args.wait {
         let outcome = wait::run(args, probe, out, &mut clock, stderr, interactive)?;
         if outcome != wait::Outcome::Met {
             if let Some(budget) = args.warming_budget {
                 out.emit(clock.record(probe.url(&args.summary_path), budget))?;
             }
-            out.facts.warming_seconds = Some(clock.warming_seconds());
+            out.facts.warming_seconds = clock.warming_seconds();
             return Ok(());
         }
     }
@@ -414,14 +417,16 @@ fn probe_all(
     if needs_summary && out.facts.summary.is_none() {
         out.facts.summary = summary::fetch(probe, &args.summary_path, &args.status_header);
     }
-    if !args.wait {
-        // Without a wait, the SLO has one observation: the summary of this run.
-        clock.observe(out.facts.summary.as_ref());
+    if !args.wait && needs_summary {
+        // Without a wait, the SLO has one sample: the summary answer of this run
+        // (the probe remembers it, so this asks nothing twice).
+        let (state, view) = wait::sample(args, &probe.get_plain(&args.summary_path));
+        clock.observe(&state, view.as_ref());
     }
     if let Some(budget) = args.warming_budget {
         out.emit(clock.record(probe.url(&args.summary_path), budget))?;
     }
-    out.facts.warming_seconds = Some(clock.warming_seconds());
+    out.facts.warming_seconds = clock.warming_seconds();
     if let Some(changelog) = &settings.changelog {
         out.emit(changelog.check(&probe.url(&args.summary_path), out.facts.summary.as_ref()))?;
     }

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use day2_core::http::{request, HttpFailure, HttpOptions, HttpResponse};
+use std::time::Duration;
+
+use day2_core::http::{request, request_within, HttpFailure, HttpOptions, HttpResponse};
 use day2_core::Record;
 use serde_json::json;
 
@@ -18,6 +20,7 @@ pub struct Probe {
     agent: ureq::Agent,
     base: String,
     body_limit: u64,
+    http_timeout: Duration,
     plain: HashMap<String, Answer>,
 }
 
@@ -50,6 +53,7 @@ impl Probe {
             agent: options.agent(),
             base: args.url.trim_end_matches('/').to_owned(),
             body_limit: args.max_body,
+            http_timeout: args.http_timeout,
             plain: HashMap::new(),
         }
     }
@@ -70,6 +74,25 @@ impl Probe {
             &self.url(path),
             headers,
             self.body_limit,
+        )
+    }
+
+    /// One request that ends within `left` (the time a wait has before its deadline)
+    /// or `--http-timeout`, whichever is shorter.
+    pub fn send_within(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        left: Duration,
+    ) -> Answer {
+        request_within(
+            &self.agent,
+            method,
+            &self.url(path),
+            headers,
+            self.body_limit,
+            Some(left.min(self.http_timeout)),
         )
     }
 
