@@ -262,7 +262,7 @@ pub fn tls_in_words(err: &rustls::Error) -> String {
         }
         _ => "the TLS handshake failed",
     };
-    format!("TLS: {text}")
+    text.to_owned()
 }
 
 /// Sends one request and reads the whole answer (up to `body_limit`).
