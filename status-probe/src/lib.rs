@@ -210,7 +210,8 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     match text.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
         Ok(_) => Err(format!(
-            "invalid duration {text:?}: must be a positive number"
+            "invalid duration {}: must be a positive number",
+            quoted(text)
         )),
         Err(_) => parse_duration(text),
     }
@@ -219,7 +220,10 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 fn parse_backoff(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(f) if (1.0..=10.0).contains(&f) => Ok(f),
-        _ => Err(format!("invalid backoff {text:?}: a factor from 1 to 10")),
+        _ => Err(format!(
+            "invalid backoff {}: a factor from 1 to 10",
+            quoted(text)
+        )),
     }
 }
 
@@ -308,7 +312,7 @@ impl Settings {
         .chain(args.wait_path.as_ref().map(|p| ("--wait-path", p)))
         {
             if !path.starts_with('/') {
-                return Err(format!("{flag} {path:?} must start with '/'"));
+                return Err(format!("{flag} {} must start with '/'", quoted(path)));
             }
         }
         if let Some(path) = &args.textfile {
@@ -323,7 +327,10 @@ impl Settings {
         }
         let started_at = match &args.started_at {
             Some(text) => Some(text.parse::<jiff::Timestamp>().map_err(|e| {
-                format!("--started-at {text:?} is not an RFC 3339 timestamp ({e})")
+                format!(
+                    "--started-at {} is not an RFC 3339 timestamp ({e})",
+                    quoted(text)
+                )
             })?),
             None => None,
         };

@@ -11,7 +11,7 @@ use day2_core::http::{request, request_within, HttpFailure, HttpOptions, HttpRes
 use day2_core::Record;
 use serde_json::json;
 
-use crate::Args;
+use crate::{quoted, Args};
 
 /// The result of one exchange.
 pub type Answer = Result<HttpResponse, HttpFailure>;
@@ -29,12 +29,12 @@ pub fn validate_base_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("--url {url:?} must start with http:// or https://"))?;
+        .ok_or_else(|| format!("--url {} must start with http:// or https://", quoted(url)))?;
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("--url {url:?} has no host"));
+        return Err(format!("--url {} has no host", quoted(url)));
     }
     if url.parse::<ureq::http::Uri>().is_err() {
-        return Err(format!("--url {url:?} is not a valid URL"));
+        return Err(format!("--url {} is not a valid URL", quoted(url)));
     }
     Ok(())
 }
