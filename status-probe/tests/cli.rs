@@ -20,6 +20,12 @@ fn bad_flags_are_one_line_usage_errors() {
         (vec!["--url", "http://"], "--url"),
         (vec!["--started-at", "yesterday"], "--started-at"),
         (vec!["--summary-path", "api/status"], "--summary-path"),
+        // Values are quoted in JSON's notation, control characters escaped, never
+        // in Rust's debug form.
+        (
+            vec!["--url", "\u{1b}]0;owned\u{7}http://x"],
+            r#"--url "\u001b]0;owned\u0007http://x" must start with http:// or https://"#,
+        ),
     ] {
         let run = probe(&args);
         assert_eq!(run.code, 2, "{run:?}");

@@ -317,6 +317,11 @@ fn fallback_down_unknown_and_not_ready_are_named_and_deps_name_the_failing_depen
         (&summary.data["path"], &summary.data["path_class"]),
         (&json!("maintenance"), &json!("unknown"))
     );
+    // Said for a person, not as Rust's debug text (`Some("maintenance")`).
+    assert_eq!(
+        summary.message.as_deref(),
+        Some(r#"llm.path "maintenance" is not one the tool knows"#)
+    );
 
     stack.backend.reconfigure(|c| {
         c.path_override = None;
