@@ -173,7 +173,8 @@ pub struct Args {
     #[arg(long, value_name = "RFC3339")]
     pub started_at: Option<String>,
 
-    /// Keep a Changelog file to match build.sha against (through git tags).
+    /// Changelog (Keep a Changelog, conventional-changelog, semantic-release) to match
+    /// build.sha against, through git tags.
     #[arg(long, value_name = "FILE")]
     pub changelog: Option<PathBuf>,
     /// Git repository holding the release tags (default: the changelog's directory).
