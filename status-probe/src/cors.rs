@@ -62,15 +62,15 @@ fn usable(
     check: &str,
     target: &str,
     origin: &str,
-) -> Result<HttpResponse, Unchecked> {
+) -> Result<HttpResponse, Box<Unchecked>> {
     let response = match answer {
         Ok(response) => response,
         Err(failure) => {
-            return Err(Unchecked {
+            return Err(Box::new(Unchecked {
                 summary: json!({"request": kind.name(), "reason": failure.kind.reason(), "status": null}),
                 record: failure_record(check, target, &failure)
                     .data(json!({"origin": origin, "request": kind.name()})),
-            })
+            }))
         }
     };
     let synthetic = kind == Kind::Summary
@@ -90,7 +90,7 @@ fn usable(
     } else {
         return Ok(response);
     };
-    Err(Unchecked {
+    Err(Box::new(Unchecked {
         summary: json!({"request": kind.name(), "reason": reason, "status": response.status}),
         record: Record::error(check, target, reason)
             .message(format!("{origin}: {why}, so CORS could not be checked"))
@@ -101,7 +101,7 @@ fn usable(
                 "status": response.status,
                 "allow_origin": response.header_values(ACAO),
             })),
-    })
+    }))
 }
 
 /// The requests of a roll-up that could not be checked, in words.
