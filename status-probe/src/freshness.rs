@@ -195,6 +195,35 @@ pub fn parse_changelog(text: &str, file: &Path) -> Result<Vec<Release>, String> 
     Ok(releases)
 }
 
+/// The largest changelog read: real ones are kilobytes; `/dev/zero` or a runaway
+/// pipe must not grow memory without bound.
+pub const MAX_CHANGELOG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a changelog (a file, a pipe, `/dev/stdin`) up to [`MAX_CHANGELOG_BYTES`].
+fn read_capped(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read changelog {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CHANGELOG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CHANGELOG_BYTES {
+        return Err(format!(
+            "cannot read changelog {}: larger than {} MiB",
+            path.display(),
+            MAX_CHANGELOG_BYTES / (1024 * 1024)
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read changelog {}: not UTF-8 text (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// The changelog and the repository whose tags name its releases.
 #[derive(Debug)]
 pub struct Changelog {
@@ -225,8 +254,7 @@ fn plausible_sha(sha: &str) -> bool {
 impl Changelog {
     /// Reads and parses the changelog and checks the repository, before any request.
     pub fn load(path: &Path, git_dir: PathBuf) -> Result<Changelog, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read changelog {}: {e}", path.display()))?;
+        let text = read_capped(path)?;
         let releases = parse_changelog(&text, path)?;
         if git(&git_dir, &["rev-parse", "--git-dir"])?.is_none() {
             return Err(format!(

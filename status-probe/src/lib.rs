@@ -150,23 +150,23 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub wait_path: Option<String>,
     /// Time between two polls (seconds, or a duration like 500ms).
-    #[arg(long, env = "PRIMARY_POLL_INTERVAL_S", default_value = "5", value_parser = parse_seconds)]
+    #[arg(long, env = "PRIMARY_POLL_INTERVAL_S", default_value = "5", value_parser = parse_interval)]
     pub interval: Duration,
     /// Deadline of the wait (seconds, or a duration like 10m); beyond it, exit 124.
-    #[arg(long, env = "PRIMARY_POLL_MAX_S", default_value = "600", value_parser = parse_seconds)]
+    #[arg(long, env = "PRIMARY_POLL_MAX_S", default_value = "600", value_parser = parse_wait_timeout)]
     pub timeout: Duration,
     /// Factor applied to the interval after each poll (1 = fixed interval).
     #[arg(long, default_value = "1.5", value_parser = parse_backoff)]
     pub backoff: f64,
     /// Largest interval the backoff grows to.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = parse_bounded)]
     pub max_interval: Duration,
     /// How long `llm.path=down` may last before the wait gives up early (exit 1).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = parse_bounded)]
     pub grace: Duration,
 
     /// Warming SLO: warming inside it is a warn, beyond it a fail (`warming_over_budget`).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_bounded, value_name = "DURATION")]
     pub warming_budget: Option<Duration>,
     /// When the stack was started (RFC 3339), for warming measured across runs.
     /// Default: the start of this run (of the wait).
@@ -190,10 +190,10 @@ pub struct Args {
     pub textfile: Option<PathBuf>,
 
     /// Deadline for connecting.
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, default_value = "3s", value_parser = parse_bounded)]
     pub connect_timeout: Duration,
     /// Deadline for each whole request, body included.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_bounded)]
     pub http_timeout: Duration,
     /// Largest response body read, in bytes.
     #[arg(long, default_value = "1048576", value_name = "BYTES")]
@@ -206,16 +206,53 @@ pub struct Args {
     pub insecure: bool,
 }
 
-/// `5` is five seconds (the PRIMARY_POLL_* variables are in seconds); `500ms`, `2m` work too.
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+/// The longest duration any flag or variable takes: 30 days. Beyond it a wait, a
+/// budget or a timeout is a typo, and deadlines computed from it could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A duration flag (`500ms`, `2s`, `10m`), from 0 to [`MAX_DURATION`].
+fn parse_bounded(text: &str) -> Result<Duration, String> {
+    parse_duration(text).and_then(|d| in_range(text, d, ""))
+}
+
+fn in_range(text: &str, duration: Duration, source: &str) -> Result<Duration, String> {
+    if duration <= MAX_DURATION {
+        Ok(duration)
+    } else {
+        Err(out_of_range(text, source))
+    }
+}
+
+fn out_of_range(text: &str, source: &str) -> String {
+    format!(
+        "{} is out of range: a duration from 0 to 30 days{source}",
+        quoted(text.trim())
+    )
+}
+
+/// `5` is five seconds (the PRIMARY_POLL_* variables are in seconds); `500ms`, `2m`
+/// work too; from 0 to [`MAX_DURATION`]. `source` names the variable the value may
+/// come from, for the error.
+fn parse_seconds(text: &str, source: &str) -> Result<Duration, String> {
     match text.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(|| out_of_range(text, source)),
         Ok(_) => Err(format!(
-            "invalid duration {}: must be a positive number",
+            "invalid duration {}: must be a positive number{source}",
             quoted(text)
         )),
-        Err(_) => parse_duration(text),
+        Err(_) => parse_duration(text).and_then(|d| in_range(text, d, source)),
     }
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    parse_seconds(text, " (--interval or PRIMARY_POLL_INTERVAL_S)")
+}
+
+fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
+    parse_seconds(text, " (--timeout or PRIMARY_POLL_MAX_S)")
 }
 
 fn parse_backoff(text: &str) -> Result<f64, String> {
@@ -376,6 +413,7 @@ fn probe_all(
     stderr: &mut dyn std::io::Write,
     interactive: bool,
 ) -> Result<(), day2_core::Closed> {
+    out.facts.insecure = args.insecure;
     if args.insecure {
         out.emit(
             Record::info("tls", probe.base(), "tls_verification_disabled")

@@ -25,6 +25,8 @@ pub struct Facts {
     pub summary: Option<SummaryView>,
     /// Time to ready as measured by the SLO clock; `None` when no summary was read.
     pub warming_seconds: Option<f64>,
+    /// `--insecure`: TLS certificates were not verified.
+    pub insecure: bool,
 }
 
 pub struct Output<'a> {

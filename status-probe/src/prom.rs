@@ -110,6 +110,16 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
     }
     family(
         &mut out,
+        "status_tls_verification_disabled",
+        "1 when --insecure turned TLS certificate verification off for this probe.",
+    );
+    let _ = writeln!(
+        out,
+        "status_tls_verification_disabled{{service=\"{service}\"}} {}",
+        flag(facts.insecure)
+    );
+    family(
+        &mut out,
         "status_check_ok",
         "1 when a check passed (or only warned), 0 when it failed or could not run.",
     );

@@ -47,6 +47,74 @@ fn bad_flags_are_one_line_usage_errors() {
     }
 }
 
+/// Durations from flags and from the environment are range-checked when parsed: a
+/// usage error naming the flag (and the variable) and the range, never a panic on a
+/// float that does not fit a Duration or a deadline that overflows.
+#[test]
+fn huge_durations_are_usage_errors_not_panics() {
+    let cases: [(&[&str], &[(&str, &str)], &str); 6] = [
+        (
+            &["--wait", "--timeout", "18446744073709551616"],
+            &[],
+            "--timeout or PRIMARY_POLL_MAX_S",
+        ),
+        (
+            &["--wait", "--interval", "1e300"],
+            &[],
+            "--interval or PRIMARY_POLL_INTERVAL_S",
+        ),
+        (
+            &["--wait"],
+            &[("PRIMARY_POLL_MAX_S", "1e300")],
+            "PRIMARY_POLL_MAX_S",
+        ),
+        (
+            &["--wait"],
+            &[("PRIMARY_POLL_INTERVAL_S", "1e19")],
+            "PRIMARY_POLL_INTERVAL_S",
+        ),
+        (&["--http-timeout", "100000000000h"], &[], "--http-timeout"),
+        (
+            &["--warming-budget", "99999999999d"],
+            &[],
+            "--warming-budget",
+        ),
+    ];
+    for (args, env, names) in cases {
+        let mut args = args.to_vec();
+        args.extend(["--url", "http://127.0.0.1:1"]);
+        let run = probe_env(&args, env);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(!run.stderr.contains("panicked"), "{run:?}");
+        assert!(
+            run.stderr.contains(names) && run.stderr.contains("from 0 to 30 days"),
+            "{run:?}"
+        );
+        assert!(run.stdout.is_empty());
+    }
+    // The largest accepted value still runs (and ends on its own terms).
+    let run = probe(&[
+        "--url",
+        "http://127.0.0.1:1",
+        "--http-timeout",
+        "30d",
+        "ready",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+}
+
+/// A changelog is read up to 16 MiB: `/dev/zero` is a one-line usage error at once,
+/// not memory growing without bound.
+#[test]
+fn an_endless_changelog_is_refused() {
+    let run = probe(&["--url", "http://127.0.0.1:1", "--changelog", "/dev/zero"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "status-probe: cannot read changelog /dev/zero: larger than 16 MiB\n"
+    );
+}
+
 #[test]
 fn help_lists_the_checks_and_the_exit_codes() {
     let run = probe(&["--help"]);

@@ -335,3 +335,47 @@ fn a_malformed_changelog_or_a_missing_repository_is_a_usage_error() {
         "{run:?}"
     );
 }
+
+/// The changelog may come from a pipe (`--changelog <(git show main:CHANGELOG.md)`):
+/// it is read as a stream, never seeked.
+#[test]
+fn a_changelog_from_a_fifo_is_read() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("changelog.fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        // Bounded: opening blocks until the probe opens the other end, then one write.
+        std::thread::spawn(move || std::fs::write(fifo, CHANGELOG))
+    };
+    let stack = stack();
+    let current = repo.current.clone();
+    stack.backend.reconfigure(move |c| c.build_sha = current);
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "summary",
+        "--changelog",
+        fifo.to_str().unwrap(),
+        "--git-dir",
+        repo.dir.path().to_str().unwrap(),
+    ]);
+    // Bounded: should the probe never have opened the pipe, opening its reading end
+    // here releases the writer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !writer.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if !writer.is_finished() {
+        let _ = std::fs::read(&fifo);
+    }
+    writer.join().unwrap().expect("the fifo was written");
+    let fresh = run.one("freshness");
+    assert_eq!(fresh.verdict, Verdict::Pass, "{run:?}");
+    assert_eq!(fresh.data["release"], "v0.3.0");
+}

@@ -108,6 +108,19 @@ fn a_self_signed_certificate_is_refused_unless_insecure_is_asked_for() {
         verdict(run.one("tls")),
         (Verdict::Info, Some("tls_verification_disabled"))
     );
+    // The metrics say so too, whatever the format on stdout.
+    for (args, verified) in [(&["--insecure"][..], "1"), (&[][..], "0")] {
+        let mut all = vec!["--url", &url, "summary", "--format", "prometheus"];
+        all.extend_from_slice(args);
+        let run = probe(&all);
+        day2_tests::process::promtool_check_metrics(&run.stdout);
+        assert!(
+            run.stdout.contains(&format!(
+                "status_tls_verification_disabled{{service=\"backend\"}} {verified}\n"
+            )),
+            "{run:?}"
+        );
+    }
 }
 
 /// TLS failures are said in words, never as rustls's debug text
