@@ -338,3 +338,53 @@ pub fn request_within(
         elapsed: started.elapsed(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::{CertificateError, Error, OtherError};
+
+    /// Every certificate failure is said in words, none in rustls's debug text.
+    #[test]
+    fn tls_failures_are_said_in_words() {
+        let cases = [
+            (
+                Error::InvalidCertificate(CertificateError::Expired),
+                "the server's certificate has expired",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                "the server's certificate is not signed by an authority this machine trusts (self-signed, or a private CA)",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::NotValidForName),
+                "the server's certificate is not valid for the host name in the URL",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::Other(OtherError(
+                    std::sync::Arc::new(webpki::Error::CaUsedAsEndEntity),
+                ))),
+                "the server presented a CA certificate as its own certificate (a self-signed certificate made as a CA)",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::Other(OtherError(
+                    std::sync::Arc::new(webpki::Error::RequiredEkuNotFound),
+                ))),
+                "the server's certificate was refused",
+            ),
+            (
+                Error::NoCertificatesPresented,
+                "the server sent no certificate",
+            ),
+        ];
+        for (error, words) in cases {
+            assert_eq!(tls_in_words(&error), words);
+        }
+        // What rustls itself says, and the reason for the words.
+        let debug = Error::InvalidCertificate(CertificateError::Other(OtherError(
+            std::sync::Arc::new(webpki::Error::CaUsedAsEndEntity),
+        )))
+        .to_string();
+        assert!(debug.contains("CaUsedAsEndEntity"), "{debug}");
+    }
+}
