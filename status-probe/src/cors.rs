@@ -47,8 +47,10 @@ impl Kind {
 }
 
 /// Why an exchange says nothing about CORS: the request got no answer, the server
-/// failed (5xx), or nginx covered for a backend that did not answer (the synthetic
-/// warming body carries nginx's CORS headers only). "Could not check", never a verdict.
+/// failed (5xx, which includes nginx's rate limit, 503 by default), it was
+/// rate-limited (429), or nginx covered for a backend that did not answer (the
+/// synthetic warming body carries nginx's CORS headers only). "Could not check",
+/// never a verdict.
 struct Unchecked {
     record: Record,
     /// `{request, reason, status}` for the roll-up records.
@@ -81,6 +83,11 @@ fn usable(
         (
             "server_error",
             format!("answered HTTP {}: the server failed", response.status),
+        )
+    } else if response.status == 429 {
+        (
+            "rate_limited",
+            "answered HTTP 429: the request was rate-limited".to_owned(),
         )
     } else if synthetic {
         (

@@ -164,6 +164,13 @@ fn answer(request: &Request) -> Response {
     let mut cors = |pairs: &[(&str, &str)]| {
         headers.extend(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     };
+    if origin == "https://limited.example" {
+        return Response {
+            status: 429,
+            headers,
+            body: b"{}".to_vec(),
+        };
+    }
     match origin {
         "https://wrong.example" => cors(&[
             ("access-control-allow-origin", "https://other.example"),
@@ -277,6 +284,27 @@ fn each_cors_defect_is_named() {
         "GET",
     ]);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// A rate-limited request says nothing about CORS: could not check, never
+/// `preflight_rejected` or `acao_missing`.
+#[test]
+fn a_rate_limited_request_is_not_a_cors_verdict() {
+    let url = cors_server();
+    let run = probe(&["--url", &url, "cors", "--origin", "https://limited.example"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for check in ["cors.preflight", "cors.summary"] {
+        assert_eq!(
+            verdict(run.for_origin(check, "https://limited.example")),
+            (Verdict::Error, Some("rate_limited")),
+            "{run:?}"
+        );
+    }
+    assert_eq!(
+        verdict(run.for_origin("cors.layers", "https://limited.example")),
+        (Verdict::Error, Some("not_checked")),
+        "{run:?}"
+    );
 }
 
 #[test]
