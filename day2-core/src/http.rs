@@ -368,7 +368,7 @@ mod tests {
             ),
             (
                 Error::InvalidCertificate(CertificateError::Other(OtherError(
-                    std::sync::Arc::new(webpki::Error::RequiredEkuNotFound),
+                    std::sync::Arc::new(webpki::Error::MaximumPathDepthExceeded),
                 ))),
                 "the server's certificate was refused",
             ),

@@ -52,7 +52,9 @@ fn bad_flags_are_one_line_usage_errors() {
 /// float that does not fit a Duration or a deadline that overflows.
 #[test]
 fn huge_durations_are_usage_errors_not_panics() {
-    let cases: [(&[&str], &[(&str, &str)], &str); 6] = [
+    /// Arguments, environment, what the error names.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
         (
             &["--wait", "--timeout", "18446744073709551616"],
             &[],
