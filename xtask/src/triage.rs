@@ -210,6 +210,7 @@ fn diagnose(
             .filter(|r| *r != "no_responses")
             .map(words)
             .collect();
+        reasons.sort();
         reasons.dedup();
         found.insert(
             0,
