@@ -202,6 +202,69 @@ fn classify(err: &ureq::Error) -> FailureKind {
     }
 }
 
+/// A transport failure in words. ureq's own text is kept except for TLS, where
+/// rustls names certificate problems with Rust debug text
+/// (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`).
+fn describe(err: &ureq::Error) -> String {
+    let tls = match err {
+        ureq::Error::Rustls(tls) => Some(tls),
+        ureq::Error::Io(e) => e.get_ref().and_then(|inner| inner.downcast_ref()),
+        _ => None,
+    };
+    match tls {
+        Some(tls) => tls_in_words(tls),
+        None => err.to_string(),
+    }
+}
+
+/// What a TLS failure means for the person reading it. The certificate errors are
+/// rustls's `CertificateError` and the webpki errors it wraps (rustls
+/// `src/webpki/mod.rs`, `pki_error`).
+pub fn tls_in_words(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let text = match err {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => "the server's certificate is not signed by an authority this machine trusts (self-signed, or a private CA)",
+            C::BadSignature => "the server's certificate has a signature that does not verify",
+            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired",
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (is this machine's clock right?)"
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the server's certificate is not valid for the host name in the URL"
+            }
+            C::Revoked => "the server's certificate has been revoked",
+            C::BadEncoding => "the server's certificate could not be decoded",
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "the server's certificate is not meant for a TLS server"
+            }
+            C::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
+                Some(webpki::Error::CaUsedAsEndEntity) => {
+                    "the server presented a CA certificate as its own certificate (a self-signed certificate made as a CA)"
+                }
+                Some(webpki::Error::EndEntityUsedAsCa) => {
+                    "the server's certificate chain uses a server certificate as an authority"
+                }
+                _ => "the server's certificate was refused",
+            },
+            _ => "the server's certificate was refused",
+        },
+        rustls::Error::NoCertificatesPresented => "the server sent no certificate",
+        rustls::Error::AlertReceived(_) => "the server ended the TLS handshake with an alert",
+        rustls::Error::PeerIncompatible(_) => {
+            "the server's TLS settings are incompatible with this client's (protocol versions or cipher suites)"
+        }
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. }
+        | rustls::Error::PeerMisbehaved(_) => {
+            "the server did not speak TLS as expected (is this an http:// port?)"
+        }
+        _ => "the TLS handshake failed",
+    };
+    text.to_owned()
+}
+
 /// Sends one request and reads the whole answer (up to `body_limit`).
 pub fn request(
     agent: &ureq::Agent,
@@ -210,10 +273,24 @@ pub fn request(
     headers: &[(&str, &str)],
     body_limit: u64,
 ) -> Result<HttpResponse, HttpFailure> {
+    request_within(agent, method, url, headers, body_limit, None)
+}
+
+/// [`request`] whose whole exchange (connect, headers, body) ends within `within`
+/// when it is given, instead of the agent's own timeout: a caller with a deadline of
+/// its own (a wait) caps each request by the time it has left.
+pub fn request_within(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body_limit: u64,
+    within: Option<Duration>,
+) -> Result<HttpResponse, HttpFailure> {
     let started = Instant::now();
     let fail = |err: ureq::Error| HttpFailure {
         kind: classify(&err),
-        message: err.to_string(),
+        message: describe(&err),
         elapsed: started.elapsed(),
     };
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
@@ -225,6 +302,13 @@ pub fn request(
         message: e.to_string(),
         elapsed: started.elapsed(),
     })?;
+    let request = match within {
+        Some(limit) => agent
+            .configure_request(request)
+            .timeout_global(Some(limit))
+            .build(),
+        None => request,
+    };
     let mut response = agent.run(request).map_err(fail)?;
     let status = response.status().as_u16();
     let headers = response
@@ -253,4 +337,54 @@ pub fn request(
         body,
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::{CertificateError, Error, OtherError};
+
+    /// Every certificate failure is said in words, none in rustls's debug text.
+    #[test]
+    fn tls_failures_are_said_in_words() {
+        let cases = [
+            (
+                Error::InvalidCertificate(CertificateError::Expired),
+                "the server's certificate has expired",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                "the server's certificate is not signed by an authority this machine trusts (self-signed, or a private CA)",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::NotValidForName),
+                "the server's certificate is not valid for the host name in the URL",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::Other(OtherError(
+                    std::sync::Arc::new(webpki::Error::CaUsedAsEndEntity),
+                ))),
+                "the server presented a CA certificate as its own certificate (a self-signed certificate made as a CA)",
+            ),
+            (
+                Error::InvalidCertificate(CertificateError::Other(OtherError(
+                    std::sync::Arc::new(webpki::Error::MaximumPathDepthExceeded),
+                ))),
+                "the server's certificate was refused",
+            ),
+            (
+                Error::NoCertificatesPresented,
+                "the server sent no certificate",
+            ),
+        ];
+        for (error, words) in cases {
+            assert_eq!(tls_in_words(&error), words);
+        }
+        // What rustls itself says, and the reason for the words.
+        let debug = Error::InvalidCertificate(CertificateError::Other(OtherError(
+            std::sync::Arc::new(webpki::Error::CaUsedAsEndEntity),
+        )))
+        .to_string();
+        assert!(debug.contains("CaUsedAsEndEntity"), "{debug}");
+    }
 }

@@ -46,6 +46,89 @@ impl Kind {
     }
 }
 
+/// Why an exchange says nothing about CORS: the request got no answer, the server
+/// failed (5xx, which includes nginx's rate limit, 503 by default), it was
+/// rate-limited (429), or nginx covered for a backend that did not answer (the
+/// synthetic warming body carries nginx's CORS headers only). "Could not check",
+/// never a verdict.
+struct Unchecked {
+    record: Record,
+    /// `{request, reason, status}` for the roll-up records.
+    summary: Value,
+}
+
+/// The answer, or why it cannot be judged.
+fn usable(
+    answer: Answer,
+    kind: Kind,
+    check: &str,
+    target: &str,
+    origin: &str,
+) -> Result<HttpResponse, Box<Unchecked>> {
+    let response = match answer {
+        Ok(response) => response,
+        Err(failure) => {
+            return Err(Box::new(Unchecked {
+                summary: json!({"request": kind.name(), "reason": failure.kind.reason(), "status": null}),
+                record: failure_record(check, target, &failure)
+                    .data(json!({"origin": origin, "request": kind.name()})),
+            }))
+        }
+    };
+    let synthetic = kind == Kind::Summary
+        && response
+            .json()
+            .is_ok_and(|body| crate::summary::is_synthetic(&body));
+    let (reason, why) = if response.status >= 500 {
+        (
+            "server_error",
+            format!("answered HTTP {}: the server failed", response.status),
+        )
+    } else if response.status == 429 {
+        (
+            "rate_limited",
+            "answered HTTP 429: the request was rate-limited".to_owned(),
+        )
+    } else if synthetic {
+        (
+            "synthetic_warming",
+            "nginx answered its synthetic warming body: the backend did not answer".to_owned(),
+        )
+    } else {
+        return Ok(response);
+    };
+    Err(Box::new(Unchecked {
+        summary: json!({"request": kind.name(), "reason": reason, "status": response.status}),
+        record: Record::error(check, target, reason)
+            .message(format!("{origin}: {why}, so CORS could not be checked"))
+            .duration(response.elapsed)
+            .data(json!({
+                "origin": origin,
+                "request": kind.name(),
+                "status": response.status,
+                "allow_origin": response.header_values(ACAO),
+            })),
+    }))
+}
+
+/// The requests of a roll-up that could not be checked, in words.
+fn unchecked_words(unchecked: &[Value]) -> String {
+    unchecked
+        .iter()
+        .map(|u| {
+            let request = u["request"].as_str().unwrap_or("?");
+            match u["status"].as_u64() {
+                Some(status) => format!("{request}: HTTP {status}"),
+                None => format!(
+                    "{request}: {}",
+                    u["reason"].as_str().unwrap_or("?").replace('_', " ")
+                ),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Runs the check for every origin and every disallowed origin.
 pub fn run(
     args: &Args,
@@ -69,6 +152,7 @@ pub fn run(
     for origin in origins {
         let mut allowed_on = Vec::new();
         let mut refused_on = Vec::new();
+        let mut unchecked = Vec::new();
         let mut requests = vec![(Kind::Preflight, args.chat_path.as_str(), false)];
         requests.push((Kind::Summary, &args.summary_path, summary_header));
         if legacy_served {
@@ -77,13 +161,11 @@ pub fn run(
         for (kind, path, header_expected) in requests {
             let target = probe.url(path);
             let answer = send(probe, kind, path, origin, &args.preflight_method);
-            let response = match answer {
+            let response = match usable(answer, kind, kind.check(), &target, origin) {
                 Ok(response) => response,
-                Err(failure) => {
-                    out.emit(
-                        failure_record(kind.check(), &target, &failure)
-                            .data(json!({"origin": origin})),
-                    )?;
+                Err(skip) => {
+                    unchecked.push(skip.summary);
+                    out.emit(skip.record)?;
                     continue;
                 }
             };
@@ -110,34 +192,46 @@ pub fn run(
             };
             out.emit(record.duration(response.elapsed).data(judged.data))?;
         }
+        // A refusal is a finding even beside requests that went unanswered; "allowed
+        // everywhere" is only a pass when every request was answered.
         let layers = match (allowed_on.is_empty(), refused_on.is_empty()) {
-            // Nothing answered: the transport records already say so.
-            (true, true) => continue,
-            (false, true) => Record::pass("cors.layers", probe.base()),
-            (true, false) => Record::fail("cors.layers", probe.base(), "origin_refused")
-                .message(format!("{origin} is refused everywhere it was tried")),
             (false, false) => Record::fail("cors.layers", probe.base(), "allowed_at_one_layer_only")
                 .message(format!(
                     "{origin} is allowed on {} but refused on {}: nginx's and the backend's allow-lists differ",
                     allowed_on.join(", "),
                     refused_on.join(", ")
                 )),
+            (true, false) => Record::fail("cors.layers", probe.base(), "origin_refused")
+                .message(format!("{origin} is refused everywhere it was tried")),
+            (false, true) if unchecked.is_empty() => Record::pass("cors.layers", probe.base()),
+            _ => Record::error("cors.layers", probe.base(), "not_checked").message(format!(
+                "{origin}: the layers could not be compared ({})",
+                if unchecked.is_empty() {
+                    "no answer could be judged".to_owned()
+                } else {
+                    unchecked_words(&unchecked)
+                }
+            )),
         };
-        out.emit(
-            layers.data(
-                json!({"origin": origin, "allowed_on": allowed_on, "refused_on": refused_on}),
-            ),
-        )?;
+        out.emit(layers.data(json!({
+            "origin": origin,
+            "allowed_on": allowed_on,
+            "refused_on": refused_on,
+            "unchecked": unchecked,
+        })))?;
     }
     for origin in &args.disallowed_origins {
         let mut seen = Vec::new();
         let mut allowed = Vec::new();
+        let mut unchecked = Vec::new();
         let mut elapsed = std::time::Duration::ZERO;
         for (kind, path) in [
             (Kind::Preflight, &args.chat_path),
             (Kind::Summary, &args.summary_path),
         ] {
-            match send(probe, kind, path, origin, &args.preflight_method) {
+            let target = probe.url(path);
+            let answer = send(probe, kind, path, origin, &args.preflight_method);
+            match usable(answer, kind, "cors.disallowed", &target, origin) {
                 Ok(response) => {
                     elapsed += response.elapsed;
                     let acao = response.header_values(ACAO);
@@ -146,28 +240,32 @@ pub fn run(
                     }
                     seen.push(json!({"request": kind.name(), "status": response.status, "allow_origin": acao}));
                 }
-                Err(failure) => {
-                    out.emit(
-                        failure_record("cors.disallowed", &probe.url(path), &failure)
-                            .data(json!({"origin": origin})),
-                    )?;
+                Err(skip) => {
+                    unchecked.push(skip.summary);
+                    out.emit(skip.record)?;
                 }
             }
         }
-        let record = if allowed.is_empty() {
-            Record::pass("cors.disallowed", probe.base())
-        } else {
+        // Refused only counts as a pass when every request was answered.
+        let record = if !allowed.is_empty() {
             Record::fail("cors.disallowed", probe.base(), "disallowed_origin_allowed").message(
                 format!(
                     "{origin} must be refused but is allowed on {}",
                     allowed.join(", ")
                 ),
             )
+        } else if !unchecked.is_empty() {
+            Record::error("cors.disallowed", probe.base(), "not_checked").message(format!(
+                "{origin}: whether it is refused could not be checked ({})",
+                unchecked_words(&unchecked)
+            ))
+        } else {
+            Record::pass("cors.disallowed", probe.base())
         };
         out.emit(
             record
                 .duration(elapsed)
-                .data(json!({"origin": origin, "requests": seen})),
+                .data(json!({"origin": origin, "requests": seen, "unchecked": unchecked})),
         )?;
     }
     Ok(())

@@ -1,118 +1,227 @@
 //! Deploy freshness: which release is the deployed `build.sha`? The changelog holds
 //! no SHAs, so the way goes through git: the tags pointing at the commit
 //! (`git tag --points-at`, with `git describe` for the untagged), then the
-//! changelog's `## [vX.Y.Z] - date` headers (Keep a Changelog; older ones without the
-//! `v`; not always in order). `"local"` and untagged SHAs are reported as such, never
-//! as a match.
+//! changelog's release headings as Keep a Changelog and conventional-changelog write
+//! them ([`parse_changelog`]; not always in order). Versions compare by SemVer 2.0
+//! precedence (the `semver` crate: `1.0.0-rc.13` is newer than `1.0.0-rc.9`).
+//! `"local"`, empty and untagged SHAs are reported as such, never as a match.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use day2_core::Record;
+use semver::Version;
 use serde_json::json;
 
+use crate::quoted;
 use crate::summary::SummaryView;
 
-/// One `## [X.Y.Z] - date` header.
+/// One release heading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
-    /// As written between the brackets (`v0.3.0`, `0.2.0`).
+    /// As written (`v0.3.0`, `0.2.0`, `1.0.0-rc.13`).
     pub name: String,
     pub date: Option<String>,
-    /// 1-based line of the header.
+    /// 1-based line of the heading.
     pub line: usize,
     version: Version,
 }
 
-/// A semantic version, ordered the semver way (a pre-release sorts before its release).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Version {
-    core: (u64, u64, u64),
-    pre: Option<String>,
+/// `v1.2.3`, `1.2.3`, `1.2.3-rc.1`, `1.2.3+build`: SemVer 2.0 with an optional `v`
+/// (the `semver` crate decides what a version is).
+fn parse_version(text: &str) -> Option<Version> {
+    let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
+    Version::parse(text).ok()
 }
 
-impl Version {
-    /// `v1.2.3`, `1.2.3`, `1.2.3-rc.1`, `1.2.3+build`.
-    fn parse(text: &str) -> Option<Version> {
-        let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
-        let text = text.split('+').next().unwrap_or(text);
-        let (core, pre) = match text.split_once('-') {
-            Some((core, pre)) if !pre.is_empty() => (core, Some(pre.to_owned())),
-            Some(_) => return None,
-            None => (text, None),
-        };
-        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
-        let version = (parts.next()??, parts.next()??, parts.next()??);
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(Version { core: version, pre })
-    }
+/// Whether a word was meant as a version (`1.2`, `v2.0.0.1`) even if it is not SemVer.
+fn looks_like_version(word: &str) -> bool {
+    let word = word.strip_prefix(['v', 'V']).unwrap_or(word);
+    let mut parts = word.split('.');
+    let numeric =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    numeric(parts.next()) && numeric(parts.next())
 }
 
-impl Ord for Version {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.core
-            .cmp(&other.core)
-            .then_with(|| match (&self.pre, &other.pre) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(_), None) => Ordering::Less,
-                (Some(a), Some(b)) => a.cmp(b),
-            })
-    }
-}
-
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Parses the release headers; a bracketed header that is neither `Unreleased` nor a
-/// version is an error naming its line.
-pub fn parse_changelog(text: &str, file: &Path) -> Result<Vec<Release>, String> {
-    let mut releases = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let Some(rest) = line.strip_prefix("## [") else {
-            continue;
-        };
-        let Some((name, tail)) = rest.split_once(']') else {
-            return Err(format!(
-                "{}:{}: unclosed '[' in release header",
-                file.display(),
-                index + 1
-            ));
-        };
-        if name.trim().eq_ignore_ascii_case("unreleased") {
-            continue;
-        }
-        let version = Version::parse(name.trim()).ok_or_else(|| {
-            format!(
-                "{}:{}: release header [{name}] is not a version (expected e.g. [v1.2.3] or [1.2.3])",
-                file.display(),
-                index + 1
-            )
-        })?;
-        // `](link) - 2026-01-02` or ` - 2026-01-02`
-        let tail = match tail.strip_prefix('(') {
-            Some(linked) => linked.split_once(')').map_or("", |(_, after)| after),
-            None => tail,
-        };
-        let date = tail
-            .trim()
-            .strip_prefix(['-', '–'])
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
-        releases.push(Release {
-            name: name.trim().to_owned(),
-            date,
-            line: index + 1,
-            version,
+/// The first `YYYY-MM-DD` in a heading's tail.
+fn find_date(tail: &str) -> Option<String> {
+    let bytes = tail.as_bytes();
+    (0..bytes.len().saturating_sub(9)).find_map(|at| {
+        let candidate = tail.get(at..at + 10)?;
+        let shape = candidate.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
         });
+        let bounded = !tail[..at].ends_with(|c: char| c.is_ascii_digit())
+            && !tail[at + 10..].starts_with(|c: char| c.is_ascii_digit());
+        (shape && bounded).then(|| candidate.to_owned())
+    })
+}
+
+/// An ATX heading (CommonMark: up to three spaces, 1-6 `#`, then a space or the end
+/// of the line): its level and its text without the optional closing `#`s.
+fn atx_heading(line: &str) -> Option<(usize, &str)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let level = rest.len() - rest.trim_start_matches('#').len();
+    if !(1..=6).contains(&level) {
+        return None;
+    }
+    let text = &rest[level..];
+    if !(text.is_empty() || text.starts_with([' ', '\t'])) {
+        return None;
+    }
+    let text = text.trim();
+    let text = match text.trim_end_matches('#') {
+        stripped if stripped.is_empty() || stripped.ends_with([' ', '\t']) => stripped.trim_end(),
+        _ => text,
+    };
+    Some((level, text))
+}
+
+/// Whether a line opens or closes a fenced code block (``` or ~~~), whose lines are
+/// not headings.
+fn fence(line: &str) -> Option<(char, usize)> {
+    let trimmed = line.trim_start_matches(' ');
+    if line.len() - trimmed.len() > 3 {
+        return None;
+    }
+    let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let run = trimmed.len() - trimmed.trim_start_matches(marker).len();
+    (run >= 3).then_some((marker, run))
+}
+
+/// Parses the release headings of a changelog as the tools that write them do:
+///
+/// - Keep a Changelog: `## [1.1.1] - 2023-03-05`, `## [Unreleased]` (skipped);
+/// - conventional-changelog's angular preset (semantic-release, standard-version):
+///   `# [1.1.0](compare-link) (date)` for minor and major releases, `## [1.0.1](…)
+///   (date)` for patches, `# 1.0.0 (date)` without a link (its `header.hbs`);
+///   older standard-version: `### [1.0.1](…) (date)` for patches;
+/// - conventionalcommits and release-please: `## [1.2.3](link) (date)`, changesets:
+///   `## 1.2.3`; and headings like `## 3.1.0 - 2025-09-27` or `## Version 2.0.0`.
+///
+/// With or without `v`, link and date, at any heading level; a version written twice
+/// counts once (its first heading). Lines in fenced code blocks are not headings. A
+/// bracketed level-1 or level-2 heading that is neither `Unreleased` nor a version,
+/// or one whose first word is meant as a version but is not SemVer (`## 1.2`), is an
+/// error naming its line: a changelog the tool cannot read must not pass.
+pub fn parse_changelog(text: &str, file: &Path) -> Result<Vec<Release>, String> {
+    let mut releases: Vec<Release> = Vec::new();
+    let mut open_fence: Option<(char, usize)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let at = |what: String| format!("{}:{}: {what}", file.display(), index + 1);
+        if let Some((marker, run)) = fence(line) {
+            match open_fence {
+                None => open_fence = Some((marker, run)),
+                Some((open, len)) if open == marker && run >= len => open_fence = None,
+                Some(_) => {}
+            }
+            continue;
+        }
+        if open_fence.is_some() {
+            continue;
+        }
+        let Some((level, heading)) = atx_heading(line) else {
+            continue;
+        };
+        // conventional-changelog may put the anchor inside the heading.
+        let heading = match heading
+            .strip_prefix("<a ")
+            .and_then(|h| h.split_once("</a>"))
+        {
+            Some((_, after)) => after.trim_start(),
+            None => heading,
+        };
+        let (word, tail, bracketed) = if let Some(inner) = heading.strip_prefix('[') {
+            let Some((word, tail)) = inner.split_once(']') else {
+                if level <= 2 {
+                    return Err(at("unclosed '[' in a release heading".into()));
+                }
+                continue;
+            };
+            (word.trim(), tail, true)
+        } else {
+            let mut words = heading.splitn(2, char::is_whitespace);
+            let first = words.next().unwrap_or("");
+            let rest = words.next().unwrap_or("");
+            if first.eq_ignore_ascii_case("version") || first.eq_ignore_ascii_case("release") {
+                let mut words = rest.trim_start().splitn(2, char::is_whitespace);
+                let word = words.next().unwrap_or("");
+                (
+                    word.trim_end_matches([':', ',']),
+                    words.next().unwrap_or(""),
+                    false,
+                )
+            } else {
+                (first.trim_end_matches([':', ',']), rest, false)
+            }
+        };
+        if bracketed && word.eq_ignore_ascii_case("unreleased") {
+            continue;
+        }
+        let Some(version) = parse_version(word) else {
+            if level <= 2 && (bracketed || looks_like_version(word)) {
+                return Err(at(format!(
+                    "release heading {} is not a version (expected SemVer, e.g. [v1.2.3], 1.2.3 or 1.0.0-rc.1)",
+                    quoted(word)
+                )));
+            }
+            continue;
+        };
+        // `](link) (date)`, ` - date`, ` (date)`: the first ISO date after the version.
+        let date = find_date(tail);
+        match releases
+            .iter_mut()
+            .find(|r| r.version.cmp_precedence(&version) == Ordering::Equal)
+        {
+            Some(first) => {
+                if first.date.is_none() {
+                    first.date = date;
+                }
+            }
+            None => releases.push(Release {
+                name: word.to_owned(),
+                date,
+                line: index + 1,
+                version,
+            }),
+        }
     }
     Ok(releases)
+}
+
+/// The largest changelog read: real ones are kilobytes; `/dev/zero` or a runaway
+/// pipe must not grow memory without bound.
+pub const MAX_CHANGELOG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a changelog (a file, a pipe, `/dev/stdin`) up to [`MAX_CHANGELOG_BYTES`].
+fn read_capped(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read changelog {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CHANGELOG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CHANGELOG_BYTES {
+        return Err(format!(
+            "cannot read changelog {}: larger than {} MiB",
+            path.display(),
+            MAX_CHANGELOG_BYTES / (1024 * 1024)
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read changelog {}: not UTF-8 text (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The changelog and the repository whose tags name its releases.
@@ -145,8 +254,7 @@ fn plausible_sha(sha: &str) -> bool {
 impl Changelog {
     /// Reads and parses the changelog and checks the repository, before any request.
     pub fn load(path: &Path, git_dir: PathBuf) -> Result<Changelog, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read changelog {}: {e}", path.display()))?;
+        let text = read_capped(path)?;
         let releases = parse_changelog(&text, path)?;
         if git(&git_dir, &["rev-parse", "--git-dir"])?.is_none() {
             return Err(format!(
@@ -161,10 +269,11 @@ impl Changelog {
         })
     }
 
+    /// The newest release by SemVer precedence.
     fn latest(&self) -> Option<&Release> {
         self.releases
             .iter()
-            .max_by(|a, b| a.version.cmp(&b.version))
+            .max_by(|a, b| a.version.cmp_precedence(&b.version))
     }
 
     /// The `freshness` record for the summary this run saw.
@@ -180,15 +289,37 @@ impl Changelog {
                 map.insert(key.to_owned(), value);
             }
         };
-        let Some(sha) = view.and_then(|v| v.build_sha.clone()) else {
+        // No summary from the backend itself: nothing was asked successfully.
+        let view = match view {
+            None => {
+                return Record::error("freshness", target, "not_checked")
+                    .message("no readable summary: the deployed build could not be read")
+                    .data(data)
+            }
+            Some(view) if view.synthetic => {
+                return Record::error("freshness", target, "not_checked")
+                    .message("nginx answered its synthetic warming body (the backend did not answer): the deployed build could not be read")
+                    .data(data)
+            }
+            Some(view) => view,
+        };
+        let Some(sha) = view.build_sha.clone() else {
             return Record::warn("freshness", target, "build_sha_missing")
                 .message("the summary carries no build.sha")
                 .data(data);
         };
         set("sha", json!(sha));
-        if sha == "local" || sha.is_empty() {
+        if sha == "local" {
             return Record::warn("freshness", target, "local_build")
-                .message("build.sha is \"local\": the image was built without a SHA, the build is unknown")
+                .message("build.sha is \"local\": the image was built without a SHA, so the build is unknown")
+                .data(data);
+        }
+        if sha.trim().is_empty() {
+            return Record::warn("freshness", target, "build_sha_empty")
+                .message(format!(
+                    "build.sha is {} (empty): the image was built without a SHA, so the build is unknown",
+                    quoted(&sha)
+                ))
                 .data(data);
         }
         let commit = if plausible_sha(&sha) {
@@ -209,7 +340,8 @@ impl Changelog {
             Ok(None) | Err(_) => {
                 return Record::warn("freshness", target, "unknown_sha")
                     .message(format!(
-                        "{sha} is not a commit of {}",
+                        "build.sha {} is not a commit of {}",
+                        quoted(&sha),
                         self.git_dir.display()
                     ))
                     .data(data);
@@ -235,8 +367,10 @@ impl Changelog {
                 .data(data);
         }
         let matched = tags.iter().find_map(|tag| {
-            let version = Version::parse(tag)?;
-            self.releases.iter().find(|r| r.version == version)
+            let version = parse_version(tag)?;
+            self.releases
+                .iter()
+                .find(|r| r.version.cmp_precedence(&version) == Ordering::Equal)
         });
         let Some(release) = matched else {
             return Record::warn("freshness", target, "release_not_in_changelog")
@@ -247,7 +381,9 @@ impl Changelog {
         set("release_date", json!(release.date));
         set("release_line", json!(release.line));
         match latest {
-            Some(newest) if newest.version > release.version => {
+            Some(newest)
+                if newest.version.cmp_precedence(&release.version) == Ordering::Greater =>
+            {
                 Record::fail("freshness", target, "not_latest_release")
                     .message(format!(
                         "deployed {} but the changelog's newest release is {}",
@@ -264,26 +400,91 @@ impl Changelog {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Vec<Release> {
+        parse_changelog(text, Path::new("CHANGELOG.md")).unwrap()
+    }
+
+    fn newest(releases: &[Release]) -> &str {
+        &releases
+            .iter()
+            .max_by(|a, b| a.version.cmp_precedence(&b.version))
+            .unwrap()
+            .name
+    }
+
     #[test]
     fn headers_with_and_without_v_out_of_order_are_parsed_and_ordered() {
         let text = "# Changelog\n## [Unreleased]\n## [0.2.0] - 2026-01-01\n## [v0.10.0] - 2026-03-01\n## [v0.3.0-rc.1]\n## [v0.3.0](https://x/y) - 2026-02-01\n";
-        let releases = parse_changelog(text, Path::new("CHANGELOG.md")).unwrap();
+        let releases = parse(text);
         let names: Vec<&str> = releases.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["0.2.0", "v0.10.0", "v0.3.0-rc.1", "v0.3.0"]);
         assert_eq!(releases[3].date.as_deref(), Some("2026-02-01"));
         assert_eq!(releases[2].date, None);
-        let latest = releases
-            .iter()
-            .max_by(|a, b| a.version.cmp(&b.version))
-            .unwrap();
-        assert_eq!(latest.name, "v0.10.0");
+        assert_eq!(newest(&releases), "v0.10.0");
         assert!(releases[2].version < releases[3].version);
+    }
+
+    /// SemVer 2.0 §11: numeric pre-release identifiers compare numerically, and a
+    /// pre-release has lower precedence than its release.
+    #[test]
+    fn release_candidates_compare_by_semver_precedence() {
+        let releases = parse("## [1.0.0-rc.9]\n## [1.0.0-rc.13]\n## [1.0.0-beta.11]\n");
+        assert_eq!(newest(&releases), "1.0.0-rc.13");
+        let releases = parse("## [1.0.0-rc.13]\n## [1.0.0]\n## [1.0.0-alpha]\n");
+        assert_eq!(newest(&releases), "1.0.0");
+        // Build metadata does not change precedence: the same release written twice.
+        let releases = parse("## [1.0.0+20130313144700]\n## [1.0.0]\n");
+        assert_eq!(releases.len(), 1);
+    }
+
+    #[test]
+    fn headings_at_any_level_with_or_without_brackets_link_and_date() {
+        let text = "# [3.1.0](https://x/compare/v3.0.0...v3.1.0) (2025-09-27)\n\
+                    ## [3.0.1](https://x/compare/v3.0.0...v3.0.1) (2025-09-20)\n\
+                    ### [2.9.1](https://x) (2025-01-02)\n\
+                    # 1.0.0 (2016-04-04)\n\
+                    ## v0.9.0\n\
+                    ## 0.8.0 - 2015-01-01\n\
+                    ## Version 0.7.0 (2014-01-01)\n\
+                    ## <a name=\"0.6.0\"></a>0.6.0 \"Codename\" (2013-01-01)\n\
+                    ### Features\n### Bug Fixes\n";
+        let releases = parse(text);
+        let found: Vec<(&str, Option<&str>)> = releases
+            .iter()
+            .map(|r| (r.name.as_str(), r.date.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("3.1.0", Some("2025-09-27")),
+                ("3.0.1", Some("2025-09-20")),
+                ("2.9.1", Some("2025-01-02")),
+                ("1.0.0", Some("2016-04-04")),
+                ("v0.9.0", None),
+                ("0.8.0", Some("2015-01-01")),
+                ("0.7.0", Some("2014-01-01")),
+                ("0.6.0", Some("2013-01-01")),
+            ]
+        );
+    }
+
+    #[test]
+    fn code_blocks_and_non_headings_are_not_releases() {
+        let text = "## [1.0.0]\n```sh\n# 9.9.9 is not a heading here\n```\n#9.0.0 no space\n    # 8.0.0 indented code\n";
+        let names: Vec<String> = parse(text).into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["1.0.0"]);
     }
 
     #[test]
     fn a_header_that_is_not_a_version_names_its_line() {
         let err = parse_changelog("## [v1.0.0]\n\n## [next]\n", Path::new("C.md")).unwrap_err();
         assert!(err.starts_with("C.md:3:"), "{err}");
+        assert!(err.contains("\"next\""), "{err}");
+        let err =
+            parse_changelog("# Changelog\n## 1.2 - 2020-01-01\n", Path::new("C.md")).unwrap_err();
+        assert!(err.starts_with("C.md:2:"), "{err}");
+        // Deeper headings that are not versions are sections, not errors.
+        assert!(parse("## [1.0.0]\n### [Bug Fixes]\n### 2.0 notes\n").len() == 1);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use day2_core::duration::parse_duration;
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
@@ -150,30 +150,31 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub wait_path: Option<String>,
     /// Time between two polls (seconds, or a duration like 500ms).
-    #[arg(long, env = "PRIMARY_POLL_INTERVAL_S", default_value = "5", value_parser = parse_seconds)]
+    #[arg(long, env = "PRIMARY_POLL_INTERVAL_S", default_value = "5", value_parser = parse_interval)]
     pub interval: Duration,
     /// Deadline of the wait (seconds, or a duration like 10m); beyond it, exit 124.
-    #[arg(long, env = "PRIMARY_POLL_MAX_S", default_value = "600", value_parser = parse_seconds)]
+    #[arg(long, env = "PRIMARY_POLL_MAX_S", default_value = "600", value_parser = parse_wait_timeout)]
     pub timeout: Duration,
     /// Factor applied to the interval after each poll (1 = fixed interval).
     #[arg(long, default_value = "1.5", value_parser = parse_backoff)]
     pub backoff: f64,
     /// Largest interval the backoff grows to.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = parse_bounded)]
     pub max_interval: Duration,
     /// How long `llm.path=down` may last before the wait gives up early (exit 1).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = parse_bounded)]
     pub grace: Duration,
 
     /// Warming SLO: warming inside it is a warn, beyond it a fail (`warming_over_budget`).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_bounded, value_name = "DURATION")]
     pub warming_budget: Option<Duration>,
     /// When the stack was started (RFC 3339), for warming measured across runs.
     /// Default: the start of this run (of the wait).
     #[arg(long, value_name = "RFC3339")]
     pub started_at: Option<String>,
 
-    /// Keep a Changelog file to match build.sha against (through git tags).
+    /// Changelog (Keep a Changelog, conventional-changelog, semantic-release) to match
+    /// build.sha against, through git tags.
     #[arg(long, value_name = "FILE")]
     pub changelog: Option<PathBuf>,
     /// Git repository holding the release tags (default: the changelog's directory).
@@ -189,10 +190,10 @@ pub struct Args {
     pub textfile: Option<PathBuf>,
 
     /// Deadline for connecting.
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, default_value = "3s", value_parser = parse_bounded)]
     pub connect_timeout: Duration,
     /// Deadline for each whole request, body included.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_bounded)]
     pub http_timeout: Duration,
     /// Largest response body read, in bytes.
     #[arg(long, default_value = "1048576", value_name = "BYTES")]
@@ -205,22 +206,69 @@ pub struct Args {
     pub insecure: bool,
 }
 
-/// `5` is five seconds (the PRIMARY_POLL_* variables are in seconds); `500ms`, `2m` work too.
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    match text.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
-        Ok(_) => Err(format!(
-            "invalid duration {text:?}: must be a positive number"
-        )),
-        Err(_) => parse_duration(text),
+/// The longest duration any flag or variable takes: 30 days. Beyond it a wait, a
+/// budget or a timeout is a typo, and deadlines computed from it could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A duration flag (`500ms`, `2s`, `10m`), from 0 to [`MAX_DURATION`].
+fn parse_bounded(text: &str) -> Result<Duration, String> {
+    parse_duration(text).and_then(|d| in_range(text, d, ""))
+}
+
+fn in_range(text: &str, duration: Duration, source: &str) -> Result<Duration, String> {
+    if duration <= MAX_DURATION {
+        Ok(duration)
+    } else {
+        Err(out_of_range(text, source))
     }
+}
+
+fn out_of_range(text: &str, source: &str) -> String {
+    format!(
+        "{} is out of range: a duration from 0 to 30 days{source}",
+        quoted(text.trim())
+    )
+}
+
+/// `5` is five seconds (the PRIMARY_POLL_* variables are in seconds); `500ms`, `2m`
+/// work too; from 0 to [`MAX_DURATION`]. `source` names the variable the value may
+/// come from, for the error.
+fn parse_seconds(text: &str, source: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(|| out_of_range(text, source)),
+        Ok(_) => Err(format!(
+            "invalid duration {}: must be a positive number{source}",
+            quoted(text)
+        )),
+        Err(_) => parse_duration(text).and_then(|d| in_range(text, d, source)),
+    }
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    parse_seconds(text, " (--interval or PRIMARY_POLL_INTERVAL_S)")
+}
+
+fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
+    parse_seconds(text, " (--timeout or PRIMARY_POLL_MAX_S)")
 }
 
 fn parse_backoff(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(f) if (1.0..=10.0).contains(&f) => Ok(f),
-        _ => Err(format!("invalid backoff {text:?}: a factor from 1 to 10")),
+        _ => Err(format!(
+            "invalid backoff {}: a factor from 1 to 10",
+            quoted(text)
+        )),
     }
+}
+
+/// A value quoted for a person, in JSON's notation (control characters escaped), so
+/// messages never show Rust's debug form.
+pub(crate) fn quoted(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
 }
 
 /// Splits an allow-list the way the backend does: on commas, spaces and newlines.
@@ -237,7 +285,6 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    let run_start = Instant::now();
     let settings = match Settings::from_args(&args) {
         Ok(settings) => settings,
         Err(message) => {
@@ -259,7 +306,6 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         &mut out,
         io.stderr,
         io.interactive,
-        run_start,
     );
     let exit = out.exit();
     if result.is_err() {
@@ -304,7 +350,7 @@ impl Settings {
         .chain(args.wait_path.as_ref().map(|p| ("--wait-path", p)))
         {
             if !path.starts_with('/') {
-                return Err(format!("{flag} {path:?} must start with '/'"));
+                return Err(format!("{flag} {} must start with '/'", quoted(path)));
             }
         }
         if let Some(path) = &args.textfile {
@@ -319,7 +365,10 @@ impl Settings {
         }
         let started_at = match &args.started_at {
             Some(text) => Some(text.parse::<jiff::Timestamp>().map_err(|e| {
-                format!("--started-at {text:?} is not an RFC 3339 timestamp ({e})")
+                format!(
+                    "--started-at {} is not an RFC 3339 timestamp ({e})",
+                    quoted(text)
+                )
             })?),
             None => None,
         };
@@ -363,22 +412,22 @@ fn probe_all(
     out: &mut Output<'_>,
     stderr: &mut dyn std::io::Write,
     interactive: bool,
-    run_start: Instant,
 ) -> Result<(), day2_core::Closed> {
+    out.facts.insecure = args.insecure;
     if args.insecure {
         out.emit(
             Record::info("tls", probe.base(), "tls_verification_disabled")
                 .message("--insecure: TLS certificates are not verified"),
         )?;
     }
-    let mut clock = warming::Tracker::new(settings.started_at, run_start);
+    let mut clock = warming::Tracker::new(settings.started_at);
     if args.wait {
         let outcome = wait::run(args, probe, out, &mut clock, stderr, interactive)?;
         if outcome != wait::Outcome::Met {
             if let Some(budget) = args.warming_budget {
                 out.emit(clock.record(probe.url(&args.summary_path), budget))?;
             }
-            out.facts.warming_seconds = Some(clock.warming_seconds());
+            out.facts.warming_seconds = clock.warming_seconds();
             return Ok(());
         }
     }
@@ -414,14 +463,16 @@ fn probe_all(
     if needs_summary && out.facts.summary.is_none() {
         out.facts.summary = summary::fetch(probe, &args.summary_path, &args.status_header);
     }
-    if !args.wait {
-        // Without a wait, the SLO has one observation: the summary of this run.
-        clock.observe(out.facts.summary.as_ref());
+    if !args.wait && needs_summary {
+        // Without a wait, the SLO has one sample: the summary answer of this run
+        // (the probe remembers it, so this asks nothing twice).
+        let (state, view) = wait::sample(args, &probe.get_plain(&args.summary_path));
+        clock.observe(&state, view.as_ref());
     }
     if let Some(budget) = args.warming_budget {
         out.emit(clock.record(probe.url(&args.summary_path), budget))?;
     }
-    out.facts.warming_seconds = Some(clock.warming_seconds());
+    out.facts.warming_seconds = clock.warming_seconds();
     if let Some(changelog) = &settings.changelog {
         out.emit(changelog.check(&probe.url(&args.summary_path), out.facts.summary.as_ref()))?;
     }

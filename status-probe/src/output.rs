@@ -23,8 +23,10 @@ pub enum Format {
 pub struct Facts {
     /// The last readable summary.
     pub summary: Option<SummaryView>,
-    /// Time spent warming, as measured by the SLO clock.
+    /// Time to ready as measured by the SLO clock; `None` when no summary was read.
     pub warming_seconds: Option<f64>,
+    /// `--insecure`: TLS certificates were not verified.
+    pub insecure: bool,
 }
 
 pub struct Output<'a> {

@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
-use day2_core::http::{request, HttpFailure, HttpOptions, HttpResponse};
+use std::time::Duration;
+
+use day2_core::http::{request, request_within, HttpFailure, HttpOptions, HttpResponse};
 use day2_core::Record;
 use serde_json::json;
 
-use crate::Args;
+use crate::{quoted, Args};
 
 /// The result of one exchange.
 pub type Answer = Result<HttpResponse, HttpFailure>;
@@ -18,6 +20,7 @@ pub struct Probe {
     agent: ureq::Agent,
     base: String,
     body_limit: u64,
+    http_timeout: Duration,
     plain: HashMap<String, Answer>,
 }
 
@@ -26,12 +29,12 @@ pub fn validate_base_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("--url {url:?} must start with http:// or https://"))?;
+        .ok_or_else(|| format!("--url {} must start with http:// or https://", quoted(url)))?;
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("--url {url:?} has no host"));
+        return Err(format!("--url {} has no host", quoted(url)));
     }
     if url.parse::<ureq::http::Uri>().is_err() {
-        return Err(format!("--url {url:?} is not a valid URL"));
+        return Err(format!("--url {} is not a valid URL", quoted(url)));
     }
     Ok(())
 }
@@ -50,6 +53,7 @@ impl Probe {
             agent: options.agent(),
             base: args.url.trim_end_matches('/').to_owned(),
             body_limit: args.max_body,
+            http_timeout: args.http_timeout,
             plain: HashMap::new(),
         }
     }
@@ -70,6 +74,25 @@ impl Probe {
             &self.url(path),
             headers,
             self.body_limit,
+        )
+    }
+
+    /// One request that ends within `left` (the time a wait has before its deadline)
+    /// or `--http-timeout`, whichever is shorter.
+    pub fn send_within(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        left: Duration,
+    ) -> Answer {
+        request_within(
+            &self.agent,
+            method,
+            &self.url(path),
+            headers,
+            self.body_limit,
+            Some(left.min(self.http_timeout)),
         )
     }
 

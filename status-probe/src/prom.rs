@@ -83,16 +83,19 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
         "status_synthetic_warming{{service=\"{service}\"}} {}",
         flag(synthetic)
     );
-    family(
-        &mut out,
-        "status_warming_seconds",
-        "Time spent warming, measured from the stack's start or the probe's.",
-    );
-    let _ = writeln!(
-        out,
-        "status_warming_seconds{{service=\"{service}\"}} {}",
-        facts.warming_seconds.unwrap_or(0.0)
-    );
+    // Unknown when no summary was read: no sample rather than a 0 that reads as "no
+    // warming".
+    if let Some(seconds) = facts.warming_seconds {
+        family(
+            &mut out,
+            "status_warming_seconds",
+            "Time to ready: from the stack's start (or the first warming sample) to ready and primary, or until now.",
+        );
+        let _ = writeln!(
+            out,
+            "status_warming_seconds{{service=\"{service}\"}} {seconds}"
+        );
+    }
     if let Some(sha) = summary.and_then(|s| s.build_sha.as_deref()) {
         family(
             &mut out,
@@ -105,6 +108,16 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
             escape(sha)
         );
     }
+    family(
+        &mut out,
+        "status_tls_verification_disabled",
+        "1 when --insecure turned TLS certificate verification off for this probe.",
+    );
+    let _ = writeln!(
+        out,
+        "status_tls_verification_disabled{{service=\"{service}\"}} {}",
+        flag(facts.insecure)
+    );
     family(
         &mut out,
         "status_check_ok",

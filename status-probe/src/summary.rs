@@ -79,11 +79,13 @@ pub struct SummaryView {
 }
 
 impl SummaryView {
-    /// The state a wait reports and transitions between.
+    /// The state a wait reports and transitions between: `synthetic_warming`,
+    /// `unknown_path`, `not_ready` (primary but not ready), or the path's own name.
     pub fn state(&self) -> &'static str {
         match (self.synthetic, self.path_class) {
             (true, _) => "synthetic_warming",
             (false, PathClass::Unknown) => "unknown_path",
+            (false, PathClass::Primary) if !self.primary_ready() => "not_ready",
             (false, class) => class.name(),
         }
     }
@@ -208,7 +210,10 @@ pub fn check(probe: &mut Probe, path: &str, status_header: &str) -> (Record, Opt
         (false, PathClass::Down, _) => Record::fail("summary", &target, "down")
             .message("neither the model server nor a fallback is available"),
         (false, PathClass::Unknown, _) => Record::fail("summary", &target, "unknown_path")
-            .message(format!("llm.path {:?} is not one the tool knows", view.path)),
+            .message(match &view.path {
+                Some(path) => format!("llm.path {} is not one the tool knows", crate::quoted(path)),
+                None => "the summary has no llm.path".to_owned(),
+            }),
     };
     let record = base
         .duration(response.elapsed)

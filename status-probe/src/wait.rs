@@ -10,11 +10,11 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use day2_core::{Closed, Exit, Record};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::output::Output;
-use crate::probe::{is_2xx, Probe};
-use crate::summary::{self, PathClass, SummaryView, Unreadable};
+use crate::probe::{is_2xx, Answer, Probe};
+use crate::summary::{self, SummaryView, Unreadable};
 use crate::warming::Tracker;
 use crate::{Args, Until};
 
@@ -36,8 +36,14 @@ struct Seen {
     met: bool,
 }
 
-fn observe(args: &Args, probe: &Probe, path: &str) -> Seen {
-    match probe.send("GET", path, &[]) {
+/// One poll, capped by the time `left` before the wait's deadline.
+fn observe(args: &Args, probe: &Probe, path: &str, left: Duration) -> Seen {
+    classify(args, &probe.send_within("GET", path, &[], left))
+}
+
+/// What an answer on the wait path shows.
+fn classify(args: &Args, answer: &Answer) -> Seen {
+    match answer {
         Err(failure) => Seen {
             state: failure.kind.reason().to_owned(),
             status: None,
@@ -46,16 +52,9 @@ fn observe(args: &Args, probe: &Probe, path: &str) -> Seen {
         },
         Ok(response) => {
             let status = Some(response.status);
-            let read = summary::read(&response, &args.status_header);
+            let read = summary::read(response, &args.status_header);
             let (state, view) = match read {
-                Ok(view) => {
-                    let state = if view.path_class == PathClass::Primary && !view.primary_ready() {
-                        "not_ready".to_owned()
-                    } else {
-                        view.state().to_owned()
-                    };
-                    (state, Some(view))
-                }
+                Ok(view) => (view.state().to_owned(), Some(view)),
                 Err(Unreadable::Status) => (format!("http_{}", response.status), None),
                 // A bare edge path (`/_up`) answers HTML: its status is its state.
                 Err(Unreadable::NotJson(_)) if args.until == Until::AnyOk => {
@@ -78,6 +77,13 @@ fn observe(args: &Args, probe: &Probe, path: &str) -> Seen {
             }
         }
     }
+}
+
+/// The state of a summary answer and its view, as a wait would report them: the
+/// one sample of the warming clock in a run without `--wait`.
+pub fn sample(args: &Args, answer: &Answer) -> (String, Option<SummaryView>) {
+    let seen = classify(args, answer);
+    (seen.state, seen.view)
 }
 
 /// The reason of an attempt record: the state, with statuses folded into one name.
@@ -110,12 +116,14 @@ pub fn run(
     let mut previous: Option<String> = None;
     let mut down_since: Option<Instant> = None;
     let mut attempt = 0u64;
-    // Bounded by the deadline: every pass either ends the loop or sleeps towards it.
+    // Bounded by the deadline: every request is capped by the time left before it,
+    // and every pass either ends the loop or sleeps towards it.
     loop {
         attempt += 1;
-        let seen = observe(args, probe, path);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let seen = observe(args, probe, path, left);
         let elapsed = start.elapsed();
-        clock.observe(seen.view.as_ref());
+        clock.observe(&seen.state, seen.view.as_ref());
         out.facts.summary = seen.view.clone().or(out.facts.summary.take());
         let data = json!({
             "attempt": attempt,
@@ -160,18 +168,6 @@ pub fn run(
             );
             let _ = stderr.flush();
         }
-        let summary_data = |extra: serde_json::Value| {
-            let mut data = json!({
-                "attempts": attempt,
-                "elapsed_s": elapsed.as_secs_f64(),
-                "state": seen.state,
-                "until": until,
-            });
-            if let (Some(map), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
-                map.extend(extra.clone());
-            }
-            data
-        };
         if seen.state == "down" {
             down_since.get_or_insert_with(Instant::now);
         } else {
@@ -199,37 +195,60 @@ pub fn run(
                     args.grace.as_secs_f64()
                 )),
             ))
-        } else if Instant::now() >= deadline {
-            Some((
-                Outcome::TimedOut,
-                Record::fail("wait", &target, "wait_timeout").message(format!(
-                    "still {} after {:.1}s",
-                    seen.state,
-                    elapsed.as_secs_f64()
-                )),
-            ))
         } else {
             None
         };
         if let Some((outcome, record)) = finished {
-            if interactive {
-                let _ = writeln!(stderr);
-            }
-            let grace = args.grace.as_secs_f64();
-            out.emit(
-                record
-                    .duration(elapsed)
-                    .data(summary_data(json!({"grace_s": grace}))),
-            )?;
-            if outcome == Outcome::TimedOut {
-                out.raise(Exit::Timeout);
-            }
-            return Ok(outcome);
+            let data = closing_data(args, &seen.state, attempt, elapsed, until);
+            let record = record.duration(elapsed).data(data);
+            return end(out, stderr, interactive, outcome, record);
         }
         let left = deadline.saturating_duration_since(Instant::now());
         std::thread::sleep(interval.min(left));
         interval = next_interval(interval, args.backoff, args.max_interval);
+        // No time is left for another request: the deadline ends the wait on what the
+        // last attempt saw (an attempt with no time would only report its own timeout).
+        if Instant::now() >= deadline {
+            let elapsed = start.elapsed();
+            let record = Record::fail("wait", &target, "wait_timeout").message(format!(
+                "still {} after {:.1}s",
+                seen.state,
+                elapsed.as_secs_f64()
+            ));
+            let data = closing_data(args, &seen.state, attempt, elapsed, until);
+            let record = record.duration(elapsed).data(data);
+            return end(out, stderr, interactive, Outcome::TimedOut, record);
+        }
     }
+}
+
+/// The data of the closing `wait` record.
+fn closing_data(args: &Args, state: &str, attempts: u64, elapsed: Duration, until: &str) -> Value {
+    json!({
+        "attempts": attempts,
+        "elapsed_s": elapsed.as_secs_f64(),
+        "state": state,
+        "until": until,
+        "grace_s": args.grace.as_secs_f64(),
+    })
+}
+
+/// Writes the closing `wait` record and ends the wait.
+fn end(
+    out: &mut Output<'_>,
+    stderr: &mut dyn Write,
+    interactive: bool,
+    outcome: Outcome,
+    record: Record,
+) -> Result<Outcome, Closed> {
+    if interactive {
+        let _ = writeln!(stderr);
+    }
+    out.emit(record)?;
+    if outcome == Outcome::TimedOut {
+        out.raise(Exit::Timeout);
+    }
+    Ok(outcome)
 }
 
 fn next_interval(interval: Duration, backoff: f64, max: Duration) -> Duration {

@@ -20,6 +20,12 @@ fn bad_flags_are_one_line_usage_errors() {
         (vec!["--url", "http://"], "--url"),
         (vec!["--started-at", "yesterday"], "--started-at"),
         (vec!["--summary-path", "api/status"], "--summary-path"),
+        // Values are quoted in JSON's notation, control characters escaped, never
+        // in Rust's debug form.
+        (
+            vec!["--url", "\u{1b}]0;owned\u{7}http://x"],
+            r#"--url "\u001b]0;owned\u0007http://x" must start with http:// or https://"#,
+        ),
     ] {
         let run = probe(&args);
         assert_eq!(run.code, 2, "{run:?}");
@@ -39,6 +45,76 @@ fn bad_flags_are_one_line_usage_errors() {
         assert_eq!(run.code, 2, "{run:?}");
         assert!(!run.stderr.contains("panicked"));
     }
+}
+
+/// Durations from flags and from the environment are range-checked when parsed: a
+/// usage error naming the flag (and the variable) and the range, never a panic on a
+/// float that does not fit a Duration or a deadline that overflows.
+#[test]
+fn huge_durations_are_usage_errors_not_panics() {
+    /// Arguments, environment, what the error names.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
+        (
+            &["--wait", "--timeout", "18446744073709551616"],
+            &[],
+            "--timeout or PRIMARY_POLL_MAX_S",
+        ),
+        (
+            &["--wait", "--interval", "1e300"],
+            &[],
+            "--interval or PRIMARY_POLL_INTERVAL_S",
+        ),
+        (
+            &["--wait"],
+            &[("PRIMARY_POLL_MAX_S", "1e300")],
+            "PRIMARY_POLL_MAX_S",
+        ),
+        (
+            &["--wait"],
+            &[("PRIMARY_POLL_INTERVAL_S", "1e19")],
+            "PRIMARY_POLL_INTERVAL_S",
+        ),
+        (&["--http-timeout", "100000000000h"], &[], "--http-timeout"),
+        (
+            &["--warming-budget", "99999999999d"],
+            &[],
+            "--warming-budget",
+        ),
+    ];
+    for (args, env, names) in cases {
+        let mut args = args.to_vec();
+        args.extend(["--url", "http://127.0.0.1:1"]);
+        let run = probe_env(&args, env);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(!run.stderr.contains("panicked"), "{run:?}");
+        assert!(
+            run.stderr.contains(names) && run.stderr.contains("from 0 to 30 days"),
+            "{run:?}"
+        );
+        assert!(run.stdout.is_empty());
+    }
+    // The largest accepted value still runs (and ends on its own terms).
+    let run = probe(&[
+        "--url",
+        "http://127.0.0.1:1",
+        "--http-timeout",
+        "30d",
+        "ready",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+}
+
+/// A changelog is read up to 16 MiB: `/dev/zero` is a one-line usage error at once,
+/// not memory growing without bound.
+#[test]
+fn an_endless_changelog_is_refused() {
+    let run = probe(&["--url", "http://127.0.0.1:1", "--changelog", "/dev/zero"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "status-probe: cannot read changelog /dev/zero: larger than 16 MiB\n"
+    );
 }
 
 #[test]
@@ -90,6 +166,13 @@ fn answer(request: &Request) -> Response {
     let mut cors = |pairs: &[(&str, &str)]| {
         headers.extend(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     };
+    if origin == "https://limited.example" {
+        return Response {
+            status: 429,
+            headers,
+            body: b"{}".to_vec(),
+        };
+    }
     match origin {
         "https://wrong.example" => cors(&[
             ("access-control-allow-origin", "https://other.example"),
@@ -203,6 +286,27 @@ fn each_cors_defect_is_named() {
         "GET",
     ]);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// A rate-limited request says nothing about CORS: could not check, never
+/// `preflight_rejected` or `acao_missing`.
+#[test]
+fn a_rate_limited_request_is_not_a_cors_verdict() {
+    let url = cors_server();
+    let run = probe(&["--url", &url, "cors", "--origin", "https://limited.example"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for check in ["cors.preflight", "cors.summary"] {
+        assert_eq!(
+            verdict(run.for_origin(check, "https://limited.example")),
+            (Verdict::Error, Some("rate_limited")),
+            "{run:?}"
+        );
+    }
+    assert_eq!(
+        verdict(run.for_origin("cors.layers", "https://limited.example")),
+        (Verdict::Error, Some("not_checked")),
+        "{run:?}"
+    );
 }
 
 #[test]

@@ -317,6 +317,11 @@ fn fallback_down_unknown_and_not_ready_are_named_and_deps_name_the_failing_depen
         (&summary.data["path"], &summary.data["path_class"]),
         (&json!("maintenance"), &json!("unknown"))
     );
+    // Said for a person, not as Rust's debug text (`Some("maintenance")`).
+    assert_eq!(
+        summary.message.as_deref(),
+        Some(r#"llm.path "maintenance" is not one the tool knows"#)
+    );
 
     stack.backend.reconfigure(|c| {
         c.path_override = None;
@@ -387,4 +392,66 @@ fn insecure_is_recorded() {
         (Verdict::Info, Some("tls_verification_disabled"))
     );
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// With the backend stopped, nginx answers the preflight with 502 and the summary with
+/// its synthetic body (nginx's CORS headers only): an outage, not a CORS verdict.
+#[test]
+fn a_stopped_backend_is_not_a_cors_fault() {
+    let mut stack = stack();
+    stack.backend.stop();
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "cors",
+        "--chat-path",
+        "/api/chat",
+        "--origin",
+        BOTH_LAYERS,
+        "--disallowed-origin",
+        EVIL,
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let preflight = run.for_origin("cors.preflight", BOTH_LAYERS);
+    assert_eq!(
+        verdict(preflight),
+        (Verdict::Error, Some("server_error")),
+        "{run:?}"
+    );
+    assert_eq!(preflight.data["status"], 502);
+    assert!(
+        preflight.message.as_deref().unwrap().contains("HTTP 502"),
+        "{run:?}"
+    );
+    assert_eq!(
+        verdict(run.for_origin("cors.summary", BOTH_LAYERS)),
+        (Verdict::Error, Some("synthetic_warming")),
+        "{run:?}"
+    );
+    let layers = run.for_origin("cors.layers", BOTH_LAYERS);
+    assert_eq!(
+        verdict(layers),
+        (Verdict::Error, Some("not_checked")),
+        "{run:?}"
+    );
+    assert_eq!(layers.data["allowed_on"], json!([]));
+    assert_eq!(layers.data["refused_on"], json!([]));
+    // The roll-up of the disallowed origin asked nothing successfully either.
+    let disallowed = run
+        .all("cors.disallowed")
+        .into_iter()
+        .find(|r| r.target == stack.url())
+        .expect("the cors.disallowed roll-up");
+    assert_eq!(
+        verdict(disallowed),
+        (Verdict::Error, Some("not_checked")),
+        "{run:?}"
+    );
+    // No record names a CORS defect.
+    for record in &run.records {
+        assert!(
+            record.get("defects").is_none_or(|d| d == &json!([])),
+            "{record:?}"
+        );
+    }
 }

@@ -144,17 +144,149 @@ fn build_sha_is_matched_to_a_release_through_tags_and_the_changelog() {
         );
     }
 
-    // The synthetic body has no build at all; freshness works without the summary check.
+    // An empty build.sha is not "local": the record says what was there.
+    let run = run_for("");
+    let empty = run.one("freshness");
+    assert_eq!(
+        verdict(empty),
+        (Verdict::Warn, Some("build_sha_empty")),
+        "{run:?}"
+    );
+    assert_eq!(empty.data["sha"], "");
+    assert!(
+        empty
+            .message
+            .as_deref()
+            .unwrap()
+            .contains(r#"build.sha is """#),
+        "{run:?}"
+    );
+    let run = run_for("zzz");
+    assert!(
+        run.one("freshness")
+            .message
+            .as_deref()
+            .unwrap()
+            .contains(r#"build.sha "zzz" is not a commit"#),
+        "{run:?}"
+    );
+
+    // The synthetic body is nginx's, not the backend's: the deployed build could not
+    // be read, which is no answer (freshness works without the summary check).
     stack
         .backend
         .inject("/api/status/summary", Fault::Status(500));
     let run = probe(&["--url", &url, "ready", "--changelog", changelog]);
     assert_eq!(
         verdict(run.one("freshness")),
-        (Verdict::Warn, Some("build_sha_missing")),
+        (Verdict::Error, Some("not_checked")),
         "{run:?}"
     );
     assert!(run.all("summary").is_empty());
+    assert_eq!(run.code, 1);
+}
+
+/// A repository holding `changelog` as `CHANGELOG.md`, one commit per tag (annotated,
+/// as release tools make them); returns it with each tag's commit.
+fn tagged(changelog: &str, tags: &[&str]) -> (tempfile::TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    git(path, &["init", "-q"]);
+    std::fs::write(path.join("CHANGELOG.md"), changelog).unwrap();
+    let commits = tags
+        .iter()
+        .map(|tag| {
+            git(path, &["commit", "-q", "--allow-empty", "-m", tag]);
+            git(path, &["tag", "-a", tag, "-m", tag]);
+            (tag.to_string(), git(path, &["rev-parse", "HEAD"]))
+        })
+        .collect();
+    (dir, commits)
+}
+
+/// Each changelog with the release deployed and the verdict, the release it names
+/// and the newest release, as the tool that wrote the changelog means them.
+#[test]
+fn changelogs_as_release_tools_write_them_name_the_newest_release() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        &'static [(&'static str, Verdict, &'static str, &'static str)],
+    );
+    let cases: [Case; 4] = [
+        // The corpus case: semantic-release's `# [3.1.0](link) (date)` is the newest
+        // release; a deploy of the patch 1.3.5 is stale.
+        (
+            "corpus/changelog/semantic-release-h1.md",
+            &["v1.3.4", "v1.3.5", "v3.0.0", "v3.1.0"],
+            &[
+                ("v1.3.5", Verdict::Fail, "1.3.5", "3.1.0"),
+                ("v3.1.0", Verdict::Pass, "3.1.0", "3.1.0"),
+            ],
+        ),
+        // conventional-changelog's angular preset: `#` minor/major, `##` patches,
+        // `# 1.0.0 (date)` without a link.
+        (
+            "changelog/standard-version.md",
+            &["v1.0.0", "v2.3.1", "v4.4.0", "v5.0.0"],
+            &[
+                ("v2.3.1", Verdict::Fail, "2.3.1", "5.0.0"),
+                ("v1.0.0", Verdict::Fail, "1.0.0", "5.0.0"),
+                ("v5.0.0", Verdict::Pass, "5.0.0", "5.0.0"),
+            ],
+        ),
+        (
+            "changelog/keep-a-changelog.md",
+            &["v1.1.0", "v1.1.1"],
+            &[
+                ("v1.1.0", Verdict::Fail, "1.1.0", "1.1.1"),
+                ("v1.1.1", Verdict::Pass, "1.1.1", "1.1.1"),
+            ],
+        ),
+        // SemVer precedence: rc.13 is newer than rc.9 and rc.10.
+        (
+            "changelog/release-candidates.md",
+            &["v2.0.0-rc.9", "v2.0.0-rc.10", "v2.0.0-rc.13"],
+            &[
+                ("v2.0.0-rc.9", Verdict::Fail, "v2.0.0-rc.9", "v2.0.0-rc.13"),
+                (
+                    "v2.0.0-rc.13",
+                    Verdict::Pass,
+                    "v2.0.0-rc.13",
+                    "v2.0.0-rc.13",
+                ),
+            ],
+        ),
+    ];
+    let stack = stack();
+    let url = stack.url();
+    for (file, tags, deploys) in cases {
+        let text = std::fs::read_to_string(format!("{fixtures}/{file}")).unwrap();
+        let (repo, commits) = tagged(&text, tags);
+        let changelog = repo.path().join("CHANGELOG.md");
+        for (tag, expected, release, latest) in deploys.iter().copied() {
+            let sha = commits.iter().find(|(t, _)| t == tag).unwrap().1.clone();
+            stack.backend.reconfigure(move |c| c.build_sha = sha);
+            let run = probe(&[
+                "--url",
+                &url,
+                "summary",
+                "--changelog",
+                changelog.to_str().unwrap(),
+            ]);
+            let fresh = run.one("freshness");
+            assert_eq!(fresh.verdict, expected, "{file} {tag}: {run:?}");
+            if expected == Verdict::Fail {
+                assert_eq!(fresh.reason.as_deref(), Some("not_latest_release"));
+            }
+            assert_eq!(
+                (&fresh.data["release"], &fresh.data["latest"]),
+                (&json!(release), &json!(latest)),
+                "{file} {tag}: {run:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -202,4 +334,48 @@ fn a_malformed_changelog_or_a_missing_repository_is_a_usage_error() {
             .starts_with("status-probe: cannot read changelog"),
         "{run:?}"
     );
+}
+
+/// The changelog may come from a pipe (`--changelog <(git show main:CHANGELOG.md)`):
+/// it is read as a stream, never seeked.
+#[test]
+fn a_changelog_from_a_fifo_is_read() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("changelog.fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        // Bounded: opening blocks until the probe opens the other end, then one write.
+        std::thread::spawn(move || std::fs::write(fifo, CHANGELOG))
+    };
+    let stack = stack();
+    let current = repo.current.clone();
+    stack.backend.reconfigure(move |c| c.build_sha = current);
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "summary",
+        "--changelog",
+        fifo.to_str().unwrap(),
+        "--git-dir",
+        repo.dir.path().to_str().unwrap(),
+    ]);
+    // Bounded: should the probe never have opened the pipe, opening its reading end
+    // here releases the writer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !writer.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if !writer.is_finished() {
+        let _ = std::fs::read(&fifo);
+    }
+    writer.join().unwrap().expect("the fifo was written");
+    let fresh = run.one("freshness");
+    assert_eq!(fresh.verdict, Verdict::Pass, "{run:?}");
+    assert_eq!(fresh.data["release"], "v0.3.0");
 }

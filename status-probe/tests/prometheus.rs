@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
+use day2_core::record::Verdict;
 use day2_tests::{BackendConfig, EdgeConfig};
 
 /// `name{labels}` → value, for every sample line; HELP/TYPE lines are checked to
@@ -186,4 +187,88 @@ fn an_unreachable_stack_still_exports_valid_metrics() {
     let samples = parse(&run.stdout);
     assert_eq!(samples[r#"status_reachable{service="backend"}"#], 0.0);
     assert_eq!(samples[r#"status_ready{service="backend"}"#], 0.0);
+}
+
+/// With nothing answering, every roll-up (the CORS layer comparison, the disallowed
+/// origin, the warming SLO, freshness) asked nothing successfully: each is an error,
+/// exported as `status_check_ok … 0`, and the warming time is not exported as a 0.
+#[test]
+fn roll_ups_without_an_answer_are_errors_never_passes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let git = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["init", "-q"])
+        .status()
+        .expect("git runs");
+    assert!(git.success());
+    let changelog = repo.join("CHANGELOG.md");
+    std::fs::write(&changelog, "# Changelog\n\n## [1.0.0] - 2026-01-01\n").unwrap();
+    let textfile = dir.path().join("status.prom");
+    let run = probe(&[
+        "--url",
+        &url,
+        "--origin",
+        BOTH_LAYERS,
+        "--disallowed-origin",
+        EVIL,
+        "--warming-budget",
+        "10m",
+        "--changelog",
+        changelog.to_str().unwrap(),
+        "--textfile",
+        textfile.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let roll_ups = [
+        run.for_origin("cors.layers", BOTH_LAYERS),
+        run.records
+            .iter()
+            .find(|r| r.check == "cors.disallowed" && r.target == url)
+            .expect("cors.disallowed roll-up"),
+        run.one("warming"),
+        run.one("freshness"),
+    ];
+    for record in roll_ups {
+        assert_eq!(
+            verdict(record),
+            (Verdict::Error, Some("not_checked")),
+            "{}: {run:?}",
+            record.check
+        );
+    }
+    assert_eq!(
+        run.one("warming").data["warming_seconds"],
+        serde_json::Value::Null
+    );
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    day2_tests::process::promtool_check_metrics(&text);
+    let samples = parse(&text);
+    for (check, origin) in [
+        ("cors.disallowed", EVIL),
+        ("cors.layers", BOTH_LAYERS),
+        ("warming", ""),
+        ("freshness", ""),
+    ] {
+        let prefix = format!(r#"status_check_ok{{check="{check}",target="{url}"#);
+        let found: Vec<_> = samples
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix) && k.contains(&format!(r#"origin="{origin}""#)))
+            .collect();
+        assert!(!found.is_empty(), "no {check} series in\n{text}");
+        for (series, value) in found {
+            assert_eq!(*value, 0.0, "{series}");
+        }
+    }
+    assert!(
+        !text.contains("status_warming_seconds{"),
+        "an unknown warming time is not a 0:\n{text}"
+    );
 }

@@ -21,7 +21,10 @@ impl Drop for Nginx {
 
 const SUMMARY: &str = r#"{"ok":true,"ready":true,"llm":{"path":"primary","primary_model_present":true},"primary":{"model_present":true},"build":{"sha":"local"}}"#;
 
-fn https_summary(dir: &std::path::Path) -> (Nginx, String) {
+/// nginx serving the summary over HTTPS with a self-signed certificate; `as_ca`:
+/// made the way `openssl req -x509` makes it by default (`CA:TRUE`), else as a
+/// server certificate (`CA:FALSE`).
+fn https_summary(dir: &std::path::Path, as_ca: bool) -> (Nginx, String) {
     let openssl = day2_tests::require::program("openssl", "openssl");
     let made = Command::new(openssl)
         .args([
@@ -36,6 +39,11 @@ fn https_summary(dir: &std::path::Path) -> (Nginx, String) {
             "/CN=127.0.0.1",
         ])
         .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .args(if as_ca {
+            &[][..]
+        } else {
+            &["-addext", "basicConstraints=critical,CA:FALSE"][..]
+        })
         .arg("-keyout")
         .arg(dir.join("key.pem"))
         .arg("-out")
@@ -78,12 +86,17 @@ fn https_summary(dir: &std::path::Path) -> (Nginx, String) {
 #[test]
 fn a_self_signed_certificate_is_refused_unless_insecure_is_asked_for() {
     let dir = tempfile::tempdir().unwrap();
-    let (_nginx, url) = https_summary(dir.path());
+    let (_nginx, url) = https_summary(dir.path(), true);
     let run = probe(&["--url", &url, "summary"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         verdict(run.one("summary")),
         (Verdict::Error, Some("tls_error")),
+        "{run:?}"
+    );
+    assert_eq!(
+        run.one("summary").message.as_deref(),
+        Some("tls_error: the server presented a CA certificate as its own certificate (a self-signed certificate made as a CA)"),
         "{run:?}"
     );
     assert!(run.all("tls").is_empty());
@@ -94,5 +107,53 @@ fn a_self_signed_certificate_is_refused_unless_insecure_is_asked_for() {
     assert_eq!(
         verdict(run.one("tls")),
         (Verdict::Info, Some("tls_verification_disabled"))
+    );
+    // The metrics say so too, whatever the format on stdout.
+    for (args, verified) in [(&["--insecure"][..], "1"), (&[][..], "0")] {
+        let mut all = vec!["--url", &url, "summary", "--format", "prometheus"];
+        all.extend_from_slice(args);
+        let run = probe(&all);
+        day2_tests::process::promtool_check_metrics(&run.stdout);
+        assert!(
+            run.stdout.contains(&format!(
+                "status_tls_verification_disabled{{service=\"backend\"}} {verified}\n"
+            )),
+            "{run:?}"
+        );
+    }
+}
+
+/// TLS failures are said in words, never as rustls's debug text
+/// (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`).
+#[test]
+fn certificate_failures_are_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_nginx, url) = https_summary(dir.path(), false);
+    let run = probe(&["--url", &url, "summary"]);
+    let summary = run.one("summary");
+    assert_eq!(
+        verdict(summary),
+        (Verdict::Error, Some("tls_error")),
+        "{run:?}"
+    );
+    assert_eq!(
+        summary.message.as_deref(),
+        Some("tls_error: the server's certificate is not signed by an authority this machine trusts (self-signed, or a private CA)"),
+        "{run:?}"
+    );
+    // A TLS client on a plain-HTTP port.
+    let stack = stack();
+    let plain = stack.url().replace("http://", "https://");
+    let run = probe(&["--url", &plain, "summary"]);
+    let summary = run.one("summary");
+    assert_eq!(
+        verdict(summary),
+        (Verdict::Error, Some("tls_error")),
+        "{run:?}"
+    );
+    assert_eq!(
+        summary.message.as_deref(),
+        Some("tls_error: the server did not speak TLS as expected (is this an http:// port?)"),
+        "{run:?}"
     );
 }

@@ -395,3 +395,164 @@ fn every_state_a_wait_can_see_is_its_attempt_reason() {
         "{run:?}"
     );
 }
+
+/// The clock runs from the first warming sample to ready+primary whatever lies
+/// between: warming, then primary with an empty retrieval index (`not_ready`), then
+/// ready. The time and the states passed through are reported and exported.
+#[test]
+fn warming_then_not_ready_then_primary_is_timed_until_primary() {
+    // Warming for 1.2 s; then the model is present but the index is empty; at 2.4 s
+    // the index is filled.
+    let stack = stack_with(
+        BackendConfig {
+            warm_after: Duration::from_millis(1200),
+            rag_chunks: 0,
+            ..BackendConfig::default()
+        },
+        EdgeConfig::default(),
+    );
+    stack
+        .backend
+        .reconfigure_after(Duration::from_millis(2400), |c| {
+            c.warm_after = Duration::ZERO;
+            c.rag_chunks = 42;
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let textfile = dir.path().join("status.prom");
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "100ms",
+        "--backoff",
+        "1",
+        "--timeout",
+        "30s",
+        "--warming-budget",
+        "10m",
+        "--textfile",
+        textfile.to_str().unwrap(),
+        "summary",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let warming = run.one("warming");
+    assert_eq!(warming.verdict, Verdict::Pass, "{run:?}");
+    let seconds = warming.data["warming_seconds"].as_f64().unwrap();
+    assert!((2.0..30.0).contains(&seconds), "{seconds}: {run:?}");
+    assert_eq!(
+        warming.data["states"],
+        json!(["warming", "not_ready", "primary"]),
+        "{run:?}"
+    );
+    assert_eq!(warming.data["warming_now"], false);
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    let exported: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"status_warming_seconds{service="backend"} "#))
+        .unwrap_or_else(|| panic!("no status_warming_seconds in\n{text}"))
+        .parse()
+        .unwrap();
+    assert_eq!(exported, seconds);
+
+    // Beyond a budget shorter than that, the same run fails the SLO.
+    let stack = stack_with(
+        BackendConfig {
+            warm_after: Duration::from_millis(600),
+            rag_chunks: 0,
+            ..BackendConfig::default()
+        },
+        EdgeConfig::default(),
+    );
+    stack
+        .backend
+        .reconfigure_after(Duration::from_millis(1500), |c| {
+            c.warm_after = Duration::ZERO;
+            c.rag_chunks = 42;
+        });
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "100ms",
+        "--backoff",
+        "1",
+        "--timeout",
+        "30s",
+        "--warming-budget",
+        "1s",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        verdict(run.one("warming")),
+        (Verdict::Fail, Some("warming_over_budget")),
+        "{run:?}"
+    );
+}
+
+/// A model-server restart during warming (warming → down → warming → primary) keeps
+/// the clock running too.
+#[test]
+fn a_model_server_restart_during_warming_stays_on_the_clock() {
+    let stack = warming_stack(Duration::from_secs(3600));
+    stack
+        .backend
+        .reconfigure_after(Duration::from_millis(700), |c| c.provider = Provider::Down);
+    stack
+        .backend
+        .reconfigure_after(Duration::from_millis(1400), |c| {
+            c.provider = Provider::Ollama;
+            c.warm_after = Duration::from_millis(700);
+        });
+    let run = probe(&[
+        "--url",
+        &stack.url(),
+        "--wait",
+        "--interval",
+        "100ms",
+        "--backoff",
+        "1",
+        "--grace",
+        "20s",
+        "--timeout",
+        "30s",
+        "--warming-budget",
+        "10m",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let warming = run.one("warming");
+    assert_eq!(
+        warming.data["states"],
+        json!(["warming", "down", "warming", "primary"]),
+        "{run:?}"
+    );
+    assert!(
+        warming.data["warming_seconds"].as_f64().unwrap() >= 1.8,
+        "{run:?}"
+    );
+}
+
+/// Each request of a wait is capped by the time left before the deadline: against a
+/// server that never answers, `--timeout 3s` ends after about 3 s, not after the
+/// 10 s of `--http-timeout`.
+#[test]
+fn a_stalling_server_cannot_stretch_the_deadline() {
+    let stack = stack();
+    stack.backend.inject("/", Fault::Stall);
+    let run = probe(&["--url", &stack.backend.url(), "--wait", "--timeout", "3s"]);
+    assert_eq!(run.code, 124, "{run:?}");
+    assert!(
+        run.elapsed < Duration::from_secs(6),
+        "took {:?}: {run:?}",
+        run.elapsed
+    );
+    let wait = run.one("wait");
+    assert_eq!(verdict(wait), (Verdict::Fail, Some("wait_timeout")));
+    assert_eq!(wait.data["state"], "timeout");
+    assert_eq!(
+        run.one("wait.attempt").reason.as_deref(),
+        Some("timeout"),
+        "{run:?}"
+    );
+}

@@ -5,8 +5,10 @@
 //!
 //! It is test equipment, so it can misbehave on demand: [`Fault`]s inject delays,
 //! error statuses, connection resets, stalls, invalid JSON and oversized bodies on
-//! chosen paths. It listens on `127.0.0.1` only, one thread per connection, with
-//! HTTP/1.1 keep-alive (nginx keeps upstream connections open to it).
+//! chosen paths; [`Backend::stop`] is a crashed backend, [`Provider::Down`] a model
+//! server that is down, and [`Backend::reconfigure_after`] moves a running stack
+//! through states on a schedule. It listens on `127.0.0.1` only, one thread per
+//! connection, with HTTP/1.1 keep-alive (nginx keeps upstream connections open to it).
 
 use std::collections::HashMap;
 use std::io::{self, BufReader};
@@ -169,6 +171,28 @@ impl Backend {
         let mut state = self.shared.state.lock().expect("backend state");
         change(&mut state.config);
         state.started = Instant::now();
+    }
+
+    /// Changes the configuration `delay` from now, on a thread of its own, so a run in
+    /// progress sees the stack move through states (warming → not_ready → primary, a
+    /// model-server restart). Bounded: one sleep of `delay`, one change; nothing
+    /// happens if the simulator was dropped meanwhile.
+    pub fn reconfigure_after(
+        &self,
+        delay: Duration,
+        change: impl FnOnce(&mut BackendConfig) + Send + 'static,
+    ) {
+        let shared = Arc::downgrade(&self.shared);
+        let _ = thread::Builder::new()
+            .name("backend-schedule".into())
+            .spawn(move || {
+                thread::sleep(delay);
+                if let Some(shared) = shared.upgrade() {
+                    let mut state = shared.state.lock().expect("backend state");
+                    change(&mut state.config);
+                    state.started = Instant::now();
+                }
+            });
     }
 
     /// Injects a fault on every path starting with `path_prefix` ("" for all).

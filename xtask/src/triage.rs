@@ -2,6 +2,11 @@
 //! guide's on-call signatures (missing CORS, warming over budget, model missing, 5xx
 //! burst, tunnel dead) and a few more the records make plain. One `triage.<signature>`
 //! record per signature found, with its evidence and the guide's remediation.
+//!
+//! An outage is named as one (`unreachable`: nothing answers; `backend_down`: nginx
+//! answers for a backend that does not; `dependency_down`: the model server is down)
+//! and never read as the faults it hides: the probes' "could not check" records carry
+//! no CORS defect, and a model server that is down says nothing about the model.
 
 use std::time::Duration;
 
@@ -32,7 +37,7 @@ pub struct TriageArgs {
     /// Public URL in front of the tunnel: compares origin and edge.
     #[arg(long, value_name = "URL")]
     pub edge: Option<String>,
-    /// Requests sampled on the summary and the dependency check, for 5xx bursts.
+    /// Requests sampled on each of the summary and the dependency check, for 5xx bursts.
     #[arg(long, default_value_t = 10)]
     pub samples: u32,
     /// Share of 5xx answers or transport errors that makes a burst.
@@ -97,19 +102,138 @@ const MODEL_MISSING: &str = "model_present=false: pull the model at startup or b
 const BURST: &str = "5xx burst: provider outage? Is the fallback key/path OK? Rate limit? Retries?";
 const TUNNEL_DEAD: &str = "Edge 52x via the tunnel: check the tunnel container's health, its QUIC connections, and origin reachability.";
 
+/// The checks of status-probe that each make one plain request to the stack.
+const SINGLE_REQUEST_CHECKS: [&str; 4] = ["ready", "deps", "summary", "legacy"];
+
+/// Statuses nginx answers itself when its upstream does not: bad gateway, gateway
+/// timeout.
+const GATEWAY_STATUSES: [u64; 2] = [502, 504];
+
+/// A reason in words (`connection_refused` → `connection refused`).
+fn words(reason: &str) -> String {
+    reason.replace('_', " ")
+}
+
+/// The records that show nothing answered at all: every single-request probe check
+/// got no answer and the samplers got none either. `None` when anything answered.
+fn nothing_answered<'a>(probe: &'a [Record], sampled: &[&'a Record]) -> Option<Vec<&'a Record>> {
+    let asked: Vec<&Record> = probe
+        .iter()
+        .filter(|r| SINGLE_REQUEST_CHECKS.contains(&r.check.as_str()))
+        .collect();
+    let no_status = |r: &&Record| r.verdict == Verdict::Error && r.get("status").is_none();
+    if asked.is_empty() || !asked.iter().all(no_status) {
+        return None;
+    }
+    let answered = |r: &&Record| r.get("answered").and_then(Value::as_u64).unwrap_or(0) > 0;
+    if sampled.iter().any(answered) {
+        return None;
+    }
+    Some(asked.into_iter().chain(sampled.iter().copied()).collect())
+}
+
+/// The records that show nginx answering for a backend that does not: the summary
+/// is nginx's synthetic body and a proxied check got nginx's 502/504.
+fn backend_silent<'a>(probe: &'a [Record], summary: Option<&'a Record>) -> Option<Vec<&'a Record>> {
+    let summary = summary.filter(|r| r.reason.as_deref() == Some("synthetic_warming"))?;
+    let gateway: Vec<&Record> = probe
+        .iter()
+        .filter(|r| SINGLE_REQUEST_CHECKS.contains(&r.check.as_str()))
+        .filter(|r| {
+            r.get("status")
+                .and_then(Value::as_u64)
+                .is_some_and(|s| GATEWAY_STATUSES.contains(&s))
+        })
+        .collect();
+    if gateway.is_empty() {
+        return None;
+    }
+    Some(std::iter::once(summary).chain(gateway).collect())
+}
+
+/// The samplers' summaries: the status summary's and the dependency check's.
+struct Sampled<'a> {
+    summary: Option<&'a Record>,
+    deps: Option<&'a Record>,
+}
+
+/// Answers that were 5xx or failed, and requests made, in one sampler's summary;
+/// `except` is a status left out (the dependency check's 503 while it names a
+/// failing dependency is its answer, not a server error).
+fn server_errors(sampled: &Record, except: Option<&str>) -> (u64, u64) {
+    let errors: u64 = sampled
+        .get("statuses")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter(|(code, _)| code.starts_with('5') && Some(code.as_str()) != except)
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    let failed = sampled.get("failed").and_then(Value::as_u64).unwrap_or(0);
+    let requested = sampled
+        .get("requested")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    (errors + failed, requested)
+}
+
 fn diagnose(
     probe: &[Record],
-    sampled: Option<&Record>,
+    sampled: &Sampled<'_>,
     tunnel: &[Record],
     args: &TriageArgs,
 ) -> Vec<Diagnosis> {
+    let samplers: Vec<&Record> = [sampled.summary, sampled.deps]
+        .into_iter()
+        .flatten()
+        .collect();
     let mut found = Vec::new();
+    if let Some(edge) = tunnel
+        .iter()
+        .find(|r| r.reason.as_deref() == Some("tunnel_dead"))
+    {
+        found.push(Diagnosis {
+            signature: "tunnel_dead",
+            verdict: Verdict::Fail,
+            message: TUNNEL_DEAD.into(),
+            evidence: vec![cite(edge)],
+        });
+    }
+    // Nothing answered: that is the finding, and no other signature can be read from
+    // records that hold no answer (a burst of failures is not a 5xx burst).
+    if let Some(silent) = nothing_answered(probe, &samplers) {
+        let mut reasons: Vec<String> = silent
+            .iter()
+            .filter_map(|r| r.reason.as_deref())
+            .filter(|r| *r != "no_responses")
+            .map(words)
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        found.insert(
+            0,
+            Diagnosis {
+                signature: "unreachable",
+                verdict: Verdict::Fail,
+                message: format!(
+                    "Nothing answers at {} ({}): is nginx running and published on that address? Check `docker compose ps` and the port mapping.",
+                    args.url,
+                    reasons.join(", ")
+                ),
+                evidence: silent.into_iter().map(cite).collect(),
+            },
+        );
+        return found;
+    }
     let summary = probe.iter().rev().find(|r| r.check == "summary");
     let path = summary
         .and_then(|r| r.get("path"))
         .and_then(Value::as_str)
         .unwrap_or("unknown")
         .to_owned();
+    let backend_down = backend_silent(probe, summary);
 
     let missing = with_defect(
         probe,
@@ -132,7 +256,31 @@ fn diagnose(
             evidence: duplicated.into_iter().map(cite).collect(),
         });
     }
-    if let Some(warming) = with_reason(probe, "warming", "warming_over_budget") {
+    if let Some(evidence) = &backend_down {
+        let statuses: Vec<String> = evidence
+            .iter()
+            .filter_map(|r| {
+                Some(format!(
+                    "HTTP {} on {}",
+                    r.get("status")?.as_u64()?,
+                    r.check
+                ))
+            })
+            .collect();
+        found.push(Diagnosis {
+            signature: "backend_down",
+            verdict: Verdict::Fail,
+            message: format!(
+                "nginx answers but the backend behind it does not ({}, nginx's synthetic warming body on the summary): check the backend container (`docker compose ps backend`, its logs) and its upstream address.",
+                statuses.join(", ")
+            ),
+            evidence: evidence.iter().copied().map(cite).collect(),
+        });
+    }
+    // A backend that does not answer explains the synthetic warming the SLO counts.
+    if let Some(warming) =
+        with_reason(probe, "warming", "warming_over_budget").filter(|_| backend_down.is_none())
+    {
         found.push(Diagnosis {
             signature: "warming_over_budget",
             verdict: Verdict::Fail,
@@ -141,8 +289,13 @@ fn diagnose(
         });
     }
     let synthetic = summary.is_some_and(|r| r.reason.as_deref() == Some("synthetic_warming"));
-    if let Some(summary) =
-        summary.filter(|r| r.get("model_present") == Some(&json!(false)) && !synthetic)
+    // The model's presence is only known while the model server answers (llm.path
+    // warming or primary); with it down (down, fallback) the backend cannot list the
+    // models, so `model_present=false` says nothing about the model.
+    let model_server_up = matches!(path.as_str(), "warming" | "primary");
+    let model_server_down = matches!(path.as_str(), "down" | "fallback") && !synthetic;
+    if let Some(summary) = summary
+        .filter(|r| r.get("model_present") == Some(&json!(false)) && !synthetic && model_server_up)
     {
         // Inside the warming budget a missing model is the pull still running.
         let warming_ok =
@@ -158,29 +311,27 @@ fn diagnose(
             evidence: vec![cite(summary)],
         });
     }
-    let sampled_5xx = sampled.map_or(0, |s| {
-        let statuses = s.get("statuses").and_then(Value::as_object);
-        let server_errors: u64 = statuses
-            .map(|m| {
-                m.iter()
-                    .filter(|(code, _)| code.starts_with('5'))
-                    .filter_map(|(_, n)| n.as_u64())
-                    .sum()
-            })
-            .unwrap_or(0);
-        let failed = s.get("failed").and_then(Value::as_u64).unwrap_or(0);
-        server_errors + failed
-    });
-    let requested = sampled
-        .and_then(|s| s.get("requested"))
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let deps = with_reason(probe, "deps", "dependency_failed");
+    let (summary_errors, summary_requested) =
+        sampled.summary.map_or((0, 0), |s| server_errors(s, None));
+    let (deps_errors, deps_requested) = sampled
+        .deps
+        .map_or((0, 0), |s| server_errors(s, deps.map(|_| "503")));
+    let (sampled_5xx, requested) = (
+        summary_errors + deps_errors,
+        summary_requested + deps_requested,
+    );
     let burst = requested > 0 && sampled_5xx as f64 / requested as f64 >= args.burst_ratio;
-    if burst || synthetic {
-        let mut evidence: Vec<Value> = sampled.filter(|_| burst).map(cite).into_iter().collect();
+    // nginx's 502s for a backend that is not there are the backend_down finding.
+    if (burst || synthetic) && backend_down.is_none() {
+        let mut evidence: Vec<Value> = if burst {
+            samplers.iter().copied().map(cite).collect()
+        } else {
+            Vec::new()
+        };
         evidence.extend(summary.filter(|_| synthetic).map(cite));
         found.push(Diagnosis {
-            signature: "5xx_burst",
+            signature: "server_error_burst",
             verdict: Verdict::Fail,
             message: format!(
                 "{BURST} ({sampled_5xx} of {requested} sampled answers were 5xx or failed{}; llm.path={path}, fallback {})",
@@ -190,24 +341,29 @@ fn diagnose(
             evidence,
         });
     }
-    if let Some(edge) = tunnel
-        .iter()
-        .find(|r| r.reason.as_deref() == Some("tunnel_dead"))
-    {
-        found.push(Diagnosis {
-            signature: "tunnel_dead",
-            verdict: Verdict::Fail,
-            message: TUNNEL_DEAD.into(),
-            evidence: vec![cite(edge)],
-        });
-    }
-    if let Some(deps) = with_reason(probe, "deps", "dependency_failed") {
-        let failing = deps.get("failing").cloned().unwrap_or(json!([]));
+    if deps.is_some() || model_server_down {
+        let failing: Vec<&str> = deps
+            .and_then(|d| d.get("failing"))
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut message = if failing.is_empty() {
+            "The dependency check reports a failing dependency.".to_owned()
+        } else {
+            format!("Failing dependencies: {}.", failing.join(", "))
+        };
+        if model_server_down {
+            message.push_str(&format!(
+                " The model server is down (llm.path={path}): whether the model is present is unknown until it answers; bring the model server back before pulling anything."
+            ));
+        }
+        let mut evidence: Vec<Value> = deps.map(cite).into_iter().collect();
+        evidence.extend(summary.filter(|_| model_server_down).map(cite));
         found.push(Diagnosis {
             signature: "dependency_down",
             verdict: Verdict::Fail,
-            message: format!("The dependency check names failing dependencies: {failing}."),
-            evidence: vec![cite(deps)],
+            message,
+            evidence,
         });
     }
     if let Some(legacy) = with_reason(probe, "legacy", "legacy_spa_fallback") {
@@ -244,22 +400,18 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
         format!("{base}/api/status/summary"),
         format!("{base}/ready"),
     );
+    // One sampler per URL, so the dependency check's own 503 can be told from a
+    // burst of server errors.
     let samples = args.samples.to_string();
-    let sampled = invoke(
-        "legacy-sampler",
-        legacy_sampler::run,
-        &[
-            "--samples",
-            "off",
-            "--timeout",
-            "3s",
-            "-n",
-            &samples,
-            &summary_url,
-            &deps_url,
-        ],
-        b"",
-    );
+    let sample = |url: &str| {
+        invoke(
+            "legacy-sampler",
+            legacy_sampler::run,
+            &["--samples", "off", "--timeout", "3s", "-n", &samples, url],
+            b"",
+        )
+    };
+    let (sampled_summary, sampled_deps) = (sample(&summary_url), sample(&deps_url));
     let tunnel = match &args.edge {
         Some(edge) => invoke(
             "tunnel-check",
@@ -275,17 +427,18 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     };
 
     let mut sink = RecordSink::new(crate::TOOL, io.stdout);
-    if ![&probe, &sampled, &tunnel]
-        .iter()
-        .all(|run| run.pass_through(&mut sink))
-    {
+    let runs = [&probe, &sampled_summary, &sampled_deps, &tunnel];
+    if !runs.iter().all(|run| run.pass_through(&mut sink)) {
         return Exit::Ok;
     }
-    let sampled_summary = sampled.last("summary");
-    let found = diagnose(&probe.records, sampled_summary, &tunnel.records, args);
+    let sampled = Sampled {
+        summary: sampled_summary.last("summary"),
+        deps: sampled_deps.last("summary"),
+    };
+    let found = diagnose(&probe.records, &sampled, &tunnel.records, args);
     // The tools' own verdicts are evidence; triage's outcome is its diagnoses.
     let mut outcome = Exit::Ok;
-    for run in [&probe, &sampled, &tunnel] {
+    for run in runs {
         if run.exit == Exit::Usage {
             io.error(
                 crate::TOOL,

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use day2_tests::fake_edge::{EdgeMode, FakeEdge};
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, Fault, LegacyRoute, Provider};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const ORIGIN: &str = "https://assistant.example.org";
 
@@ -26,11 +26,43 @@ fn triage(url: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
         .args(extra)
         .output()
         .expect("run triage");
-    let records = String::from_utf8_lossy(&out.stdout)
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("record"))
         .collect();
+    for record in &records {
+        // The envelope's reason pattern (schema/record.schema.json): ^[a-z][a-z0-9_]*$
+        if let Some(reason) = record["reason"].as_str() {
+            assert!(
+                reason.starts_with(|c: char| c.is_ascii_lowercase())
+                    && reason
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "reason {reason:?} breaks the record schema"
+            );
+        }
+        // Messages are for people: no Rust debug text.
+        let message = record["message"].as_str().unwrap_or("");
+        assert!(
+            !["Some(", "None", "Other(", "\\u{"]
+                .iter()
+                .any(|debug| message.contains(debug)),
+            "{message}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("Some(") && !stderr.contains("Other("),
+        "{stderr}"
+    );
     (out.status.code(), records)
+}
+
+fn diagnosis<'a>(records: &'a [Value], signature: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["check"] == format!("triage.{signature}"))
+        .unwrap_or_else(|| panic!("no triage.{signature} in {records:#?}"))
 }
 
 fn signatures(records: &[Value]) -> Vec<String> {
@@ -101,20 +133,32 @@ fn warming_over_budget_and_the_missing_model_are_found() {
     assert_eq!(model["verdict"], "warn");
 }
 
+/// With the model server down the backend cannot list the models: the finding is
+/// the dependency, and the model's presence is unknown, not missing ("pull the
+/// model" would send the on-call person the wrong way).
 #[test]
-fn a_model_server_that_is_down_shows_the_model_missing_and_the_dependency() {
-    let stack = healthy(BackendConfig {
-        provider: Provider::Down,
-        ..BackendConfig::default()
-    });
-    let (code, records) = triage(&stack.url(), &[]);
-    assert_eq!(code, Some(1));
-    let found = signatures(&records);
-    assert!(
-        found.contains(&"model_missing".to_owned())
-            && found.contains(&"dependency_down".to_owned()),
-        "{found:?}"
-    );
+fn a_model_server_that_is_down_is_a_dependency_not_a_missing_model() {
+    for provider in [Provider::Down, Provider::Fallback] {
+        let stack = healthy(BackendConfig {
+            provider,
+            ..BackendConfig::default()
+        });
+        let (code, records) = triage(&stack.url(), &[]);
+        assert_eq!(code, Some(1));
+        assert_eq!(
+            signatures(&records),
+            vec!["dependency_down"],
+            "{provider:?}: {records:#?}"
+        );
+        let message = diagnosis(&records, "dependency_down")["message"]
+            .as_str()
+            .unwrap();
+        assert!(
+            message.contains("Failing dependencies: ollama.")
+                && message.contains("whether the model is present is unknown"),
+            "{message}"
+        );
+    }
 }
 
 #[test]
@@ -126,13 +170,74 @@ fn a_5xx_burst_is_found_with_the_fallback_state() {
     stack.backend.inject("/", Fault::Status(500));
     let (code, records) = triage(&stack.url(), &[]);
     assert_eq!(code, Some(1));
-    let burst = records
-        .iter()
-        .find(|r| r["check"] == "triage.5xx_burst")
-        .expect("5xx_burst");
-    let message = burst["message"].as_str().unwrap();
+    let message = diagnosis(&records, "server_error_burst")["message"]
+        .as_str()
+        .unwrap();
     assert!(
         message.contains("synthetic warming") && message.contains("5xx"),
+        "{message}"
+    );
+    assert!(!signatures(&records).contains(&"missing_cors".to_owned()));
+}
+
+/// The backend stopped behind a live nginx: the preflight answers 502 and the summary
+/// nginx's synthetic body with nginx's own CORS headers. That is an outage, not a
+/// CORS fault and not a difference between the allow-lists.
+#[test]
+fn a_stopped_backend_is_backend_down_not_missing_cors() {
+    let mut stack = DemoStack::start(
+        BackendConfig::default(),
+        EdgeConfig {
+            legacy: LegacyRoute::Retired,
+            rate_limit: false,
+            ..EdgeConfig::default()
+        },
+    )
+    .expect("demo stack");
+    stack.backend.stop();
+    let (code, records) = triage(&stack.url(), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(signatures(&records), vec!["backend_down"], "{records:#?}");
+    let message = diagnosis(&records, "backend_down")["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("HTTP 502"), "{message}");
+    // The probe's own records say "could not check", not a CORS verdict.
+    let layers = records
+        .iter()
+        .find(|r| r["check"] == "cors.layers")
+        .expect("cors.layers");
+    assert_eq!(
+        (&layers["verdict"], &layers["reason"]),
+        (&json!("error"), &json!("not_checked"))
+    );
+    let preflight = records
+        .iter()
+        .find(|r| r["check"] == "cors.preflight")
+        .expect("cors.preflight");
+    assert_eq!(
+        (&preflight["verdict"], &preflight["data"]["status"]),
+        (&json!("error"), &json!(502))
+    );
+}
+
+/// Nothing listening at all: the finding is that nothing answers, not a 5xx burst.
+#[test]
+fn nothing_answering_is_unreachable_not_a_burst() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, records) = triage(&url, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(signatures(&records), vec!["unreachable"], "{records:#?}");
+    let message = diagnosis(&records, "unreachable")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains(&url) && message.contains("connection refused"),
         "{message}"
     );
 }

@@ -89,6 +89,14 @@ pub fn probe_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         elapsed: started.elapsed(),
         args: args.iter().map(|a| a.to_string()).collect(),
     };
+    // Messages are for people: never Rust's debug text (`Some("local")`,
+    // `Other(OtherError(CaUsedAsEndEntity))`, `"\u{1b}"`).
+    for debug in ["Some(", "Other(", "\\u{"] {
+        assert!(
+            !run.stderr.contains(debug),
+            "Rust debug text on stderr: {run:?}"
+        );
+    }
     if !args.contains(&"prometheus") && !args.contains(&"--help") {
         run.records = read_records(&mut run.stdout.as_bytes())
             .unwrap_or_else(|e| panic!("records: {e}\n{run:?}"));
@@ -105,6 +113,13 @@ pub fn probe_env(args: &[&str], env: &[(&str, &str)]) -> Run {
                 record.check
             );
             assert!(record.data.is_object());
+            let message = record.message.as_deref().unwrap_or("");
+            assert!(
+                !["Some(", "Other(", "\\u{"]
+                    .iter()
+                    .any(|debug| message.contains(debug)),
+                "Rust debug text in a message: {message}"
+            );
             if record.verdict != Verdict::Pass {
                 let reason = record
                     .reason
