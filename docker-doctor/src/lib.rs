@@ -1,7 +1,7 @@
 //! docker-doctor: a Docker daemon probe that cannot hang, compose stack health,
 //! resource checks and bounded recovery.
 //!
-//! The run: read and parse `--wslconfig` first (a malformed file is a usage error
+//! The run: read `--wslconfig` first (a file WSL cannot decode is a usage error
 //! before anything is probed), then the probe ladder ([`ladder`], over the raw
 //! client in [`rawhttp`]), recovery if asked ([`recover`], [`remedy`]), then, with
 //! the daemon answering, stack health ([`stack`]) and resources ([`resources`])
@@ -192,26 +192,20 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             checks.push(Check::Wslconfig);
         }
     }
-    // Input first: a malformed .wslconfig ends the run before any probing.
+    // Input first: a .wslconfig WSL cannot decode ends the run before any probing.
     let wsl = match (checks.contains(&Check::Wslconfig), &args.wslconfig) {
         (false, _) => None,
         (true, None) => {
             io.error(TOOL, "--checks wslconfig needs --wslconfig PATH");
             return Exit::Usage;
         }
-        (true, Some(path)) => {
-            let parsed = wslconfig::read(path).and_then(|text| {
-                wslconfig::parse(&text)
-                    .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))
-            });
-            match parsed {
-                Ok(entries) => Some((path.clone(), entries)),
-                Err(message) => {
-                    io.error(TOOL, message);
-                    return Exit::Usage;
-                }
+        (true, Some(path)) => match wslconfig::read(path) {
+            Ok(text) => Some((path.clone(), wslconfig::parse(&text))),
+            Err(message) => {
+                io.error(TOOL, message);
+                return Exit::Usage;
             }
-        }
+        },
     };
     let mut report = Report::new(args.format, &mut *io.stdout);
     let daemon_checks = [Check::Probe, Check::Stack, Check::Resources];
@@ -221,13 +215,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             return report.exit();
         }
     }
-    if let Some((path, entries)) = wsl {
+    if let Some((path, parsed)) = wsl {
         let min = wslconfig::Thresholds {
             memory: args.wsl_min_memory,
             processors: args.wsl_min_processors,
             swap: args.wsl_min_swap,
         };
-        let _ = report.emit_all(wslconfig::check(&path, &entries, min));
+        let _ = report.emit_all(wslconfig::check(&path, &parsed, min));
     }
     report.exit()
 }

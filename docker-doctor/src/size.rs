@@ -1,5 +1,6 @@
-//! Byte sizes as people and `.wslconfig` write them (`10GB`, `512MB`, `1.5GiB`):
-//! powers of 1024, as WSL reads them, for both the config values and the flags.
+//! Byte sizes as people write them on the command line (`10GB`, `512MB`, `1.5GiB`),
+//! powers of 1024, for the size flags. Values inside `.wslconfig` are read with
+//! WSL's stricter syntax instead: [`crate::wslconfig::memory_size`].
 
 /// Parses a size; a bare number is bytes. Units: B, K/KB/KiB, M/MB/MiB, G/GB/GiB,
 /// T/TB/TiB, case-insensitive, with or without a space.

@@ -349,6 +349,19 @@ fn judge(
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("module")));
     // The first attribute is the one the browser uses.
     let effective = integrity.first().map(|v| Metadata::parse(v));
+    // Whether the load can usefully carry `integrity`: a preload only when the
+    // element that then uses the asset can carry it too — `<script>`, `<link
+    // rel=stylesheet>`, `fetch()` — which is what Chromium honours it for on
+    // preloads (chromestatus 4967277059375104: as=script and as=style, "the only
+    // resource types that support SRI on their own", plus `fetch()`'s own
+    // `integrity`). A font (CSS `@font-face`) or image (`<img>`) has no way to ask
+    // for it, so its preload needs none.
+    let applies = asset.kind != "preload"
+        || matches!(
+            as_.as_deref().map(str::trim),
+            Some("script" | "style" | "fetch")
+        );
+    let mut notes: Vec<String> = Vec::new();
 
     let mut findings: Vec<Finding> = Vec::new();
     let mut data = json!({
@@ -359,6 +372,7 @@ fn judge(
         "url": asset.url,
         "integrity": integrity,
         "crossorigin": crossorigin,
+        "as": tag.attr("as"),
     });
     let (remote, key) = match &asset.target {
         Target::Local(key) => (false, Some(key.as_str())),
@@ -382,6 +396,7 @@ fn judge(
         findings.push((Verdict::Fail, "duplicate_integrity"));
     }
     match &effective {
+        None if !applies => {}
         None if remote => findings.push((Verdict::Warn, "remote_without_integrity")),
         None => findings.push((Verdict::Fail, "missing_integrity")),
         Some(m) if m.strongest.is_none() && m.ignored.is_empty() => {
@@ -389,9 +404,28 @@ fn judge(
         }
         Some(m) if m.strongest.is_none() => findings.push((Verdict::Fail, "no_supported_hash")),
         Some(m) => {
+            // A hash of the strongest algorithm that can never match: when all of
+            // them are such, nothing can satisfy the attribute (checked offline,
+            // remote assets included).
+            let defects: Vec<String> = m.expected.iter().filter_map(|e| e.defect()).collect();
+            let hopeless = defects.len() == m.expected.len();
+            if !defects.is_empty() {
+                let verdict = if hopeless {
+                    Verdict::Fail
+                } else {
+                    Verdict::Warn
+                };
+                findings.push((verdict, "bad_digest"));
+                notes.extend(defects);
+            }
+            let unportable: Vec<String> = m.expected.iter().flat_map(|e| e.unportable()).collect();
+            if !unportable.is_empty() {
+                findings.push((Verdict::Warn, "unportable_digest"));
+                notes.extend(unportable);
+            }
             if let Some(Some(Ok(d))) = &file {
                 data["actual"] = Value::from(d.sri(m.strongest.unwrap_or(Algo::Sha384)));
-                if m.matches(d) == Some(false) {
+                if !hopeless && m.matches(d) == Some(false) {
                     findings.push((Verdict::Fail, "drift"));
                 }
             }
@@ -432,6 +466,9 @@ fn judge(
         data["path"] = Value::from(key);
     }
     data["findings"] = Value::from(findings.iter().map(|(_, r)| *r).collect::<Vec<_>>());
+    if !notes.is_empty() {
+        data["notes"] = Value::from(notes.clone());
+    }
     let target = key.unwrap_or(&asset.url);
     // The most severe finding names the record; among equals, the first listed.
     let top = findings.iter().map(|(v, _)| severity(*v)).max();
@@ -442,7 +479,7 @@ fn judge(
     let record = match worst {
         None => Record::pass("asset", target),
         Some((verdict, reason)) => {
-            Record::new("asset", target, verdict, Some(reason)).message(format!(
+            let mut message = format!(
                 "{page}:{}: <{}> {}: {}",
                 tag.line,
                 tag.name,
@@ -452,7 +489,11 @@ fn judge(
                     .map(|(_, r)| *r)
                     .collect::<Vec<_>>()
                     .join(", ")
-            ))
+            );
+            if !notes.is_empty() {
+                message.push_str(&format!(" ({})", notes.join("; ")));
+            }
+            Record::new("asset", target, verdict, Some(reason)).message(message)
         }
     };
     record.data(data)

@@ -3,15 +3,23 @@
 //! lists read from stdin.
 //!
 //! **Invariant:** nothing outside the root is ever opened. A key is checked
-//! lexically (no absolute paths, no `..`) and then canonicalised, and the canonical
-//! path (free of symlinks) must still lie under the canonical root; only that
-//! canonical path is opened.
+//! lexically (no absolute paths, no `..`), then opened *relative to the root
+//! directory, beneath it*: cap-std's `Dir` resolves the path with `openat2(2)` and
+//! `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS` (Linux 5.6+), or, where that call is
+//! missing, one component at a time without following a link out of the root. The
+//! confinement check and the open are the same system call, so a file swapped for a
+//! symlink between a check and an open cannot lead outside (issue 18). Symlinks that
+//! stay inside the root are followed; one with an absolute target is refused, as
+//! `RESOLVE_BENEATH` refuses it, even when the target lies inside the root.
 
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, BufRead};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
+use cap_std::fs::{Dir, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
 use globset::GlobBuilder;
 
 /// Why an entry was not read.
@@ -60,13 +68,16 @@ impl Refusal {
     }
 }
 
-/// The site root: paths as the user wrote them and canonical, for confinement.
+/// The site root: paths as the user wrote them and canonical, and the directory
+/// itself, opened once, which every key is opened beneath.
 #[derive(Debug, Clone)]
 pub struct Root {
     /// Absolute, lexically normalised (symlinks kept), for turning paths into keys.
     pub absolute: PathBuf,
-    /// Canonical (symlinks resolved), for confinement.
+    /// Canonical (symlinks resolved), for messages.
     pub canonical: PathBuf,
+    /// The open root directory.
+    dir: Arc<Dir>,
 }
 
 impl Root {
@@ -77,35 +88,65 @@ impl Root {
         if !canonical.is_dir() {
             return Err(format!("root {} is not a directory", dir.display()));
         }
+        let opened = Dir::open_ambient_dir(&canonical, cap_std::ambient_authority())
+            .map_err(|e| format!("root directory {}: {e}", dir.display()))?;
         Ok(Root {
             absolute: absolute(dir),
             canonical,
+            dir: Arc::new(opened),
         })
     }
 
-    /// Checks a manifest key and opens the file it names, refusing anything that
-    /// would leave the root. The key is never joined to the root before it has
-    /// been checked, and what is opened is the canonical path.
+    /// Checks a manifest key and opens the file it names beneath the root,
+    /// refusing anything that would leave it. The key is never joined to a path
+    /// outside the root's directory handle; directories, FIFOs and devices are
+    /// recognised from their metadata (itself looked up beneath the root) and never
+    /// opened. The file opened is then checked to be the one whose metadata was
+    /// read, so a swap between the two is an error, never a read of something else.
     pub fn open_key(&self, key: &str) -> Result<File, Refusal> {
         let relative = checked_key(key)?;
-        let canonical = match fs::canonicalize(self.canonical.join(relative)) {
-            Ok(path) => path,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Refusal::Missing),
-            Err(e) if e.kind() == io::ErrorKind::NotADirectory => return Err(Refusal::Missing),
-            Err(e) => return Err(Refusal::Unreadable(e)),
-        };
-        if !canonical.starts_with(&self.canonical) {
-            return Err(Refusal::Escapes(format!(
-                "a symlink leads outside the root (to {})",
-                canonical.display()
-            )));
-        }
-        let meta = fs::metadata(&canonical).map_err(Refusal::Unreadable)?;
+        let meta = self
+            .dir
+            .metadata(relative)
+            .map_err(|e| self.refusal(key, e))?;
         if !meta.is_file() {
             // Opening a FIFO would block, so the type is checked before opening.
-            return Err(Refusal::NotAFile(file_kind(&meta)));
+            return Err(Refusal::NotAFile(kind_of(meta.is_dir())));
         }
-        File::open(&canonical).map_err(Refusal::Unreadable)
+        let mut options = OpenOptions::new();
+        // Non-blocking: had the file become a FIFO since, opening it returns at once.
+        options
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let file = self
+            .dir
+            .open_with(relative, &options)
+            .map_err(|e| self.refusal(key, e))?
+            .into_std();
+        let opened = file.metadata().map_err(Refusal::Unreadable)?;
+        if !opened.is_file() || (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err(Refusal::Unreadable(io::Error::other(
+                "it was replaced while being opened",
+            )));
+        }
+        Ok(file)
+    }
+
+    /// The refusal for an error from opening beneath the root. cap-std reports a
+    /// path that leads out (`openat2`'s `EXDEV`, or its own walk) as
+    /// `PermissionDenied` without an OS error code.
+    fn refusal(&self, key: &str, e: io::Error) -> Refusal {
+        match e.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Refusal::Missing,
+            io::ErrorKind::PermissionDenied if e.raw_os_error().is_none() => {
+                // Where the link leads, for the message only: nothing is opened.
+                let to = fs::canonicalize(self.canonical.join(key))
+                    .map(|p| format!(" (to {})", p.display()))
+                    .unwrap_or_default();
+                Refusal::Escapes(format!("a symlink leads outside the root{to}"))
+            }
+            _ => Refusal::Unreadable(e),
+        }
     }
 
     /// The manifest key of a path given on the command line (relative to the
@@ -164,8 +205,8 @@ pub fn normalize_key(key: &str) -> String {
         .join("/")
 }
 
-fn file_kind(meta: &fs::Metadata) -> &'static str {
-    if meta.is_dir() {
+fn kind_of(is_dir: bool) -> &'static str {
+    if is_dir {
         "directory"
     } else {
         "special file"

@@ -1,6 +1,29 @@
 //! Subresource Integrity metadata as the W3C spec reads it: a whitespace-separated
 //! list of `<algo>-<base64>[?options]` hashes, of which only those of the strongest
 //! supported algorithm count, and a resource matches when any of those does.
+//!
+//! Where the browsers part from the spec, both are recorded. Sources (the `notes`
+//! of a token cite them):
+//! - the spec, w3c/webappsec-subresource-integrity `index.bs`, "Parse metadata" and
+//!   "Do bytes match metadataList?": the algorithm is matched ASCII
+//!   case-insensitively and the digest is compared as a *string* with the standard,
+//!   padded base64 of the file's digest; Ladybird (LadybirdBrowser/ladybird
+//!   `Libraries/LibWeb/SRI/SRI.cpp`) implements exactly that, and is case-sensitive;
+//! - Chromium, `third_party/blink/renderer/platform/loader/subresource_integrity.cc`:
+//!   algorithm prefixes `sha256`/`sha384`/`sha512` matched case-sensitively (an
+//!   upper-case one is an unknown algorithm, skipped), digest characters
+//!   `[A-Za-z0-9+/_=-]`, base64url normalised to base64, decoded without padding
+//!   validation (`wtf/text/base64.h`, `kNoPaddingValidation`); a token it cannot
+//!   parse is skipped;
+//! - WebKit, `Source/WebCore/loader/ResourceCryptographicDigest.cpp`: algorithm
+//!   case-insensitive, digest decoded as base64 (padding checked only when present),
+//!   else as base64url (`WTF/wtf/text/Base64.cpp`); a mix of both alphabets decodes
+//!   as neither and never matches;
+//! - Gecko, `dom/security/SRIMetadata.cpp` and `SRICheck.cpp`: algorithm compared
+//!   case-sensitively (`EqualsLiteral("sha256")`), digest decoded as base64 (padding
+//!   optional, `xpcom/io/Base64.cpp`), else as base64url; a decoded length that is
+//!   not the algorithm's is `InvalidIntegrityLength`. Before the base64url fallback
+//!   (and in UXP: Pale Moon, Basilisk) base64url is refused.
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -27,11 +50,21 @@ impl Algo {
         }
     }
 
-    /// Recognises an algorithm token; browsers match it ASCII case-insensitively.
+    /// Recognises an algorithm token ASCII case-insensitively, as the spec and
+    /// WebKit do (Chromium and Gecko do not: see [`Expected::unportable`]).
     pub fn parse(token: &str) -> Option<Algo> {
         Algo::ALL
             .into_iter()
             .find(|a| a.name().eq_ignore_ascii_case(token))
+    }
+
+    /// The length of a digest in bytes: 32, 48, 64.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Algo::Sha256 => 32,
+            Algo::Sha384 => 48,
+            Algo::Sha512 => 64,
+        }
     }
 
     /// Bit flag for an [`AlgoSet`].
@@ -90,13 +123,100 @@ pub fn format_sri(algo: Algo, digest: &[u8]) -> String {
     format!("{}-{}", algo.name(), STANDARD.encode(digest))
 }
 
-/// One hash of the strongest algorithm in a metadata string.
+/// One hash of a supported algorithm in a metadata string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
     /// The token as written, without its `?options`.
     pub text: String,
-    /// The decoded digest; `None` when the value is not base64 (it can never match).
+    pub algo: Algo,
+    /// The decoded digest, read as leniently as the most lenient engine (Chromium:
+    /// either alphabet, any padding); `None` when no engine can read it as base64.
     pub digest: Option<Vec<u8>>,
+}
+
+impl Expected {
+    /// The algorithm label as written (`sha384`, `SHA384`).
+    fn label(&self) -> &str {
+        self.text.split_once('-').map_or("", |(label, _)| label)
+    }
+
+    /// The base64 part as written.
+    fn base64(&self) -> &str {
+        self.text.split_once('-').map_or("", |(_, b64)| b64)
+    }
+
+    /// Why this hash can never match any file, if it cannot: not base64 at all, or
+    /// a decoded length that is not the algorithm's (every engine compares the
+    /// whole digest; Gecko names it `InvalidIntegrityLength`).
+    pub fn defect(&self) -> Option<String> {
+        match &self.digest {
+            None => Some(format!(
+                "{}: not base64, so it can never match (Chromium, Firefox and Safari skip it, \
+                 the SRI spec blocks the asset)",
+                self.text
+            )),
+            Some(d) if d.len() != self.algo.digest_len() => Some(format!(
+                "{}: decodes to {} bytes, but a {} digest has {}, so it can never match",
+                self.text,
+                d.len(),
+                self.algo.name(),
+                self.algo.digest_len()
+            )),
+            Some(_) => None,
+        }
+    }
+
+    /// How this hash is written in a way that only some engines accept, each with
+    /// the engines that do not. Empty for `sha384-<standard padded base64>` and for
+    /// hashes with a [`Expected::defect`].
+    pub fn unportable(&self) -> Vec<String> {
+        let Some(digest) = self.digest.as_ref().filter(|_| self.defect().is_none()) else {
+            return Vec::new();
+        };
+        let mut notes = Vec::new();
+        if self.label() != self.algo.name() {
+            notes.push(format!(
+                "{}: the algorithm is not in lower case; Chromium and Firefox do not \
+                 recognise it and load the asset unchecked (Safari and the SRI spec accept it)",
+                self.text
+            ));
+        }
+        let b64 = self.base64();
+        let url = b64.contains(['-', '_']);
+        let standard = b64.contains(['+', '/']);
+        let canonical = STANDARD.encode(digest);
+        if url && standard {
+            notes.push(format!(
+                "{}: mixes the base64 and base64url alphabets; only Chromium decodes it, \
+                 Firefox and Safari block the asset",
+                self.text
+            ));
+        } else if url {
+            notes.push(format!(
+                "{}: base64url alphabet; Chromium, Firefox and Safari decode it, but the \
+                 SRI spec compares standard base64 and never matches it (nor do Ladybird, \
+                 and Firefox before its base64url fallback, as in Pale Moon and Basilisk)",
+                self.text
+            ));
+        }
+        if !url && b64 != canonical {
+            if b64.trim_end_matches('=') == canonical.trim_end_matches('=') {
+                notes.push(format!(
+                    "{}: the '=' padding is missing or wrong; Chromium, Firefox and Safari \
+                     accept it, but the SRI spec compares padded base64 and never matches it \
+                     (nor does Ladybird)",
+                    self.text
+                ));
+            } else {
+                notes.push(format!(
+                    "{}: not the canonical base64 of its digest ({canonical}); the browsers \
+                     decode it, but the SRI spec compares strings and never matches it",
+                    self.text
+                ));
+            }
+        }
+        notes
+    }
 }
 
 /// A parsed `integrity` value.
@@ -110,21 +230,21 @@ pub struct Metadata {
     pub ignored: Vec<String>,
 }
 
-/// Base64 as browsers accept it in SRI: the standard and the URL-safe alphabet, with
-/// or without padding.
-const LENIENT: [GeneralPurpose; 2] = [
-    GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    ),
-    GeneralPurpose::new(
-        &alphabet::URL_SAFE,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    ),
-];
+/// Base64 as the most lenient engine reads it in SRI (Chromium: base64url turned
+/// into base64, trailing `=` ignored, unused trailing bits not checked).
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
 
 fn decode_lenient(text: &str) -> Option<Vec<u8>> {
-    LENIENT.iter().find_map(|engine| engine.decode(text).ok())
+    let normalised = text
+        .trim_end_matches('=')
+        .replace('-', "+")
+        .replace('_', "/");
+    LENIENT.decode(normalised).ok()
 }
 
 impl Metadata {
@@ -143,6 +263,7 @@ impl Metadata {
                     algo,
                     Expected {
                         text: expr.to_owned(),
+                        algo,
                         digest: decode_lenient(b64),
                     },
                 )),

@@ -312,3 +312,214 @@ fn pages_that_cannot_be_checked_and_bad_input() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("bad.json:1:"), "{}", run.stderr);
 }
+
+/// The corpus case, copied unchanged: a font and an image preload cannot usefully
+/// carry `integrity` (`@font-face` and `<img>` have no way to ask for it), so
+/// their lack of one is no finding; the stylesheet preloads are checked as before.
+#[test]
+fn corpus_preload_font_image() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus/preload-font-image");
+    let run = sri_check(&root, &["html", "--no-manifest", "index.html"], b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.of_check("asset").len(), 6, "{}", run.stdout);
+    let by_target = |target: &str| run.outcome("asset", target);
+    assert_eq!(by_target("assets/fonts/figtree.woff2"), (Pass, None));
+    assert_eq!(by_target("images/hero.webp"), (Pass, None));
+    // `rel="preload stylesheet" as="style"` with a matching sha256: checked.
+    assert_eq!(
+        by_target("assets/css/stylesheet.fc220c15.css"),
+        (Warn, Some("weak_hash"))
+    );
+    assert_eq!(
+        by_target(
+            "https://cdnjs.cloudflare.com/ajax/libs/highlight.js/10.1.1/styles/github.min.css"
+        ),
+        (Warn, Some("remote_without_integrity"))
+    );
+    assert_eq!(
+        by_target("https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/css/bootstrap.min.css"),
+        (Pass, None)
+    );
+    assert_eq!(run.record("asset", "images/hero.webp").data["as"], "image");
+}
+
+/// Which preloads need `integrity`: those whose consumer carries it itself —
+/// `<script>` (as=script), `<link rel=stylesheet>` (as=style), `fetch()`
+/// (as=fetch) — the destinations Chromium honours it for on preloads
+/// (chromestatus 4967277059375104), and every modulepreload. Other destinations
+/// need none, local or remote; one that is present is still checked, since a
+/// mismatch fails the preload's own fetch.
+#[test]
+fn preloads_need_integrity_only_where_the_consumer_can_carry_it() {
+    let tree = Tree::new();
+    tree.file("a.js", APP)
+        .file("a.css", CSS)
+        .file("data.json", b"{}")
+        .file("m.js", MODULE)
+        .file("f.woff2", FONT)
+        .file("i.png", b"png")
+        .file("v.mp4", b"mp4")
+        .file("t.vtt", b"WEBVTT");
+    let page = [
+        r#"<link rel="preload" as="script" href="a.js">"#.to_owned(),
+        r#"<link rel="preload" as="style" href="a.css">"#.to_owned(),
+        r#"<link rel="preload" as="fetch" href="data.json" crossorigin>"#.to_owned(),
+        r#"<link rel="modulepreload" href="m.js">"#.to_owned(),
+        r#"<link rel="preload" as="font" href="f.woff2" crossorigin>"#.to_owned(),
+        r#"<link rel="preload" as="image" href="i.png">"#.to_owned(),
+        r#"<link rel="preload" as="video" href="v.mp4">"#.to_owned(),
+        r#"<link rel="preload" as="track" href="t.vtt">"#.to_owned(),
+        r#"<link rel="preload" as="font" href="https://fonts.example/f.woff2" crossorigin>"#
+            .to_owned(),
+        r#"<link rel="preload" as="SCRIPT" href="https://cdn.example/x.js">"#.to_owned(),
+        format!(
+            r#"<link rel="preload" as="font" href="f.woff2" crossorigin integrity="{}">"#,
+            sri384(b"other font")
+        ),
+    ];
+    tree.file("index.html", page.join("\n").as_bytes());
+    let run = sri_check(tree.path(), &["html", "--no-manifest", "index.html"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    for line in 1..=4 {
+        assert_eq!(
+            outcome(&run, "index.html", line),
+            (Fail, some("missing_integrity")),
+            "line {line}"
+        );
+    }
+    for line in 5..=9 {
+        assert_eq!(
+            outcome(&run, "index.html", line),
+            (Pass, None),
+            "line {line}"
+        );
+    }
+    assert_eq!(
+        outcome(&run, "index.html", 10),
+        (Warn, some("remote_without_integrity"))
+    );
+    assert_eq!(outcome(&run, "index.html", 11), (Fail, some("drift")));
+}
+
+/// Every engine compares the whole digest, so a hash whose decoded length is not
+/// its algorithm's (Gecko SRICheck.cpp: `InvalidIntegrityLength`) or that is not
+/// base64 at all can never match: a failure found offline, remote or not. The
+/// spec blocks such an asset; Chromium, Firefox and Safari skip an unparsable
+/// token, so with no other one the asset loads unchecked. A good hash of the same
+/// algorithm beside a bad one still matches: the bad one is then a warning.
+#[test]
+fn digests_that_can_never_match_fail_offline() {
+    let tree = Tree::new();
+    tree.file("a.js", APP);
+    let b64 =
+        |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+    let sha384_bytes = &sri384(APP)["sha384-".len()..];
+    let page = [
+        format!(
+            r#"<script src="https://cdn.example/a.js" integrity="sha256-{}" crossorigin></script>"#,
+            b64(&[7; 48])
+        ),
+        r#"<script src="https://cdn.example/b.js" integrity="sha256-%" crossorigin></script>"#
+            .to_owned(),
+        format!(r#"<script src="a.js" integrity="sha512-{sha384_bytes}"></script>"#),
+        r#"<script src="a.js" integrity="sha384-"></script>"#.to_owned(),
+        format!(
+            r#"<script src="a.js" integrity="{} sha384-{}"></script>"#,
+            sri384(APP),
+            b64(&[1; 32])
+        ),
+        format!(
+            r#"<script src="a.js" integrity="sha256-{} {}"></script>"#,
+            b64(&[1; 3]),
+            sri384(APP)
+        ),
+    ];
+    tree.file("index.html", page.join("\n").as_bytes());
+    let run = sri_check(tree.path(), &["html", "--no-manifest", "index.html"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    for line in 1..=4 {
+        let record = at(&run, "index.html", line);
+        assert_eq!(
+            (record.verdict, record.reason.as_deref()),
+            (Fail, Some("bad_digest")),
+            "line {line}: {}",
+            run.stdout
+        );
+        assert!(
+            !record.data["findings"].to_string().contains("drift"),
+            "{}",
+            run.stdout
+        );
+    }
+    let message = at(&run, "index.html", 1)
+        .message
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        message.contains("decodes to 48 bytes, but a sha256 digest has 32"),
+        "{message}"
+    );
+    let message = at(&run, "index.html", 2)
+        .message
+        .clone()
+        .unwrap_or_default();
+    assert!(message.contains("not base64"), "{message}");
+    assert_eq!(outcome(&run, "index.html", 5), (Warn, some("bad_digest")));
+    // A bad hash of a weaker algorithm is never compared: nothing to report.
+    assert_eq!(outcome(&run, "index.html", 6), (Pass, None));
+}
+
+/// Hashes that only some engines accept (sources in sri-check/src/sri.rs): the
+/// SRI spec compares the standard padded base64 string (index.bs, "Do bytes match
+/// metadataList?"), so base64url and missing padding never match there (nor in
+/// Ladybird), while Chromium, Firefox and Safari decode them; a mix of both
+/// alphabets only Chromium decodes; an upper-case algorithm Chromium and Firefox
+/// do not recognise (the asset loads unchecked). Each is a warning naming them.
+#[test]
+fn digests_only_some_engines_accept_are_warnings_naming_them() {
+    let tree = Tree::new();
+    // Contents chosen so that the digests hold '+' or '/' (so '-' or '_' in
+    // base64url), the sha384 one at least twice (for the mixed spelling).
+    let mut content = b"x".to_vec();
+    let special = |s: String| s.matches(['+', '/']).count();
+    while special(sri384(&content)) < 2 || special(sri("sha512", &content)) < 1 {
+        content.push(b'x');
+    }
+    tree.file("a.js", &content);
+    let url384 = sri384(&content).replace('+', "-").replace('/', "_");
+    let unpadded512 = sri("sha512", &content).trim_end_matches('=').to_owned();
+    let upper = sri384(&content).replacen("sha384", "SHA384", 1);
+    let standard = sri384(&content);
+    let (head, tail) = standard.split_at(standard.find(['+', '/']).unwrap() + 1);
+    let mixed = format!("{head}{}", tail.replace('+', "-").replace('/', "_"));
+    let page = [
+        format!(r#"<script src="a.js" integrity="{url384}"></script>"#),
+        format!(r#"<script src="a.js" integrity="{unpadded512}"></script>"#),
+        format!(r#"<script src="a.js" integrity="{upper}"></script>"#),
+        format!(r#"<script src="a.js" integrity="{mixed}"></script>"#),
+        format!(r#"<script src="a.js" integrity="{standard}"></script>"#),
+    ];
+    tree.file("index.html", page.join("\n").as_bytes());
+    let run = sri_check(tree.path(), &["html", "--no-manifest", "index.html"], b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    for (line, says) in [
+        (1, ["base64url", "SRI spec"]),
+        (2, ["padding", "SRI spec"]),
+        (3, ["lower case", "Chromium and Firefox"]),
+        (4, ["mixes", "Firefox and Safari"]),
+    ] {
+        let record = at(&run, "index.html", line);
+        assert_eq!(
+            (record.verdict, record.reason.as_deref()),
+            (Warn, Some("unportable_digest")),
+            "line {line}: {}",
+            run.stdout
+        );
+        let notes = record.data["notes"].to_string();
+        for word in says {
+            assert!(notes.contains(word), "line {line}: {word} in {notes}");
+        }
+    }
+    assert_eq!(outcome(&run, "index.html", 5), (Pass, None));
+}
