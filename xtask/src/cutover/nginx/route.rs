@@ -337,6 +337,19 @@ struct Walk<'c> {
     expect_file: bool,
     /// The `if` block that took over the request, if any.
     if_block: Option<&'c Directive>,
+    /// Set by `error_page` with a page: the status the client gets from it.
+    error_status: Option<ErrorStatus>,
+}
+
+/// The status of an error page's answer (`error_page CODE [=[NEW]] PAGE`).
+#[derive(Debug, Clone, Copy)]
+enum ErrorStatus {
+    /// No `=`: the original status, with the page's body.
+    Keep(u16),
+    /// `=NEW`.
+    Set(u16),
+    /// `=` alone: whatever the page answers.
+    Page,
 }
 
 /// Evaluates requests against one server.
@@ -357,6 +370,7 @@ pub fn answers<'c>(config: &'c Config, server: Server<'c>, uri: &str) -> Vec<Ans
         error_page_used: false,
         expect_file: false,
         if_block: None,
+        error_status: None,
     };
     let mut out = Vec::new();
     router.server_phase(walk, &mut out);
@@ -395,6 +409,22 @@ impl<'c> Router<'c> {
         if out.len() > MAX_ANSWERS {
             return;
         }
+        let outcome = match (walk.error_status, outcome) {
+            (_, unknown @ Outcome::Unknown { .. }) => unknown,
+            (Some(ErrorStatus::Keep(code)), outcome) => Outcome::Status {
+                code,
+                by: format!("error_page, its page {}", outcome.describe()),
+            },
+            (Some(ErrorStatus::Set(code)), _) if code == 404 || code == 410 => Outcome::Status {
+                code,
+                by: format!("error_page ={code} {}", walk.uri),
+            },
+            (Some(ErrorStatus::Set(code)), _) => Outcome::Fallback {
+                code,
+                uri: walk.uri.clone(),
+            },
+            (_, outcome) => outcome,
+        };
         out.push(Answer {
             outcome,
             location: walk
@@ -707,36 +737,12 @@ impl<'c> Router<'c> {
                 out,
             );
         }
-        match overwrite {
-            // The page's body with the original status: still that status.
-            None => {
-                let outcome = Outcome::Status {
-                    code,
-                    by: format!(
-                        "{} (error_page at {})",
-                        describe_by(&outcome),
-                        self.config.place(page)
-                    ),
-                };
-                self.push(&walk, chain, outcome, false, out)
-            }
-            Some(Some(new)) if new == 404 || new == 410 => {
-                let outcome = Outcome::Status {
-                    code: new,
-                    by: format!("error_page at {}", self.config.place(page)),
-                };
-                self.push(&walk, chain, outcome, false, out)
-            }
-            Some(Some(new)) => {
-                let outcome = Outcome::Fallback {
-                    code: new,
-                    uri: format!("{target} (error_page at {})", self.config.place(page)),
-                };
-                self.push(&walk, chain, outcome, false, out)
-            }
-            // `=` alone: whatever the page answers.
-            Some(None) => self.internal_redirect(walk, chain, &target, out),
-        }
+        walk.error_status = Some(match overwrite {
+            None => ErrorStatus::Keep(code),
+            Some(Some(new)) => ErrorStatus::Set(new),
+            Some(None) => ErrorStatus::Page,
+        });
+        self.internal_redirect(walk, chain, &target, out)
     }
 
     /// Runs a list of rewrite-module directives; each `if` whose condition depends on
@@ -913,13 +919,6 @@ enum Rewrite {
     NoMatch,
     Answer(Outcome),
     Uri { uri: String, flag: Option<String> },
-}
-
-fn describe_by(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Status { by, .. } => by.clone(),
-        other => other.describe(),
-    }
 }
 
 /// Replaces `$1`…`$9`, `$uri` and `$document_uri` in a rewrite replacement or a

@@ -1,0 +1,595 @@
+//! The cutover's `remove` step asks nginx's question — which location serves a
+//! legacy URI, and what does it answer — and a real nginx is the referee: each
+//! configuration below is built from one rule of nginx's location selection
+//! (`ngx_http_core_find_location` / `ngx_http_core_find_static_location` in
+//! `src/http/ngx_http_core_module.c`, and the `location` documentation), started
+//! as it is, asked for each URI, and the tool must name the location that answered
+//! and what it answered.
+//!
+//! Every location says who it is with `add_header X-Loc NAME always;` on the line
+//! after its `{`; the upstream is the backend simulator, whose request count tells
+//! a proxied answer from nginx's own.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use day2_tests::{Backend, BackendConfig};
+use serde_json::Value;
+
+/// One configuration: the `http` block's body (placeholders `{listen}`,
+/// `{backend}`, `{root}`), other files (relative to the configuration directory),
+/// and the requests to compare: (Host, request target).
+struct Case {
+    name: &'static str,
+    http: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    requests: &'static [(&'static str, &'static str)],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "an exact match beats every prefix (the issue's wrong pass: no location /status/)",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location = /status/summary {
+        add_header X-Loc exact always;
+        proxy_pass http://{backend};
+    }
+    location / {
+        add_header X-Loc spa always;
+        try_files $uri /index.html;
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/status/summary?v=2"), ("", "/status/summary/"), ("", "/status/other")],
+    },
+    Case {
+        name: "only location / proxies: everything reaches the backend",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location / {
+        add_header X-Loc root always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "//status/./summary")],
+    },
+    Case {
+        name: "an if that only sometimes returns 410",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location /status/ {
+        add_header X-Loc legacy always;
+        if ($arg_x) {
+            return 410;
+        }
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/status/summary?x=1")],
+    },
+    Case {
+        name: "the longest prefix wins, whatever the order",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location /status/summary {
+        add_header X-Loc long always;
+        proxy_pass http://{backend};
+    }
+    location /status/ {
+        add_header X-Loc short always;
+        return 410;
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/status/summaryX"), ("", "/status/x"), ("", "/other")],
+    },
+    Case {
+        name: "a regex beats a prefix, and the first regex in file order wins",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location /status/ {
+        add_header X-Loc prefix always;
+        return 410;
+    }
+    location ~ ^/status/s {
+        add_header X-Loc regex1 always;
+        proxy_pass http://{backend};
+    }
+    location ~ summary$ {
+        add_header X-Loc regex2 always;
+        return 404;
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/status/x"), ("", "/foo/summary")],
+    },
+    Case {
+        name: "^~ on the longest prefix stops the regex search",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location ^~ /status/ {
+        add_header X-Loc noregex always;
+        return 410;
+    }
+    location ~ summary {
+        add_header X-Loc regex always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/x/summary")],
+    },
+    Case {
+        name: "^~ counts only when it is the longest prefix",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location ^~ /status/ {
+        add_header X-Loc noregex always;
+        return 410;
+    }
+    location /status/summary {
+        add_header X-Loc longer always;
+        return 404;
+    }
+    location ~ summary {
+        add_header X-Loc regex always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/status/x")],
+    },
+    Case {
+        name: "~* ignores case, ~ does not",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location ~ ^/STATUS/ {
+        add_header X-Loc sensitive always;
+        return 404;
+    }
+    location ~* ^/STATUS/ {
+        add_header X-Loc caseless always;
+        proxy_pass http://{backend};
+    }
+    location / {
+        add_header X-Loc spa always;
+        try_files $uri /index.html;
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/STATUS/summary"), ("", "/Status/Summary"), ("", "/x")],
+    },
+    Case {
+        name: "nested locations, their regexes before the outer ones",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location /status/ {
+        add_header X-Loc outer always;
+        location ~ summary$ {
+            add_header X-Loc nested always;
+            return 410;
+        }
+        proxy_pass http://{backend};
+    }
+    location ~ ^/status/ {
+        add_header X-Loc regex always;
+        return 404;
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/status/x")],
+    },
+    Case {
+        name: "includes: a glob at the http level and a file inside a server, relative to the configuration",
+        http: r#"
+include conf.d/*.conf;
+"#,
+        files: &[
+            (
+                "conf.d/app.conf",
+                r#"server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    include snippets/legacy.conf;
+    location / {
+        add_header X-Loc spa always;
+        try_files $uri /index.html;
+    }
+}
+"#,
+            ),
+            (
+                "conf.d/snippets/legacy.conf",
+                r#"location /status/ {
+    add_header X-Loc included always;
+    proxy_pass http://{backend};
+}
+"#,
+            ),
+            (
+                "snippets/legacy.conf",
+                r#"location /status/ {
+    add_header X-Loc wrong-directory always;
+    return 410;
+}
+"#,
+            ),
+        ],
+        requests: &[("", "/status/summary"), ("", "/x")],
+    },
+    Case {
+        name: "a missing slash before a proxied location is a 301 (auto_redirect)",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location /status/ {
+        add_header X-Loc legacy always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status"), ("", "/status/")],
+    },
+    Case {
+        name: "rewrite … last searches the locations again",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location /status/ {
+        add_header X-Loc legacy always;
+        rewrite ^/status/(.*)$ /api/status/$1 last;
+    }
+    location /api/status/ {
+        add_header X-Loc api always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary")],
+    },
+    Case {
+        name: "error_page 404 =200 is the SPA trap; internal is a 404",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    error_page 404 =200 /index.html;
+    location /status/ {
+        add_header X-Loc internal always;
+        internal;
+        proxy_pass http://{backend};
+    }
+    location /api/ {
+        add_header X-Loc api always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("", "/status/summary"), ("", "/other/summary")],
+    },
+    Case {
+        name: "each server block by server_name; a server's own return comes before locations",
+        http: r#"
+server {
+    add_header X-Loc a-server always;
+    listen {listen};
+    server_name a.test;
+    root {root};
+    location /status/ {
+        add_header X-Loc a-legacy always;
+        proxy_pass http://{backend};
+    }
+}
+server {
+    add_header X-Loc b-server always;
+    listen {listen};
+    server_name b.test;
+    root {root};
+    location /status/ {
+        add_header X-Loc b-legacy always;
+        return 410;
+    }
+}
+server {
+    add_header X-Loc c-server always;
+    listen {listen};
+    server_name c.test;
+    return 301 https://c.test$request_uri;
+    location /status/ {
+        add_header X-Loc c-legacy always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[("a.test", "/status/summary"), ("b.test", "/status/summary"), ("c.test", "/status/summary")],
+    },
+];
+
+/// A real nginx running one configuration, on a free loopback port.
+struct Nginx {
+    child: Child,
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fill(text: &str, addr: SocketAddr, backend: SocketAddr, root: &Path) -> String {
+    text.replace("{listen}", &addr.to_string())
+        .replace("{backend}", &backend.to_string())
+        .replace("{root}", &root.display().to_string())
+}
+
+fn start(case: &Case, backend: SocketAddr) -> Nginx {
+    let nginx = day2_tests::require::program("nginx", "nginx-light");
+    let dir = tempfile::Builder::new()
+        .prefix("day2-cutover-nginx-")
+        .tempdir()
+        .unwrap();
+    let root = dir.path().join("spa");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><title>spa</title>\n",
+    )
+    .unwrap();
+    // Bounded: a port taken between probing and nginx's bind is retried.
+    for _ in 0..5 {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/tmp/client;\n    proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi;\n    uwsgi_temp_path {d}/tmp/uwsgi;\n    scgi_temp_path {d}/tmp/scgi;\n{}}}\n",
+            fill(case.http, addr, backend, &root)
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        for (name, text) in case.files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, fill(text, addr, backend, &root)).unwrap();
+        }
+        let mut child = Command::new(&nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nginx");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                if err.contains("Address already in use") {
+                    break;
+                }
+                panic!("{}: nginx exited ({status}): {err}", case.name);
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+                return Nginx { child, dir, addr };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{}: nginx did not start", case.name);
+}
+
+/// What nginx answered: status, `X-Loc`, `Location`.
+#[derive(Debug)]
+struct Real {
+    status: u16,
+    location_name: String,
+    redirect_to: Option<String>,
+    proxied: bool,
+}
+
+fn ask(nginx: &Nginx, backend: &Backend, host: &str, target: &str) -> Real {
+    let before = backend.request_count();
+    let mut stream = TcpStream::connect_timeout(&nginx.addr, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let host = if host.is_empty() { "localhost" } else { host };
+    write!(stream, "GET {target} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let head = text.split("\r\n\r\n").next().unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    };
+    Real {
+        status,
+        location_name: header("X-Loc").unwrap_or_default(),
+        redirect_to: header("Location"),
+        proxied: backend.request_count() > before,
+    }
+}
+
+/// The cutover's answers for one legacy URI.
+fn tool_answers(conf: &Path, target: &str, repo: &Path) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["cutover", "--only", "remove", "--nginx-conf"])
+        .arg(conf)
+        .args(["--legacy-path", target, "--repo"])
+        .arg(repo)
+        .output()
+        .expect("run the cutover");
+    let remove: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["check"] == "cutover.remove")
+        .unwrap_or_else(|| {
+            panic!(
+                "no cutover.remove: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    remove["data"]["evidence"]["answers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no answers: {remove:#}"))
+        .clone()
+}
+
+/// The `X-Loc` name of the location (or server) at `file:line`: the header is on
+/// the line after the block's `{`.
+fn x_loc(file: &str, line: u64) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let next = text.lines().nth(line as usize).unwrap_or("");
+    next.split_whitespace()
+        .skip_while(|w| *w != "X-Loc")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no X-Loc after {file}:{line}: {next}"))
+        .to_owned()
+}
+
+fn answered_name(answer: &Value) -> String {
+    let place = if answer["answered_by"].is_null() {
+        &answer["server"]
+    } else {
+        &answer["answered_by"]
+    };
+    x_loc(
+        place["file"].as_str().unwrap(),
+        place["line"].as_u64().unwrap(),
+    )
+}
+
+fn agrees(answer: &Value, real: &Real, target: &str) -> bool {
+    if answered_name(answer) != real.location_name {
+        return false;
+    }
+    match answer["outcome"].as_str().unwrap() {
+        "proxied" => real.proxied,
+        "status" | "fallback" => !real.proxied && answer["status"] == real.status,
+        "redirect" => {
+            let detail = answer["detail"].as_str().unwrap();
+            let (_, to) = detail.split_once("redirect to ").unwrap();
+            let to = to.replace("$request_uri", target);
+            !real.proxied
+                && answer["status"] == real.status
+                && real.redirect_to.as_deref().is_some_and(|real_to| {
+                    real_to == to || (to.starts_with('/') && real_to.ends_with(&to))
+                })
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn the_tool_names_the_location_and_the_answer_real_nginx_gives() {
+    let backend = Backend::start(BackendConfig::default()).expect("backend simulator");
+    let repo = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    for case in CASES {
+        let nginx = start(case, backend.addr());
+        let conf: PathBuf = nginx.dir.path().join("nginx.conf");
+        for (host, target) in case.requests {
+            let real = ask(&nginx, &backend, host, target);
+            let answers = tool_answers(&conf, target, repo.path());
+            let mine: Vec<&Value> = answers
+                .iter()
+                .filter(|a| {
+                    host.is_empty()
+                        || a["server"]["server_name"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|n| n == host)
+                })
+                .collect();
+            assert!(
+                mine.iter().any(|a| agrees(a, &real, target)),
+                "{}: {host} {target}\nnginx: {real:?}\ntool: {mine:#?}",
+                case.name
+            );
+            if !case.http.contains("if (") {
+                assert_eq!(mine.len(), 1, "{}: {target}: {mine:#?}", case.name);
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 30, "{compared} requests compared");
+}
