@@ -359,15 +359,29 @@ server {
 
 /// A real nginx running one configuration, on a free loopback port.
 struct Nginx {
-    child: Child,
+    child: Option<Child>,
     dir: tempfile::TempDir,
     addr: SocketAddr,
 }
 
+impl Nginx {
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts nginx again on the same files (after a patch).
+    fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn(self.dir.path(), self.addr).expect("nginx restarts"));
+    }
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -377,8 +391,42 @@ fn fill(text: &str, addr: SocketAddr, backend: SocketAddr, root: &Path) -> Strin
         .replace("{root}", &root.display().to_string())
 }
 
-fn start(case: &Case, backend: SocketAddr) -> Nginx {
+/// Runs nginx on `dir/nginx.conf` and waits (bounded) until it listens.
+fn spawn(dir: &Path, addr: SocketAddr) -> Result<Child, String> {
     let nginx = day2_tests::require::program("nginx", "nginx-light");
+    let mut child = Command::new(&nginx)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nginx");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return Err(format!("nginx exited ({status}): {err}"));
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            return Ok(child);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err("nginx did not listen within 10 s".into())
+}
+
+fn start(case: &Case, backend: SocketAddr) -> Nginx {
     let dir = tempfile::Builder::new()
         .prefix("day2-cutover-nginx-")
         .tempdir()
@@ -392,6 +440,7 @@ fn start(case: &Case, backend: SocketAddr) -> Nginx {
     )
     .unwrap();
     // Bounded: a port taken between probing and nginx's bind is retried.
+    let mut last = String::new();
     for _ in 0..5 {
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -408,40 +457,19 @@ fn start(case: &Case, backend: SocketAddr) -> Nginx {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, fill(text, addr, backend, &root)).unwrap();
         }
-        let mut child = Command::new(&nginx)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(dir.path().join("nginx.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nginx");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut err = String::new();
-                child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
-                if err.contains("Address already in use") {
-                    break;
+        match spawn(dir.path(), addr) {
+            Ok(child) => {
+                return Nginx {
+                    child: Some(child),
+                    dir,
+                    addr,
                 }
-                panic!("{}: nginx exited ({status}): {err}", case.name);
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-                return Nginx { child, dir, addr };
-            }
-            std::thread::sleep(Duration::from_millis(20));
+            Err(err) if err.contains("Address already in use") => last = err,
+            Err(err) => panic!("{}: {err}", case.name),
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
-    panic!("{}: nginx did not start", case.name);
+    panic!("{}: nginx did not start: {last}", case.name);
 }
 
 /// What nginx answered: status, `X-Loc`, `Location`.
@@ -592,4 +620,339 @@ fn the_tool_names_the_location_and_the_answer_real_nginx_gives() {
         }
     }
     assert!(compared >= 30, "{compared} requests compared");
+}
+
+/// The whole `cutover.remove` record of a run.
+fn remove_record(extra: &[&str]) -> (Option<i32>, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["cutover", "--only", "remove"])
+        .args(extra)
+        .output()
+        .expect("run the cutover");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let remove = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["check"] == "cutover.remove")
+        .unwrap_or_else(|| panic!("no cutover.remove (exit {:?}): {stderr}", out.status));
+    (out.status.code(), remove, stderr)
+}
+
+/// Issue 16: three configurations where nginx still proxies `/status/summary` and
+/// the step said "not routed" or "answers 410". nginx proxies them; the gate fails.
+#[test]
+fn the_known_wrong_passes_now_fail_as_nginx_proxies_them() {
+    let backend = Backend::start(BackendConfig::default()).expect("backend simulator");
+    let repo = tempfile::tempdir().unwrap();
+    for case in &CASES[..3] {
+        let nginx = start(case, backend.addr());
+        let real = ask(&nginx, &backend, "", "/status/summary");
+        assert!(real.proxied, "{}: {real:?}", case.name);
+        let conf = nginx.dir.path().join("nginx.conf");
+        let (code, remove, _) = remove_record(&[
+            "--nginx-conf",
+            conf.to_str().unwrap(),
+            "--repo",
+            repo.path().to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1), "{}: {remove:#}", case.name);
+        assert_eq!(
+            (remove["verdict"].as_str(), remove["reason"].as_str()),
+            (Some("fail"), Some("legacy_still_proxied")),
+            "{}: {remove:#}",
+            case.name
+        );
+    }
+}
+
+/// A legacy path only the access logs show is asked about too: here the summary
+/// answers 410, but `/status/health`, which a monitor still requests, is proxied.
+#[test]
+fn paths_from_the_access_logs_are_asked_about_too() {
+    let backend = Backend::start(BackendConfig::default()).expect("backend simulator");
+    let case = Case {
+        name: "the summary retired, the rest of the prefix still proxied",
+        http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location = /status/summary {
+        add_header X-Loc exact always;
+        return 410;
+    }
+    location /status/ {
+        add_header X-Loc legacy always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+        files: &[],
+        requests: &[],
+    };
+    let nginx = start(&case, backend.addr());
+    assert!(ask(&nginx, &backend, "", "/status/health?full=1").proxied);
+    assert_eq!(ask(&nginx, &backend, "", "/status/summary").status, 410);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::write(
+        &log,
+        "10.0.0.9 - - [28/Nov/2026:10:00:00 +0000] \"GET /status/health?full=1 HTTP/1.1\" 200 12 \"-\" \"monitor/1\"\n\
+         10.0.0.9 - - [28/Nov/2026:10:01:00 +0000] \"GET //status/summary HTTP/1.1\" 410 0 \"-\" \"monitor/1\"\n",
+    )
+    .unwrap();
+    let conf = nginx.dir.path().join("nginx.conf");
+    let conf = conf.to_str().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let repo = repo.to_str().unwrap();
+    let (code, remove, _) = remove_record(&["--nginx-conf", conf, "--repo", repo]);
+    assert_eq!(
+        (code, remove["verdict"].as_str()),
+        (Some(0), Some("pass")),
+        "{remove:#}"
+    );
+    let (_, remove, _) = remove_record(&[
+        "--nginx-conf",
+        conf,
+        "--repo",
+        repo,
+        "--access-log",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(remove["reason"], "legacy_still_proxied", "{remove:#}");
+    assert_eq!(
+        remove["data"]["evidence"]["legacy_uris"],
+        serde_json::json!(["/status/summary", "/status/health"])
+    );
+    assert!(
+        remove["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("/status/health in the server at"),
+        "{remove:#}"
+    );
+}
+
+/// An empty configuration, one without an http server, and an unreadable one are
+/// errors, never a pass; a hostile nesting is a one-line error naming file and line.
+#[test]
+fn configurations_that_answer_nothing_or_cannot_be_read_never_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().to_str().unwrap();
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "empty.conf",
+            "",
+            "nginx_conf_invalid",
+            "empty.conf:1: no directives",
+        ),
+        (
+            "comments.conf",
+            "# all gone\n",
+            "nginx_conf_invalid",
+            "comments.conf:1: no directives",
+        ),
+        (
+            "upstream.conf",
+            "events {}\nhttp {\n    upstream backend { server 127.0.0.1:9; }\n}\n",
+            "nginx_conf_invalid",
+            "no http server block",
+        ),
+        (
+            "deep.conf",
+            "",
+            "nginx_conf_invalid",
+            "deep.conf:51: blocks nested deeper than 50 levels",
+        ),
+    ];
+    for (name, text, reason, message) in cases {
+        let path = dir.path().join(name);
+        if *name == "deep.conf" {
+            std::fs::write(&path, "a {\n".repeat(21_000)).unwrap();
+        } else {
+            std::fs::write(&path, text).unwrap();
+        }
+        let (code, remove, _) =
+            remove_record(&["--nginx-conf", path.to_str().unwrap(), "--repo", repo]);
+        assert_eq!(code, Some(1), "{name}: {remove:#}");
+        assert_eq!(remove["reason"], *reason, "{name}: {remove:#}");
+        let said = remove["message"].as_str().unwrap();
+        assert!(said.contains(message), "{name}: {said}");
+        assert!(!said.contains('\n'), "one line: {said}");
+    }
+    let missing = dir.path().join("absent.conf");
+    let (_, remove, _) =
+        remove_record(&["--nginx-conf", missing.to_str().unwrap(), "--repo", repo]);
+    assert_eq!(remove["reason"], "input_unreadable", "{remove:#}");
+}
+
+fn run_in(dir: &Path, program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"))
+}
+
+/// `--write-patch` at the repository root: paths relative to `--repo`, a diff that
+/// `git apply --check` and `patch -p1` both take (two legacy blocks a few lines
+/// apart used to give overlapping hunks that git refused), and after applying it the
+/// real nginx answers 410 where it proxied.
+#[test]
+fn the_patch_applies_at_the_repository_root_and_nginx_then_answers_410() {
+    let backend = Backend::start(BackendConfig::default()).expect("backend simulator");
+    let cases = [
+        Case {
+            name: "two legacy blocks a few lines apart",
+            http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location /status/ {
+        add_header X-Loc legacy always;
+        proxy_pass http://{backend};
+    }
+    location = /status/summary {
+        add_header X-Loc exact always;
+        proxy_pass http://{backend};
+    }
+    location /api/status/ {
+        add_header X-Loc api always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+            files: &[],
+            requests: &[],
+        },
+        Case {
+            name: "a catch-all proxy, and the legacy block in an included file",
+            http: r#"
+include conf.d/*.conf;
+"#,
+            files: &[
+                (
+                    "conf.d/app.conf",
+                    r#"server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    include legacy/*.conf;
+    location / {
+        add_header X-Loc root always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+                ),
+                (
+                    "legacy/summary.conf",
+                    r#"location = /status/summary {
+    add_header X-Loc exact always;
+    proxy_pass http://{backend};
+}
+"#,
+                ),
+            ],
+            requests: &[],
+        },
+        Case {
+            name: "only a catch-all proxy: a legacy location is added in front",
+            http: r#"
+server {
+    add_header X-Loc server always;
+    listen {listen};
+    root {root};
+    location / {
+        add_header X-Loc root always;
+        proxy_pass http://{backend};
+    }
+}
+"#,
+            files: &[],
+            requests: &[],
+        },
+    ];
+    // What answers 410 after the patch: the legacy path always; the rest of the
+    // prefix where a location dedicated to it was retired or added.
+    let retired: [&[&str]; 3] = [
+        &["/status/summary", "/status/x"],
+        &["/status/summary"],
+        &["/status/summary", "/status/x"],
+    ];
+    for (case, retired) in cases.iter().zip(retired) {
+        let mut nginx = start(case, backend.addr());
+        let repo = nginx.dir.path().to_path_buf();
+        assert!(
+            ask(&nginx, &backend, "", "/status/summary").proxied,
+            "{}",
+            case.name
+        );
+        assert!(
+            ask(&nginx, &backend, "", "/status/x").proxied,
+            "{}",
+            case.name
+        );
+        assert!(run_in(&repo, "git", &["init", "-q", "."]).status.success());
+        let patch = repo.join("retire.patch");
+        let conf = repo.join("nginx.conf");
+        let (_, remove, _) = remove_record(&[
+            "--nginx-conf",
+            conf.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+            "--write-patch",
+            patch.to_str().unwrap(),
+        ]);
+        assert_eq!(remove["reason"], "legacy_still_proxied", "{remove:#}");
+        let diff = std::fs::read_to_string(&patch).unwrap();
+        for header in diff.lines().filter(|l| {
+            l.starts_with("diff --git") || l.starts_with("--- ") || l.starts_with("+++ ")
+        }) {
+            assert!(
+                !header.contains(repo.to_str().unwrap()),
+                "paths are relative: {header}"
+            );
+        }
+        let git = run_in(&repo, "git", &["apply", "--check", "retire.patch"]);
+        assert!(
+            git.status.success(),
+            "{}: git apply: {}\n{diff}",
+            case.name,
+            String::from_utf8_lossy(&git.stderr)
+        );
+        let dry = run_in(&repo, "patch", &["-p1", "--dry-run", "-i", "retire.patch"]);
+        assert!(
+            dry.status.success(),
+            "{}: patch: {}\n{diff}",
+            case.name,
+            String::from_utf8_lossy(&dry.stdout)
+        );
+        let applied = run_in(&repo, "git", &["apply", "retire.patch"]);
+        assert!(applied.status.success());
+        nginx.restart();
+        for uri in retired {
+            let real = ask(&nginx, &backend, "", uri);
+            assert_eq!(
+                (real.status, real.proxied),
+                (410, false),
+                "{}: {uri}\n{diff}",
+                case.name
+            );
+        }
+        assert!(
+            ask(&nginx, &backend, "", "/api/status/summary").proxied,
+            "{}",
+            case.name
+        );
+        let (code, remove, _) = remove_record(&[
+            "--nginx-conf",
+            conf.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0), "{}: {remove:#}", case.name);
+    }
 }

@@ -50,9 +50,11 @@ const BINARY_PEEK: usize = 8 * 1024;
 /// Longest quoted line.
 const SHOWN_CHARS: usize = 160;
 
-/// Prose: documents name the path, they do not request it.
+/// Prose, and records of the past (patches, logs): they name the path, they do not
+/// request it.
 const PROSE_EXTENSIONS: &[&str] = &[
-    "md", "markdown", "mdx", "rst", "txt", "adoc", "asciidoc", "org", "textile", "rdoc",
+    "md", "markdown", "mdx", "rst", "txt", "adoc", "asciidoc", "org", "textile", "rdoc", "patch",
+    "diff", "rej", "orig", "log",
 ];
 const PROSE_NAMES: &[&str] = &[
     "changelog",
@@ -324,16 +326,21 @@ fn is_test(path: &Path) -> bool {
         || name.contains(".spec.")
 }
 
-/// Whether a file is nginx configuration.
-fn is_nginx(path: &Path) -> bool {
+/// Whether a file is nginx configuration: by name (`nginx` in it, `.nginx`), or a
+/// `.conf`-like file in an nginx directory or written in nginx's directives.
+fn is_nginx(path: &Path, text: &str) -> bool {
     let ext = extension(path);
     let in_nginx_dir = path.components().any(|c| {
         let part = c.as_os_str().to_string_lossy().to_ascii_lowercase();
         part.contains("nginx") || part.starts_with("sites-") || part == "conf.d"
     });
+    let conf_like = matches!(ext.as_str(), "conf" | "template" | "inc" | "");
+    let nginx_words = ["location ", "proxy_pass ", "server_name ", "try_files "]
+        .iter()
+        .any(|w| text.contains(w));
     ext == "nginx"
         || file_name(path).contains("nginx")
-        || (in_nginx_dir && matches!(ext.as_str(), "conf" | "template" | "inc" | ""))
+        || (conf_like && (in_nginx_dir || (!ext.is_empty() && nginx_words)))
 }
 
 /// A language family, so a backend test goes with backend routes.
@@ -457,7 +464,7 @@ pub fn find_readers(
         let head: String = text.chars().take(4096).collect();
         let openapi = matches!(extension(&relative).as_str(), "json" | "yaml" | "yml")
             && patterns.openapi.is_match(&head);
-        let nginx = is_nginx(&relative);
+        let nginx = is_nginx(&relative, &text);
         let test = is_test(&relative);
         let test_client = test && patterns.test_client.is_match(&text);
         let raw: Vec<&str> = text.lines().collect();

@@ -187,6 +187,9 @@ fn apply(config: &Config, edits: &[Edit]) -> BTreeMap<usize, String> {
     out
 }
 
+/// Re-reads the configuration with some files' texts replaced.
+pub type Reload<'a> = dyn Fn(&BTreeMap<PathBuf, String>) -> Result<Config, String> + 'a;
+
 /// What `--write-patch` produces.
 #[derive(Debug, Clone)]
 pub struct Patch {
@@ -205,7 +208,7 @@ pub fn retire(
     uris: &[String],
     prefix: &str,
     relative: &dyn Fn(&super::SourceFile) -> Result<String, String>,
-    reload: &dyn Fn(&BTreeMap<PathBuf, String>) -> Result<Config, String>,
+    reload: &Reload<'_>,
 ) -> Result<Option<Patch>, String> {
     let mut edits = Vec::new();
     let mut locations = Vec::new();

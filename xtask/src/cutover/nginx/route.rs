@@ -1010,8 +1010,9 @@ pub fn normalize_uri(target: &str) -> Option<String> {
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+        if bytes[i] == b'%' {
+            // A `%` without two hex digits is a 400 in nginx.
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
             match u8::from_str_radix(hex, 16) {
                 Ok(b) => {
                     decoded.push(b);

@@ -281,6 +281,10 @@ impl<'t> Lexer<'t> {
     }
 }
 
+/// What the parser calls for an `include`: the directive and the nesting depth the
+/// included file starts at, to the directives that take its place.
+pub type Include<'a> = dyn FnMut(&Directive, usize) -> Result<Vec<Directive>, IncludeError> + 'a;
+
 /// Parses one file's text into its top-level directives. `include` is what the
 /// caller does with an `include` directive: it returns the directives to put in its
 /// place, and gets the nesting depth the included file starts at.
@@ -288,7 +292,7 @@ pub fn parse(
     text: &str,
     file: usize,
     base_depth: usize,
-    include: &mut dyn FnMut(&Directive, usize) -> Result<Vec<Directive>, IncludeError>,
+    include: &mut Include<'_>,
 ) -> Result<Vec<Directive>, IncludeError> {
     let mut lexer = Lexer {
         text: text.as_bytes(),
