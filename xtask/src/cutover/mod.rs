@@ -40,7 +40,7 @@ pub enum Step {
     Observe,
     /// The CI legacy guard is on in the workflows, and the gate passes now.
     Guard,
-    /// The nginx configuration answers the legacy path with 404/410; nothing else reads it.
+    /// nginx's location for the legacy path answers 404/410; nothing else reads it.
     Remove,
     /// sri-check over the manifest and the HTML.
     Integrity,
@@ -100,8 +100,10 @@ impl Step {
                 args.summary_url()
             ),
             Step::Remove => format!(
-                "nginx config {} answers {} with 404/410 and does not proxy it; no reader of it under {}",
+                "in nginx config {}, the location nginx selects for {}{} answers 404/410 in every server; no reader of {} under {}",
                 args.nginx_conf.as_deref().map_or("(none given)".into(), |p| p.display().to_string()),
+                args.legacy_path,
+                if args.access_logs.is_empty() { "" } else { " and each legacy path of the access logs" },
                 args.legacy_prefix,
                 args.repo.display()
             ),

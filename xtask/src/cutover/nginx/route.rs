@@ -38,6 +38,9 @@ use super::{Config, Directive, Server};
 const MAX_URI_CHANGES: u8 = 10;
 /// Most answers (branches of `if`s) followed for one URI.
 const MAX_ANSWERS: usize = 64;
+/// Most rewrite directives evaluated for one URI, over every branch and every
+/// internal redirect: a configuration crafted to branch at each step stays bounded.
+const MAX_STEPS: usize = 20_000;
 
 /// The content handlers that hand the request to an upstream, and set
 /// `auto_redirect` on a location whose name ends with `/`.
@@ -192,8 +195,33 @@ fn kind(location: &Directive) -> Result<Kind, String> {
     }
 }
 
+thread_local! {
+    /// Compiled expressions: one configuration is asked about many URIs.
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<(String, bool), Result<Regex, String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Most compiled expressions kept.
+const MAX_COMPILED: usize = 4096;
+
 /// Compiles an nginx (PCRE) regular expression, or says why it cannot be evaluated.
 pub fn compile(pattern: &str, caseless: bool) -> Result<Regex, String> {
+    let key = (pattern.to_owned(), caseless);
+    if let Some(found) = COMPILED.with(|c| c.borrow().get(&key).cloned()) {
+        return found;
+    }
+    let compiled = compile_uncached(pattern, caseless);
+    COMPILED.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_COMPILED {
+            cache.clear();
+        }
+        cache.insert(key, compiled.clone());
+    });
+    compiled
+}
+
+fn compile_uncached(pattern: &str, caseless: bool) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .case_insensitive(caseless)
@@ -356,11 +384,17 @@ enum ErrorStatus {
 pub struct Router<'c> {
     config: &'c Config,
     server: Server<'c>,
+    /// Rewrite directives evaluated so far, against [`MAX_STEPS`].
+    steps: std::cell::Cell<usize>,
 }
 
 /// Every way a request for `uri` (normalised, without arguments) can go in `server`.
 pub fn answers<'c>(config: &'c Config, server: Server<'c>, uri: &str) -> Vec<Answer> {
-    let router = Router { config, server };
+    let router = Router {
+        config,
+        server,
+        steps: std::cell::Cell::new(0),
+    };
     let walk = Walk {
         uri: uri.to_owned(),
         internal: false,
@@ -440,6 +474,9 @@ impl<'c> Router<'c> {
 
     /// NGX_HTTP_SERVER_REWRITE_PHASE, then location selection.
     fn server_phase(&self, walk: Walk<'c>, out: &mut Vec<Answer>) {
+        if out.len() > MAX_ANSWERS {
+            return;
+        }
         for (walk, end) in self.script(&self.server.block.children, walk) {
             match end {
                 End::Answer(outcome) => self.push(&walk, &[], outcome, true, out),
@@ -760,8 +797,10 @@ impl<'c> Router<'c> {
         }];
         let mut ended = Vec::new();
         while let Some(mut state) = pending.pop() {
-            if ended.len() + pending.len() > MAX_ANSWERS {
-                let why = format!("more than {MAX_ANSWERS} branches of if blocks");
+            if ended.len() + pending.len() > MAX_ANSWERS || self.steps.get() > MAX_STEPS {
+                let why = format!(
+                    "more than {MAX_ANSWERS} branches of if blocks or {MAX_STEPS} rewrite steps"
+                );
                 ended.push((state.walk, End::Answer(Outcome::Unknown { why })));
                 break;
             }
@@ -778,6 +817,7 @@ impl<'c> Router<'c> {
                     continue;
                 };
                 *index += 1;
+                self.steps.set(self.steps.get() + 1);
                 match directive.name.as_str() {
                     "return" => break End::Answer(self.return_outcome(directive)),
                     "break" => break End::Stay,
@@ -1158,6 +1198,55 @@ mod tests {
             one(text, "/status/summary").1,
             Outcome::Unknown { .. }
         ));
+    }
+
+    #[test]
+    fn branching_and_redirect_loops_stay_bounded() {
+        let ifs = "if ($arg_a) { set $x 1; }\n".repeat(12);
+        let text = format!("server {{\nlocation / {{\n{ifs}rewrite ^/(.*)$ /$1 last;\n}}\n}}\n");
+        let started = std::time::Instant::now();
+        let all = answer_of(&text, "/status/summary");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(all.len() <= MAX_ANSWERS + 1, "{}", all.len());
+        assert!(
+            all.iter().any(|a| a.outcome.kind() == "unknown"),
+            "{all:#?}"
+        );
+    }
+
+    /// Mutated configurations (a small deterministic generator, no new crate): the
+    /// reader and the evaluation end with an answer or an error, never a panic.
+    #[test]
+    fn mutated_configurations_never_panic() {
+        let seed = "http {\n server {\n  listen 80;\n  if ($x) { return 200; }\n  location = /status/summary { return 410; }\n  location ^~ /status/ { try_files $uri @b; }\n  location ~* \"^/s(.*)\" { rewrite ^/s(.*)$ /$1 last; }\n  location @b { proxy_pass http://b; }\n  error_page 404 =200 /index.html;\n }\n}\n";
+        let alphabet = b"{};\"'\\$#\n ~^=/@()*?.sablocationiftry_files";
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3_000 {
+            let mut bytes = seed.as_bytes().to_vec();
+            for _ in 0..(next() % 6 + 1) {
+                let at = (next() as usize) % (bytes.len() + 1);
+                match next() % 3 {
+                    0 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, alphabet[(next() as usize) % alphabet.len()]),
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(config) = parse_text("fuzz.conf", &text) {
+                for server in config.servers() {
+                    for uri in ["/status/summary", "/status", "/x"] {
+                        let _ = answers(&config, server, uri);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

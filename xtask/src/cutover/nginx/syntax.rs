@@ -185,9 +185,10 @@ impl<'t> Lexer<'t> {
                 }
                 match ch {
                     b';' | b'{' => {
-                        let Some((line, begin)) = first else {
+                        if words.is_empty() {
                             return Err(self.error(format!("unexpected \"{}\"", ch as char)));
-                        };
+                        }
+                        let (line, begin) = first.unwrap_or((self.line, start));
                         return Ok(Event::Directive {
                             words,
                             line,
