@@ -286,6 +286,8 @@ struct Patterns {
     test_client: Regex,
     /// An OpenAPI or Swagger document.
     openapi: Regex,
+    /// A request that leaves the process (an end-to-end test reading the edge).
+    outbound: Regex,
 }
 
 impl Patterns {
@@ -302,6 +304,9 @@ impl Patterns {
                 r"\b(TestClient|AsyncClient|test_client|httptest|supertest|request\(app\)|client\.(get|post|put|patch|delete|head|options)\s*\()",
             ),
             openapi: build(r#"(?m)^[\s{]*"?(openapi|swagger)"?\s*:"#),
+            outbound: build(
+                r"(https?://|\brequests\.|\bhttpx\.(get|post|request|stream)|\burlopen\(|\bcurl\b|\bwget\b|\bfetch\(|\baxios\b)",
+            ),
         }
     }
 }
@@ -484,7 +489,7 @@ pub fn find_readers(
                 (Role::Implementer, "nginx_config")
             } else if route {
                 (Role::Implementer, "backend_route")
-            } else if test_client {
+            } else if test_client && !patterns.outbound.is_match(line) {
                 (Role::Implementer, "backend_test")
             } else {
                 (Role::Reader, reader_kind(&relative))
@@ -508,7 +513,7 @@ pub fn find_readers(
                     role,
                     kind,
                 },
-                test,
+                test && !patterns.outbound.is_match(line),
             ));
             previous_code = line;
         }
@@ -647,6 +652,11 @@ mod tests {
             "monitoring/blackbox.yml",
             "targets: [\"https://x/status/summary\"]\n",
         );
+        write(
+            root,
+            "tests/e2e/test_edge.py",
+            "import requests\n\ndef test_edge():\n    requests.get(EDGE + \"/status/summary\")\n",
+        );
         write(root, "CHANGELOG.md", "- removed /status/summary\n");
         write(root, "node_modules/x/i.js", "'/status/summary'\n");
         write(root, ".gitignore", "node_modules/\n");
@@ -686,6 +696,7 @@ mod tests {
                 "nginx_config",
             ),
             ("scripts/check.sh", 3, Role::Reader, "script"),
+            ("tests/e2e/test_edge.py", 4, Role::Reader, "code"),
             ("web/src/status.ts", 2, Role::Reader, "frontend"),
         ];
         let found: Vec<(&str, usize, Role, &str)> = found
