@@ -956,3 +956,80 @@ server {
         assert_eq!(code, Some(0), "{}: {remove:#}", case.name);
     }
 }
+
+/// `nginx -T` prints every file of a configuration; given that output, the step
+/// reads the same files and reaches the same answers as from the files themselves.
+#[test]
+fn the_output_of_nginx_t_gives_the_same_answers_as_the_files() {
+    let backend = Backend::start(BackendConfig::default()).expect("backend simulator");
+    let case = CASES
+        .iter()
+        .find(|c| c.name.starts_with("includes"))
+        .unwrap();
+    let nginx = start(case, backend.addr());
+    let conf = nginx.dir.path().join("nginx.conf");
+    let dump = Command::new(day2_tests::require::program("nginx", "nginx-light"))
+        .arg("-T")
+        .arg("-p")
+        .arg(nginx.dir.path())
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .expect("nginx -T");
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let dumped = nginx.dir.path().join("nginx-T.txt");
+    std::fs::write(&dumped, &dump.stdout).unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    for (_, target) in case.requests {
+        let shape = |answers: Vec<Value>| -> Vec<(Value, Value, Value)> {
+            answers
+                .into_iter()
+                .map(|a| {
+                    (
+                        a["answered_by"].clone(),
+                        a["outcome"].clone(),
+                        a["status"].clone(),
+                    )
+                })
+                .collect()
+        };
+        let from_files = shape(tool_answers(&conf, target, repo.path()));
+        let from_dump = shape(tool_answers(&dumped, target, repo.path()));
+        assert_eq!(from_files, from_dump, "{target}");
+    }
+}
+
+/// A server that sends every request elsewhere before any location (`return 301
+/// https://…`) is judged where it sends them; when every server does, nothing
+/// answers the URI here, and the step cannot pass.
+#[test]
+fn a_server_that_redirects_everything_is_judged_where_it_sends_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("nginx.conf");
+    let redirect =
+        "    server {\n        listen 80;\n        return 301 https://$host$request_uri;\n    }\n";
+    let tls = "    server {\n        listen 443 ssl;\n        location /status/ {\n            return 410;\n        }\n        location / {\n            proxy_pass http://backend;\n        }\n    }\n";
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let args = [
+        "--nginx-conf",
+        conf.to_str().unwrap(),
+        "--repo",
+        repo.to_str().unwrap(),
+    ];
+    std::fs::write(&conf, format!("http {{\n{redirect}{tls}}}\n")).unwrap();
+    let (code, remove, _) = remove_record(&args);
+    assert_eq!(
+        (code, remove["verdict"].as_str()),
+        (Some(0), Some("pass")),
+        "{remove:#}"
+    );
+    std::fs::write(&conf, format!("http {{\n{redirect}}}\n")).unwrap();
+    let (code, remove, _) = remove_record(&args);
+    assert_eq!(code, Some(1));
+    assert_eq!(remove["reason"], "legacy_answer_unknown", "{remove:#}");
+}
