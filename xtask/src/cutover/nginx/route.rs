@@ -1249,6 +1249,22 @@ mod tests {
         }
     }
 
+    /// Forms common in nginx configurations that PCRE accepts.
+    #[test]
+    fn common_pcre_forms_compile() {
+        for pattern in [
+            r"^\/status\/",
+            r"\.(?:js|css)$",
+            r"^/api/(?<rest>.*)$",
+            r"^/(status|health)/?$",
+            r"\d+\.\d+",
+        ] {
+            assert!(compile(pattern, false).is_ok(), "{pattern}");
+        }
+        assert!(compile(r"^/(?!api)", false).is_err());
+        assert!(compile(r"(a)\1", false).is_err());
+    }
+
     #[test]
     fn uris_are_normalised_as_nginx_does() {
         assert_eq!(
