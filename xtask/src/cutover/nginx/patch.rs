@@ -239,10 +239,19 @@ pub fn retire(
                 if answers.iter().all(retires) {
                     continue;
                 }
-                let head = if round == 0 && uri.starts_with(prefix) {
+                // nginx refuses two locations of one name ("duplicate location").
+                let named =
+                    |name: &str| {
+                        server.block.children.iter().any(|d| {
+                            d.name == "location" && d.args.last().is_some_and(|a| a == name)
+                        })
+                    };
+                let head = if round == 0 && uri.starts_with(prefix) && !named(prefix) {
                     format!("location ^~ {prefix}")
-                } else {
+                } else if !named(uri) {
                     format!("location = {uri}")
+                } else {
+                    continue;
                 };
                 let edit = insert_location(config, original, &head);
                 if !edits
