@@ -331,8 +331,9 @@ fn is_test(path: &Path) -> bool {
         || name.contains(".spec.")
 }
 
-/// Whether a file is nginx configuration: by name (`nginx` in it, `.nginx`), or a
-/// `.conf`-like file in an nginx directory or written in nginx's directives.
+/// Whether a file is nginx configuration: `.nginx`, or a `.conf`-like file (`.conf`,
+/// `.template`, `.inc`, no extension) named for nginx, in an nginx directory, or
+/// written in nginx's directives.
 fn is_nginx(path: &Path, text: &str) -> bool {
     let ext = extension(path);
     let in_nginx_dir = path.components().any(|c| {
@@ -344,8 +345,10 @@ fn is_nginx(path: &Path, text: &str) -> bool {
         .iter()
         .any(|w| text.contains(w));
     ext == "nginx"
-        || file_name(path).contains("nginx")
-        || (conf_like && (in_nginx_dir || (!ext.is_empty() && nginx_words)))
+        || (conf_like
+            && (file_name(path).contains("nginx")
+                || in_nginx_dir
+                || (!ext.is_empty() && nginx_words)))
 }
 
 /// A language family, so a backend test goes with backend routes.
