@@ -573,6 +573,26 @@ mod tests {
     }
 
     #[test]
+    fn nginx_configuration_is_told_by_name_place_and_directives() {
+        let directives = "location /status/ { proxy_pass http://b; }\n";
+        assert!(is_nginx(Path::new("deploy/nginx.conf"), ""));
+        assert!(is_nginx(
+            Path::new("nginx/templates/default.conf.template"),
+            ""
+        ));
+        assert!(is_nginx(Path::new("etc/sites-enabled/app"), ""));
+        assert!(is_nginx(Path::new("legacy/summary.conf"), directives));
+        assert!(!is_nginx(
+            Path::new("xtask/tests/cutover_nginx.rs"),
+            directives
+        ));
+        assert!(!is_nginx(
+            Path::new("supervisor/app.conf"),
+            "[program:app]\n"
+        ));
+    }
+
+    #[test]
     fn comments_are_blanked_and_strings_kept() {
         let js = code_lines(
             "// fetch('/status/summary')\nconst u = 'http://h/status/summary'; // old\n/* a\n/status/ */ x\n`a\n/status/b`\n",
