@@ -109,7 +109,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration, default_value = "1h", value_name = "DURATION")]
     pub window: Duration,
 
-    /// How many legacy client addresses and user agents to list.
+    /// How many legacy client addresses, user agents and paths to list.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 

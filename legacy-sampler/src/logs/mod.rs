@@ -292,6 +292,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         "windows_with_legacy": tally.windows.values().filter(|w| w.legacy > 0).count(),
         "legacy_clients": top(&tally.clients, args.top, "client"),
         "legacy_user_agents": top(&tally.agents, args.top, "user_agent"),
+        "legacy_paths": top(&tally.paths, args.top, "path"),
         "quiet": quiet.map(|q| json!({
             "for_s": until - q.start,
             "start": rfc3339(q.start),

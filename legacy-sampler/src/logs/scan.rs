@@ -97,6 +97,8 @@ pub struct Tally {
     pub windows: BTreeMap<i64, Window>,
     pub clients: HashMap<Box<[u8]>, Caller>,
     pub agents: HashMap<Box<[u8]>, Caller>,
+    /// The paths of legacy requests (without arguments), at most [`MAX_PATHS`].
+    pub paths: HashMap<Box<[u8]>, Caller>,
     current_key: i64,
     /// `current_key × window`, or `i64::MAX` when no window is being filled.
     current_start: i64,
@@ -126,6 +128,7 @@ impl Default for Tally {
             windows: BTreeMap::new(),
             clients: HashMap::new(),
             agents: HashMap::new(),
+            paths: HashMap::new(),
             current_key: i64::MIN,
             current_start: i64::MAX,
             current: Window::default(),
@@ -142,6 +145,16 @@ fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     a.max(b)
+}
+
+/// Most distinct legacy paths remembered: a log full of cache-busting paths must not
+/// grow memory without bound.
+pub const MAX_PATHS: usize = 10_000;
+
+fn add_path(map: &mut HashMap<Box<[u8]>, Caller>, key: &[u8], hits: u64, last: i64) {
+    if map.len() < MAX_PATHS || map.contains_key(key) {
+        add_caller(map, key, hits, last);
+    }
 }
 
 fn add_caller(map: &mut HashMap<Box<[u8]>, Caller>, key: &[u8], hits: u64, last: i64) {
@@ -213,6 +226,9 @@ impl Tally {
         }
         for (key, caller) in other.agents {
             add_caller(&mut self.agents, &key, caller.hits, caller.last);
+        }
+        for (key, caller) in other.paths {
+            add_path(&mut self.paths, &key, caller.hits, caller.last);
         }
     }
 }
@@ -345,11 +361,7 @@ impl<'s> Scanner<'s> {
             };
         }
         // No header logged (or lost, as with an Origin nginx allows): the path decides.
-        let path = if self.settings.format.uri_is_path {
-            fields.request
-        } else {
-            request_path(fields.request)
-        };
+        let path = self.path(fields);
         let class = if has_prefix(path, &self.settings.legacy_prefixes) {
             Class::Legacy
         } else if has_prefix(path, &self.settings.api_prefixes) {
@@ -359,6 +371,15 @@ impl<'s> Scanner<'s> {
         };
         tally.by_path += 1;
         class
+    }
+
+    /// The request's path as logged (`$request_uri`/`$uri`, or from `$request`).
+    fn path<'f>(&self, fields: &Fields<'f>) -> &'f [u8] {
+        if self.settings.format.uri_is_path {
+            fields.request
+        } else {
+            request_path(fields.request)
+        }
     }
 
     fn legacy(&self, fields: &Fields<'_>, ts: i64, status: Option<usize>, tally: &mut Tally) {
@@ -372,6 +393,9 @@ impl<'s> Scanner<'s> {
         }
         add_caller(&mut tally.clients, client(fields), 1, ts);
         add_caller(&mut tally.agents, fields.user_agent, 1, ts);
+        let path = self.path(fields);
+        let path = path.split(|&b| b == b'?').next().unwrap_or(path);
+        add_path(&mut tally.paths, path, 1, ts);
     }
 }
 
@@ -437,6 +461,32 @@ mod tests {
 
     fn line(ts: &str, path: &str, addr: &str) -> String {
         format!("{addr} - - [{ts}] \"GET {path} HTTP/1.1\" 200 5 \"-\" \"mon/1\"\n")
+    }
+
+    #[test]
+    fn legacy_paths_are_counted_without_their_arguments_and_bounded() {
+        let settings = settings();
+        let mut text = String::new();
+        for path in [
+            "/status/summary?x=1",
+            "/status/summary",
+            "/status/health",
+            "/api/status/summary",
+        ] {
+            text.push_str(&line("28/Nov/2026:00:57:46 +0000", path, "10.0.0.1"));
+        }
+        let mut tally = Tally::default();
+        Scanner::new(&settings, 0)
+            .scan(&mut text.as_bytes(), &mut tally)
+            .unwrap();
+        assert_eq!(tally.paths.len(), 2);
+        assert_eq!(tally.paths[&b"/status/summary"[..]].hits, 2);
+        assert_eq!(tally.paths[&b"/status/health"[..]].hits, 1);
+        let mut full = HashMap::new();
+        for i in 0..MAX_PATHS + 5 {
+            add_path(&mut full, format!("/status/{i}").as_bytes(), 1, 0);
+        }
+        assert_eq!(full.len(), MAX_PATHS);
     }
 
     #[test]
