@@ -460,17 +460,17 @@ fn commands_to_try(stack: &DemoStack) -> Vec<String> {
     let url = stack.url();
     let log = stack.edge.access_log().display().to_string();
     [
-        format!("cargo run -q -p status-probe -- --url {url} --format text"),
         format!("cargo run -q -p status-probe -- --url {url} --wait --timeout 10m"),
         format!("cargo run -q -p legacy-sampler -- {url}/status/summary -n 30"),
         format!(
             "FAIL_ON_LEGACY=true cargo run -q -p legacy-sampler -- {url}/api/status/summary -n 10"
         ),
         format!("cargo run -q -p legacy-sampler -- --log {log} --window 1m"),
-        format!("cargo run -q -p tunnel-check -- edge --edge {url} --origin {url}"),
-        format!("cargo run -q -p docker-doctor -- --checks probe --format text"),
+        "cargo run -q -p docker-doctor -- --format text".to_owned(),
         format!("cargo xtask triage --url {url} --origin https://assistant.example.org"),
-        format!("cargo xtask cutover --phase pre --url {url} --access-log {log} --live-samples 10"),
+        format!(
+            "cargo xtask cutover --phase pre --url {url} --access-log {log} --live-samples 10 --report cutover.md"
+        ),
     ]
     .into()
 }
