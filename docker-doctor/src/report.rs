@@ -88,7 +88,7 @@ fn checklist_lines(record: &Record) -> String {
         (Verdict::Pass, _) => "PASS",
         (Verdict::Fail | Verdict::Error, _) => "FAIL",
         (Verdict::Warn, _) => "WARN",
-        (Verdict::Info, Some("skipped")) => "SKIP",
+        (Verdict::Info, Some("skipped" | "no_project")) => "SKIP",
         (Verdict::Info, _) => "INFO",
     };
     let mut line = format!("{label} {} {}", record.check, record.target);

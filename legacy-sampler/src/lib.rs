@@ -83,8 +83,9 @@ pub struct Args {
     pub samples: bool,
 
     /// Gate: fail (exit 1) at the first legacy answer, which also ends a live run.
-    /// FAIL_ON_LEGACY=true (or 1, yes, on) in the environment does the same.
-    #[arg(long, env = "FAIL_ON_LEGACY", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
+    /// FAIL_ON_LEGACY=true (or 1, yes, on, any case) in the environment does the same;
+    /// false, 0, no, off or empty (GitHub's value for an unset variable) leave it off.
+    #[arg(long, env = "FAIL_ON_LEGACY", value_parser = parse_fail_on_legacy, action = ArgAction::SetTrue)]
     pub fail_on_legacy: bool,
 
     /// Gate: fail when legacy exceeds this share (0 to 1) of the status answers (live:
@@ -159,6 +160,26 @@ pub enum Format {
     Json,
     /// The Prometheus text exposition format, written at the end of the run.
     Prometheus,
+}
+
+/// What `FAIL_ON_LEGACY` means, the one definition shared by this tool, the cutover's
+/// guard step (`cargo xtask cutover`) and `examples/ci/status-checks.sh` (which spells
+/// the same list in shell): `true`, `1`, `yes`, `on` in any case turn the gate on;
+/// `false`, `0`, `no`, `off` and the empty string leave it off. The empty string is
+/// "unset" because GitHub Actions expands an unset `${{ vars.NAME }}` to it. Anything
+/// else is an error naming the value.
+pub fn parse_fail_on_legacy(value: &str) -> Result<bool, String> {
+    const ON: [&str; 4] = ["true", "1", "yes", "on"];
+    const OFF: [&str; 5] = ["", "false", "0", "no", "off"];
+    if ON.iter().any(|v| value.eq_ignore_ascii_case(v)) {
+        Ok(true)
+    } else if OFF.iter().any(|v| value.eq_ignore_ascii_case(v)) {
+        Ok(false)
+    } else {
+        Err(format!(
+            "FAIL_ON_LEGACY={value:?} is neither on (true, 1, yes, on) nor off (false, 0, no, off, empty)"
+        ))
+    }
 }
 
 /// Parses `50`, `50/s`, `600/m` or `3600/h` into the interval between samples.
@@ -273,6 +294,19 @@ mod tests {
         assert!(parse_rate("0/s").is_err());
         assert!(parse_rate("fast").is_err());
         assert!(parse_rate("5/d").is_err());
+    }
+
+    #[test]
+    fn fail_on_legacy_values() {
+        for on in ["true", "True", "TRUE", "1", "yes", "YES", "on", "On"] {
+            assert_eq!(parse_fail_on_legacy(on), Ok(true), "{on}");
+        }
+        for off in ["", "false", "False", "0", "no", "NO", "off"] {
+            assert_eq!(parse_fail_on_legacy(off), Ok(false), "{off}");
+        }
+        for bad in ["y", "t", " true", "2", "enabled"] {
+            assert!(parse_fail_on_legacy(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

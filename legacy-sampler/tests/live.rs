@@ -130,6 +130,33 @@ fn the_gate_exits_1_at_the_first_legacy_sample() {
         .contains("no legacy hit"));
 }
 
+/// FAIL_ON_LEGACY has one meaning (legacy_sampler::parse_fail_on_legacy, shared with
+/// the cutover's guard and examples/ci/status-checks.sh): the empty string is unset,
+/// as GitHub Actions passes an unset `${{ vars.FAIL_ON_LEGACY }}`.
+#[test]
+fn fail_on_legacy_reads_the_same_values_as_ci() {
+    let stack = stack();
+    let legacy = format!("{}/status/summary", stack.url());
+    for value in ["true", "TRUE", "1", "yes", "On"] {
+        let run = sampler_with(&[&legacy, "-n", "2"], &[("FAIL_ON_LEGACY", value)], b"");
+        assert_eq!(run.code, 1, "FAIL_ON_LEGACY={value:?}: {run:#?}");
+        assert_eq!(run.reason(), Some("legacy_seen"), "{value:?}");
+    }
+    for value in ["", "false", "0", "No", "OFF"] {
+        let run = sampler_with(&[&legacy, "-n", "2"], &[("FAIL_ON_LEGACY", value)], b"");
+        assert_eq!(run.code, 0, "FAIL_ON_LEGACY={value:?}: {run:#?}");
+        assert_eq!(run.data("answered"), 2, "{value:?}");
+    }
+    let run = sampler_with(&[&legacy, "-n", "2"], &[("FAIL_ON_LEGACY", "maybe")], b"");
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains("FAIL_ON_LEGACY=\"maybe\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.records.is_empty());
+}
+
 #[test]
 fn soft_gates_judge_the_count_and_the_ratio() {
     let stack = stack();

@@ -447,10 +447,14 @@ enum GuardSetting {
 }
 
 /// Finds `FAIL_ON_LEGACY: true` (YAML env) or `FAIL_ON_LEGACY=true` (shell) in a
-/// workflow; the last setting wins, as it would in the environment.
+/// workflow; the last setting wins, as it would in the environment. Values mean what
+/// legacy-sampler reads them as ([`legacy_sampler::parse_fail_on_legacy`]).
 fn guard_setting(text: &str) -> GuardSetting {
     let mut setting = GuardSetting::Absent;
     for (index, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
         let code = line.split(" #").next().unwrap_or(line);
         let Some(at) = code.find("FAIL_ON_LEGACY") else {
             continue;
@@ -466,7 +470,7 @@ fn guard_setting(text: &str) -> GuardSetting {
             .trim_matches(['"', '\''])
             .to_owned();
         let line = index + 1;
-        setting = if value.eq_ignore_ascii_case("true") {
+        setting = if legacy_sampler::parse_fail_on_legacy(&value) == Ok(true) {
             GuardSetting::On { line }
         } else if value.contains('$') {
             GuardSetting::Indirect { line, value }
