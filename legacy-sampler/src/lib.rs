@@ -101,7 +101,9 @@ pub struct Args {
     #[arg(long = "log", value_name = "FILE", conflicts_with_all = ["urls", "count", "run_for", "every", "rate", "origin"])]
     pub logs: Vec<PathBuf>,
 
-    /// The nginx `log_format` the logs were written with [default: combined].
+    /// The nginx `log_format` the logs were written with [default: combined]: as in
+    /// nginx.conf (`[log_format NAME] [escape=default|json|none] '…' '…'[;]`) or one
+    /// bare format string.
     #[arg(long, value_name = "FORMAT", requires = "logs")]
     pub log_format: Option<String>,
 
@@ -122,7 +124,8 @@ pub struct Args {
     #[arg(long, value_parser = parse_timestamp, value_name = "TIME", requires = "logs")]
     pub until: Option<jiff::Timestamp>,
 
-    /// Log mode: a request path starting with this is legacy (repeatable).
+    /// Log mode: a request whose path, as nginx normalised it (slashes merged, dot
+    /// segments resolved, %XX decoded), starts with this is legacy (repeatable).
     #[arg(
         long = "legacy-prefix",
         default_value = "/status/",
@@ -130,7 +133,7 @@ pub struct Args {
     )]
     pub legacy_prefixes: Vec<String>,
 
-    /// Log mode: a request path starting with this is api (repeatable).
+    /// Log mode: a request whose normalised path starts with this is api (repeatable).
     #[arg(
         long = "api-prefix",
         default_value = "/api/status/",
@@ -138,7 +141,13 @@ pub struct Args {
     )]
     pub api_prefixes: Vec<String>,
 
-    /// Log mode: more malformed lines than this share of all lines is fatal (exit 2).
+    /// Log mode: nginx's `merge_slashes` of the server that wrote the logs (on|off). On,
+    /// nginx's default, `//status/x` reaches `location /status/`; off, it does not.
+    #[arg(long, default_value = "on", value_parser = BoolishValueParser::new(), action = ArgAction::Set, value_name = "on|off", hide_possible_values = true)]
+    pub merge_slashes: bool,
+
+    /// Log mode: more malformed lines than this share of the access lines (foreign
+    /// lines left out) is fatal (exit 2).
     #[arg(long, default_value_t = 0.05, value_name = "RATIO")]
     pub max_malformed_ratio: f64,
 
