@@ -234,6 +234,13 @@ fn validate(args: &Args) -> Result<(), String> {
             }
         }
     }
+    for prefix in args.legacy_prefixes.iter().chain(&args.api_prefixes) {
+        if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
+            return Err(format!(
+                "--legacy-prefix and --api-prefix take a path as nginx's locations match it (starting with `/`, without `?` or `#`), got {prefix:?}"
+            ));
+        }
+    }
     if args.logs.is_empty() {
         if args.quiet_for.is_some() {
             return Err("--quiet-for needs --log".into());

@@ -577,6 +577,7 @@ fn fixed_width(field: Field) -> usize {
 /// Where a value ends: the first occurrence of `literal` in `rest`. The usual cases are
 /// tried before a search: an empty or one-byte value (`-`; exact, since a match at 0
 /// is ruled out first) and a time's fixed width.
+#[inline(always)]
 fn locate(rest: &[u8], literal: &[u8], width: usize) -> Option<usize> {
     let at = |i: usize| {
         rest.len() >= i + literal.len() && literal.iter().zip(&rest[i..]).all(|(a, b)| a == b)

@@ -474,7 +474,9 @@ impl<'s> Scanner<'s> {
             PathKind::Uri => None,
         };
         if let Some(path) = target.and_then(uri::plain_path) {
-            return Ok(path);
+            if escape != Escape::None || !path.iter().any(|&b| b < 0x20 || b == 0x7f) {
+                return Ok(path);
+            }
         }
         if kind == PathKind::Uri && (escape == Escape::None || memchr(b'\\', value).is_none()) {
             return Ok(value);
