@@ -218,6 +218,12 @@ fn validate(args: &Args) -> Result<(), String> {
     if args.every == Some(Duration::ZERO) || args.run_for == Some(Duration::ZERO) {
         return Err("--every and --for must be above zero".into());
     }
+    if args
+        .every
+        .is_some_and(|every| every < Duration::from_micros(1))
+    {
+        return Err("--every must be at least 1us (at most 1000000 samples a second)".into());
+    }
     if args.window < Duration::from_secs(1) {
         return Err("--window must be at least 1s".into());
     }

@@ -204,12 +204,8 @@ fn a_slow_answer_does_not_stretch_a_timed_run_and_late_samples_are_missed() {
     assert_eq!(run.data("requested"), 6);
     assert_eq!(run.data("answered"), 1);
     assert_eq!(run.data("missed"), 5);
-    let missed = run
-        .checks("sample")
-        .into_iter()
-        .filter(|r| r.reason.as_deref() == Some("missed"))
-        .count();
-    assert_eq!(missed, 5);
+    // Missed samples are a count in the summary, not a record each.
+    assert_eq!(run.checks("sample").len(), 1);
     assert!(run.elapsed < Duration::from_secs(10));
 }
 

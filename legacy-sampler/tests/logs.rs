@@ -128,7 +128,12 @@ fn a_log_written_by_real_nginx_is_counted_exactly() {
         .as_str()
         .unwrap();
     assert!(agent.starts_with("day2/"), "{agent}");
-    assert_eq!(run.data("malformed"), &json!({"count": 0, "first": []}));
+    assert_eq!(
+        run.data("malformed"),
+        &json!({"count": 0, "first": [], "overlong": 0})
+    );
+    assert_eq!(run.data("foreign")["count"], 0);
+    assert_eq!(run.data("rejected"), 0);
     // Windows of an hour: the traffic of a few seconds sits in one (two at most,
     // should the test straddle an hour), and the windows add up to the totals.
     let windows = run.checks("window");
@@ -342,7 +347,7 @@ fn malformed_lines_are_counted_and_fatal_only_above_the_threshold() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(
         run.data("malformed"),
-        &json!({"count": 2, "first": [format!("{log}:3"), format!("{log}:50")]})
+        &json!({"count": 2, "first": [format!("{log}:3"), format!("{log}:50")], "overlong": 0})
     );
     assert_eq!(run.data("lines"), 100);
     let run = sampler(&["--log", log, "--max-malformed-ratio", "0.01"]);
