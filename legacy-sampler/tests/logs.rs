@@ -6,9 +6,8 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use common::{sampler, sampler_with, stack, stack_with};
+use common::{logged, sampler, sampler_with, stack, stack_with};
 use day2_core::record::Verdict;
 use day2_tests::edge::COMBINED_LOG_FORMAT;
 use day2_tests::{DemoStack, EdgeConfig};
@@ -68,25 +67,6 @@ fn quiet_run(log: &Path) -> common::Run {
         "--until",
         UNTIL,
     ])
-}
-
-/// Waits (bounded) until nginx has logged `lines` requests.
-fn logged(stack: &DemoStack, lines: usize) -> PathBuf {
-    let path = stack.edge.access_log();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let count = text.lines().count();
-        if count >= lines {
-            assert_eq!(count, lines, "{text}");
-            return path;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nginx logged {count} of {lines} lines"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// 5 api, 5 legacy, 2 legacy with an Origin (header lost), 3 SPA requests.

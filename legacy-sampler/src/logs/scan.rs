@@ -440,10 +440,10 @@ impl<'s> Scanner<'s> {
         // path reached decides.
         let settings = self.settings;
         let class = match self.location_path(fields.request, escape) {
-            Ok(path) => {
-                if has_prefix(path, &settings.legacy_prefixes) {
+            Ok((path, with_query)) => {
+                if has_prefix(path, &settings.legacy_prefixes, with_query) {
                     Class::Legacy
-                } else if has_prefix(path, &settings.api_prefixes) {
+                } else if has_prefix(path, &settings.api_prefixes, with_query) {
                     Class::Api
                 } else {
                     return Class::NotStatus;
@@ -461,12 +461,12 @@ impl<'s> Scanner<'s> {
     /// The path nginx matched its locations against, from the logged path variable:
     /// `$uri` as it is (after the log's escaping), `$request` and `$request_uri`
     /// normalised as nginx does (see [`uri`]). Lines with a plain target take the fast
-    /// path: no copy, no decoding.
+    /// path: no copy, no decoding, the query string still attached (the `bool`).
     fn location_path<'l>(
         &'l mut self,
         value: &'l [u8],
         escape: Escape,
-    ) -> Result<&'l [u8], Rejected> {
+    ) -> Result<(&'l [u8], bool), Rejected> {
         let kind = self.settings.format.path_kind;
         let target = match kind {
             PathKind::Request => fast_target(value),
@@ -475,11 +475,11 @@ impl<'s> Scanner<'s> {
         };
         if let Some(path) = target.and_then(uri::plain_path) {
             if escape != Escape::None || !path.iter().any(|&b| b < 0x20 || b == 0x7f) {
-                return Ok(path);
+                return Ok((path, true));
             }
         }
         if kind == PathKind::Uri && (escape == Escape::None || memchr(b'\\', value).is_none()) {
-            return Ok(value);
+            return Ok((value, false));
         }
         let decoded = escape.decode(value);
         match kind {
@@ -496,7 +496,7 @@ impl<'s> Scanner<'s> {
                 uri::normalise(&decoded, self.settings.merge_slashes, &mut self.path)?
             }
         }
-        Ok(&self.path)
+        Ok((&self.path, false))
     }
 
     fn legacy(&self, fields: &Fields<'_>, ts: i64, status: Option<usize>, tally: &mut Tally) {
@@ -544,11 +544,25 @@ fn fast_target(request: &[u8]) -> Option<&[u8]> {
         .then_some(&rest[..end])
 }
 
-fn has_prefix(path: &[u8], prefixes: &[Vec<u8>]) -> bool {
+/// Whether nginx's prefix location `p` takes `path`: the path starts with it, or (for
+/// a prefix ending in `/`) is the prefix without that slash, which nginx answers from
+/// the same location with a 301 to the slashed form when the location proxies
+/// (`auto_redirect`, set by `proxy_pass` and the other `*_pass` directives; nginx/nginx
+/// `src/http/ngx_http_core_module.c`, `ngx_http_core_find_static_location`). The edge's
+/// legacy location proxies, so `/status` is a legacy request. `with_query`: the path is
+/// a raw target whose `?…` is still attached.
+fn has_prefix(path: &[u8], prefixes: &[Vec<u8>], with_query: bool) -> bool {
     // By hand, as with the format's literals: a prefix is shorter than a `memcmp` call.
-    prefixes
-        .iter()
-        .any(|p| path.len() >= p.len() && p.iter().zip(path).all(|(a, b)| a == b))
+    let starts = |p: &[u8]| path.len() >= p.len() && p.iter().zip(path).all(|(a, b)| a == b);
+    prefixes.iter().any(|p| {
+        starts(p)
+            || match p.split_last() {
+                Some((b'/', bare)) if !bare.is_empty() && starts(bare) => {
+                    path.len() == bare.len() || (with_query && path[bare.len()] == b'?')
+                }
+                _ => false,
+            }
+    })
 }
 
 fn status_index(text: &[u8]) -> Option<usize> {

@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use day2_core::record::{read_records, Record, Verdict};
 use day2_tests::process::run_bounded;
@@ -98,4 +99,23 @@ pub fn stack_with(edge: EdgeConfig) -> DemoStack {
 
 pub fn stack() -> DemoStack {
     stack_with(EdgeConfig::default())
+}
+
+/// Waits (bounded) until nginx has logged `lines` requests.
+pub fn logged(stack: &DemoStack, lines: usize) -> PathBuf {
+    let path = stack.edge.access_log();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let count = text.lines().count();
+        if count >= lines {
+            assert_eq!(count, lines, "{text}");
+            return path;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nginx logged {count} of {lines} lines"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
