@@ -16,7 +16,8 @@
 //! - `escape=none` writes values as they are, and an unset value as nothing.
 //!
 //! So a value ends where the literal that follows it in the format next occurs
-//! (under `escape=json`, a `"` preceded by an odd run of `\` is inside the value);
+//! (under `escape=json`, a `"` preceded by an odd run of `\` is inside the value), and
+//! the last value where the line's closing literal begins;
 //! the matcher walks the line once, finding each literal with `memchr`, and hands out
 //! slices of the line (no allocation per line). [`Escape::decode`] turns a slice back
 //! into the bytes the client sent, only for the values that are read.
@@ -346,9 +347,18 @@ impl LogFormat {
             return false;
         };
         let json = self.escape == Escape::Json;
-        for (field, literal) in &self.parts {
+        let last = self.parts.len().saturating_sub(1);
+        for (i, (field, literal)) in self.parts.iter().enumerate() {
             let value = if literal.is_empty() {
                 std::mem::take(&mut rest)
+            } else if i == last {
+                // The format's last literal ends the line: the value runs up to it,
+                // even when it holds the literal itself (possible under escape=none).
+                let Some(value) = rest.strip_suffix(literal.as_slice()) else {
+                    return false;
+                };
+                rest = &[];
+                value
             } else {
                 let found = if json {
                     locate_json(rest, literal, fixed_width(*field))
@@ -722,5 +732,98 @@ mod tests {
             .contains("$request"));
         assert!(LogFormat::parse("$ $time_local $request", "x").is_err());
         assert!(LogFormat::parse("${uri} ${msec}", "x").is_ok());
+    }
+
+    #[test]
+    fn the_format_as_written_in_nginx_conf_follows_ngx_conf_read_token() {
+        // Several quoted pieces are joined with nothing between them
+        // (ngx_http_log_compile_format walks every argument).
+        let (escape, text) =
+            conf_format("'$remote_addr [$time_local] '\n  '\"$request\"'").unwrap();
+        assert_eq!(
+            (escape, text.as_str()),
+            (Escape::Default, "$remote_addr [$time_local] \"$request\"")
+        );
+        // The pasted directive: name and `;` are dropped, comments skipped.
+        let (escape, text) = conf_format(
+            "log_format main escape=json '{\"t\":\"$msec\",'  # time\n '\"r\":\"$request\"}';",
+        )
+        .unwrap();
+        assert_eq!(escape, Escape::Json);
+        assert_eq!(text, "{\"t\":\"$msec\",\"r\":\"$request\"}");
+        // Double quotes with the escapes the tokenizer replaces: \" \\ \t; others stay.
+        let (_, text) = conf_format(r#""$remote_addr\t\"$request\" \d" "$time_local""#).unwrap();
+        assert_eq!(text, "$remote_addr\t\"$request\" \\d$time_local");
+        assert_eq!(
+            conf_format("escape=none $msec $request").unwrap(),
+            (Escape::None, "$msec $request".into())
+        );
+        // A bare format is taken as it is, quotes and all.
+        let bare = r#"$remote_addr "$request" [$time_local]"#;
+        assert_eq!(conf_format(bare).unwrap(), (Escape::Default, bare.into()));
+        let bare = r#""$request" $status [$time_local]"#;
+        assert_eq!(conf_format(bare).unwrap(), (Escape::Default, bare.into()));
+        // What nginx refuses is refused with the reason.
+        assert!(conf_format("escape=xml '$msec $request'")
+            .unwrap_err()
+            .contains("unknown log format escaping"));
+        assert!(conf_format("'$msec $request")
+            .unwrap_err()
+            .contains("not closed"));
+        assert!(conf_format("'$msec $request'x")
+            .unwrap_err()
+            .contains("nginx needs a space"));
+        assert!(conf_format("'$msec $request'; '$status'")
+            .unwrap_err()
+            .contains("after the `;`"));
+        assert!(conf_format("log_format 'x $msec'")
+            .unwrap_err()
+            .contains("name"));
+        assert!(conf_format("log_format main;")
+            .unwrap_err()
+            .contains("no format"));
+    }
+
+    #[test]
+    fn values_are_decoded_per_the_escaping_nginx_wrote_them_with() {
+        // ngx_http_log_escape: `"`, `\`, < 0x20 and >= 0x7f as \xHH.
+        let default = Escape::Default.decode(br#"Mon \x22x\x22 \x5C \xC3\xBC\x09"#);
+        assert_eq!(&default[..], "Mon \"x\" \\ \u{fc}\t".as_bytes());
+        assert!(matches!(Escape::Default.decode(b"plain"), Cow::Borrowed(_)));
+        assert_eq!(&Escape::Default.decode(br"\x4")[..], br"\x4");
+        // ngx_escape_json: \" \\ \n \r \t \b \f and \u00HH; UTF-8 as it is.
+        let json = Escape::Json.decode(br#"a\"b\\c\n\u001Fd \u00fc \/"#);
+        assert_eq!(&json[..], b"a\"b\\c\n\x1fd \xc3\xbc /");
+        assert_eq!(&Escape::None.decode(br"\x22")[..], br"\x22");
+    }
+
+    #[test]
+    fn under_escape_json_an_escaped_quote_does_not_end_a_value() {
+        let format = LogFormat::parse(
+            r#"escape=json '{"t":"$time_iso8601","r":"$request","ua":"$http_user_agent","xff":"$http_x_forwarded_for"}'"#,
+            "x",
+        )
+        .unwrap();
+        let line = br#"{"t":"2026-11-29T11:47:24+00:00","r":"GET /status/ HTTP/1.1","ua":"x\",\"xff\":\"6.6.6.6\\","xff":"192.0.2.1"}"#;
+        let mut f = Fields::default();
+        assert!(format.matches(line, &mut f));
+        assert_eq!(f.user_agent, br#"x\",\"xff\":\"6.6.6.6\\"#);
+        assert_eq!(f.forwarded_for, b"192.0.2.1");
+        // Under escape=none the closing literal still ends the last value.
+        let none =
+            LogFormat::parse(r#"escape=none '$msec "$request" "$http_user_agent"'"#, "x").unwrap();
+        let mut f = Fields::default();
+        assert!(none.matches(br#"1.0 "GET / HTTP/1.1" "a "quoted" agent""#, &mut f));
+        assert_eq!(f.user_agent, br#"a "quoted" agent"#);
+    }
+
+    #[test]
+    fn uri_wins_over_the_request_line_wherever_it_stands() {
+        let f = LogFormat::parse(r#"$time_local "$request" $uri"#, "x").unwrap();
+        assert_eq!(f.path_kind, PathKind::Uri);
+        let f = LogFormat::parse(r#"$time_local $request_uri "$request""#, "x").unwrap();
+        assert_eq!(f.path_kind, PathKind::RequestUri);
+        let f = LogFormat::parse(r#"$time_local "$request""#, "x").unwrap();
+        assert_eq!(f.path_kind, PathKind::Request);
     }
 }
