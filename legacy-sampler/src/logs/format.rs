@@ -16,8 +16,8 @@
 //! - `escape=none` writes values as they are, and an unset value as nothing.
 //!
 //! So a value ends where the literal that follows it in the format next occurs
-//! (under `escape=json`, a `"` preceded by an odd run of `\` is inside the value), and
-//! the last value where the line's closing literal begins;
+//! (under `escape=json`, a `"` preceded by an odd run of `\` is inside the value;
+//! under `escape=none` the last value ends where the line's closing literal begins);
 //! the matcher walks the line once, finding each literal with `memchr`, and hands out
 //! slices of the line (no allocation per line). [`Escape::decode`] turns a slice back
 //! into the bytes the client sent, only for the values that are read.
@@ -217,6 +217,9 @@ pub struct LogFormat {
     pub escape: Escape,
     /// The variable that carries the classifying header, when the format logs it.
     pub header_variable: Option<String>,
+    /// The format logs `$status`, which nginx always writes as three digits
+    /// (`ngx_http_log_status`, `%03ui`): a line whose status is not is malformed.
+    pub logs_status: bool,
 }
 
 impl LogFormat {
@@ -327,6 +330,7 @@ impl LogFormat {
                 seen_path = true;
             }
         }
+        let logs_status = parts.iter().any(|(f, _)| *f == Field::Status);
         Ok(LogFormat {
             lead,
             parts,
@@ -338,6 +342,7 @@ impl LogFormat {
             },
             escape,
             header_variable,
+            logs_status,
         })
     }
 
@@ -351,9 +356,11 @@ impl LogFormat {
         for (i, (field, literal)) in self.parts.iter().enumerate() {
             let value = if literal.is_empty() {
                 std::mem::take(&mut rest)
-            } else if i == last {
+            } else if i == last && self.escape == Escape::None {
                 // The format's last literal ends the line: the value runs up to it,
-                // even when it holds the literal itself (possible under escape=none).
+                // even when it holds the literal itself (possible only under
+                // escape=none; elsewhere a value never holds a `"` and text after the
+                // first occurrence means a wrong format).
                 let Some(value) = rest.strip_suffix(literal.as_slice()) else {
                     return false;
                 };

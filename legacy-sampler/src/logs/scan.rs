@@ -373,10 +373,16 @@ impl<'s> Scanner<'s> {
             self.malformed(tally);
             return;
         };
+        let status = status_index(fields.status);
+        if status.is_none() && settings.format.logs_status {
+            // A wrong format can still "match" when its last variable swallows the
+            // rest of the line; a status that is not three digits gives it away.
+            self.malformed(tally);
+            return;
+        }
         tally.first_ts = min_opt(tally.first_ts, Some(ts));
         tally.last_ts = max_opt(tally.last_ts, Some(ts));
         let class = self.classify(&fields, tally);
-        let status = status_index(fields.status);
         if let Some(status) = status {
             tally.statuses[status] += 1;
         }

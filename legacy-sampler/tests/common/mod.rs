@@ -60,6 +60,21 @@ pub fn sampler_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
     for (name, value) in env {
         command.env(name, value);
     }
+    finish(command, stdin)
+}
+
+/// Runs a bash script in which `$SAMPLER` is the binary (for pipes, FIFOs, process
+/// substitution and resource limits), bounded to 60 s.
+pub fn sampler_in_bash(script: &str, stdin: &[u8]) -> Run {
+    let mut command = Command::new("bash");
+    command
+        .args(["-c", script])
+        .env("SAMPLER", env!("CARGO_BIN_EXE_legacy-sampler"))
+        .env_remove("FAIL_ON_LEGACY");
+    finish(command, stdin)
+}
+
+fn finish(command: Command, stdin: &[u8]) -> Run {
     // Bounded: every run here is planned to end within seconds.
     let run = run_bounded(command, stdin, Duration::from_secs(60));
     let (status, stdout) = (run.status, run.stdout);
