@@ -74,6 +74,10 @@ pub struct Args {
     #[arg(short = 'c', long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
 
+    /// Do not verify TLS certificates (a self-signed edge). The summary records it.
+    #[arg(long)]
+    pub insecure: bool,
+
     /// Deadline of one request, body included; a slower one is a `timeout` error.
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub timeout: Duration,

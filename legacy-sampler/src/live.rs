@@ -124,6 +124,7 @@ struct Shared<'a> {
     urls: &'a [String],
     header: &'a str,
     origin: Option<&'a str>,
+    insecure: bool,
     agent: ureq::Agent,
     plan: Plan,
     /// `--fail-on-legacy`: the worker that sees a legacy answer stops the run itself,
@@ -349,6 +350,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         timeout: args.timeout,
         body_limit: BODY_LIMIT,
         idle_per_host: args.concurrency.max(8),
+        insecure: args.insecure,
         ..HttpOptions::default()
     };
     let plan = Plan::from_args(args);
@@ -357,6 +359,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         urls: &urls,
         header: &args.header,
         origin: args.origin.as_deref(),
+        insecure: args.insecure,
         agent: options.agent(),
         plan,
         stop_on_legacy: gate.fail_on_legacy,
@@ -460,6 +463,7 @@ fn summary_record(
     let data = json!({
         "header": shared.header,
         "origin": shared.origin,
+        "insecure": shared.insecure,
         "requested": requested,
         "sent": sent,
         "answered": tally.answered,

@@ -204,10 +204,7 @@ pub fn complex_uri(path: &[u8], merge_slashes: bool, out: &mut Vec<u8>) -> Resul
     let mut bytes = path.iter().copied();
     // A decoded `%XX` is read again in the state the `%` came in.
     let mut again: Option<u8> = None;
-    loop {
-        let Some(ch) = again.take().or_else(|| bytes.next()) else {
-            break;
-        };
+    while let Some(ch) = again.take().or_else(|| bytes.next()) {
         match state {
             State::Usual => match ch {
                 b'/' => {
