@@ -833,4 +833,65 @@ mod tests {
         let f = LogFormat::parse(r#"$time_local "$request""#, "x").unwrap();
         assert_eq!(f.path_kind, PathKind::Request);
     }
+
+    #[test]
+    fn random_lines_and_formats_never_panic() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        const LINE: &[u8] = b"\"\\x2u0{}[] :-/$a";
+        const PIECES: &[&str] = &[
+            "'",
+            "\"",
+            " ",
+            " ",
+            "\\",
+            "$",
+            "{",
+            "}",
+            "#",
+            ";",
+            "\n",
+            "escape=json ",
+            "log_format m ",
+            "$msec",
+            "$request",
+            "$uri",
+            "$status",
+            "[",
+            "] ",
+            "-",
+        ];
+        let formats = [
+            LogFormat::parse(COMBINED, "x").unwrap(),
+            LogFormat::parse(
+                r#"escape=json '{"t":"$msec","r":"$request","u":"$http_user_agent"}'"#,
+                "x",
+            )
+            .unwrap(),
+            LogFormat::parse(r#"escape=none '$msec "$request" "$http_user_agent"'"#, "x").unwrap(),
+        ];
+        let mut parsed = 0;
+        for _ in 0..50_000 {
+            let len = (next() % 40) as usize;
+            let line: Vec<u8> = (0..len)
+                .map(|_| LINE[(next() % LINE.len() as u64) as usize])
+                .collect();
+            for format in &formats {
+                let _ = format.matches(&line, &mut Fields::default());
+            }
+            for escape in [Escape::Default, Escape::Json, Escape::None] {
+                assert!(escape.decode(&line).len() <= line.len() + 3 * line.len());
+            }
+            let text: String = (0..len / 4)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            parsed += usize::from(LogFormat::parse(&text, "x").is_ok());
+        }
+        assert!(parsed > 0);
+    }
 }

@@ -424,4 +424,42 @@ mod tests {
         assert_eq!(uri("status/summary"), Err(Rejected::RequestLine));
         assert_eq!(uri("/status/\x01x"), Err(Rejected::ControlByte));
     }
+
+    /// xorshift64*: a fixed, dependency-free stream of test inputs.
+    fn random(state: &mut u64) -> u64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    #[test]
+    fn random_targets_never_panic_and_normalise_to_clean_paths() {
+        const ALPHABET: &[u8] = b"//..%%2e5fF03?#as\\x\x01 ";
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        let mut out = Vec::new();
+        let mut ok = 0;
+        for _ in 0..100_000 {
+            let len = (random(&mut state) % 24) as usize;
+            let mut target = vec![b'/'];
+            target.extend(
+                (0..len).map(|_| ALPHABET[(random(&mut state) % ALPHABET.len() as u64) as usize]),
+            );
+            let _ = request_target(&target);
+            if normalise(&target, true, &mut out).is_ok() {
+                ok += 1;
+                let text = String::from_utf8_lossy(&out);
+                assert!(out.starts_with(b"/"), "{target:?} → {text}");
+                for bad in ["//", "/./", "/../"] {
+                    assert!(!text.contains(bad), "{target:?} → {text}");
+                }
+                assert!(
+                    !text.ends_with("/.") && !text.ends_with("/.."),
+                    "{target:?} → {text}"
+                );
+            }
+        }
+        // Both outcomes were exercised.
+        assert!((10_000..90_000).contains(&ok), "{ok}");
+    }
 }
