@@ -348,26 +348,32 @@ impl LogFormat {
 
     /// Matches one line (without its newline); false when it does not fit the format.
     pub fn matches<'a>(&self, line: &'a [u8], out: &mut Fields<'a>) -> bool {
+        // One loop per escaping, so the per-value work has no branch on it.
+        match self.escape {
+            Escape::Default => self.matches_as::<DEFAULT>(line, out),
+            Escape::Json => self.matches_as::<JSON>(line, out),
+            Escape::None => self.matches_as::<NONE>(line, out),
+        }
+    }
+
+    #[inline(always)]
+    fn matches_as<'a, const ESCAPE: u8>(&self, line: &'a [u8], out: &mut Fields<'a>) -> bool {
         let Some(mut rest) = strip(line, &self.lead) else {
             return false;
         };
-        let json = self.escape == Escape::Json;
-        let last = self.parts.len().saturating_sub(1);
-        for (i, (field, literal)) in self.parts.iter().enumerate() {
+        let (body, last) = match self.parts.split_last() {
+            // Under escape=none the format's last literal ends the line: the last
+            // value runs up to it, even when it holds the literal itself. Elsewhere a
+            // value never holds a `"`, and text after the first occurrence means a
+            // wrong format, so the last value is found like the others.
+            Some((last, body)) if ESCAPE == NONE && !last.1.is_empty() => (body, Some(last)),
+            _ => (&self.parts[..], None),
+        };
+        for (field, literal) in body {
             let value = if literal.is_empty() {
                 std::mem::take(&mut rest)
-            } else if i == last && self.escape == Escape::None {
-                // The format's last literal ends the line: the value runs up to it,
-                // even when it holds the literal itself (possible only under
-                // escape=none; elsewhere a value never holds a `"` and text after the
-                // first occurrence means a wrong format).
-                let Some(value) = rest.strip_suffix(literal.as_slice()) else {
-                    return false;
-                };
-                rest = &[];
-                value
             } else {
-                let found = if json {
+                let found = if ESCAPE == JSON {
                     locate_json(rest, literal, fixed_width(*field))
                 } else {
                     locate(rest, literal, fixed_width(*field))
@@ -379,19 +385,37 @@ impl LogFormat {
                 rest = &rest[at + literal.len()..];
                 value
             };
-            match field {
-                Field::RemoteAddr => out.remote_addr = value,
-                Field::ForwardedFor => out.forwarded_for = value,
-                Field::CfConnectingIp => out.cf_connecting_ip = value,
-                Field::TimeLocal | Field::TimeIso8601 | Field::Msec => out.time = value,
-                Field::Request | Field::RequestUri | Field::Uri => out.request = value,
-                Field::Status => out.status = value,
-                Field::UserAgent => out.user_agent = value,
-                Field::StatusHeader => out.header = Some(value),
-                Field::Ignored => {}
-            }
+            out.set(*field, value);
+        }
+        if let Some((field, literal)) = last {
+            let Some(value) = rest.strip_suffix(literal.as_slice()) else {
+                return false;
+            };
+            rest = &[];
+            out.set(*field, value);
         }
         rest.is_empty()
+    }
+}
+
+const DEFAULT: u8 = 0;
+const JSON: u8 = 1;
+const NONE: u8 = 2;
+
+impl<'a> Fields<'a> {
+    #[inline(always)]
+    fn set(&mut self, field: Field, value: &'a [u8]) {
+        match field {
+            Field::RemoteAddr => self.remote_addr = value,
+            Field::ForwardedFor => self.forwarded_for = value,
+            Field::CfConnectingIp => self.cf_connecting_ip = value,
+            Field::TimeLocal | Field::TimeIso8601 | Field::Msec => self.time = value,
+            Field::Request | Field::RequestUri | Field::Uri => self.request = value,
+            Field::Status => self.status = value,
+            Field::UserAgent => self.user_agent = value,
+            Field::StatusHeader => self.header = Some(value),
+            Field::Ignored => {}
+        }
     }
 }
 

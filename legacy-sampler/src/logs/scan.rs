@@ -474,15 +474,13 @@ impl<'s> Scanner<'s> {
         escape: Escape,
     ) -> Result<(&'l [u8], bool), Rejected> {
         let kind = self.settings.format.path_kind;
-        let target = match kind {
+        let plain = match kind {
             PathKind::Request => fast_target(value),
-            PathKind::RequestUri => Some(value),
+            PathKind::RequestUri => uri::plain_path(value),
             PathKind::Uri => None,
         };
-        if let Some(path) = target.and_then(uri::plain_path) {
-            if escape != Escape::None || !path.iter().any(|&b| b < 0x20 || b == 0x7f) {
-                return Ok((path, true));
-            }
+        if let Some(path) = plain {
+            return Ok((path, true));
         }
         if kind == PathKind::Uri && (escape == Escape::None || memchr(b'\\', value).is_none()) {
             return Ok((value, false));
@@ -538,16 +536,16 @@ fn client<'a>(fields: &Fields<'a>) -> &'a [u8] {
 /// case method, one space, the target, one space, a common protocol); `None` sends
 /// any other line to [`uri::request_target`], which knows nginx's rules in full.
 fn fast_target(request: &[u8]) -> Option<&[u8]> {
-    let space = memchr(b' ', request)?;
-    let (method, rest) = (&request[..space], &request[space + 1..]);
-    let end = memchr(b' ', rest)?;
-    let protocol = &rest[end + 1..];
-    let common = matches!(
-        protocol,
-        b"HTTP/1.1" | b"HTTP/1.0" | b"HTTP/2.0" | b"HTTP/3.0"
-    );
-    (common && !method.is_empty() && method.iter().all(|&b| b.is_ascii_uppercase()))
-        .then_some(&rest[..end])
+    let space = request.iter().position(|&b| !b.is_ascii_uppercase())?;
+    if space == 0 || request[space] != b' ' {
+        return None;
+    }
+    let rest = &request[space + 1..];
+    let end = uri::plain_end(rest)?;
+    // One word compare: `matches!` on byte strings may become `memcmp` calls.
+    let common = <[u8; 8]>::try_from(rest.get(end + 1..)?)
+        .is_ok_and(|p| matches!(&p, b"HTTP/1.1" | b"HTTP/1.0" | b"HTTP/2.0" | b"HTTP/3.0"));
+    common.then_some(&rest[..end])
 }
 
 /// Whether nginx's prefix location `p` takes `path`: the path starts with it, or (for
@@ -557,18 +555,30 @@ fn fast_target(request: &[u8]) -> Option<&[u8]> {
 /// `src/http/ngx_http_core_module.c`, `ngx_http_core_find_static_location`). The edge's
 /// legacy location proxies, so `/status` is a legacy request. `with_query`: the path is
 /// a raw target whose `?…` is still attached.
+#[inline(always)]
 fn has_prefix(path: &[u8], prefixes: &[Vec<u8>], with_query: bool) -> bool {
     // By hand, as with the format's literals: a prefix is shorter than a `memcmp` call.
-    let starts = |p: &[u8]| path.len() >= p.len() && p.iter().zip(path).all(|(a, b)| a == b);
-    prefixes.iter().any(|p| {
-        starts(p)
-            || match p.split_last() {
-                Some((b'/', bare)) if !bare.is_empty() && starts(bare) => {
-                    path.len() == bare.len() || (with_query && path[bare.len()] == b'?')
-                }
-                _ => false,
+    #[inline(always)]
+    fn starts(path: &[u8], p: &[u8]) -> bool {
+        path.len() >= p.len() && p.iter().zip(path).all(|(a, b)| a == b)
+    }
+    for p in prefixes {
+        if starts(path, p) {
+            return true;
+        }
+        if let Some((b'/', bare)) = p.split_last() {
+            // The byte after the bare prefix is looked at first: it rarely fits.
+            let fits = match path.get(bare.len()) {
+                None => path.len() == bare.len(),
+                Some(b'?') => with_query,
+                Some(_) => false,
+            };
+            if fits && !bare.is_empty() && starts(path, bare) {
+                return true;
             }
-    })
+        }
+    }
+    false
 }
 
 fn status_index(text: &[u8]) -> Option<usize> {

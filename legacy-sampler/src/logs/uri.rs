@@ -85,50 +85,76 @@ fn is_protocol(text: &[u8]) -> bool {
 }
 
 /// A request target that nginx takes as it is (the fast path): it starts with `/` and
-/// has no `%`, `#`, `//` or `/.` (nor a `\`, which in a log starts an escape to decode
-/// first). Returned whole, query string included: callers compare it with location
-/// prefixes, which hold no `?`. `None` sends the target to [`normalise`]. Control
-/// bytes are not looked for: under `escape=default` and `json` they are escaped (and
-/// so caught as `\`); under `escape=none` the caller checks them.
+/// its path (before any `?`) has no `%`, `#`, `//`, `/.`, control byte, nor a `\`
+/// (which in a log starts an escape to decode first). Returned whole, query string
+/// included: callers compare it with location prefixes, which hold no `?`. `None`
+/// sends the target to [`normalise`].
 pub fn plain_path(target: &[u8]) -> Option<&[u8]> {
-    if target.first() != Some(&b'/') {
+    (plain_end(target)? == target.len()).then_some(target)
+}
+
+/// Where a plain target (see [`plain_path`]) ends: at its first space or at the end of
+/// `bytes`; `None` when it is not plain. One pass, one table look-up a byte: a path is
+/// a few dozen bytes, too short for vector searches to pay for their setup.
+#[inline(always)]
+pub fn plain_end(bytes: &[u8]) -> Option<usize> {
+    if bytes.first() != Some(&b'/') {
         return None;
     }
-    // One pass with a table: a path is a few dozen bytes, too short for `memchr`'s
-    // vector loops to pay for their setup.
-    let mut after_slash = false;
-    for &b in target {
-        match SPECIAL[usize::from(b)] {
-            0 => after_slash = false,
-            SLASH => {
-                if after_slash {
-                    return None;
-                }
-                after_slash = true;
-            }
-            DOT => {
-                if after_slash {
-                    return None;
-                }
+    // At each pass `bytes[slash]` is a `/`: the byte after it may not be `/` or `.`;
+    // then ordinary bytes (a `.` inside a segment among them) are skipped up to the
+    // next byte that matters.
+    let mut slash = 0;
+    loop {
+        let segment = slash + 1;
+        if matches!(bytes.get(segment), Some(b'/' | b'.')) {
+            return None;
+        }
+        let Some(offset) = bytes[segment..]
+            .iter()
+            .position(|&b| TARGET[usize::from(b)] != OTHER)
+        else {
+            return Some(bytes.len());
+        };
+        let at = segment + offset;
+        match TARGET[usize::from(bytes[at])] {
+            SLASH => slash = at,
+            END => return Some(at),
+            QUERY => {
+                // The query string is never normalised: only its end is looked for.
+                let query = &bytes[at..];
+                return match query.iter().position(|&b| b <= b' ' || b == 0x7f) {
+                    None => Some(bytes.len()),
+                    Some(end) if query[end] == b' ' => Some(at + end),
+                    Some(_) => None,
+                };
             }
             _ => return None,
         }
     }
-    Some(target)
 }
 
+const OTHER: u8 = 0;
 const SLASH: u8 = 1;
-const DOT: u8 = 2;
-const STOP: u8 = 3;
+const END: u8 = 2;
+const QUERY: u8 = 3;
+const STOP: u8 = 4;
 
-/// The bytes [`plain_path`] looks at.
-static SPECIAL: [u8; 256] = {
-    let mut table = [0u8; 256];
-    table[b'/' as usize] = SLASH;
-    table[b'.' as usize] = DOT;
+/// What each byte means to [`plain_end`] (`.` is ordinary inside a segment).
+static TARGET: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = STOP;
+        b += 1;
+    }
+    table[0x7f] = STOP;
     table[b'%' as usize] = STOP;
     table[b'#' as usize] = STOP;
     table[b'\\' as usize] = STOP;
+    table[b'/' as usize] = SLASH;
+    table[b' ' as usize] = END;
+    table[b'?' as usize] = QUERY;
     table
 };
 
@@ -388,7 +414,14 @@ mod tests {
         assert_eq!(uri("/status/.#frag").unwrap(), "/status/");
         assert_eq!(uri("/status/x%3f/..?y").unwrap(), "/status/");
         assert_eq!(plain_path(b"/status/x?a=b"), Some(&b"/status/x?a=b"[..]));
-        assert_eq!(plain_path(b"/status/x?a=//"), None);
+        assert_eq!(
+            plain_path(b"/status/x?a=//%"),
+            Some(&b"/status/x?a=//%"[..])
+        );
+        assert_eq!(plain_path(b"/status/x?a=\x01"), None);
+        assert_eq!(plain_path(b"/status/.x"), None);
+        assert_eq!(plain_path(b"/status/x.y/z"), Some(&b"/status/x.y/z"[..]));
+        assert_eq!(plain_end(b"/status/x?y HTTP/1.1"), Some(11));
         assert_eq!(uri("/status/x?a=%00//").unwrap(), "/status/x");
     }
 
