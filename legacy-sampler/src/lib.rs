@@ -74,6 +74,10 @@ pub struct Args {
     #[arg(short = 'c', long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
 
+    /// Do not verify TLS certificates (a self-signed edge). The summary records it.
+    #[arg(long)]
+    pub insecure: bool,
+
     /// Deadline of one request, body included; a slower one is a `timeout` error.
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub timeout: Duration,
@@ -102,7 +106,9 @@ pub struct Args {
     #[arg(long = "log", value_name = "FILE", conflicts_with_all = ["urls", "count", "run_for", "every", "rate", "origin"])]
     pub logs: Vec<PathBuf>,
 
-    /// The nginx `log_format` the logs were written with [default: combined].
+    /// The nginx `log_format` the logs were written with [default: combined]: as in
+    /// nginx.conf (`[log_format NAME] [escape=default|json|none] '…' '…'[;]`) or one
+    /// bare format string.
     #[arg(long, value_name = "FORMAT", requires = "logs")]
     pub log_format: Option<String>,
 
@@ -123,7 +129,8 @@ pub struct Args {
     #[arg(long, value_parser = parse_timestamp, value_name = "TIME", requires = "logs")]
     pub until: Option<jiff::Timestamp>,
 
-    /// Log mode: a request path starting with this is legacy (repeatable).
+    /// Log mode: a request whose path, as nginx normalised it (slashes merged, dot
+    /// segments resolved, %XX decoded), starts with this is legacy (repeatable).
     #[arg(
         long = "legacy-prefix",
         default_value = "/status/",
@@ -131,7 +138,7 @@ pub struct Args {
     )]
     pub legacy_prefixes: Vec<String>,
 
-    /// Log mode: a request path starting with this is api (repeatable).
+    /// Log mode: a request whose normalised path starts with this is api (repeatable).
     #[arg(
         long = "api-prefix",
         default_value = "/api/status/",
@@ -139,7 +146,13 @@ pub struct Args {
     )]
     pub api_prefixes: Vec<String>,
 
-    /// Log mode: more malformed lines than this share of all lines is fatal (exit 2).
+    /// Log mode: nginx's `merge_slashes` of the server that wrote the logs (on|off). On,
+    /// nginx's default, `//status/x` reaches `location /status/`; off, it does not.
+    #[arg(long, default_value = "on", value_parser = BoolishValueParser::new(), action = ArgAction::Set, value_name = "on|off", hide_possible_values = true)]
+    pub merge_slashes: bool,
+
+    /// Log mode: more malformed lines than this share of the access lines (foreign
+    /// lines left out) is fatal (exit 2).
     #[arg(long, default_value_t = 0.05, value_name = "RATIO")]
     pub max_malformed_ratio: f64,
 
@@ -230,6 +243,12 @@ fn validate(args: &Args) -> Result<(), String> {
     if args.every == Some(Duration::ZERO) || args.run_for == Some(Duration::ZERO) {
         return Err("--every and --for must be above zero".into());
     }
+    if args
+        .every
+        .is_some_and(|every| every < Duration::from_micros(1))
+    {
+        return Err("--every must be at least 1us (at most 1000000 samples a second)".into());
+    }
     if args.window < Duration::from_secs(1) {
         return Err("--window must be at least 1s".into());
     }
@@ -244,6 +263,13 @@ fn validate(args: &Args) -> Result<(), String> {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("{flag} must be between 0 and 1, got {r}"));
             }
+        }
+    }
+    for prefix in args.legacy_prefixes.iter().chain(&args.api_prefixes) {
+        if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
+            return Err(format!(
+                "--legacy-prefix and --api-prefix take a path as nginx's locations match it (starting with `/`, without `?` or `#`), got {prefix:?}"
+            ));
         }
     }
     if args.logs.is_empty() {
