@@ -1,12 +1,29 @@
 //! Turning a tool library into a process: the [`Io`] handles a tool runs with,
 //! argument parsing that never exits, and the one-line `main` of every binary.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::error::ErrorKind;
 
 use crate::exit::Exit;
+use crate::progress::{self, Suspended};
+
+/// Set by [`main`]: this process's stdout and stderr are the tool's own.
+static OWN_PROCESS: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// How many [`run_captured`] runs are under way on this thread.
+    static CAPTURED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether the run on this thread writes to the process's own stdout: a binary's run,
+/// not a test's nor one the xtask captures. Colour decides on it.
+pub fn owns_terminal() -> bool {
+    OWN_PROCESS.load(Ordering::Relaxed) && CAPTURED.with(Cell::get) == 0
+}
 
 /// The streams a tool runs with. The binaries pass the process's own; the xtask and
 /// the tests pass buffers.
@@ -47,11 +64,24 @@ pub fn parse_args<T: clap::Parser>(args: Vec<OsString>, io: &mut Io<'_>) -> Resu
 
 /// The whole `main` of a tool binary: runs the library with the process's streams
 /// and exits with the code it returns.
+///
+/// On a terminal, progress is drawn on stderr ([`progress`]), and every write to the
+/// terminal (stdout too, when it is one) first clears the progress line.
 pub fn main(run: fn(Vec<OsString>, &mut Io<'_>) -> Exit) -> ! {
+    OWN_PROCESS.store(true, Ordering::Relaxed);
+    if io::stderr().is_terminal() {
+        progress::enable();
+    }
     let stdin = io::stdin();
     let mut stdin = stdin.lock();
-    let mut stdout = io::BufWriter::new(io::stdout().lock());
-    let mut stderr = io::stderr();
+    // Records into a pipe never meet the progress line; only a terminal needs clearing.
+    let raw_stdout: Box<dyn Write> = if io::stdout().is_terminal() {
+        Box::new(Suspended(io::stdout().lock()))
+    } else {
+        Box::new(io::stdout().lock())
+    };
+    let mut stdout = io::BufWriter::new(raw_stdout);
+    let mut stderr = Suspended(io::stderr());
     let interactive = io::stderr().is_terminal() && io::stdin().is_terminal();
     let exit = {
         let mut handles = Io {
@@ -78,6 +108,7 @@ pub fn run_captured(
     let mut input = stdin;
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
+    CAPTURED.with(|c| c.set(c.get() + 1));
     let exit = {
         let mut handles = Io {
             stdin: &mut input,
@@ -87,5 +118,6 @@ pub fn run_captured(
         };
         run(args.iter().map(OsString::from).collect(), &mut handles)
     };
+    CAPTURED.with(|c| c.set(c.get() - 1));
     (exit, stdout, stderr)
 }

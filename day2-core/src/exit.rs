@@ -26,6 +26,16 @@ impl Exit {
         }
     }
 
+    /// What the code means, in the words of the exit-code table.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "every check passed",
+            Exit::Failed => "at least one check failed",
+            Exit::Usage => "usage error, or input that cannot be read or parsed",
+            Exit::Timeout => "a deadline given with a wait option ran out",
+        }
+    }
+
     /// The more severe of two outcomes.
     pub fn merge(self, other: Exit) -> Exit {
         self.max(other)
@@ -34,8 +44,9 @@ impl Exit {
 
 /// The exit-code table, appended to every tool's `--help`.
 pub const EXIT_CODES_HELP: &str = "\
-Output: one JSON record per line on stdout (schema: schema/record.schema.json);
-human messages on stderr.
+Output: one JSON record per line on stdout (schema: schema/record.schema.json), or a
+checklist with --format text; on stderr, one line per failed check (and per warning
+unless --quiet), then a closing line with the counts and the exit code's meaning.
 
 Exit codes:
   0    every check passed (warn and info records do not fail a run)
@@ -64,6 +75,9 @@ mod tests {
         assert_eq!(codes, vec![0, 1, 2, 124]);
         for code in ["0 ", "1 ", "2 ", "124 "] {
             assert!(EXIT_CODES_HELP.contains(&format!("\n  {code}")), "{code}");
+        }
+        for exit in [Exit::Ok, Exit::Failed, Exit::Usage, Exit::Timeout] {
+            assert!(EXIT_CODES_HELP.contains(exit.meaning()), "{exit:?}");
         }
     }
 }

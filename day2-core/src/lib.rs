@@ -2,7 +2,9 @@
 //! envelope ([`record`]), the exit-code policy ([`exit`]), the plumbing that turns a
 //! tool library into a process and back ([`cli`]), the HTTP client settings shared by
 //! the tools that speak HTTP ([`http`]), the Prometheus text conventions ([`prom`]),
-//! and duration parsing for flags ([`duration`]).
+//! duration parsing for flags ([`duration`]), and the human side of every run: the
+//! lines on stderr and the text view ([`human`]), progress on a terminal
+//! ([`progress`]).
 //!
 //! Tool libraries never call `process::exit` and never print except to the writers
 //! they are given in [`cli::Io`], so the xtask and the tests can drive them in-process.
@@ -11,6 +13,8 @@ pub mod cli;
 pub mod duration;
 pub mod exit;
 pub mod http;
+pub mod human;
+pub mod progress;
 pub mod prom;
 pub mod record;
 
