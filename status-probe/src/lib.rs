@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use day2_core::duration::parse_duration;
+use day2_core::human::{self, HumanArgs};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
 
 pub mod checks;
@@ -204,6 +205,9 @@ pub struct Args {
     /// Do not verify TLS certificates (recorded in the output).
     #[arg(long)]
     pub insecure: bool,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 /// The longest duration any flag or variable takes: 30 days. Beyond it a wait, a
@@ -285,34 +289,29 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    let settings = match Settings::from_args(&args) {
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| run_parsed(&args, io))
+}
+
+fn run_parsed(args: &Args, io: &mut Io<'_>) -> Exit {
+    let settings = match Settings::from_args(args) {
         Ok(settings) => settings,
         Err(message) => {
             io.error(TOOL, message);
             return Exit::Usage;
         }
     };
-    let mut probe = Probe::new(&args);
-    let mut devnull = std::io::sink();
-    let stdout: &mut dyn std::io::Write = match args.format {
-        Format::Json => &mut *io.stdout,
-        Format::Prometheus => &mut devnull,
-    };
-    let mut out = Output::new(stdout);
-    let result = probe_all(
-        &args,
-        &settings,
-        &mut probe,
-        &mut out,
-        io.stderr,
-        io.interactive,
-    );
+    let mut probe = Probe::new(args);
+    // With --format prometheus the records still pass here: the human side reads them
+    // (a line per problem on stderr) and keeps them off stdout.
+    let mut out = Output::new(&mut *io.stdout);
+    let result = probe_all(args, &settings, &mut probe, &mut out);
     let exit = out.exit();
     if result.is_err() {
         // stdout went away: nobody reads us, stop quietly.
         return exit;
     }
-    if args.format == Format::Json && args.textfile.is_none() {
+    if args.format != Format::Prometheus && args.textfile.is_none() {
         return exit;
     }
     let exposition = prom::render(&args.service, out.records(), &out.facts);
@@ -410,8 +409,6 @@ fn probe_all(
     settings: &Settings,
     probe: &mut Probe,
     out: &mut Output<'_>,
-    stderr: &mut dyn std::io::Write,
-    interactive: bool,
 ) -> Result<(), day2_core::Closed> {
     out.facts.insecure = args.insecure;
     if args.insecure {
@@ -422,7 +419,7 @@ fn probe_all(
     }
     let mut clock = warming::Tracker::new(settings.started_at);
     if args.wait {
-        let outcome = wait::run(args, probe, out, &mut clock, stderr, interactive)?;
+        let outcome = wait::run(args, probe, out, &mut clock)?;
         if outcome != wait::Outcome::Met {
             if let Some(budget) = args.warming_budget {
                 out.emit(clock.record(probe.url(&args.summary_path), budget))?;
