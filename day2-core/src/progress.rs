@@ -133,6 +133,9 @@ impl Progress {
 
     /// Says what is being waited for now (the state seen, the step running).
     pub fn message(&self, text: impl Into<String>) {
+        if self.bar.is_none() {
+            return;
+        }
         if let Ok(mut message) = self.message.lock() {
             *message = text.into();
         }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::builder::{ArgAction, BoolishValueParser};
 use day2_core::duration::parse_duration;
+use day2_core::human::{self, HumanArgs};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
 
 pub mod gate;
@@ -164,6 +165,9 @@ pub struct Args {
     /// Also write the Prometheus text format to this file, atomically (temp + rename).
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 /// The format written on stdout.
@@ -173,6 +177,19 @@ pub enum Format {
     Json,
     /// The Prometheus text exposition format, written at the end of the run.
     Prometheus,
+    /// A checklist for a person, at the end of the run: grouped by check, with a
+    /// verdict column.
+    Text,
+}
+
+impl From<Format> for human::View {
+    fn from(format: Format) -> human::View {
+        match format {
+            Format::Json => human::View::Records,
+            Format::Prometheus => human::View::Hidden,
+            Format::Text => human::View::Text,
+        }
+    }
 }
 
 /// What `FAIL_ON_LEGACY` means, the one definition shared by this tool, the cutover's
@@ -292,10 +309,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         io.error(TOOL, message);
         return Exit::Usage;
     }
-    if args.format == Format::Json && args.textfile.is_none() {
-        return run_mode(&args, io);
-    }
-    prom::run(&args, io)
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| {
+        if args.format != Format::Prometheus && args.textfile.is_none() {
+            return run_mode(&args, io);
+        }
+        prom::run(&args, io)
+    })
 }
 
 /// Runs live or log mode, writing records to `io.stdout`.
