@@ -17,6 +17,8 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Subcommand};
+use day2_core::human::{self, Format, HumanArgs};
+use day2_core::progress::Progress;
 use day2_core::{
     cli, duration::parse_duration, exit::EXIT_CODES_HELP, Exit, Io, Record, RecordSink,
 };
@@ -55,6 +57,14 @@ pub struct Args {
     pub command: Option<Command>,
     #[command(flatten)]
     pub common: Common,
+
+    /// json: one record per line (plans are records too); text: a checklist for a
+    /// person, grouped by check.
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 /// Options every command takes.
@@ -155,6 +165,11 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| run_parsed(args, io))
+}
+
+fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
     let protection = match Protection::new(&args.common.protect) {
         Ok(p) => p,
         Err(e) => {
@@ -210,9 +225,8 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     let engine = match Engine::connect() {
         Ok(engine) => engine,
         Err(e) => {
-            let _ = sink
-                .emit(Record::error("engine", "docker", "engine_unreachable").message(e.clone()));
-            let _ = writeln!(stderr, "{TOOL}: {e}");
+            let _ = sink.emit(Record::error("engine", "docker", "engine_unreachable").message(e));
+            // The record's line on stderr says it (day2-core's human side).
             return sink.exit();
         }
     };
@@ -237,8 +251,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Err(Stop::Engine(e)) => {
             let _ = ctx
                 .sink
-                .emit(Record::error("engine", "docker", "engine_error").message(e.clone()));
-            let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
+                .emit(Record::error("engine", "docker", "engine_error").message(e));
         }
         Err(Stop::Usage(e)) => {
             let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
@@ -268,7 +281,12 @@ impl From<day2_core::record::Closed> for Stop {
 /// Emits a `disk` snapshot record; `phase` is `now`, `before` or `after`.
 pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage, Stop> {
     let started = std::time::Instant::now();
+    let waiting = Progress::wait(
+        "asking the engine for its disk use (/system/df sizes every volume)",
+        None,
+    );
     let usage = ctx.engine.disk_usage().map_err(Stop::Engine)?;
+    drop(waiting);
     let mut data = usage.summary();
     if let Some(obj) = data.as_object_mut() {
         obj.insert("phase".into(), json!(phase));

@@ -11,6 +11,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use day2_core::human::{self, Format, HumanArgs};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
 
 pub mod generate;
@@ -40,6 +41,13 @@ pub struct Args {
     pub command: Option<Command>,
     #[command(flatten)]
     pub verify: VerifyArgs,
+
+    /// json: one record per line; text: a checklist for a person, grouped by check.
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -144,12 +152,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    match args.command {
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| match &args.command {
         None => verify::run(&args.verify, io),
-        Some(Command::Verify(a)) => verify::run(&a, io),
-        Some(Command::Generate(a)) => generate::run(&a, io),
-        Some(Command::Html(a)) => html::run(&a, io),
-    }
+        Some(Command::Verify(a)) => verify::run(a, io),
+        Some(Command::Generate(a)) => generate::run(a, io),
+        Some(Command::Html(a)) => html::run(a, io),
+    })
 }
 
 /// The root for a manifest: `--root`, else the manifest's own directory.

@@ -17,6 +17,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, Write};
 
 use clap::{Parser, Subcommand};
+use day2_core::human::{self, Format, HumanArgs};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
 
 pub mod compose;
@@ -57,6 +58,14 @@ pub struct Args {
     /// TUNNEL_TOKEN and CLOUDFLARE_TUNNEL_TOKEN are always masked.
     #[arg(long = "secret-env", value_name = "NAME", global = true)]
     pub secret_env: Vec<String>,
+
+    /// json: one record per line; text: a checklist for a person, grouped by check
+    /// (`redact` always copies its input).
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,27 +133,46 @@ fn dispatch(
     };
     let names: Vec<&str> = args.secret_env.iter().map(String::as_str).collect();
     redactor.learn_env(&names);
-    match args.command {
-        Some(Command::Edge(edge_args)) => edge::run(&edge_args, &mut io),
-        Some(Command::Connector(connector_args)) => connector::run(&connector_args, &mut io),
-        Some(Command::Config(config_args)) => config::run(&config_args, &mut io, redactor),
-        Some(Command::Compose(compose_args)) => compose::run(&compose_args, &mut io, redactor),
-        // The filter is the redactor itself: its output goes out as it made it, so
-        // line endings survive and nothing is scanned twice.
-        Some(Command::Redact) => match redact::filter(stdin, stdout.inner(), redactor) {
-            Ok(_) => Exit::Ok,
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
-            Err(err) => {
-                let _ = writeln!(stderr, "{TOOL}: redact: cannot copy stdin to stdout: {err}");
-                Exit::Usage
-            }
-        },
-        None if args.edge.edge.is_some() => edge::run(&args.edge, &mut io),
+    if matches!(args.command, Some(Command::Redact)) {
+        return redact_stdin(stdin, stdout, stderr, redactor);
+    }
+    // Both sides of the human output go through the redacting writers of `io`.
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, &mut io, |io| checks(&args, io, redactor))
+}
+
+/// The modes that write records.
+fn checks(args: &Args, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
+    match &args.command {
+        Some(Command::Edge(edge_args)) => edge::run(edge_args, io),
+        Some(Command::Connector(connector_args)) => connector::run(connector_args, io),
+        Some(Command::Config(config_args)) => config::run(config_args, io, redactor),
+        Some(Command::Compose(compose_args)) => compose::run(compose_args, io, redactor),
+        Some(Command::Redact) => unreachable!("redact is a filter, handled before"),
+        None if args.edge.edge.is_some() => edge::run(&args.edge, io),
         None => {
             io.error(
                 TOOL,
                 "give --edge URL, or a subcommand (edge, connector, config, compose, redact); see --help",
             );
+            Exit::Usage
+        }
+    }
+}
+
+/// `redact`: the filter is the redactor itself: its output goes out as it made it, so
+/// line endings survive and nothing is scanned twice.
+fn redact_stdin(
+    stdin: &mut dyn BufRead,
+    stdout: &mut RedactingWriter<'_>,
+    stderr: &mut RedactingWriter<'_>,
+    redactor: &Redactor,
+) -> Exit {
+    match redact::filter(stdin, stdout.inner(), redactor) {
+        Ok(_) => Exit::Ok,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(err) => {
+            let _ = writeln!(stderr, "{TOOL}: redact: cannot copy stdin to stdout: {err}");
             Exit::Usage
         }
     }
