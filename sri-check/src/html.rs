@@ -197,7 +197,11 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
         }
     }
     let summary = Record::info("summary", &root.canonical.display().to_string(), "summary")
-        .message(format!("{} pages, {asset_count} assets", pages.len()))
+        .message(format!(
+            "{}, {}",
+            day2_core::human::plural(pages.len() as u64, "page", "pages"),
+            day2_core::human::plural(asset_count as u64, "asset", "assets")
+        ))
         .data(json!({
             "pages": pages.len(),
             "assets": asset_count,

@@ -68,10 +68,10 @@ pub fn run(args: &VerifyArgs, io: &mut Io<'_>) -> Exit {
     let target = args.manifest.display().to_string();
     let summary = Record::info("summary", &target, "summary")
         .message(format!(
-            "{} entries, {} ok, {} bytes hashed",
-            jobs.len(),
+            "{}, {} ok, {} hashed",
+            day2_core::human::plural(jobs.len() as u64, "entry", "entries"),
             reasons.get("ok").copied().unwrap_or(0),
-            bytes
+            day2_core::human::plural(bytes as u64, "byte", "bytes")
         ))
         .data(json!({
             "entries": jobs.len(),

@@ -503,7 +503,7 @@ fn serve(serve_for: Option<Duration>, io: &mut Io<'_>) -> Exit {
         return sink.exit();
     }
     let until = match serve_for {
-        Some(d) => format!("for {}", humantime::format_duration(d)),
+        Some(d) => format!("for {}", day2_core::duration::words(d)),
         None => "until Ctrl-C".into(),
     };
     let _ = writeln!(

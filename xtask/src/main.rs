@@ -17,6 +17,7 @@ mod triage;
 use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
+use day2_core::human::{self, Format, HumanArgs};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
 
 /// The name stamped on the xtask's own records.
@@ -28,6 +29,14 @@ pub const TOOL: &str = "xtask";
 pub struct Args {
     #[command(subcommand)]
     command: Command,
+
+    /// json: one record per line; text: a checklist for a person, grouped by check
+    /// (the playbooks: demo, cutover, dist, start-prod, triage).
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +116,8 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
+    // The playbooks write records; the chores (setup, test, bench) only talk.
+    let options = human::Options::new(args.format, &args.human);
     match args.command {
         Command::Setup(args) => setup(&args, io),
         Command::Test(args) => match xtask_setup::test(&args.args, io.stderr) {
@@ -114,12 +125,16 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             2 => Exit::Usage,
             _ => Exit::Failed,
         },
-        Command::Demo(demo) => demo::run(&demo, io),
         Command::Bench(bench) => bench::run(&bench, io),
-        Command::Cutover(cutover) => cutover::run(&cutover, io),
-        Command::Dist(dist) => dist::run(&dist, io),
-        Command::StartProd(start) => start_prod::run(&start, io),
-        Command::Triage(triage) => triage::run(&triage, io),
+        Command::Demo(demo) => human::report(TOOL, options, io, |io| demo::run(&demo, io)),
+        Command::Cutover(cutover) => {
+            human::report(TOOL, options, io, |io| cutover::run(&cutover, io))
+        }
+        Command::Dist(dist) => human::report(TOOL, options, io, |io| dist::run(&dist, io)),
+        Command::StartProd(start) => {
+            human::report(TOOL, options, io, |io| start_prod::run(&start, io))
+        }
+        Command::Triage(triage) => human::report(TOOL, options, io, |io| triage::run(&triage, io)),
     }
 }
 
