@@ -402,7 +402,16 @@ pub fn closing_line(tool: &str, counts: &Counts, left_out: u64, exit: Exit) -> S
             plural(left_out, "problem line", "problem lines")
         );
     }
-    let _ = write!(line, "; exit {}: {}", exit.code(), exit.meaning());
+    if exit == Exit::Ok && counts.fail + counts.error > 0 {
+        // docker-doctor after a recovery, the demo's expected failures: the records
+        // report them, the outcome was decided otherwise.
+        let _ = write!(
+            line,
+            "; exit 0: the run passed (its fail and error records did not decide the outcome)"
+        );
+    } else {
+        let _ = write!(line, "; exit {}: {}", exit.code(), exit.meaning());
+    }
     line
 }
 
