@@ -277,6 +277,10 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
         let finding = if args.dry_run {
             Finding::new(Verdict::Info, "dry_run", step.plan(args), json!({}))
         } else {
+            let _waiting = day2_core::progress::Progress::wait(
+                format!("cutover step {}: {}", step.name(), step.plan(args)),
+                None,
+            );
             run_step(step, args)
         };
         let record = Record::new(&check, target, finding.verdict, finding.reason.as_deref())
