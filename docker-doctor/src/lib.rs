@@ -15,7 +15,7 @@ use std::time::Duration;
 use day2_core::duration::parse_duration;
 use day2_core::human::{self, HumanArgs};
 use day2_core::progress::Progress;
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+use day2_core::{cli, exit::after_help, Exit, Io, Record};
 
 pub mod compose;
 pub mod daemon;
@@ -50,6 +50,15 @@ pub enum Check {
     Wslconfig,
 }
 
+/// The examples of `--help` and the man page (the README's).
+const EXAMPLES: &[&str] = &[
+    "docker-doctor   # probe, the compose project here, resources",
+    "docker-doctor --checks probe --format text   # just the ladder, for a person",
+    "docker-doctor --expect ollama,backend,nginx,cloudflared --wslconfig /mnt/c/Users/me/.wslconfig",
+    "docker-doctor --recover   # prints the platform's restart commands",
+    "docker-doctor --recover --yes --attempts 3   # runs them, re-probes with backoff",
+];
+
 /// Probe the Docker daemon without ever hanging, check a compose stack's health and
 /// resources, and recover a dead daemon within bounds.
 ///
@@ -60,7 +69,7 @@ pub enum Check {
 /// and comes with remediation for the platform. Stack and resource checks run only
 /// when the ladder passes.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     /// The daemon endpoint: unix:///path/to/docker.sock or tcp://host:port.
     #[arg(long, env = "DOCKER_HOST", default_value = endpoint::DEFAULT_UNIX, value_name = "URL")]

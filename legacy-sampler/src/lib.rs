@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::builder::{ArgAction, BoolishValueParser};
 use day2_core::duration::parse_duration;
 use day2_core::human::{self, HumanArgs};
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::{cli, exit::after_help, Exit, Io};
 
 pub mod gate;
 pub mod live;
@@ -29,6 +29,16 @@ pub const TOOL: &str = "legacy-sampler";
 /// The URL sampled when none is given: the summary path of a local edge.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/api/status/summary";
 
+/// The examples of `--help` and the man page (the README's, and the guide's rolling
+/// sample and cutover gates).
+const EXAMPLES: &[&str] = &[
+    "legacy-sampler https://host/status/summary --every 2s -n 30   # the guide's rolling sample",
+    "FAIL_ON_LEGACY=true legacy-sampler https://host/api/status/summary -n 30   # CI guard: exit 1 at the first legacy answer",
+    "legacy-sampler --log /var/log/nginx/access.log.1 --log /var/log/nginx/access.log --quiet-for 24h   # 0 legacy hits for 24 hours?",
+    "legacy-sampler --log access.log --window 1h --format text   # hourly windows, for a person",
+    "legacy-sampler https://host/status/summary --samples off --for 10m --format prometheus",
+];
+
 /// Counts legacy-endpoint traffic: live X-Status-Path sampling and nginx access-log
 /// windows, with a gate.
 ///
@@ -36,7 +46,7 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/api/status/summary";
 /// response header: `api`, `legacy`, any other value as itself, `missing`, or the kind
 /// of transport error. Log mode (`--log`) counts the same in nginx access logs.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     /// URLs to sample, taken in turn [default: http://127.0.0.1:8080/api/status/summary]
     #[arg(value_name = "URL")]

@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use day2_core::human::{self, Format, HumanArgs};
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+use day2_core::{cli, exit::after_help, Exit, Io, Record};
 
 pub mod generate;
 pub mod hash;
@@ -29,13 +29,37 @@ pub const TOOL: &str = "sri-check";
 /// The manifest's file name, in the working directory unless `--manifest` says otherwise.
 pub const DEFAULT_MANIFEST: &str = "sri-manifest.json";
 
+/// The examples of `--help` and the man pages (the README's; `sri-check` is the
+/// guide's `node scripts/check-integrity.mjs`).
+const EXAMPLES: &[&str] = &[
+    "sri-check   # verify ./sri-manifest.json, as node scripts/check-integrity.mjs does",
+    "sri-check --manifest site/sri-manifest.json --jobs 2",
+    "sri-check generate 'js/**/*.js' 'css/*.css'   # write the manifest for these files",
+    "sri-check generate --check   # CI: exit 1 if the manifest would change",
+    "sri-check html '**/*.html'   # the integrity attributes of the pages",
+];
+const VERIFY_EXAMPLES: &[&str] = &[
+    "sri-check verify   # ./sri-manifest.json, paths relative to its directory",
+    "sri-check verify --manifest site/sri-manifest.json --format text",
+];
+const GENERATE_EXAMPLES: &[&str] = &[
+    "sri-check generate 'js/**/*.js' 'css/*.css'   # write the manifest for these files",
+    "sri-check generate --check   # CI: exit 1 if the manifest would change, naming the entries",
+    "sri-check generate --update new.js   # keep the entries, add or refresh new.js",
+    "git ls-files -z '*.js' | sri-check generate -0 -",
+];
+const HTML_EXAMPLES: &[&str] = &[
+    "sri-check html '**/*.html'   # uses ./sri-manifest.json if present",
+    "sri-check html dist/index.html --root dist --no-manifest",
+];
+
 /// Verifies and generates the SRI manifest and checks the integrity attributes of HTML pages.
 ///
 /// Without a subcommand it verifies `sri-manifest.json` in the current directory, as
 /// `node scripts/check-integrity.mjs` does: exit 0 clean, 1 on drift or a missing file,
 /// 2 when the manifest cannot be read or parsed.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP, args_conflicts_with_subcommands = true)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES), args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -53,10 +77,13 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Recompute every manifest entry and compare it with the file (the default).
+    #[command(after_help = after_help(VERIFY_EXAMPLES))]
     Verify(VerifyArgs),
     /// Write the manifest for the given files, or check that it is up to date.
+    #[command(after_help = after_help(GENERATE_EXAMPLES))]
     Generate(GenerateArgs),
     /// Check the integrity attributes of script and link tags in HTML pages.
+    #[command(after_help = after_help(HTML_EXAMPLES))]
     Html(HtmlArgs),
 }
 

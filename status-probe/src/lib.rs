@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use day2_core::duration::parse_duration;
 use day2_core::human::{self, HumanArgs};
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+use day2_core::{cli, exit::after_help, Exit, Io, Record};
 
 pub mod checks;
 pub mod cors;
@@ -80,13 +80,24 @@ pub enum LegacyExpect {
     Gone,
 }
 
+/// The examples of `--help` and the man page (the README's, and the guide's quick
+/// probes).
+const EXAMPLES: &[&str] = &[
+    "status-probe --url https://assistant.example.org ready summary   # the guide's quick probes",
+    "status-probe --url http://127.0.0.1:8080 --chat-path /api/chat --origin https://assistant.example.org",
+    "status-probe --wait --warming-budget 10m summary   # bring-up: wait until truly ready, then check",
+    "status-probe --format text   # the same checks as a checklist for a person",
+    "status-probe --format prometheus --textfile /var/lib/node_exporter/status.prom",
+    "status-probe summary --changelog docs/CHANGELOG.md   # which release is deployed?",
+];
+
 /// Readiness, summary, CORS and legacy-path checks against the assistant stack, with
 /// waits, a warming SLO, deploy freshness and Prometheus output.
 ///
 /// Runs the named checks (all of them by default) against --url and writes one JSON
 /// record per finding on stdout.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     /// Checks to run (default: all of them).
     #[arg(value_enum)]

