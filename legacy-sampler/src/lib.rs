@@ -33,8 +33,8 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/api/status/summary";
 /// sample and cutover gates).
 const EXAMPLES: &[&str] = &[
     "legacy-sampler https://host/status/summary --every 2s -n 30   # the guide's rolling sample",
-    "FAIL_ON_LEGACY=true legacy-sampler https://host/api/status/summary -n 30   # CI guard: exit 1 at the first legacy answer",
-    "legacy-sampler --log /var/log/nginx/access.log.1 --log /var/log/nginx/access.log --quiet-for 24h   # 0 legacy hits for 24 hours?",
+    "FAIL_ON_LEGACY=true legacy-sampler https://host/api/status/summary -n 30   # CI guard",
+    "legacy-sampler --log access.log.1 --log access.log --quiet-for 24h   # quiet for 24 hours?",
     "legacy-sampler --log access.log --window 1h --format text   # hourly windows, for a person",
     "legacy-sampler https://host/status/summary --samples off --for 10m --format prometheus",
 ];

@@ -47,7 +47,7 @@ const EXAMPLES: &[&str] = &[
     "prune-review   # = review: disk snapshot and one record per volume",
     "prune-review plan --include-named --older-than 7d > plan.jsonl   # edit it, then:",
     "prune-review apply --plan plan.jsonl   # asks on a terminal; --yes otherwise",
-    "prune-review caches --format text   # what stopped containers, networks, images, build cache would free",
+    "prune-review caches --format text   # what stopped containers, images, build cache would free",
     "prune-review inspect VOLUME --image busybox:1   # contents, read-only; nothing is pulled",
 ];
 const REVIEW_EXAMPLES: &[&str] = &[

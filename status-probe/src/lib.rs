@@ -84,8 +84,8 @@ pub enum LegacyExpect {
 /// probes).
 const EXAMPLES: &[&str] = &[
     "status-probe --url https://assistant.example.org ready summary   # the guide's quick probes",
-    "status-probe --url http://127.0.0.1:8080 --chat-path /api/chat --origin https://assistant.example.org",
-    "status-probe --wait --warming-budget 10m summary   # bring-up: wait until truly ready, then check",
+    "status-probe --url http://127.0.0.1:8080 --chat-path /api/chat --origin https://app.example",
+    "status-probe --wait --warming-budget 10m summary   # bring-up: wait until ready, then check",
     "status-probe --format text   # the same checks as a checklist for a person",
     "status-probe --format prometheus --textfile /var/lib/node_exporter/status.prom",
     "status-probe summary --changelog docs/CHANGELOG.md   # which release is deployed?",

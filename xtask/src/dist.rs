@@ -351,4 +351,97 @@ mod tests {
             }
         }
     }
+
+    /// The words of an example command line as a shell splits them (single quotes),
+    /// the command's own words only: environment assignments, redirections and the
+    /// other commands of a pipeline left out.
+    fn words_of<'a>(example: &'a str, name: &str) -> Vec<Vec<String>> {
+        let line = example.split("   #").next().unwrap_or("").trim();
+        let mut runs = Vec::new();
+        for segment in line.split(" | ") {
+            let mut words = Vec::new();
+            let mut word = String::new();
+            let mut quoted = false;
+            for c in segment.chars() {
+                match c {
+                    '\'' => quoted = !quoted,
+                    ' ' if !quoted => {
+                        if !word.is_empty() {
+                            words.push(std::mem::take(&mut word));
+                        }
+                    }
+                    _ => word.push(c),
+                }
+            }
+            if !word.is_empty() {
+                words.push(word);
+            }
+            let words: Vec<String> = words
+                .into_iter()
+                .skip_while(|w| w.contains('=') || w == "cargo")
+                .take_while(|w| !w.starts_with('>') && !w.starts_with('<') && w != "2>&1")
+                .collect();
+            if words.first().is_some_and(|w| w == name) {
+                runs.push(words);
+            }
+        }
+        runs
+    }
+
+    fn every_command(command: &clap::Command, out: &mut Vec<clap::Command>) {
+        out.push(command.clone());
+        // clap's own `help` subcommand (and its children) are clap's.
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            every_command(sub, out);
+        }
+    }
+
+    #[test]
+    fn every_help_teaches_with_examples_that_parse_and_shows_its_variables() {
+        for tool in commands() {
+            let name = tool.get_name().to_owned();
+            let mut built = tool.clone();
+            built.build();
+            let mut all = Vec::new();
+            every_command(&built, &mut all);
+            for command in all {
+                let after = command
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                let shown = command
+                    .get_display_name()
+                    .unwrap_or(command.get_name())
+                    .to_owned();
+                assert!(
+                    after.contains("Exit codes:\n  0 "),
+                    "{shown}: the exit-code table"
+                );
+                let examples = examples_of(&after);
+                assert!(!examples.is_empty(), "{shown}: examples");
+                for example in examples {
+                    assert!(
+                        example.len() <= 96,
+                        "{shown}: {example:?} is wrapped by --help"
+                    );
+                    let runs = words_of(example, &name);
+                    assert!(!runs.is_empty(), "{shown}: {example:?} does not run {name}");
+                    for words in runs {
+                        if let Err(err) = tool.clone().try_get_matches_from(&words) {
+                            panic!("{shown}: {example:?} does not parse: {err}");
+                        }
+                    }
+                }
+                for arg in command.get_arguments() {
+                    if arg.get_env().is_some() {
+                        assert!(
+                            !arg.is_hide_env_set(),
+                            "{shown}: {:?} hides its variable",
+                            arg.get_id()
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
