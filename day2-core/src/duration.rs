@@ -24,7 +24,7 @@ pub fn words(d: Duration) -> String {
             format!("{n} {one}s")
         }
     };
-    let (days, hours) = if secs % 3600 == 0 && secs <= 48 * 3600 {
+    let (days, hours) = if secs.is_multiple_of(3600) && secs <= 48 * 3600 {
         (0, secs / 3600)
     } else {
         (secs / 86_400, secs % 86_400 / 3600)

@@ -71,7 +71,7 @@ pub fn run(args: &VerifyArgs, io: &mut Io<'_>) -> Exit {
             "{}, {} ok, {} hashed",
             day2_core::human::plural(jobs.len() as u64, "entry", "entries"),
             reasons.get("ok").copied().unwrap_or(0),
-            day2_core::human::plural(bytes as u64, "byte", "bytes")
+            day2_core::human::plural(bytes, "byte", "bytes")
         ))
         .data(json!({
             "entries": jobs.len(),

@@ -355,7 +355,7 @@ mod tests {
     /// The words of an example command line as a shell splits them (single quotes),
     /// the command's own words only: environment assignments, redirections and the
     /// other commands of a pipeline left out.
-    fn words_of<'a>(example: &'a str, name: &str) -> Vec<Vec<String>> {
+    fn words_of(example: &str, name: &str) -> Vec<Vec<String>> {
         let line = example.split("   #").next().unwrap_or("").trim();
         let mut runs = Vec::new();
         for segment in line.split(" | ") {
