@@ -103,7 +103,8 @@ pub struct Common {
     pub filter: Option<String>,
     /// `apply` refuses to run without --filter (test suites and demos set the variable
     /// to anything non-empty, so no destructive run leaves their label scope).
-    #[arg(long, global = true, env = REQUIRE_FILTER_ENV, value_parser = non_empty, action = clap::ArgAction::SetTrue)]
+    // The default is the empty value (not SetTrue's "false", which is non-empty).
+    #[arg(long, global = true, env = REQUIRE_FILTER_ENV, value_parser = non_empty, action = clap::ArgAction::SetTrue, default_value = "")]
     pub require_filter: bool,
     /// The Docker Engine's endpoint (unix:///path or tcp://host:port), as for the docker
     /// CLI [default: the local socket].
@@ -400,5 +401,17 @@ mod tests {
     fn the_command_line_definition_is_consistent() {
         use clap::CommandFactory;
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn the_filter_guard_is_off_unless_asked_for() {
+        use clap::Parser;
+        // The variable is read by clap: here only the flag and the default are tried.
+        if std::env::var_os(REQUIRE_FILTER_ENV).is_none() {
+            let args = Args::try_parse_from(["prune-review", "apply"]).unwrap();
+            assert!(!args.common.require_filter);
+        }
+        let args = Args::try_parse_from(["prune-review", "apply", "--require-filter"]).unwrap();
+        assert!(args.common.require_filter);
     }
 }

@@ -31,7 +31,8 @@ pub struct ConfigArgs {
     /// The tunnel runs in token mode (also assumed when TUNNEL_TOKEN or
     /// CLOUDFLARE_TUNNEL_TOKEN is set): the dashboard owns the ingress rules.
     /// A token's value only turns this on; it is never shown.
-    #[arg(long, env = "TUNNEL_TOKEN", hide_env_values = true, value_parser = token_set, action = clap::ArgAction::SetTrue)]
+    // The default is the empty value (not SetTrue's "false", which is non-empty).
+    #[arg(long, env = "TUNNEL_TOKEN", hide_env_values = true, value_parser = token_set, action = clap::ArgAction::SetTrue, default_value = "")]
     pub token_mode: bool,
 }
 

@@ -215,4 +215,22 @@ mod tests {
     fn the_command_line_definition_is_consistent() {
         super::Args::command().debug_assert();
     }
+
+    #[test]
+    fn token_mode_is_off_unless_asked_for() {
+        use clap::Parser;
+        if std::env::var_os("TUNNEL_TOKEN").is_none() {
+            let args = super::Args::try_parse_from(["tunnel-check", "config", "c.yml"]).unwrap();
+            let Some(super::Command::Config(config)) = args.command else {
+                panic!("config");
+            };
+            assert!(!config.token_mode);
+        }
+        let args = super::Args::try_parse_from(["tunnel-check", "config", "c.yml", "--token-mode"])
+            .unwrap();
+        let Some(super::Command::Config(config)) = args.command else {
+            panic!("config");
+        };
+        assert!(config.token_mode);
+    }
 }
