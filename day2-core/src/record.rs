@@ -9,7 +9,7 @@
 //! The schema is published in `schema/record.schema.json` at the repository root and
 //! a test validates real tool output against it.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -192,10 +192,14 @@ impl<'a> RecordSink<'a> {
     ///
     /// A closed pipe is not an error of the tool: it returns [`Closed`] and the run
     /// should end; [`RecordSink::exit`] then reports success.
+    ///
+    /// Credentials in any URL of the record (target, message, data) are masked here
+    /// ([`crate::redact`]), so no tool can write one by forgetting to.
     pub fn emit(&mut self, mut record: Record) -> Result<(), Closed> {
         if self.closed {
             return Err(Closed);
         }
+        mask_record(&mut record);
         // Records passed through from another tool keep their author.
         if record.tool.is_empty() {
             record.tool = self.tool.to_owned();
@@ -232,6 +236,23 @@ impl<'a> RecordSink<'a> {
     }
 }
 
+/// Masks the credentials of every URL in a record ([`crate::redact::mask_urls`]).
+pub fn mask_record(record: &mut Record) {
+    use crate::redact::{mask_json, mask_urls};
+    use std::borrow::Cow;
+    if let Cow::Owned(masked) = mask_urls(&record.target) {
+        record.target = masked;
+    }
+    if let Some(Cow::Owned(masked)) = record.message.as_deref().map(mask_urls) {
+        record.message = Some(masked);
+    }
+    mask_json(&mut record.data);
+}
+
+/// The longest line [`read_records`] takes: 16 MiB. A stream without line breaks
+/// (`/dev/zero`) is an error at that point, not memory growing without bound.
+pub const MAX_RECORD_LINE: usize = 16 * 1024 * 1024;
+
 /// A line of a JSON-lines stream that is not a record.
 #[derive(Debug)]
 pub struct LineError {
@@ -247,19 +268,37 @@ impl std::fmt::Display for LineError {
 }
 
 /// Reads records from a JSON-lines stream, skipping blank lines. Stops at the first
-/// line that is not a record, naming it.
+/// line that is not a record, naming it: not JSON, not a record, nested deeper than
+/// serde_json's recursion limit (128), or longer than [`MAX_RECORD_LINE`].
 pub fn read_records(input: &mut dyn BufRead) -> Result<Vec<Record>, LineError> {
     let mut records = Vec::new();
-    for (index, line) in input.lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.map_err(|e| LineError {
+    let mut buf = Vec::new();
+    for line_no in 1.. {
+        buf.clear();
+        let read = input
+            .take(MAX_RECORD_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| LineError {
+                line: line_no,
+                message: e.to_string(),
+            })?;
+        if read == 0 {
+            break;
+        }
+        if buf.len() > MAX_RECORD_LINE {
+            return Err(LineError {
+                line: line_no,
+                message: format!("longer than {} MiB", MAX_RECORD_LINE / (1024 * 1024)),
+            });
+        }
+        let line = std::str::from_utf8(&buf).map_err(|e| LineError {
             line: line_no,
-            message: e.to_string(),
+            message: format!("not UTF-8 text: {e}"),
         })?;
         if line.trim().is_empty() {
             continue;
         }
-        let record = serde_json::from_str::<Record>(&line).map_err(|e| LineError {
+        let record = serde_json::from_str::<Record>(line).map_err(|e| LineError {
             line: line_no,
             message: format!("not a day2 record: {e}"),
         })?;
