@@ -51,6 +51,17 @@ pub fn read_file(path: &Path, kind: &str, limit: u64) -> Result<Vec<u8>, String>
     read_capped(&mut file, &what, limit)
 }
 
+/// [`read_file`], with `None` when the file does not exist (a manifest about to be
+/// created).
+pub fn read_file_if_exists(path: &Path, kind: &str, limit: u64) -> Result<Option<Vec<u8>>, String> {
+    let what = format!("{kind} {}", path.display());
+    match std::fs::File::open(path) {
+        Ok(mut file) => read_capped(&mut file, &what, limit).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {what}: {e}")),
+    }
+}
+
 /// Bytes as UTF-8 text; the error names the line of the first invalid byte.
 pub fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
