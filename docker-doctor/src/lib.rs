@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use day2_core::bounded::{self, DAY, HOUR, SECOND};
+use day2_core::bounded::{self, DAY, HOUR};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
 
 pub mod daemon;
@@ -178,7 +178,7 @@ pub struct Args {
     pub max_backoff: Duration,
 
     /// Kill a restart command that runs longer than this.
-    #[arg(long, default_value = "120s", value_parser = bounded::duration(SECOND, DAY), value_name = "DURATION")]
+    #[arg(long, default_value = "120s", value_parser = bounded::duration(Duration::from_millis(1), DAY), value_name = "DURATION")]
     pub restart_timeout: Duration,
 
     /// json: one record per line; text: a PASS/FAIL/SKIP checklist for a terminal.
