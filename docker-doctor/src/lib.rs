@@ -9,12 +9,13 @@
 //! Records go out as JSON lines or a text checklist ([`report`]).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use day2_core::bounded::{self, DAY, HOUR};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
 
+pub mod compose;
 pub mod daemon;
 pub mod endpoint;
 pub mod ladder;
@@ -96,8 +97,15 @@ pub struct Args {
     pub platform: Platform,
 
     /// The compose project (its containers carry com.docker.compose.project=NAME).
-    #[arg(long, default_value = "deploy", value_name = "NAME")]
-    pub project: String,
+    /// Default: the one `docker compose` uses here: the `name:` of the compose file
+    /// in this directory or the nearest parent, else that directory's name.
+    #[arg(
+        long,
+        env = "COMPOSE_PROJECT_NAME",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    pub project: Option<String>,
 
     /// Services that must exist (comma-separated), e.g. ollama,backend,nginx,cloudflared.
     /// Without it, the services are those found on the project's containers.
@@ -214,11 +222,25 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             }
         },
     };
+    let project = if checks.contains(&Check::Stack) || checks.contains(&Check::Resources) {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        match compose::resolve(args.project.as_deref(), &cwd, &|name| {
+            std::env::var(name).ok()
+        }) {
+            Ok(project) => project,
+            Err(message) => {
+                io.error(TOOL, message);
+                return Exit::Usage;
+            }
+        }
+    } else {
+        None
+    };
     let mut report = Report::new(args.format, &mut *io.stdout);
     let daemon_checks = [Check::Probe, Check::Stack, Check::Resources];
     if checks.iter().any(|c| daemon_checks.contains(c)) || args.recover {
         // A closed stdout ends the run; the exit code says success then.
-        if daemon(&args, &checks, &mut report).is_err() {
+        if daemon(&args, &checks, project.as_ref(), &mut report).is_err() {
             return report.exit();
         }
     }
@@ -234,7 +256,12 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
 }
 
 /// The ladder, recovery, then stack and resources while the daemon answers.
-fn daemon(args: &Args, checks: &[Check], report: &mut Report<'_>) -> Result<(), day2_core::Closed> {
+fn daemon(
+    args: &Args,
+    checks: &[Check],
+    project: Option<&compose::Project>,
+    report: &mut Report<'_>,
+) -> Result<(), day2_core::Closed> {
     // An empty DOCKER_HOST means "unset" to the docker CLI; the same here.
     let host = match args.host.trim() {
         "" => endpoint::DEFAULT_UNIX.to_owned(),
@@ -277,24 +304,33 @@ fn daemon(args: &Args, checks: &[Check], report: &mut Report<'_>) -> Result<(), 
     else {
         let why = "not run: the daemon probe failed";
         if stack_wanted {
-            report.emit(Record::info("stack", &args.project, "skipped").message(why))?;
+            let target = project.map(|p| p.name.as_str()).unwrap_or("");
+            report.emit(Record::info("stack", target, "skipped").message(why))?;
         }
         if resources_wanted {
             report.emit(Record::info("resources", &settings.host, "skipped").message(why))?;
         }
         return Ok(());
     };
-    stack_and_resources(args, &endpoint, api, stack_wanted, resources_wanted, report)
+    stack_and_resources(
+        args,
+        &endpoint,
+        api,
+        project,
+        (stack_wanted, resources_wanted),
+        report,
+    )
 }
 
 fn stack_and_resources(
     args: &Args,
     endpoint: &endpoint::Endpoint,
     api: ApiVersion,
-    stack_wanted: bool,
-    resources_wanted: bool,
+    project: Option<&compose::Project>,
+    (stack_wanted, resources_wanted): (bool, bool),
     report: &mut Report<'_>,
 ) -> Result<(), day2_core::Closed> {
+    let target = project.map(|p| p.name.clone()).unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
@@ -303,23 +339,48 @@ fn stack_and_resources(
         (Ok(runtime), Ok(docker)) => (runtime, docker),
         (Err(err), _) => {
             return report.emit(
-                Record::error("stack", &args.project, "io_error")
+                Record::error("stack", &target, "io_error")
                     .message(format!("cannot start the async runtime: {err}")),
             );
         }
         (_, Err(failure)) => {
-            return report.emit(
-                Record::error("stack", &args.project, failure.reason).message(failure.message),
-            );
+            return report
+                .emit(Record::error("stack", &target, failure.reason).message(failure.message));
         }
     };
-    let settings = stack::Settings {
-        project: args.project.clone(),
-        expect: args.expect.clone(),
-        one_shot: args.one_shot.clone(),
-        timeout: args.step_timeout,
-    };
     runtime.block_on(async {
+        let Some(project) = project else {
+            // Compose itself finds no project here ("no configuration file provided").
+            if stack_wanted {
+                let here = std::env::current_dir().unwrap_or_default();
+                report.emit(
+                    Record::info("stack", &here.display().to_string(), "no_project")
+                        .message(format!(
+                            "skipped: no compose file in {} or its parents, and no --project or \
+                             COMPOSE_PROJECT_NAME",
+                            here.display()
+                        ))
+                        .data(serde_json::json!({"directory": here})),
+                )?;
+            }
+            if resources_wanted {
+                report.emit(resources::disk(
+                    endpoint,
+                    api,
+                    args.disk_limit,
+                    args.df_timeout,
+                ))?;
+            }
+            return Ok(());
+        };
+        let settings = stack::Settings {
+            project: project.name.clone(),
+            source: project.source.kind(),
+            source_file: project.source.file().map(Path::to_path_buf),
+            expect: args.expect.clone(),
+            one_shot: args.one_shot.clone(),
+            timeout: args.step_timeout,
+        };
         let members = match stack::check(&docker, &settings).await {
             Ok(found) => {
                 if stack_wanted {
@@ -329,7 +390,7 @@ fn stack_and_resources(
             }
             Err(failure) => {
                 report.emit(
-                    Record::error("stack", &args.project, failure.reason).message(failure.message),
+                    Record::error("stack", &target, failure.reason).message(failure.message),
                 )?;
                 None
             }

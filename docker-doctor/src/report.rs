@@ -93,7 +93,7 @@ fn checklist_lines(record: &Record) -> String {
         (Verdict::Pass, _) => "PASS",
         (Verdict::Fail | Verdict::Error, _) => "FAIL",
         (Verdict::Warn, _) => "WARN",
-        (Verdict::Info, Some("skipped")) => "SKIP",
+        (Verdict::Info, Some("skipped" | "no_project")) => "SKIP",
         (Verdict::Info, _) => "INFO",
     };
     let safe = day2_core::text::escape_controls;

@@ -24,6 +24,11 @@ const HEALTH_OUTPUT_LIMIT: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub project: String,
+    /// How the project was found (`option`, `.env`, `name`, `directory`; see
+    /// [`crate::compose`]).
+    pub source: &'static str,
+    /// The file that named it, if any.
+    pub source_file: Option<std::path::PathBuf>,
     /// Services that must exist; empty means "whatever the project has".
     pub expect: Vec<String>,
     /// Services that run once and exit (exit code 0 is their success).
@@ -219,13 +224,21 @@ pub async fn check(docker: &Docker, settings: &Settings) -> Result<Stack, Failur
         }
     }
     if stack.records.is_empty() {
+        let from = match &settings.source_file {
+            Some(file) => format!(" (project from {}, {})", file.display(), settings.source),
+            None => String::new(),
+        };
         stack.records.push(
             Record::fail("stack", &settings.project, "project_not_found")
                 .message(format!(
-                    "no container carries {PROJECT_LABEL}={}",
+                    "no container carries {PROJECT_LABEL}={}{from}",
                     settings.project
                 ))
-                .data(json!({"project": settings.project})),
+                .data(json!({
+                    "project": settings.project,
+                    "project_source": settings.source,
+                    "project_file": settings.source_file,
+                })),
         );
     }
     Ok(stack)

@@ -431,3 +431,85 @@ fn a_project_without_containers_is_project_not_found() {
         "{run}"
     );
 }
+
+/// Runs docker-doctor in `dir` with no project given (no --project, no
+/// COMPOSE_PROJECT_NAME, no COMPOSE_FILE): the project is the one compose would use there.
+fn in_directory(dir: &std::path::Path, args: &[&str]) -> Run {
+    let mut command = std::process::Command::new(common::BIN);
+    command
+        .args(["--step-timeout", "30s", "--deadline", "60s"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME");
+    common::finish(command)
+}
+
+/// compose-go cli/options.go: `name:` of the nearest compose file (compose.yaml before
+/// docker-compose.yml), else the directory's normalised name.
+#[test]
+fn the_default_project_is_the_one_compose_uses_here() {
+    let scope = TestScope::new("doctor-default");
+    service(&scope, "named", "web", &[], &["sleep", "300"]);
+    let root = tempfile::tempdir().unwrap();
+    let deploy = root.path().join("deploy");
+    let sub = deploy.join("app");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(
+        deploy.join("compose.yaml"),
+        format!(
+            "name: {}\nservices:\n  web:\n    image: x\n",
+            scope.name("named")
+        ),
+    )
+    .unwrap();
+    std::fs::write(deploy.join("docker-compose.yml"), "name: not-this-one\n").unwrap();
+    let run = in_directory(&sub, &["--checks", "stack"]);
+    assert_eq!(run.code, 0, "{run}");
+    let web = service_record(&run, "web");
+    assert_eq!(web.data["project"], scope.name("named").as_str(), "{run}");
+
+    // Without a name, the directory's: a stack not up there is project_not_found.
+    let unnamed = root
+        .path()
+        .join(format!("Unnamed_{}", scope.id.replace('-', "_")));
+    std::fs::create_dir_all(&unnamed).unwrap();
+    std::fs::write(unnamed.join("docker-compose.yml"), "services: {}\n").unwrap();
+    let run = in_directory(&unnamed, &["--checks", "stack"]);
+    assert_eq!(run.code, 1, "{run}");
+    let stack = run.one("stack", None);
+    assert_eq!(stack.reason.as_deref(), Some("project_not_found"), "{run}");
+    assert_eq!(stack.data["project_source"], "directory", "{run}");
+    assert!(
+        stack.target.starts_with("unnamed_day2t_doctor_default_"),
+        "{run}"
+    );
+}
+
+#[test]
+fn no_compose_file_and_no_project_skips_the_stack_check() {
+    let _scope = TestScope::new("doctor-noproject");
+    let empty = tempfile::tempdir().unwrap();
+    let run = in_directory(empty.path(), &["--checks", "probe,stack"]);
+    assert_eq!(run.code, 0, "a healthy engine is not a failure here: {run}");
+    let stack = run.one("stack", None);
+    assert_eq!(
+        (stack.verdict, stack.reason.as_deref()),
+        (Verdict::Info, Some("no_project")),
+        "{run}"
+    );
+    // An invalid name given through the environment is refused, as compose does.
+    let mut command = std::process::Command::new(common::BIN);
+    command
+        .args(["--checks", "stack"])
+        .current_dir(empty.path())
+        .env("COMPOSE_PROJECT_NAME", "My.Project");
+    let bad = common::finish(command);
+    assert_eq!(bad.code, 2, "{bad}");
+    assert!(
+        bad.stderr.contains("invalid project name \"My.Project\""),
+        "{bad}"
+    );
+}

@@ -74,6 +74,10 @@ pub struct Args {
     #[arg(short = 'c', long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
 
+    /// Do not verify TLS certificates (a self-signed edge). The summary records it.
+    #[arg(long)]
+    pub insecure: bool,
+
     /// Deadline of one request, body included; a slower one is a `timeout` error.
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub timeout: Duration,
@@ -83,8 +87,9 @@ pub struct Args {
     pub samples: bool,
 
     /// Gate: fail (exit 1) at the first legacy answer, which also ends a live run.
-    /// FAIL_ON_LEGACY=true (or 1, yes, on) in the environment does the same.
-    #[arg(long, env = "FAIL_ON_LEGACY", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
+    /// FAIL_ON_LEGACY=true (or 1, yes, on, any case) in the environment does the same;
+    /// false, 0, no, off or empty (GitHub's value for an unset variable) leave it off.
+    #[arg(long, env = "FAIL_ON_LEGACY", value_parser = parse_fail_on_legacy, action = ArgAction::SetTrue)]
     pub fail_on_legacy: bool,
 
     /// Gate: fail when legacy exceeds this share (0 to 1) of the status answers (live:
@@ -101,7 +106,9 @@ pub struct Args {
     #[arg(long = "log", value_name = "FILE", conflicts_with_all = ["urls", "count", "run_for", "every", "rate", "origin"])]
     pub logs: Vec<PathBuf>,
 
-    /// The nginx `log_format` the logs were written with [default: combined].
+    /// The nginx `log_format` the logs were written with [default: combined]: as in
+    /// nginx.conf (`[log_format NAME] [escape=default|json|none] '…' '…'[;]`) or one
+    /// bare format string.
     #[arg(long, value_name = "FORMAT", requires = "logs")]
     pub log_format: Option<String>,
 
@@ -109,7 +116,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration, default_value = "1h", value_name = "DURATION")]
     pub window: Duration,
 
-    /// How many legacy client addresses and user agents to list.
+    /// How many legacy client addresses, user agents and paths to list.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 
@@ -122,7 +129,8 @@ pub struct Args {
     #[arg(long, value_parser = parse_timestamp, value_name = "TIME", requires = "logs")]
     pub until: Option<jiff::Timestamp>,
 
-    /// Log mode: a request path starting with this is legacy (repeatable).
+    /// Log mode: a request whose path, as nginx normalised it (slashes merged, dot
+    /// segments resolved, %XX decoded), starts with this is legacy (repeatable).
     #[arg(
         long = "legacy-prefix",
         default_value = "/status/",
@@ -130,7 +138,7 @@ pub struct Args {
     )]
     pub legacy_prefixes: Vec<String>,
 
-    /// Log mode: a request path starting with this is api (repeatable).
+    /// Log mode: a request whose normalised path starts with this is api (repeatable).
     #[arg(
         long = "api-prefix",
         default_value = "/api/status/",
@@ -138,7 +146,13 @@ pub struct Args {
     )]
     pub api_prefixes: Vec<String>,
 
-    /// Log mode: more malformed lines than this share of all lines is fatal (exit 2).
+    /// Log mode: nginx's `merge_slashes` of the server that wrote the logs (on|off). On,
+    /// nginx's default, `//status/x` reaches `location /status/`; off, it does not.
+    #[arg(long, default_value = "on", value_parser = BoolishValueParser::new(), action = ArgAction::Set, value_name = "on|off", hide_possible_values = true)]
+    pub merge_slashes: bool,
+
+    /// Log mode: more malformed lines than this share of the access lines (foreign
+    /// lines left out) is fatal (exit 2).
     #[arg(long, default_value_t = 0.05, value_name = "RATIO")]
     pub max_malformed_ratio: f64,
 
@@ -159,6 +173,26 @@ pub enum Format {
     Json,
     /// The Prometheus text exposition format, written at the end of the run.
     Prometheus,
+}
+
+/// What `FAIL_ON_LEGACY` means, the one definition shared by this tool, the cutover's
+/// guard step (`cargo xtask cutover`) and `examples/ci/status-checks.sh` (which spells
+/// the same list in shell): `true`, `1`, `yes`, `on` in any case turn the gate on;
+/// `false`, `0`, `no`, `off` and the empty string leave it off. The empty string is
+/// "unset" because GitHub Actions expands an unset `${{ vars.NAME }}` to it. Anything
+/// else is an error naming the value.
+pub fn parse_fail_on_legacy(value: &str) -> Result<bool, String> {
+    const ON: [&str; 4] = ["true", "1", "yes", "on"];
+    const OFF: [&str; 5] = ["", "false", "0", "no", "off"];
+    if ON.iter().any(|v| value.eq_ignore_ascii_case(v)) {
+        Ok(true)
+    } else if OFF.iter().any(|v| value.eq_ignore_ascii_case(v)) {
+        Ok(false)
+    } else {
+        Err(format!(
+            "FAIL_ON_LEGACY={value:?} is neither on (true, 1, yes, on) nor off (false, 0, no, off, empty)"
+        ))
+    }
 }
 
 /// Parses `50`, `50/s`, `600/m` or `3600/h` into the interval between samples.
@@ -209,6 +243,12 @@ fn validate(args: &Args) -> Result<(), String> {
     if args.every == Some(Duration::ZERO) || args.run_for == Some(Duration::ZERO) {
         return Err("--every and --for must be above zero".into());
     }
+    if args
+        .every
+        .is_some_and(|every| every < Duration::from_micros(1))
+    {
+        return Err("--every must be at least 1us (at most 1000000 samples a second)".into());
+    }
     if args.window < Duration::from_secs(1) {
         return Err("--window must be at least 1s".into());
     }
@@ -223,6 +263,13 @@ fn validate(args: &Args) -> Result<(), String> {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("{flag} must be between 0 and 1, got {r}"));
             }
+        }
+    }
+    for prefix in args.legacy_prefixes.iter().chain(&args.api_prefixes) {
+        if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
+            return Err(format!(
+                "--legacy-prefix and --api-prefix take a path as nginx's locations match it (starting with `/`, without `?` or `#`), got {prefix:?}"
+            ));
         }
     }
     if args.logs.is_empty() {
@@ -273,6 +320,19 @@ mod tests {
         assert!(parse_rate("0/s").is_err());
         assert!(parse_rate("fast").is_err());
         assert!(parse_rate("5/d").is_err());
+    }
+
+    #[test]
+    fn fail_on_legacy_values() {
+        for on in ["true", "True", "TRUE", "1", "yes", "YES", "on", "On"] {
+            assert_eq!(parse_fail_on_legacy(on), Ok(true), "{on}");
+        }
+        for off in ["", "false", "False", "0", "no", "NO", "off"] {
+            assert_eq!(parse_fail_on_legacy(off), Ok(false), "{off}");
+        }
+        for bad in ["y", "t", " true", "2", "enabled"] {
+            assert!(parse_fail_on_legacy(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

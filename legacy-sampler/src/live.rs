@@ -5,7 +5,11 @@
 //! Pacing is schedule-based: sample `i` is due at `start + i × interval`, whichever
 //! worker takes it. A slow answer delays only the samples no free worker can take in
 //! time; they are sent late (and the lateness is reported), and the run still ends on
-//! schedule. With `--for`, a sample that could not start before the end is `missed`.
+//! schedule. `-n` and `--for` end the run at whichever comes first, paced or not: at
+//! the end of `--for` no sample starts, and the ones asked for but not started are
+//! counted as `missed` in the summary (a count, not a record each, so a huge `-n` costs
+//! nothing). What the run keeps per sample is bounded: latencies go into histograms,
+//! distinct header values are listed up to [`MAX_VALUES`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,7 +23,7 @@ use day2_core::{Exit, Io};
 use serde_json::{json, Value};
 
 use crate::gate::{Gate, Observed};
-use crate::stats::{ms, percentiles_ms};
+use crate::stats::{ms, Histogram};
 use crate::{Args, DEFAULT_URL, TOOL};
 
 /// Bodies are read (so connections stay reusable) but never kept beyond this.
@@ -27,6 +31,10 @@ const BODY_LIMIT: u64 = 1024 * 1024;
 
 /// Samples taken when neither `-n` nor `--for` is given, as in the guide's loop.
 const DEFAULT_COUNT: u64 = 30;
+
+/// Distinct header values counted one by one; answers with further values are counted
+/// as `values_unlisted`, so a server inventing values cannot grow the run's memory.
+pub const MAX_VALUES: usize = 64;
 
 /// How many samples are asked for, how often, and until when.
 #[derive(Debug, Clone, Copy)]
@@ -111,20 +119,12 @@ struct Sample {
     at: jiff::Timestamp,
 }
 
-enum Event {
-    Done(Sample),
-    /// Due within `--for`, but no worker could start it before the end.
-    Missed {
-        seq: u64,
-        url: usize,
-    },
-}
-
 /// What the workers share.
 struct Shared<'a> {
     urls: &'a [String],
     header: &'a str,
     origin: Option<&'a str>,
+    insecure: bool,
     agent: ureq::Agent,
     plan: Plan,
     /// `--fail-on-legacy`: the worker that sees a legacy answer stops the run itself,
@@ -147,7 +147,7 @@ impl Shared<'_> {
     }
 }
 
-fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Event>) {
+fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Sample>) {
     // Bounded: every pass takes a new sample number, and the plan or the deadline ends
     // the sequence.
     while !shared.stop.load(Ordering::Relaxed) {
@@ -164,13 +164,9 @@ fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Event>) {
         let url = (seq % shared.urls.len() as u64) as usize;
         let started = Instant::now();
         if shared.deadline().is_some_and(|end| started >= end) {
-            if shared.plan.requested.is_none() {
-                return;
-            }
-            if events.send(Event::Missed { seq, url }).is_err() {
-                return;
-            }
-            continue;
+            // The end of --for: this and every later sample are missed (counted in
+            // the summary), whatever -n asked.
+            return;
         }
         let headers: Vec<(&str, &str)> = shared.origin.map(|o| ("Origin", o)).into_iter().collect();
         let result = request(
@@ -202,7 +198,7 @@ fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Event>) {
             started,
             at: jiff::Timestamp::now(),
         };
-        if events.send(Event::Done(sample)).is_err() {
+        if events.send(sample).is_err() {
             return;
         }
     }
@@ -228,6 +224,7 @@ struct UrlTally {
     answered: u64,
     failed: u64,
     values: BTreeMap<String, u64>,
+    values_unlisted: u64,
 }
 
 /// Everything the summary reports, built up as samples arrive.
@@ -238,10 +235,11 @@ struct Tally {
     missed: u64,
     legacy: u64,
     values: BTreeMap<String, u64>,
+    values_unlisted: u64,
     statuses: BTreeMap<u16, u64>,
     errors: BTreeMap<&'static str, u64>,
-    latencies_us: Vec<u64>,
-    lateness_us: Vec<u64>,
+    latencies_us: Histogram,
+    lateness_us: Histogram,
     late: u64,
     first_legacy: Option<jiff::Timestamp>,
     last_legacy: Option<jiff::Timestamp>,
@@ -253,9 +251,9 @@ struct Tally {
 impl Tally {
     fn add(&mut self, sample: &Sample, late_threshold: Duration) {
         let per_url = &mut self.by_url[sample.url];
-        self.latencies_us.push(sample.latency.as_micros() as u64);
+        self.latencies_us.add(sample.latency.as_micros() as u64);
         if let Some(late) = sample.late {
-            self.lateness_us.push(late.as_micros() as u64);
+            self.lateness_us.add(late.as_micros() as u64);
             if late > late_threshold {
                 self.late += 1;
             }
@@ -273,8 +271,12 @@ impl Tally {
                 self.answered += 1;
                 per_url.answered += 1;
                 *self.statuses.entry(*status).or_default() += 1;
-                *self.values.entry(class.value().to_owned()).or_default() += 1;
-                *per_url.values.entry(class.value().to_owned()).or_default() += 1;
+                count_value(&mut self.values, &mut self.values_unlisted, class.value());
+                count_value(
+                    &mut per_url.values,
+                    &mut per_url.values_unlisted,
+                    class.value(),
+                );
                 if *class == Class::Legacy {
                     self.legacy += 1;
                     self.first_legacy.get_or_insert(sample.at);
@@ -287,6 +289,18 @@ impl Tally {
                 *self.errors.entry(failure.kind.reason()).or_default() += 1;
             }
         }
+    }
+}
+
+/// Adds one answer to a per-value count, listing at most [`MAX_VALUES`] values.
+fn count_value(values: &mut BTreeMap<String, u64>, unlisted: &mut u64, value: &str) {
+    let listed = values.len();
+    match values.get_mut(value) {
+        Some(n) => *n += 1,
+        None if listed < MAX_VALUES => {
+            values.insert(value.to_owned(), 1);
+        }
+        None => *unlisted += 1,
     }
 }
 
@@ -336,6 +350,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         timeout: args.timeout,
         body_limit: BODY_LIMIT,
         idle_per_host: args.concurrency.max(8),
+        insecure: args.insecure,
         ..HttpOptions::default()
     };
     let plan = Plan::from_args(args);
@@ -344,6 +359,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         urls: &urls,
         header: &args.header,
         origin: args.origin.as_deref(),
+        insecure: args.insecure,
         agent: options.agent(),
         plan,
         stop_on_legacy: gate.fail_on_legacy,
@@ -371,31 +387,25 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         }
         drop(sender);
         // Ends when every worker has finished and dropped its sender.
-        for event in events {
-            let record = match event {
-                Event::Done(sample) => {
-                    tally.add(&sample, late_threshold);
-                    args.samples
-                        .then(|| sample_record(&shared, &sample, gate.fail_on_legacy))
-                }
-                Event::Missed { seq, url } => {
-                    tally.missed += 1;
-                    args.samples.then(|| {
-                        Record::warn("sample", &shared.urls[url], "missed")
-                            .message("not started before the end of --for (every worker busy)")
-                            .data(json!({"seq": seq, "value": Value::Null}))
-                    })
-                }
-            };
-            if let Some(record) = record {
-                if sink.emit(record).is_err() {
-                    shared.stop.store(true, Ordering::Relaxed);
-                }
+        for sample in events {
+            tally.add(&sample, late_threshold);
+            if args.samples
+                && sink
+                    .emit(sample_record(&shared, &sample, gate.fail_on_legacy))
+                    .is_err()
+            {
+                shared.stop.store(true, Ordering::Relaxed);
             }
         }
     });
     let elapsed = shared.start.elapsed();
     let stopped_by_gate = gate.fail_on_legacy && tally.legacy > 0;
+    // Asked for but never started: stopped by the gate (skipped) or by the end of
+    // --for (missed).
+    if !stopped_by_gate {
+        let sent = tally.answered + tally.failed;
+        tally.missed = plan.requested.map_or(0, |n| n.saturating_sub(sent));
+    }
     let summary = summary_record(&shared, &gate, tally, elapsed, stopped_by_gate);
     let _ = sink.emit(summary);
     sink.exit()
@@ -404,7 +414,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
 fn summary_record(
     shared: &Shared<'_>,
     gate: &Gate,
-    mut tally: Tally,
+    tally: Tally,
     elapsed: Duration,
     stopped_by_gate: bool,
 ) -> Record {
@@ -441,7 +451,7 @@ fn summary_record(
         .map(|(url, t)| {
             (
                 url.clone(),
-                json!({"answered": t.answered, "failed": t.failed, "values": t.values}),
+                json!({"answered": t.answered, "failed": t.failed, "values": t.values, "values_unlisted": t.values_unlisted}),
             )
         })
         .collect();
@@ -453,6 +463,7 @@ fn summary_record(
     let data = json!({
         "header": shared.header,
         "origin": shared.origin,
+        "insecure": shared.insecure,
         "requested": requested,
         "sent": sent,
         "answered": tally.answered,
@@ -461,18 +472,19 @@ fn summary_record(
         "skipped": skipped,
         "stopped_by_gate": stopped_by_gate,
         "values": tally.values,
+        "values_unlisted": tally.values_unlisted,
         "statuses": statuses,
         "errors": tally.errors,
         "legacy": tally.legacy,
         "legacy_ratio": ratio,
         "first_legacy": tally.first_legacy.map(|t| t.to_string()),
         "last_legacy": tally.last_legacy.map(|t| t.to_string()),
-        "latency_ms": percentiles_ms(&mut tally.latencies_us),
+        "latency_ms": tally.latencies_us.percentiles_ms(),
         "schedule": {
             "interval_ms": plan.interval.map(|i| i.as_secs_f64() * 1000.0),
             "target_rate": plan.interval.map(|i| 1.0 / i.as_secs_f64()),
             "achieved_rate": achieved,
-            "lateness_ms": percentiles_ms(&mut tally.lateness_us),
+            "lateness_ms": tally.lateness_us.percentiles_ms(),
             "late": tally.late,
         },
         "by_url": by_url,

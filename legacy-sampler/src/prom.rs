@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::{run_mode, Args, Format, TOOL};
 
-/// Copies the records to stdout as they come (JSON format) while keeping them for
-/// the exposition written at the end.
+/// Copies the records to stdout as they come (JSON format) while keeping the last one
+/// (the summary) for the exposition written at the end. Earlier records are dropped
+/// as later ones arrive, so a run of a million samples keeps one record, not all.
 struct Tee<'a> {
     out: Option<&'a mut dyn Write>,
     copy: Vec<u8>,
@@ -25,7 +26,12 @@ impl Write for Tee<'_> {
         if let Some(out) = self.out.as_mut() {
             out.write_all(bytes)?;
         }
+        // Keep from the start of the last line, complete or still being written.
         self.copy.extend_from_slice(bytes);
+        let body = self.copy.len().saturating_sub(1);
+        if let Some(newline) = self.copy[..body].iter().rposition(|&b| b == b'\n') {
+            self.copy.drain(..=newline);
+        }
         Ok(bytes.len())
     }
 

@@ -6,9 +6,8 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use common::{sampler, sampler_with, stack, stack_with};
+use common::{logged, sampler, sampler_with, stack, stack_with};
 use day2_core::record::Verdict;
 use day2_tests::edge::COMBINED_LOG_FORMAT;
 use day2_tests::{DemoStack, EdgeConfig};
@@ -70,25 +69,6 @@ fn quiet_run(log: &Path) -> common::Run {
     ])
 }
 
-/// Waits (bounded) until nginx has logged `lines` requests.
-fn logged(stack: &DemoStack, lines: usize) -> PathBuf {
-    let path = stack.edge.access_log();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let count = text.lines().count();
-        if count >= lines {
-            assert_eq!(count, lines, "{text}");
-            return path;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nginx logged {count} of {lines} lines"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// 5 api, 5 legacy, 2 legacy with an Origin (header lost), 3 SPA requests.
 fn traffic(stack: &DemoStack) -> PathBuf {
     let api = format!("{}/api/status/summary", stack.url());
@@ -128,7 +108,12 @@ fn a_log_written_by_real_nginx_is_counted_exactly() {
         .as_str()
         .unwrap();
     assert!(agent.starts_with("day2/"), "{agent}");
-    assert_eq!(run.data("malformed"), &json!({"count": 0, "first": []}));
+    assert_eq!(
+        run.data("malformed"),
+        &json!({"count": 0, "first": [], "overlong": 0})
+    );
+    assert_eq!(run.data("foreign")["count"], 0);
+    assert_eq!(run.data("rejected"), 0);
     // Windows of an hour: the traffic of a few seconds sits in one (two at most,
     // should the test straddle an hour), and the windows add up to the totals.
     let windows = run.checks("window");
@@ -342,7 +327,7 @@ fn malformed_lines_are_counted_and_fatal_only_above_the_threshold() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(
         run.data("malformed"),
-        &json!({"count": 2, "first": [format!("{log}:3"), format!("{log}:50")]})
+        &json!({"count": 2, "first": [format!("{log}:3"), format!("{log}:50")], "overlong": 0})
     );
     assert_eq!(run.data("lines"), 100);
     let run = sampler(&["--log", log, "--max-malformed-ratio", "0.01"]);

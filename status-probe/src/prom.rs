@@ -1,8 +1,10 @@
 //! The Prometheus text exposition of a run (`--format prometheus`, `--textfile`):
 //! the guide's `status_ready{service="backend"} 0|1`, the path as a labelled gauge,
-//! model presence, synthetic warming, time spent warming, the build, and one gauge per
-//! check result. The textfile is written atomically (a temp file in the same
-//! directory, then a rename) so node_exporter never reads half a file.
+//! model presence, synthetic warming, time spent warming, the build, one gauge per
+//! check result (labelled by check, target and origin only, so its series stay
+//! stable) and an info gauge with the verdict and reason of each check that did not
+//! pass. The textfile is written atomically (a temp file in the same directory, then a
+//! rename) so node_exporter never reads half a file.
 
 use std::fmt::Write as _;
 
@@ -123,8 +125,10 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
         "status_check_ok",
         "1 when a check passed (or only warned), 0 when it failed or could not run.",
     );
-    // One series per check, target and origin; a later record of the same series wins.
-    let mut series: Vec<(String, u8)> = Vec::new();
+    // Labels that name what was checked and nothing about the outcome, so a series
+    // lives as long as the check does; a later record of the same series wins. The
+    // verdict and reason go to status_check_info, beside it.
+    let mut series: Vec<(String, &Record)> = Vec::new();
     for record in records.iter().filter(|r| exported(r)) {
         let origin = record.get("origin").and_then(|o| o.as_str()).unwrap_or("");
         let labels = format!(
@@ -133,19 +137,31 @@ pub fn render(service: &str, records: &[Record], facts: &Facts) -> String {
             escape(&record.target),
             escape(origin)
         );
-        let verdict = record.verdict;
-        let value = flag(!matches!(verdict, Verdict::Fail | Verdict::Error));
-        let line = format!(
-            "status_check_ok{{{labels},verdict=\"{}\",reason=\"{}\"}}",
-            verdict.name(),
+        series.retain(|(existing, _)| *existing != labels);
+        series.push((labels, record));
+    }
+    for (labels, record) in &series {
+        let ok = !matches!(record.verdict, Verdict::Fail | Verdict::Error);
+        let _ = writeln!(out, "status_check_ok{{{labels}}} {}", flag(ok));
+    }
+    let not_passed: Vec<_> = series
+        .iter()
+        .filter(|(_, record)| record.verdict != Verdict::Pass)
+        .collect();
+    if !not_passed.is_empty() {
+        family(
+            &mut out,
+            "status_check_info",
+            "Always 1: the verdict and reason of each check that did not pass.",
+        );
+    }
+    for (labels, record) in not_passed {
+        let _ = writeln!(
+            out,
+            "status_check_info{{{labels},verdict=\"{}\",reason=\"{}\"}} 1",
+            record.verdict.name(),
             escape(record.reason.as_deref().unwrap_or(""))
         );
-        series
-            .retain(|(existing, _)| !existing.starts_with(&format!("status_check_ok{{{labels},")));
-        series.push((line, value));
-    }
-    for (line, value) in series {
-        let _ = writeln!(out, "{line} {value}");
     }
     out
 }

@@ -78,14 +78,36 @@ fn a_healthy_stack_exports_ready_path_model_and_check_results() {
         1.0
     );
     let url = stack.url();
-    let key = format!(
-        r#"status_check_ok{{check="cors.summary",target="{url}/api/status/summary",origin="{BOTH_LAYERS}",verdict="fail",reason="acao_duplicated"}}"#
+    // The result's labels name what was checked, never the outcome: a change of
+    // verdict or reason changes the value, not the series.
+    let cors =
+        format!(r#"check="cors.summary",target="{url}/api/status/summary",origin="{BOTH_LAYERS}""#);
+    assert_eq!(
+        samples[&format!("status_check_ok{{{cors}}}")],
+        0.0,
+        "{}",
+        run.stdout
     );
-    assert_eq!(samples[&key], 0.0, "{}", run.stdout);
-    let key = format!(
-        r#"status_check_ok{{check="summary",target="{url}/api/status/summary",origin="",verdict="pass",reason=""}}"#
+    let summary = format!(r#"check="summary",target="{url}/api/status/summary",origin="""#);
+    assert_eq!(samples[&format!("status_check_ok{{{summary}}}")], 1.0);
+    for series in samples.keys().filter(|s| s.starts_with("status_check_ok{")) {
+        assert!(
+            !series.contains("verdict=") && !series.contains("reason="),
+            "{series}"
+        );
+    }
+    // The reason is in the info gauge beside it, only for checks that did not pass.
+    assert_eq!(
+        samples[&format!(r#"status_check_info{{{cors},verdict="fail",reason="acao_duplicated"}}"#)],
+        1.0
     );
-    assert_eq!(samples[&key], 1.0);
+    assert!(
+        !samples
+            .keys()
+            .any(|s| s.starts_with(&format!("status_check_info{{{summary}"))),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

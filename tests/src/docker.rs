@@ -55,7 +55,7 @@ pub fn test_image() -> &'static str {
         let busybox = Path::new("/bin/busybox");
         assert!(
             busybox.is_file(),
-            "/bin/busybox not found: install it with `apt-get install busybox-static` (.ci/run does this)"
+            "/bin/busybox not found: install it with `apt-get install busybox-static` (`cargo xtask setup` does this)"
         );
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::copy(busybox, dir.path().join("busybox")).expect("copy busybox");

@@ -51,7 +51,9 @@ pub struct EdgeConfig {
     pub allowed_origins: Vec<String>,
     /// 30 requests a minute (burst 15) on `/api/ready` and `/api/`, as on the real edge.
     pub rate_limit: bool,
-    /// A custom `log_format`; `None` logs in nginx's default `combined` format.
+    /// A custom `log_format`; `None` logs in nginx's default `combined` format. It may
+    /// start with nginx's `escape=default|json|none` parameter and a space
+    /// (`escape=json {"uri":"$uri"}`); the rest is the format, single-quoted for nginx.
     pub log_format: Option<String>,
 }
 
@@ -220,7 +222,16 @@ pub fn render_config(
         let _ = writeln!(origins, "        \"{origin}\" $http_origin;");
     }
     let (log_format, log_name) = match &config.log_format {
-        Some(format) => (format!("    log_format day2 '{format}';\n"), "day2"),
+        Some(format) => {
+            let (escape, format) = match format.split_once(' ') {
+                Some((escape, rest)) if escape.starts_with("escape=") => (escape, rest),
+                _ => ("", format.as_str()),
+            };
+            (
+                format!("    log_format day2 {escape} '{format}';\n"),
+                "day2",
+            )
+        }
         None => (String::new(), "combined"),
     };
     let limit = if config.rate_limit {

@@ -5,21 +5,15 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The path of a program on `PATH` (or in the sbin directories Debian uses for
-/// nginx), or a panic that names the Debian package providing it.
+/// nginx, or the repository's `target/tools`: the set-up step's one search,
+/// `xtask_setup::find_program`), or a panic that names the Debian package providing it.
 pub fn program(name: &str, debian_package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs = std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    for dir in dirs {
-        let candidate = dir.join(name);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "required program `{name}` not found: install it with `apt-get install {debian_package}` \
-         (.ci/run does this); tests do not skip when it is missing"
-    );
+    xtask_setup::find_program(name).unwrap_or_else(|| {
+        panic!(
+            "required program `{name}` not found: install it with `apt-get install {debian_package}` \
+             (`cargo xtask setup` does this); tests do not skip when it is missing"
+        )
+    })
 }
 
 /// Checks that the Docker Engine answers, or panics with what to do.

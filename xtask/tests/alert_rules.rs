@@ -60,9 +60,20 @@ fn every_metric_the_rules_use_is_exported_by_the_tools() {
     let cases = [
         (
             "status_",
+            // The edge's duplicated Allow-Origin for an origin both layers allow: a
+            // failing check, so status_check_info is exported too.
             exported(
                 "status-probe",
-                &["--url", &url, "--format", "prometheus", "summary"],
+                &[
+                    "--url",
+                    &url,
+                    "--format",
+                    "prometheus",
+                    "--origin",
+                    "https://assistant.example.org",
+                    "summary",
+                    "cors",
+                ],
             ),
         ),
         (

@@ -284,16 +284,41 @@ fn a_legacy_block_still_proxied_fails_and_the_patch_retires_it() {
     let inputs = Inputs::new();
     let stack = stack(LegacyRoute::Served);
     let conf = std::fs::read_to_string(stack.edge.config_file()).unwrap();
-    inputs.write("nginx.conf", &conf);
+    // The configuration lives in the repository, as it does on a real deployment.
+    inputs.write("repo/deploy/nginx.conf", &conf);
+    let conf_path = inputs.path("repo/deploy/nginx.conf");
+    let mut args = inputs.args(&stack);
+    let at = args.iter().position(|a| a == "--nginx-conf").unwrap();
+    args[at + 1] = conf_path.display().to_string();
     let patch = inputs.path("retire.patch");
     let (_, records) = cutover(
-        &inputs.args(&stack),
+        &args,
         &["--only", "remove", "--write-patch", patch.to_str().unwrap()],
     );
     assert_gate_fails(&records, "remove", "legacy_still_proxied");
-    let out = Command::new("patch")
-        .arg(inputs.path("nginx.conf"))
+    let remove = step(&records, "remove");
+    assert_eq!(
+        remove["data"]["evidence"]["patch_files"],
+        serde_json::json!(["deploy/nginx.conf"]),
+        "{remove:#}"
+    );
+    // Both appliers take it at the repository root.
+    let repo = inputs.path("repo");
+    let git = Command::new("git")
+        .args(["apply", "--check"])
         .arg(&patch)
+        .current_dir(&repo)
+        .output()
+        .expect("git apply");
+    assert!(
+        git.status.success(),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+    let out = Command::new("patch")
+        .args(["-p1", "-i"])
+        .arg(&patch)
+        .current_dir(&repo)
         .output()
         .expect("run patch (apt-get install patch)");
     assert!(
@@ -307,7 +332,7 @@ fn a_legacy_block_still_proxied_fails_and_the_patch_retires_it() {
         .args(["-t", "-p"])
         .arg(stack.edge.config_file().parent().unwrap())
         .arg("-c")
-        .arg(inputs.path("nginx.conf"))
+        .arg(&conf_path)
         .output()
         .expect("nginx -t");
     assert!(
@@ -315,7 +340,7 @@ fn a_legacy_block_still_proxied_fails_and_the_patch_retires_it() {
         "{}",
         String::from_utf8_lossy(&test.stderr)
     );
-    let (out, records) = cutover(&inputs.args(&stack), &["--only", "remove"]);
+    let (out, records) = cutover(&args, &["--only", "remove"]);
     assert_eq!(out.status.code(), Some(0), "{records:#?}");
 }
 

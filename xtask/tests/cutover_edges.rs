@@ -150,8 +150,9 @@ fn broken_inputs_name_what_and_where() {
         .iter()
         .find(|r| r["check"] == "cutover.remove")
         .unwrap();
+    // `nginx -t` names the line of the `}` that ends the unterminated directive.
     assert!(
-        remove["message"].as_str().unwrap().contains("nginx.conf:3"),
+        remove["message"].as_str().unwrap().contains("nginx.conf:4"),
         "{remove:#}"
     );
 
@@ -286,6 +287,8 @@ fn a_tool_that_refuses_its_input_an_unreadable_repo_and_an_unwritable_patch_are_
         "remove",
         "--nginx-conf",
         conf_arg,
+        "--repo",
+        dir.path().to_str().unwrap(),
         "--write-patch",
         "/nonexistent-dir/retire.patch",
     ]);

@@ -60,13 +60,17 @@ impl std::fmt::Display for Run {
     }
 }
 
-/// Runs docker-doctor with `args`, a clean Docker environment plus `env`.
+/// Runs docker-doctor with `args`, a clean Docker environment plus `env`. The compose
+/// project is `deploy` (through `COMPOSE_PROJECT_NAME`) unless `env` says otherwise,
+/// so no compose file around the test directory changes the run.
 pub fn doctor(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(BIN);
     command
         .args(args)
         .env_remove("DOCKER_HOST")
-        .env_remove("DOCKER_TLS_VERIFY");
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("COMPOSE_FILE")
+        .env("COMPOSE_PROJECT_NAME", "deploy");
     command.envs(env.iter().copied());
     finish(command)
 }

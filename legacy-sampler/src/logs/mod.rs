@@ -2,12 +2,15 @@
 //! per time window, lists the legacy callers, and judges "no legacy hit for N hours"
 //! with the coverage the logs really have.
 //!
-//! Large plain files are counted in parallel stretches split at line boundaries; gzip
-//! and stdin are read in one pass.
+//! Large plain files are counted in parallel stretches split at line boundaries; gzip,
+//! stdin, pipes and FIFOs (`--log <(zcat …)`, `/dev/stdin`) are read in one pass and
+//! never seeked.
 
+pub mod foreign;
 pub mod format;
 mod scan;
 mod time;
+pub mod uri;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,7 +25,7 @@ use flate2::read::MultiGzDecoder;
 use serde_json::{json, Value};
 
 use self::format::{LogFormat, COMBINED};
-use self::scan::{Caller, Scanner, Settings, Tally};
+use self::scan::{Caller, Scanner, Settings, Tally, MAX_LINE};
 use crate::gate::{Gate, Observed, Quiet};
 use crate::{Args, TOOL};
 
@@ -81,20 +84,20 @@ fn scan_source(
         return Ok(());
     }
     let mut file = File::open(path).map_err(fail)?;
+    let metadata = file.metadata().map_err(fail)?;
+    // The first bytes are read, not peeked and seeked back: a pipe or FIFO cannot seek.
     let mut magic = [0u8; 2];
-    let gzip = read_up_to(&mut file, &mut magic).map_err(fail)? == 2 && magic == [0x1f, 0x8b];
-    file.seek(SeekFrom::Start(0)).map_err(fail)?;
-    let size = file.metadata().map_err(fail)?.len();
+    let read = read_up_to(&mut file, &mut magic).map_err(fail)?;
+    let gzip = read == 2 && magic == [0x1f, 0x8b];
+    let size = metadata.len();
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
     if gzip {
+        let stream = io::BufReader::new((&magic[..read]).chain(file));
         Scanner::new(settings, index)
-            .scan(
-                &mut MultiGzDecoder::new(io::BufReader::new(file)),
-                &mut tally,
-            )
+            .scan(&mut MultiGzDecoder::new(stream), &mut tally)
             .map_err(fail)?;
         total.merge(tally, 0);
-    } else if size >= PARALLEL_MIN && threads > 1 && file.metadata().map_err(fail)?.is_file() {
+    } else if metadata.is_file() && size >= PARALLEL_MIN && threads > 1 {
         let bounds = stretches(&mut file, size, threads).map_err(fail)?;
         let tallies: Vec<io::Result<Tally>> = thread::scope(|scope| {
             let handles: Vec<_> = bounds
@@ -129,7 +132,7 @@ fn scan_source(
         }
     } else {
         Scanner::new(settings, index)
-            .scan(&mut file, &mut tally)
+            .scan(&mut (&magic[..read]).chain(file), &mut tally)
             .map_err(fail)?;
         total.merge(tally, 0);
     }
@@ -203,6 +206,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
             .map(|p| p.as_bytes().to_vec())
             .collect(),
         window_s,
+        merge_slashes: args.merge_slashes,
         quiet_start,
         until,
     };
@@ -216,16 +220,48 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     tally.finish();
     let sources: Vec<String> = args.logs.iter().map(|p| display(p)).collect();
     let target = sources.join(" ");
-    let malformed_at: Vec<String> = tally
-        .malformed_at
-        .iter()
-        .map(|(source, line)| format!("{}:{line}", sources[*source]))
-        .collect();
-    if tally.lines > 0 && tally.malformed as f64 / tally.lines as f64 > args.max_malformed_ratio {
+    let at = |list: &[(usize, u64)]| -> Vec<String> {
+        list.iter()
+            .map(|(source, line)| format!("{}:{line}", sources[*source]))
+            .collect()
+    };
+    let malformed_at = at(&tally.malformed_at);
+    let foreign_at = at(&tally.foreign_at);
+    let foreign = json!({
+        "count": tally.foreign,
+        "first": foreign_at,
+        "kinds": {
+            foreign::Foreign::ErrorLog.name(): tally.foreign_kinds[0],
+            foreign::Foreign::Entrypoint.name(): tally.foreign_kinds[1],
+        },
+    });
+    if tally.foreign > 0 {
+        io.error(
+            TOOL,
+            format!(
+                "{} lines are not access lines (nginx's error log or the image's entrypoint, as `docker logs` mixes them in) and were left out; first: {}",
+                tally.foreign,
+                foreign_at.join(", ")
+            ),
+        );
+    }
+    if tally.overlong > 0 {
+        io.error(
+            TOOL,
+            format!(
+                "{} lines are longer than {} MiB and were skipped as malformed (not an access log?)",
+                tally.overlong,
+                MAX_LINE >> 20
+            ),
+        );
+    }
+    // Foreign lines are not the format's fault: the share is of the other lines.
+    let access_lines = tally.lines - tally.foreign;
+    if access_lines > 0 && tally.malformed as f64 / access_lines as f64 > args.max_malformed_ratio {
         let message = format!(
             "{} of {} lines do not match the log format (first: {}); is --log-format right?",
             tally.malformed,
-            tally.lines,
+            access_lines,
             malformed_at.join(", ")
         );
         io.error(TOOL, &message);
@@ -234,7 +270,8 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
                 .message(message)
                 .data(json!({
                     "lines": tally.lines,
-                    "malformed": {"count": tally.malformed, "first": malformed_at},
+                    "malformed": {"count": tally.malformed, "first": malformed_at, "overlong": tally.overlong},
+                    "foreign": foreign,
                     "max_malformed_ratio": args.max_malformed_ratio,
                 }))
                 .duration(started.elapsed()),
@@ -268,13 +305,20 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     for (value, n) in &tally.other_values {
         values.insert(String::from_utf8_lossy(value).into_owned(), json!(n));
     }
+    let path_variable = settings.format.path_kind.variable();
     let data = json!({
         "sources": sources,
         "format": if args.log_format.is_some() { "custom" } else { "combined" },
+        "escape": settings.format.escape.name(),
         "header_variable": settings.format.header_variable,
+        "path_variable": path_variable,
+        "merge_slashes": settings.merge_slashes,
         "lines": tally.lines,
-        "malformed": {"count": tally.malformed, "first": malformed_at},
+        "malformed": {"count": tally.malformed, "first": malformed_at, "overlong": tally.overlong},
+        "foreign": foreign,
+        "rejected": tally.rejected,
         "values": values,
+        "other_values_unlisted": tally.other_values_unlisted,
         "classified_by": {"header": tally.by_header, "path": tally.by_path},
         "statuses": statuses(&tally.statuses),
         "legacy": tally.legacy,
@@ -292,6 +336,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         "windows_with_legacy": tally.windows.values().filter(|w| w.legacy > 0).count(),
         "legacy_clients": top(&tally.clients, args.top, "client"),
         "legacy_user_agents": top(&tally.agents, args.top, "user_agent"),
+        "legacy_paths": top(&tally.paths, args.top, "path"),
         "quiet": quiet.map(|q| json!({
             "for_s": until - q.start,
             "start": rfc3339(q.start),

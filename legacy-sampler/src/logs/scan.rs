@@ -1,6 +1,11 @@
 //! The counting core of log mode: reads a stream in large blocks, splits lines with
 //! `memchr`, matches each against the format and adds it to a [`Tally`]. Nothing is
-//! allocated per line; only legacy lines touch the caller maps.
+//! allocated per line; only legacy lines touch the caller maps, and only a path with
+//! `%`, `//`, `/.`, `#` or a log escape goes through the full normaliser.
+//!
+//! A line is read whole up to [`MAX_LINE`] bytes; a longer one (no real nginx line is
+//! near it, but `/dev/zero` or a file of NUL bytes is one endless line) is counted as
+//! malformed and overlong and skipped to its end, so memory stays bounded.
 //!
 //! A tally covers one stretch of one source, so a large plain file can be counted in
 //! parallel stretches and the tallies merged.
@@ -10,16 +15,25 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memchr_iter};
 
-use super::format::{Fields, LogFormat};
+use super::foreign;
+use super::format::{Escape, Fields, LogFormat, PathKind};
 use super::time::TimeCache;
+use super::uri::{self, Rejected};
 
 /// Read block size: large enough that syscalls and line carry-over cost little, small
 /// enough that the block is still in cache when the lines are matched after the
 /// kernel's copy.
 const BLOCK: usize = 256 * 1024;
 
-/// How many malformed line numbers are kept for the report.
+/// How many malformed (and foreign) line numbers are kept for the report.
 const MALFORMED_SHOWN: usize = 5;
+
+/// The longest line read, in bytes; a longer one is malformed (`overlong`) and skipped.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// How many distinct other header values are counted one by one; the rest are counted
+/// together, so a log full of made-up values cannot grow the tally without bound.
+pub const MAX_OTHER_VALUES: usize = 64;
 
 /// How one line is classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +42,7 @@ enum Class {
     Legacy,
     /// A status request whose header carries another value (index into `other_values`).
     OtherValue(usize),
-    /// Not a status request at all (the SPA, chat, metrics).
+    /// Not a status request at all (the SPA, chat, metrics), or one nginx refused.
     NotStatus,
 }
 
@@ -39,6 +53,8 @@ pub struct Settings {
     pub legacy_prefixes: Vec<Vec<u8>>,
     pub api_prefixes: Vec<Vec<u8>>,
     pub window_s: i64,
+    /// nginx's `merge_slashes` (on by default).
+    pub merge_slashes: bool,
     /// Legacy lines dated inside `[quiet_start, until]` are counted apart.
     pub quiet_start: i64,
     pub until: i64,
@@ -81,10 +97,22 @@ pub struct Tally {
     pub malformed: u64,
     /// (source index, line number) of the first malformed lines.
     pub malformed_at: Vec<(usize, u64)>,
+    /// Malformed lines longer than [`MAX_LINE`].
+    pub overlong: u64,
+    /// Lines of nginx's error log or the image's entrypoint (see [`foreign`]).
+    pub foreign: u64,
+    pub foreign_at: Vec<(usize, u64)>,
+    /// Foreign lines per kind: error log, entrypoint.
+    pub foreign_kinds: [u64; 2],
+    /// Requests nginx refused (400) before choosing a location, by the rules of
+    /// [`uri`]; counted as not_status.
+    pub rejected: u64,
     pub api: u64,
     pub legacy: u64,
     pub not_status: u64,
     pub other_values: Vec<(Vec<u8>, u64)>,
+    /// Status requests with another header value beyond [`MAX_OTHER_VALUES`] distinct ones.
+    pub other_values_unlisted: u64,
     pub by_header: u64,
     pub by_path: u64,
     pub statuses: Box<[u64; 1000]>,
@@ -97,6 +125,8 @@ pub struct Tally {
     pub windows: BTreeMap<i64, Window>,
     pub clients: HashMap<Box<[u8]>, Caller>,
     pub agents: HashMap<Box<[u8]>, Caller>,
+    /// The paths of legacy requests (without arguments), at most [`MAX_PATHS`].
+    pub paths: HashMap<Box<[u8]>, Caller>,
     current_key: i64,
     /// `current_key × window`, or `i64::MAX` when no window is being filled.
     current_start: i64,
@@ -110,10 +140,16 @@ impl Default for Tally {
             lines: 0,
             malformed: 0,
             malformed_at: Vec::new(),
+            overlong: 0,
+            foreign: 0,
+            foreign_at: Vec::new(),
+            foreign_kinds: [0; 2],
+            rejected: 0,
             api: 0,
             legacy: 0,
             not_status: 0,
             other_values: Vec::new(),
+            other_values_unlisted: 0,
             by_header: 0,
             by_path: 0,
             statuses: Box::new([0; 1000]),
@@ -126,6 +162,7 @@ impl Default for Tally {
             windows: BTreeMap::new(),
             clients: HashMap::new(),
             agents: HashMap::new(),
+            paths: HashMap::new(),
             current_key: i64::MIN,
             current_start: i64::MAX,
             current: Window::default(),
@@ -142,6 +179,16 @@ fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     a.max(b)
+}
+
+/// Most distinct legacy paths remembered: a log full of cache-busting paths must not
+/// grow memory without bound.
+pub const MAX_PATHS: usize = 10_000;
+
+fn add_path(map: &mut HashMap<Box<[u8]>, Caller>, key: &[u8], hits: u64, last: i64) {
+    if map.len() < MAX_PATHS || map.contains_key(key) {
+        add_caller(map, key, hits, last);
+    }
 }
 
 fn add_caller(map: &mut HashMap<Box<[u8]>, Caller>, key: &[u8], hits: u64, last: i64) {
@@ -179,15 +226,29 @@ impl Tally {
                 self.malformed_at.push((source, line + line_offset));
             }
         }
+        self.overlong += other.overlong;
+        self.foreign += other.foreign;
+        for (source, line) in other.foreign_at {
+            if self.foreign_at.len() < MALFORMED_SHOWN {
+                self.foreign_at.push((source, line + line_offset));
+            }
+        }
+        for (mine, theirs) in self.foreign_kinds.iter_mut().zip(other.foreign_kinds) {
+            *mine += theirs;
+        }
+        self.rejected += other.rejected;
         self.api += other.api;
         self.legacy += other.legacy;
         self.not_status += other.not_status;
         for (value, n) in other.other_values {
+            let listed = self.other_values.len();
             match self.other_values.iter_mut().find(|(v, _)| *v == value) {
                 Some((_, count)) => *count += n,
-                None => self.other_values.push((value, n)),
+                None if listed < MAX_OTHER_VALUES => self.other_values.push((value, n)),
+                None => self.other_values_unlisted += n,
             }
         }
+        self.other_values_unlisted += other.other_values_unlisted;
         self.by_header += other.by_header;
         self.by_path += other.by_path;
         for (mine, theirs) in self.statuses.iter_mut().zip(other.statuses.iter()) {
@@ -214,6 +275,9 @@ impl Tally {
         for (key, caller) in other.agents {
             add_caller(&mut self.agents, &key, caller.hits, caller.last);
         }
+        for (key, caller) in other.paths {
+            add_path(&mut self.paths, &key, caller.hits, caller.last);
+        }
     }
 }
 
@@ -222,6 +286,8 @@ pub struct Scanner<'s> {
     settings: &'s Settings,
     source: usize,
     times: TimeCache,
+    /// The normalised path of the line being classified (slow path only).
+    path: Vec<u8>,
 }
 
 impl<'s> Scanner<'s> {
@@ -230,6 +296,7 @@ impl<'s> Scanner<'s> {
             settings,
             source,
             times: TimeCache::default(),
+            path: Vec::new(),
         }
     }
 
@@ -237,6 +304,9 @@ impl<'s> Scanner<'s> {
     pub fn scan(&mut self, input: &mut dyn Read, tally: &mut Tally) -> io::Result<()> {
         let mut buf = vec![0u8; BLOCK];
         let mut filled = 0;
+        // Inside a line longer than MAX_LINE (already counted): bytes are dropped
+        // until its newline.
+        let mut skipping = false;
         loop {
             let n = match input.read(&mut buf[filled..]) {
                 Ok(n) => n,
@@ -244,7 +314,7 @@ impl<'s> Scanner<'s> {
                 Err(e) => return Err(e),
             };
             if n == 0 {
-                if filled > 0 {
+                if filled > 0 && !skipping {
                     self.line(&buf[..filled], tally);
                 }
                 return Ok(());
@@ -253,15 +323,43 @@ impl<'s> Scanner<'s> {
             let mut start = 0;
             for newline in memchr_iter(b'\n', &buf[filled..end]) {
                 let at = filled + newline;
-                self.line(&buf[start..at], tally);
+                if skipping {
+                    skipping = false;
+                } else {
+                    self.line(&buf[start..at], tally);
+                }
                 start = at + 1;
+            }
+            if skipping {
+                filled = 0;
+                continue;
             }
             buf.copy_within(start..end, 0);
             filled = end - start;
             if filled == buf.len() {
-                // One line longer than the block: give it room.
-                buf.resize(buf.len() * 2, 0);
+                if buf.len() >= MAX_LINE {
+                    self.overlong(tally);
+                    skipping = true;
+                    filled = 0;
+                } else {
+                    // One line longer than the block: give it room, up to the cap.
+                    buf.resize((buf.len() * 2).min(MAX_LINE), 0);
+                }
             }
+        }
+    }
+
+    fn overlong(&mut self, tally: &mut Tally) {
+        tally.physical_lines += 1;
+        tally.lines += 1;
+        tally.overlong += 1;
+        self.malformed(tally);
+    }
+
+    fn malformed(&self, tally: &mut Tally) {
+        tally.malformed += 1;
+        if tally.malformed_at.len() < MALFORMED_SHOWN {
+            tally.malformed_at.push((self.source, tally.physical_lines));
         }
     }
 
@@ -274,22 +372,33 @@ impl<'s> Scanner<'s> {
         tally.lines += 1;
         let settings = self.settings;
         let mut fields = Fields::default();
-        let ts = if settings.format.matches(line, &mut fields) {
-            self.times.parse(settings.format.time_kind, fields.time)
-        } else {
-            None
-        };
-        let Some(ts) = ts else {
-            tally.malformed += 1;
-            if tally.malformed_at.len() < MALFORMED_SHOWN {
-                tally.malformed_at.push((self.source, tally.physical_lines));
+        if !settings.format.matches(line, &mut fields) {
+            match foreign::kind(line) {
+                Some(kind) => {
+                    tally.foreign += 1;
+                    tally.foreign_kinds[kind as usize] += 1;
+                    if tally.foreign_at.len() < MALFORMED_SHOWN {
+                        tally.foreign_at.push((self.source, tally.physical_lines));
+                    }
+                }
+                None => self.malformed(tally),
             }
             return;
+        }
+        let Some(ts) = self.times.parse(settings.format.time_kind, fields.time) else {
+            self.malformed(tally);
+            return;
         };
+        let status = status_index(fields.status);
+        if status.is_none() && settings.format.logs_status {
+            // A wrong format can still "match" when its last variable swallows the
+            // rest of the line; a status that is not three digits gives it away.
+            self.malformed(tally);
+            return;
+        }
         tally.first_ts = min_opt(tally.first_ts, Some(ts));
         tally.last_ts = max_opt(tally.last_ts, Some(ts));
         let class = self.classify(&fields, tally);
-        let status = status_index(fields.status);
         if let Some(status) = status {
             tally.statuses[status] += 1;
         }
@@ -310,7 +419,10 @@ impl<'s> Scanner<'s> {
                 window.api += 1;
             }
             Class::OtherValue(index) => {
-                tally.other_values[index].1 += 1;
+                match tally.other_values.get_mut(index) {
+                    Some((_, n)) => *n += 1,
+                    None => tally.other_values_unlisted += 1,
+                }
                 window.other_values += 1;
             }
             Class::NotStatus => {
@@ -325,43 +437,89 @@ impl<'s> Scanner<'s> {
         }
     }
 
-    fn classify(&self, fields: &Fields<'_>, tally: &mut Tally) -> Class {
+    fn classify(&mut self, fields: &Fields<'_>, tally: &mut Tally) -> Class {
+        let escape = self.settings.format.escape;
         if let Some(value) = fields.header.filter(|v| !v.is_empty() && *v != b"-") {
             tally.by_header += 1;
+            let value = escape.decode(value);
             return if value.eq_ignore_ascii_case(b"legacy") {
                 Class::Legacy
             } else if value.eq_ignore_ascii_case(b"api") {
                 Class::Api
             } else {
                 let lower = value.to_ascii_lowercase();
-                let index = match tally.other_values.iter().position(|(v, _)| *v == lower) {
-                    Some(index) => index,
-                    None => {
+                match tally.other_values.iter().position(|(v, _)| *v == lower) {
+                    Some(index) => Class::OtherValue(index),
+                    None if tally.other_values.len() < MAX_OTHER_VALUES => {
                         tally.other_values.push((lower, 0));
-                        tally.other_values.len() - 1
+                        Class::OtherValue(tally.other_values.len() - 1)
                     }
-                };
-                Class::OtherValue(index)
+                    None => Class::OtherValue(usize::MAX),
+                }
             };
         }
-        // No header logged (or lost, as with an Origin nginx allows): the path decides.
-        let path = if self.settings.format.uri_is_path {
-            fields.request
-        } else {
-            request_path(fields.request)
-        };
-        let class = if has_prefix(path, &self.settings.legacy_prefixes) {
-            Class::Legacy
-        } else if has_prefix(path, &self.settings.api_prefixes) {
-            Class::Api
-        } else {
-            return Class::NotStatus;
+        // No header logged (or lost, as with an Origin nginx allows): the location the
+        // path reached decides.
+        let settings = self.settings;
+        let class = match self.location_path(fields.request, escape) {
+            Ok((path, with_query)) => {
+                if has_prefix(path, &settings.legacy_prefixes, with_query) {
+                    Class::Legacy
+                } else if has_prefix(path, &settings.api_prefixes, with_query) {
+                    Class::Api
+                } else {
+                    return Class::NotStatus;
+                }
+            }
+            Err(_) => {
+                tally.rejected += 1;
+                return Class::NotStatus;
+            }
         };
         tally.by_path += 1;
         class
     }
 
-    fn legacy(&self, fields: &Fields<'_>, ts: i64, status: Option<usize>, tally: &mut Tally) {
+    /// The path nginx matched its locations against, from the logged path variable:
+    /// `$uri` as it is (after the log's escaping), `$request` and `$request_uri`
+    /// normalised as nginx does (see [`uri`]). Lines with a plain target take the fast
+    /// path: no copy, no decoding, the query string still attached (the `bool`).
+    fn location_path<'l>(
+        &'l mut self,
+        value: &'l [u8],
+        escape: Escape,
+    ) -> Result<(&'l [u8], bool), Rejected> {
+        let kind = self.settings.format.path_kind;
+        let plain = match kind {
+            PathKind::Request => fast_target(value),
+            PathKind::RequestUri => uri::plain_path(value),
+            PathKind::Uri => None,
+        };
+        if let Some(path) = plain {
+            return Ok((path, true));
+        }
+        if kind == PathKind::Uri && (escape == Escape::None || memchr(b'\\', value).is_none()) {
+            return Ok((value, false));
+        }
+        let decoded = escape.decode(value);
+        match kind {
+            PathKind::Uri => {
+                self.path.clear();
+                self.path.extend_from_slice(&decoded);
+            }
+            PathKind::Request => uri::normalise(
+                uri::request_target(&decoded)?,
+                self.settings.merge_slashes,
+                &mut self.path,
+            )?,
+            PathKind::RequestUri => {
+                uri::normalise(&decoded, self.settings.merge_slashes, &mut self.path)?
+            }
+        }
+        Ok((&self.path, false))
+    }
+
+    fn legacy(&mut self, fields: &Fields<'_>, ts: i64, status: Option<usize>, tally: &mut Tally) {
         tally.first_legacy = min_opt(tally.first_legacy, Some(ts));
         tally.last_legacy = max_opt(tally.last_legacy, Some(ts));
         if ts >= self.settings.quiet_start && ts <= self.settings.until {
@@ -370,8 +528,13 @@ impl<'s> Scanner<'s> {
         if let Some(status) = status {
             tally.legacy_statuses[status] += 1;
         }
-        add_caller(&mut tally.clients, client(fields), 1, ts);
-        add_caller(&mut tally.agents, fields.user_agent, 1, ts);
+        let escape = self.settings.format.escape;
+        add_caller(&mut tally.clients, &escape.decode(client(fields)), 1, ts);
+        add_caller(&mut tally.agents, &escape.decode(fields.user_agent), 1, ts);
+        if let Ok((path, _)) = self.location_path(fields.request, escape) {
+            let path = path.split(|&b| b == b'?').next().unwrap_or(path);
+            add_path(&mut tally.paths, path, 1, ts);
+        }
     }
 }
 
@@ -389,25 +552,53 @@ fn client<'a>(fields: &Fields<'a>) -> &'a [u8] {
         .unwrap_or(fields.remote_addr)
 }
 
-/// The path of a request line (`GET /status/summary?x=1 HTTP/1.1`); empty when the
-/// line has no target (garbage a scanner sent, which nginx logs as it came).
-fn request_path(request: &[u8]) -> &[u8] {
-    let Some(start) = memchr(b' ', request).map(|i| i + 1) else {
-        return b"";
-    };
-    let rest = &request[start..];
-    // An HTTP/0.9 request line has no protocol: the path runs to its end.
-    match memchr(b' ', rest) {
-        Some(end) => &rest[..end],
-        None => rest,
+/// The target of the usual request line (`GET /status/summary?x=1 HTTP/1.1`: an upper
+/// case method, one space, the target, one space, a common protocol); `None` sends
+/// any other line to [`uri::request_target`], which knows nginx's rules in full.
+fn fast_target(request: &[u8]) -> Option<&[u8]> {
+    let space = request.iter().position(|&b| !b.is_ascii_uppercase())?;
+    if space == 0 || request[space] != b' ' {
+        return None;
     }
+    let rest = &request[space + 1..];
+    let end = uri::plain_end(rest)?;
+    // One word compare: `matches!` on byte strings may become `memcmp` calls.
+    let common = <[u8; 8]>::try_from(rest.get(end + 1..)?)
+        .is_ok_and(|p| matches!(&p, b"HTTP/1.1" | b"HTTP/1.0" | b"HTTP/2.0" | b"HTTP/3.0"));
+    common.then_some(&rest[..end])
 }
 
-fn has_prefix(path: &[u8], prefixes: &[Vec<u8>]) -> bool {
+/// Whether nginx's prefix location `p` takes `path`: the path starts with it, or (for
+/// a prefix ending in `/`) is the prefix without that slash, which nginx answers from
+/// the same location with a 301 to the slashed form when the location proxies
+/// (`auto_redirect`, set by `proxy_pass` and the other `*_pass` directives; nginx/nginx
+/// `src/http/ngx_http_core_module.c`, `ngx_http_core_find_static_location`). The edge's
+/// legacy location proxies, so `/status` is a legacy request. `with_query`: the path is
+/// a raw target whose `?…` is still attached.
+#[inline(always)]
+fn has_prefix(path: &[u8], prefixes: &[Vec<u8>], with_query: bool) -> bool {
     // By hand, as with the format's literals: a prefix is shorter than a `memcmp` call.
-    prefixes
-        .iter()
-        .any(|p| path.len() >= p.len() && p.iter().zip(path).all(|(a, b)| a == b))
+    #[inline(always)]
+    fn starts(path: &[u8], p: &[u8]) -> bool {
+        path.len() >= p.len() && p.iter().zip(path).all(|(a, b)| a == b)
+    }
+    for p in prefixes {
+        if starts(path, p) {
+            return true;
+        }
+        if let Some((b'/', bare)) = p.split_last() {
+            // The byte after the bare prefix is looked at first: it rarely fits.
+            let fits = match path.get(bare.len()) {
+                None => path.len() == bare.len(),
+                Some(b'?') => with_query,
+                Some(_) => false,
+            };
+            if fits && !bare.is_empty() && starts(path, bare) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn status_index(text: &[u8]) -> Option<usize> {
@@ -430,6 +621,7 @@ mod tests {
             legacy_prefixes: vec![b"/status/".to_vec()],
             api_prefixes: vec![b"/api/status/".to_vec()],
             window_s: 3600,
+            merge_slashes: true,
             quiet_start: 0,
             until: i64::MAX,
         }
@@ -437,6 +629,32 @@ mod tests {
 
     fn line(ts: &str, path: &str, addr: &str) -> String {
         format!("{addr} - - [{ts}] \"GET {path} HTTP/1.1\" 200 5 \"-\" \"mon/1\"\n")
+    }
+
+    #[test]
+    fn legacy_paths_are_counted_without_their_arguments_and_bounded() {
+        let settings = settings();
+        let mut text = String::new();
+        for path in [
+            "/status/summary?x=1",
+            "/status/summary",
+            "/status/health",
+            "/api/status/summary",
+        ] {
+            text.push_str(&line("28/Nov/2026:00:57:46 +0000", path, "10.0.0.1"));
+        }
+        let mut tally = Tally::default();
+        Scanner::new(&settings, 0)
+            .scan(&mut text.as_bytes(), &mut tally)
+            .unwrap();
+        assert_eq!(tally.paths.len(), 2);
+        assert_eq!(tally.paths[&b"/status/summary"[..]].hits, 2);
+        assert_eq!(tally.paths[&b"/status/health"[..]].hits, 1);
+        let mut full = HashMap::new();
+        for i in 0..MAX_PATHS + 5 {
+            add_path(&mut full, format!("/status/{i}").as_bytes(), 1, 0);
+        }
+        assert_eq!(full.len(), MAX_PATHS);
     }
 
     #[test]
@@ -489,8 +707,11 @@ mod tests {
             ..Fields::default()
         };
         assert_eq!(client(&fields), b"203.0.113.9");
-        assert_eq!(request_path(b"GET /status/x HTTP/1.1"), b"/status/x");
-        assert_eq!(request_path(b"\\x16\\x03"), b"");
+        assert_eq!(
+            fast_target(b"GET /status/x HTTP/1.1"),
+            Some(&b"/status/x"[..])
+        );
+        assert_eq!(fast_target(b"\\x16\\x03"), None);
         assert_eq!(status_index(b"410"), Some(410));
         assert_eq!(status_index(b"-"), None);
     }

@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use day2_core::record::{read_records, Record, Verdict};
 use day2_tests::process::run_bounded;
@@ -59,6 +60,21 @@ pub fn sampler_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
     for (name, value) in env {
         command.env(name, value);
     }
+    finish(command, stdin)
+}
+
+/// Runs a bash script in which `$SAMPLER` is the binary (for pipes, FIFOs, process
+/// substitution and resource limits), bounded to 60 s.
+pub fn sampler_in_bash(script: &str, stdin: &[u8]) -> Run {
+    let mut command = Command::new("bash");
+    command
+        .args(["-c", script])
+        .env("SAMPLER", env!("CARGO_BIN_EXE_legacy-sampler"))
+        .env_remove("FAIL_ON_LEGACY");
+    finish(command, stdin)
+}
+
+fn finish(command: Command, stdin: &[u8]) -> Run {
     // Bounded: every run here is planned to end within seconds.
     let run = run_bounded(command, stdin, Duration::from_secs(60));
     let (status, stdout) = (run.status, run.stdout);
@@ -98,4 +114,23 @@ pub fn stack_with(edge: EdgeConfig) -> DemoStack {
 
 pub fn stack() -> DemoStack {
     stack_with(EdgeConfig::default())
+}
+
+/// Waits (bounded) until nginx has logged `lines` requests.
+pub fn logged(stack: &DemoStack, lines: usize) -> PathBuf {
+    let path = stack.edge.access_log();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let count = text.lines().count();
+        if count >= lines {
+            assert_eq!(count, lines, "{text}");
+            return path;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nginx logged {count} of {lines} lines"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
