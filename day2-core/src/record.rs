@@ -358,6 +358,48 @@ mod tests {
         assert_eq!(err.line, 2);
     }
 
+    /// serde_json's recursion limit (128 levels) bounds every record line: a line
+    /// nested 100,000 deep is a named error, not a stack overflow.
+    #[test]
+    fn deep_nesting_is_an_error_naming_the_line() {
+        let deep = format!(
+            "{{\"v\":1,\"tool\":\"t\",\"check\":\"c\",\"target\":\"x\",\"verdict\":\"info\",\"ts\":\"t\",\"data\":{{\"a\":{}{}}}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let input = format!("\n{deep}\n");
+        let err = read_records(&mut input.as_bytes()).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("recursion limit exceeded"), "{err}");
+    }
+
+    /// A stream without line breaks (`/dev/zero`) ends at the line cap instead of
+    /// growing without bound.
+    #[test]
+    fn an_endless_line_is_an_error_at_the_cap() {
+        let mut zero = std::fs::File::open("/dev/zero")
+            .map(io::BufReader::new)
+            .unwrap();
+        let err = read_records(&mut zero).unwrap_err();
+        assert_eq!((err.line, err.message.as_str()), (1, "longer than 16 MiB"));
+    }
+
+    /// Credentials in any URL of a record are masked as it is written.
+    #[test]
+    fn the_sink_masks_url_credentials_everywhere() {
+        let mut buf = Vec::new();
+        let mut sink = RecordSink::new("t", &mut buf);
+        sink.emit(
+            Record::fail("c", "http://u:CANARY@h/x", "r")
+                .message("GET http://h/?token=CANARY failed")
+                .data(serde_json::json!({"url": "tcp://a:CANARY@h:2375", "n": 1})),
+        )
+        .unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(!text.contains("CANARY"), "{text}");
+        assert!(text.contains("http://u:[REDACTED]@h/x"), "{text}");
+    }
+
     #[test]
     fn verdict_names_are_the_serialized_ones() {
         for verdict in [
