@@ -135,7 +135,7 @@ pub fn duration_words(d: Duration) -> String {
         (1, "nanosecond"),
     ];
     for (size, unit) in units {
-        if nanos % size == 0 {
+        if nanos.is_multiple_of(size) {
             let n = nanos / size;
             return format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
         }

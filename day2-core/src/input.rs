@@ -17,9 +17,9 @@ pub const MIB: u64 = 1024 * 1024;
 pub const DEFAULT_LIMIT: u64 = 16 * MIB;
 
 fn limit_words(limit: u64) -> String {
-    if limit % MIB == 0 {
+    if limit.is_multiple_of(MIB) {
         format!("{} MiB", limit / MIB)
-    } else if limit % 1024 == 0 {
+    } else if limit.is_multiple_of(1024) {
         format!("{} KiB", limit / 1024)
     } else {
         format!("{limit} bytes")
