@@ -33,7 +33,17 @@ pub const MASK: &str = "[REDACTED]";
 /// Whether a query or fragment key names a secret. Compared ASCII-case-insensitively
 /// with `-` read as `_`, after percent-decoding.
 pub fn is_secret_key(key: &str) -> bool {
-    let key = percent_decode(key).to_ascii_lowercase().replace('-', "_");
+    // Allocation-free for the common key (no escapes, lower case, no `-`).
+    let decoded: Cow<'_, str> = if key.contains('%') {
+        Cow::Owned(percent_decode(key))
+    } else {
+        Cow::Borrowed(key)
+    };
+    let key: Cow<'_, str> = if decoded.bytes().any(|b| b.is_ascii_uppercase() || b == b'-') {
+        Cow::Owned(decoded.to_ascii_lowercase().replace('-', "_"))
+    } else {
+        decoded
+    };
     const EXACT: [&str; 12] = [
         "key",
         "sig",
@@ -57,7 +67,7 @@ pub fn is_secret_key(key: &str) -> bool {
         "signature",
         "credential",
     ];
-    EXACT.contains(&key.as_str()) || SUFFIXES.iter().any(|s| key.ends_with(s))
+    EXACT.contains(&key.as_ref()) || SUFFIXES.iter().any(|s| key.ends_with(s))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -111,8 +121,39 @@ fn mask_pairs(part: &str, out: &mut String) -> bool {
     changed
 }
 
-/// Masks one URL whose scheme ends at `scheme_end` (the index of `://`).
+/// Whether a query or fragment holds a pair [`mask_pairs`] would mask.
+fn has_secret_pair(part: &str) -> bool {
+    part.split('&').any(|pair| {
+        pair.split_once('=')
+            .is_some_and(|(key, value)| !value.is_empty() && value != MASK && is_secret_key(key))
+    })
+}
+
+/// Masks one URL whose scheme ends at `scheme_end` (the index of `://`); `None`
+/// when there is nothing to mask (checked before anything is allocated: every
+/// record of a sampler has a URL target).
 fn mask_one(url: &str, scheme_end: usize) -> Option<String> {
+    {
+        let rest = &url[scheme_end + 3..];
+        let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let userinfo = rest[..authority_len].rfind('@').map(|at| &rest[..at]);
+        let user_secret = userinfo.is_some_and(|u| match u.split_once(':') {
+            Some((_, password)) => !password.is_empty() && password != MASK,
+            None => !u.is_empty() && u != MASK,
+        });
+        let after = &rest[authority_len..];
+        let (before_fragment, fragment) = match after.split_once('#') {
+            Some((b, f)) => (b, Some(f)),
+            None => (after, None),
+        };
+        let query = before_fragment.split_once('?').map(|(_, q)| q);
+        if !user_secret
+            && !query.is_some_and(has_secret_pair)
+            && !fragment.is_some_and(has_secret_pair)
+        {
+            return None;
+        }
+    }
     let rest_start = scheme_end + 3;
     let rest = &url[rest_start..];
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -187,7 +228,7 @@ pub fn mask_urls(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut out = String::new();
     let mut copied = 0;
     let mut search = 0;
     let mut changed = false;
