@@ -724,14 +724,19 @@ fn mask_after_keys(line: &str) -> Keys {
             }
         }
     }
-    if line.contains("\"s\"") && line.contains("\"t\"") && line.contains("\"a\"") {
+    // The `s` of a decoded token: beside its `a` and `t`, or alone on its line
+    // (pretty-printed) when its value is a secret's base64 (32 bytes: 44 characters).
+    if line.contains("\"s\"") {
+        let token_line = line.contains("\"t\"") && line.contains("\"a\"");
         let mut from = 0;
         while let Some(pos) = line[from..].find("\"s\"") {
             let key_end = from + pos + 3;
             from = key_end;
             if let Separated::Value(value_start, _) = after_separator(line, key_end, false) {
                 if let Some((a, b, _)) = value_span(line, value_start) {
-                    spans.push((a, b));
+                    if token_line || (b - a >= 40 && is_base64_body(&line[a..b])) {
+                        spans.push((a, b));
+                    }
                 }
             }
         }
