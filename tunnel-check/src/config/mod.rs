@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 mod credentials;
 mod ingress;
-mod schema;
+pub(crate) mod schema;
 
 use crate::redact::Redactor;
 use crate::{golang, yaml, TOKEN_ENV, TOOL};
