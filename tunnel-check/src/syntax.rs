@@ -1,15 +1,4 @@
-//! Small syntax checks shared by the modes: UUIDs and the normal form used to
-//! compare origin URLs.
-
-/// Whether `text` is a UUID in the 8-4-4-4-12 hex form.
-pub fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
+//! The normal form used to compare origin URLs.
 
 /// A URL in the form used to compare an ingress service with the expected origin:
 /// lower-case, without a trailing slash, with the scheme's default port made explicit.
@@ -34,13 +23,6 @@ pub fn normalize_origin(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uuids() {
-        assert!(is_uuid("6ff42ae2-765d-4adf-8db7-aa8b61168b6a"));
-        assert!(!is_uuid("6ff42ae2-765d-4adf-8db7-aa8b61168b6"));
-        assert!(!is_uuid("my-tunnel"));
-    }
 
     #[test]
     fn origins_compare_in_normal_form() {
