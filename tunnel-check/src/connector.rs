@@ -157,6 +157,11 @@ struct Stream {
 
 /// Bounded memory of origin failures waiting for their second line.
 const PENDING_FAILURES: usize = 64;
+/// The writers followed apart (compose containers, pods); more share one stream.
+const MAX_STREAMS: usize = 256;
+/// The connections followed per process (cloudflared opens 4 by default, at
+/// most 16 with `--ha-connections`); higher indexes are not followed.
+const MAX_CONNS: usize = 1024;
 
 /// Everything the connector check keeps from a log stream: the state of the
 /// latest process of each writer, counters, and the last of each kind, so
@@ -199,7 +204,14 @@ impl Tally {
         *self.levels.entry(entry.level).or_default() += 1;
         let line_no = self.line_no;
         let source = entry.source.clone().unwrap_or_default();
-        let stream = self.streams.entry(source.name.clone()).or_default();
+        // Memory stays bounded whatever the input: writers and connections are capped.
+        let name = if self.streams.len() >= MAX_STREAMS && !self.streams.contains_key(&source.name)
+        {
+            "(more writers)".to_owned()
+        } else {
+            source.name.clone()
+        };
+        let stream = self.streams.entry(name).or_default();
         // journald and syslog name the process: another pid is another process.
         if let (Some(pid), Some(old)) = (source.pid, stream.current.pid) {
             if pid != old {
@@ -217,7 +229,9 @@ impl Tally {
         let process = &mut stream.current;
         if traffic && process.stopped_line.is_none() {
             process.traffic_line = Some(line_no);
-            if let Some(index) = conn_index {
+            if let Some(index) = conn_index
+                .filter(|i| process.conns.len() < MAX_CONNS || process.conns.contains_key(i))
+            {
                 let conn = process.conns.entry(index).or_default();
                 if conn.registrations == 0 && conn.ended.is_none() && !conn.active {
                     conn.active = true;
@@ -234,7 +248,9 @@ impl Tally {
                 protocol,
             } => {
                 process.activity = true;
-                match conn_index {
+                match conn_index
+                    .filter(|i| process.conns.len() < MAX_CONNS || process.conns.contains_key(i))
+                {
                     Some(index) => {
                         let conn = process.conns.entry(index).or_default();
                         if conn.registrations > 0 {

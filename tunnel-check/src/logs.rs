@@ -288,16 +288,28 @@ fn timestamp_len(s: &str) -> usize {
     0
 }
 
-/// Strips every timestamp at the start of `s`, glued together or spaced;
-/// returns the last one and the rest.
+/// Strips every timestamp at the start of `s`, glued together or spaced, bare
+/// or in brackets (`[2025-01-28 06:13:37]`); returns the last one and the rest.
 fn strip_timestamps(mut s: &str) -> (Option<&str>, &str) {
     let mut last = None;
     for _ in 0..4 {
-        let len = timestamp_len(s);
-        if len == 0 {
-            break;
-        }
-        last = Some(&s[..len]);
+        let (len, time) = match s.strip_prefix('[') {
+            Some(inner) => {
+                let len = timestamp_len(inner);
+                if len == 0 || inner.as_bytes().get(len) != Some(&b']') {
+                    break;
+                }
+                (len + 2, &inner[..len])
+            }
+            None => {
+                let len = timestamp_len(s);
+                if len == 0 {
+                    break;
+                }
+                (len, &s[..len])
+            }
+        };
+        last = Some(time);
         s = s[len..].trim_start();
     }
     (last, s)
@@ -820,7 +832,7 @@ mod tests {
     #[test]
     fn collector_prefixes() {
         type Expected<'a> = Option<(&'a str, Option<u32>)>;
-        let cases: [(&str, Expected); 9] = [
+        let cases: [(&str, Expected); 12] = [
             ("cloudflared-1  | 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared-1", None))),
             ("cloudflared_1  | 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared_1", None))),
             ("deploy-cloudflared-1 | INF Starting tunnel", Some(("deploy-cloudflared-1", None))),
@@ -830,6 +842,9 @@ mod tests {
             ("2022-04-26T13:19:06+0000 host cloudflared[978]: 2022-04-26T13:19:06Z INF Starting tunnel", Some(("cloudflared", Some(978)))),
             ("2025-01-28T06:13:37.416529581Z2025-01-28T06:13:37Z INF Starting tunnel", None),
             ("2025-01-28T06:13:37.416529581Z 2025-01-28T06:13:37Z INF Starting tunnel", None),
+            ("[2025-01-28 06:13:37.416] 2025-01-28T06:13:37Z INF Starting tunnel", None),
+            ("\u{1b}[36mcloudflared-1  |\u{1b}[0m 2025-01-28T06:13:37.416529581Z 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared-1", None))),
+            ("Apr 26 13:19:06.123456 host cloudflared[978]: 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared", Some(978)))),
         ];
         for (line, source) in cases {
             let e = parse(line).unwrap_or_else(|| panic!("{line}"));
