@@ -37,10 +37,19 @@ pub struct Io<'a> {
 }
 
 impl<'a> Io<'a> {
-    /// Writes `tool: message` on stderr, the one-line form of every error.
+    /// Writes `tool: message` on stderr, the one-line form of every error. The
+    /// message is made safe first: credentials in URLs masked
+    /// ([`crate::redact::mask_urls`]) and terminal controls from input text escaped
+    /// ([`crate::text::escape_controls`]), line breaks included, so it stays one line.
     pub fn error(&mut self, tool: &str, message: impl std::fmt::Display) {
-        let _ = writeln!(self.stderr, "{tool}: {message}");
+        let _ = writeln!(self.stderr, "{tool}: {}", for_stderr(&message.to_string()));
     }
+}
+
+/// Text made fit for stderr: URL credentials masked, terminal controls escaped (one
+/// line). For tools that write to stderr other than through [`Io::error`].
+pub fn for_stderr(text: &str) -> String {
+    crate::human::printable(text).into_owned()
 }
 
 /// Parses arguments with clap without ever exiting the process: `--help` and
@@ -51,11 +60,20 @@ pub fn parse_args<T: clap::Parser>(args: Vec<OsString>, io: &mut Io<'_>) -> Resu
         Ok(parsed) => Ok(parsed),
         Err(err) => match err.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                let _ = write!(io.stdout, "{}", err.render());
+                // The help shows env-backed values (`[env: DOCKER_HOST=…]`): masked.
+                let text = err.render().to_string();
+                let _ = write!(io.stdout, "{}", crate::redact::mask_urls(&text));
                 Err(Exit::Ok)
             }
             _ => {
-                let _ = write!(io.stderr, "{}", err.render());
+                // clap quotes the rejected value as given: mask and escape it.
+                let text = err.render().to_string();
+                let text = crate::redact::mask_urls(&text);
+                let _ = write!(
+                    io.stderr,
+                    "{}",
+                    crate::text::escape_controls_keep_lines(&text)
+                );
                 Err(Exit::Usage)
             }
         },
@@ -120,4 +138,40 @@ pub fn run_captured(
     };
     CAPTURED.with(|c| c.set(c.get() - 1));
     (exit, stdout, stderr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--help` shows an env-backed flag's value (`[env: DOCKER_HOST=…]`): a URL
+    /// credential in it is masked, as in every other output.
+    #[test]
+    fn help_masks_credentials_in_environment_values() {
+        #[derive(Debug, clap::Parser)]
+        struct Args {
+            /// The endpoint.
+            #[arg(long, env = "DAY2_CORE_TEST_HELP_HOST")]
+            host: Option<String>,
+        }
+        std::env::set_var(
+            "DAY2_CORE_TEST_HELP_HOST",
+            "tcp://admin:CANARY-h3lp@127.0.0.1:1",
+        );
+        let (mut stdin, mut stdout, mut stderr) = (&b""[..], Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut stdin,
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+            interactive: false,
+        };
+        let parsed = parse_args::<Args>(vec!["t".into(), "--help".into()], &mut io);
+        assert_eq!(parsed.unwrap_err(), Exit::Ok);
+        let help = String::from_utf8(stdout).unwrap();
+        assert!(
+            help.contains("DAY2_CORE_TEST_HELP_HOST=tcp://admin:[REDACTED]@127.0.0.1:1"),
+            "{help}"
+        );
+        assert!(!help.contains("CANARY-h3lp"), "{help}");
+    }
 }

@@ -424,21 +424,18 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-/// `text` with control characters (terminal escapes, newlines) shown escaped, so a
-/// value a server sent cannot move the cursor or forge a line.
+/// `text` made fit for a person's terminal, as everything the renderer shows (stderr
+/// lines, the checklist, progress): credentials in URLs masked
+/// ([`crate::redact::mask_urls`]) and control characters (terminal escapes, newlines,
+/// bidi controls) shown escaped ([`crate::text::escape_controls`]), so a value a
+/// server sent can neither leak a password nor move the cursor or forge a line.
+/// Borrowed when there is nothing to change; [`crate::cli::for_stderr`] is the same.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
+    use std::borrow::Cow;
+    match crate::redact::mask_urls(text) {
+        Cow::Borrowed(text) => crate::text::escape_controls(text),
+        Cow::Owned(masked) => Cow::Owned(crate::text::escape_controls(&masked).into_owned()),
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// Whether the text view is coloured: `--color`, else a terminal on stdout of the
@@ -601,7 +598,7 @@ impl Checklist {
             let width = group
                 .rows
                 .iter()
-                .map(|r| r.target.chars().count())
+                .map(|r| printable(&r.target).chars().count())
                 .max()
                 .unwrap_or(0)
                 .min(56);
@@ -772,6 +769,45 @@ mod tests {
         let record = Record::fail("c", "t\u{1b}[2J", "r").message("line\nforged: yes");
         let line = problem_line("tool", &record);
         assert!(!line.contains('\u{1b}') && !line.contains('\n'), "{line:?}");
+    }
+
+    /// Records a tool passes on (not made by its own sink) reach a person masked and
+    /// escaped too: stderr lines, the checklist and the progress text share
+    /// [`printable`] with `cli::for_stderr` (issue 18's invariant).
+    #[test]
+    fn what_a_person_sees_is_masked_and_escaped() {
+        const CANARY: &str = "CANARY-77e1";
+        // A JSON line as another tool wrote it: the escapes are JSON's.
+        let line = r#"{"v":1,"tool":"other","check":"c","target":"http://u:CANARY@h/\u001b[2J","verdict":"fail","reason":"r","message":"see https://h/?access_token=CANARY \u202eevil","ts":"t","data":{"remediation":["curl http://admin:CANARY@h/"]}}"#
+            .replace("CANARY", CANARY)
+            + "\n";
+        for view in [View::Records, View::Text] {
+            let (mut stdin, mut stdout, mut stderr) = (&b""[..], Vec::new(), Vec::new());
+            let mut io = Io {
+                stdin: &mut stdin,
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+                interactive: false,
+            };
+            report("tool", options(view, false), &mut io, |io| {
+                let _ = io.stdout.write_all(line.as_bytes());
+                Exit::Failed
+            });
+            let stderr = String::from_utf8(stderr).unwrap();
+            assert!(!stderr.contains(CANARY), "{view:?}: {stderr}");
+            assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'));
+            assert!(stderr.contains("\\u001b[2J") && stderr.contains("[REDACTED]"));
+            if view == View::Text {
+                let text = String::from_utf8(stdout).unwrap();
+                assert!(!text.contains(CANARY), "{text}");
+                assert!(
+                    !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+                    "{text:?}"
+                );
+                assert!(text.contains("\\u202e"), "{text}");
+            }
+        }
+        assert!(!printable(&format!("wait for http://u:{CANARY}@h")).contains(CANARY));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::Duration;
 use clap::{Args as ClapArgs, Subcommand};
 use day2_core::human::{self, Format, HumanArgs};
 use day2_core::progress::Progress;
-use day2_core::{cli, duration::parse_duration, exit::after_help, Exit, Io, Record, RecordSink};
+use day2_core::{bounded, cli, exit::after_help, Exit, Io, Record, RecordSink};
 use serde_json::json;
 
 pub mod apply;
@@ -110,6 +110,10 @@ pub struct Common {
     /// CLI [default: the local socket].
     #[arg(long, global = true, env = "DOCKER_HOST", value_name = "URL")]
     pub host: Option<String>,
+    /// Deadline of the whole run: every engine call ends by it, and a stalled engine
+    /// is an `engine_timeout` error (exit 1), never a hang. From 1s to 1 day.
+    #[arg(long, global = true, default_value = "10m", value_parser = bounded::duration(bounded::SECOND, bounded::DAY), value_name = "DURATION")]
+    pub timeout: Duration,
 }
 
 /// `PRUNE_REVIEW_REQUIRE_FILTER`: set to anything non-empty turns the guard on.
@@ -155,7 +159,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub include_compose: bool,
     /// Only propose objects created longer ago than this (e.g. 7d, 24h).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = bounded::duration(Duration::ZERO, 3650 * bounded::DAY), value_name = "DURATION")]
     pub older_than: Option<Duration>,
     /// Also propose caches: stopped containers, unused networks, dangling images and
     /// (without --filter) the build cache.
@@ -182,8 +186,8 @@ pub struct InspectArgs {
     /// A local image with `sh`, `find`, `du`, `sort` (e.g. busybox); nothing is pulled.
     #[arg(long, env = "PRUNE_REVIEW_IMAGE", value_name = "IMAGE")]
     pub image: Option<String>,
-    /// How many of the largest entries to list.
-    #[arg(long, default_value_t = 10)]
+    /// How many of the largest entries to list (1 to 1000).
+    #[arg(long, default_value_t = 10, value_parser = bounded::count::<usize>(1, 1000))]
     pub top: usize,
 }
 
@@ -269,11 +273,17 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
             std::env::set_var("DOCKER_HOST", host);
         }
     }
-    let engine = match Engine::connect() {
+    let engine = match Engine::connect(args.common.timeout) {
         Ok(engine) => engine,
         Err(e) => {
-            let _ = sink.emit(Record::error("engine", "docker", "engine_unreachable").message(e));
-            // The record's line on stderr says it (day2-core's human side).
+            let reason = if engine::is_timeout(&e) {
+                "engine_timeout"
+            } else {
+                "engine_unreachable"
+            };
+            let _ = sink.emit(Record::error("engine", "docker", reason).message(e));
+            // The record's line on stderr says it (day2-core's human side, masked and
+            // escaped there).
             return sink.exit();
         }
     };
@@ -296,12 +306,17 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
     match result {
         Ok(()) | Err(Stop::Closed) => {}
         Err(Stop::Engine(e)) => {
+            let reason = if engine::is_timeout(&e) {
+                "engine_timeout"
+            } else {
+                "engine_error"
+            };
             let _ = ctx
                 .sink
-                .emit(Record::error("engine", "docker", "engine_error").message(e));
+                .emit(Record::error("engine", "docker", reason).message(e));
         }
         Err(Stop::Usage(e)) => {
-            let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
+            let _ = writeln!(ctx.stderr, "{TOOL}: {}", cli::for_stderr(&e));
             return Exit::Usage;
         }
     }
@@ -330,7 +345,7 @@ pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage,
     let started = std::time::Instant::now();
     let waiting = Progress::wait(
         "asking the engine for its disk use (/system/df sizes every volume)",
-        None,
+        Some(ctx.engine.time_left()),
     );
     let usage = ctx.engine.disk_usage().map_err(Stop::Engine)?;
     drop(waiting);
