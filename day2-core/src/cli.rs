@@ -1,12 +1,29 @@
 //! Turning a tool library into a process: the [`Io`] handles a tool runs with,
 //! argument parsing that never exits, and the one-line `main` of every binary.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::error::ErrorKind;
 
 use crate::exit::Exit;
+use crate::progress::{self, Suspended};
+
+/// Set by [`main`]: this process's stdout and stderr are the tool's own.
+static OWN_PROCESS: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// How many [`run_captured`] runs are under way on this thread.
+    static CAPTURED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether the run on this thread writes to the process's own stdout: a binary's run,
+/// not a test's nor one the xtask captures. Colour decides on it.
+pub fn owns_terminal() -> bool {
+    OWN_PROCESS.load(Ordering::Relaxed) && CAPTURED.with(Cell::get) == 0
+}
 
 /// The streams a tool runs with. The binaries pass the process's own; the xtask and
 /// the tests pass buffers.
@@ -32,7 +49,7 @@ impl<'a> Io<'a> {
 /// Text made fit for stderr: URL credentials masked, terminal controls escaped (one
 /// line). For tools that write to stderr other than through [`Io::error`].
 pub fn for_stderr(text: &str) -> String {
-    crate::text::escape_controls(&crate::redact::mask_urls(text)).into_owned()
+    crate::human::printable(text).into_owned()
 }
 
 /// Parses arguments with clap without ever exiting the process: `--help` and
@@ -43,7 +60,9 @@ pub fn parse_args<T: clap::Parser>(args: Vec<OsString>, io: &mut Io<'_>) -> Resu
         Ok(parsed) => Ok(parsed),
         Err(err) => match err.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                let _ = write!(io.stdout, "{}", err.render());
+                // The help shows env-backed values (`[env: DOCKER_HOST=…]`): masked.
+                let text = err.render().to_string();
+                let _ = write!(io.stdout, "{}", crate::redact::mask_urls(&text));
                 Err(Exit::Ok)
             }
             _ => {
@@ -63,11 +82,24 @@ pub fn parse_args<T: clap::Parser>(args: Vec<OsString>, io: &mut Io<'_>) -> Resu
 
 /// The whole `main` of a tool binary: runs the library with the process's streams
 /// and exits with the code it returns.
+///
+/// On a terminal, progress is drawn on stderr ([`progress`]), and every write to the
+/// terminal (stdout too, when it is one) first clears the progress line.
 pub fn main(run: fn(Vec<OsString>, &mut Io<'_>) -> Exit) -> ! {
+    OWN_PROCESS.store(true, Ordering::Relaxed);
+    if io::stderr().is_terminal() {
+        progress::enable();
+    }
     let stdin = io::stdin();
     let mut stdin = stdin.lock();
-    let mut stdout = io::BufWriter::new(io::stdout().lock());
-    let mut stderr = io::stderr();
+    // Records into a pipe never meet the progress line; only a terminal needs clearing.
+    let raw_stdout: Box<dyn Write> = if io::stdout().is_terminal() {
+        Box::new(Suspended(io::stdout().lock()))
+    } else {
+        Box::new(io::stdout().lock())
+    };
+    let mut stdout = io::BufWriter::new(raw_stdout);
+    let mut stderr = Suspended(io::stderr());
     let interactive = io::stderr().is_terminal() && io::stdin().is_terminal();
     let exit = {
         let mut handles = Io {
@@ -94,6 +126,7 @@ pub fn run_captured(
     let mut input = stdin;
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
+    CAPTURED.with(|c| c.set(c.get() + 1));
     let exit = {
         let mut handles = Io {
             stdin: &mut input,
@@ -103,5 +136,42 @@ pub fn run_captured(
         };
         run(args.iter().map(OsString::from).collect(), &mut handles)
     };
+    CAPTURED.with(|c| c.set(c.get() - 1));
     (exit, stdout, stderr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--help` shows an env-backed flag's value (`[env: DOCKER_HOST=…]`): a URL
+    /// credential in it is masked, as in every other output.
+    #[test]
+    fn help_masks_credentials_in_environment_values() {
+        #[derive(Debug, clap::Parser)]
+        struct Args {
+            /// The endpoint.
+            #[arg(long, env = "DAY2_CORE_TEST_HELP_HOST")]
+            host: Option<String>,
+        }
+        std::env::set_var(
+            "DAY2_CORE_TEST_HELP_HOST",
+            "tcp://admin:CANARY-h3lp@127.0.0.1:1",
+        );
+        let (mut stdin, mut stdout, mut stderr) = (&b""[..], Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut stdin,
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+            interactive: false,
+        };
+        let parsed = parse_args::<Args>(vec!["t".into(), "--help".into()], &mut io);
+        assert_eq!(parsed.unwrap_err(), Exit::Ok);
+        let help = String::from_utf8(stdout).unwrap();
+        assert!(
+            help.contains("DAY2_CORE_TEST_HELP_HOST=tcp://admin:[REDACTED]@127.0.0.1:1"),
+            "{help}"
+        );
+        assert!(!help.contains("CANARY-h3lp"), "{help}");
+    }
 }

@@ -4,7 +4,9 @@
 //! the tools that speak HTTP ([`http`]), the Prometheus text conventions ([`prom`]),
 //! numbers from flags and the environment with their ranges ([`bounded`], [`duration`]),
 //! input files read with a cap ([`input`]), URL credentials masked in every output
-//! ([`redact`]) and input text made safe for a terminal ([`text`]).
+//! ([`redact`]), input text made safe for a terminal ([`text`]), and the human side
+//! of every run: the lines on stderr and the text view ([`human`]), progress on a
+//! terminal ([`progress`]).
 //!
 //! Tool libraries never call `process::exit` and never print except to the writers
 //! they are given in [`cli::Io`], so the xtask and the tests can drive them in-process.
@@ -14,7 +16,9 @@ pub mod cli;
 pub mod duration;
 pub mod exit;
 pub mod http;
+pub mod human;
 pub mod input;
+pub mod progress;
 pub mod prom;
 pub mod record;
 pub mod redact;

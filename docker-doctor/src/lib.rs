@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use day2_core::bounded::{self, DAY, HOUR};
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+use day2_core::human::{self, HumanArgs};
+use day2_core::progress::Progress;
+use day2_core::{cli, exit::after_help, Exit, Io, Record};
 
 pub mod compose;
 pub mod daemon;
@@ -55,6 +57,15 @@ pub enum Check {
     Wslconfig,
 }
 
+/// The examples of `--help` and the man page (the README's).
+const EXAMPLES: &[&str] = &[
+    "docker-doctor   # probe, the compose project here, resources",
+    "docker-doctor --checks probe --format text   # just the ladder, for a person",
+    "docker-doctor --expect ollama,backend,nginx,cloudflared --wslconfig /mnt/c/Users/me/.wslconfig",
+    "docker-doctor --recover   # prints the platform's restart commands",
+    "docker-doctor --recover --yes --attempts 3   # runs them, re-probes with backoff",
+];
+
 /// Probe the Docker daemon without ever hanging, check a compose stack's health and
 /// resources, and recover a dead daemon within bounds.
 ///
@@ -65,7 +76,7 @@ pub enum Check {
 /// and comes with remediation for the platform. Stack and resource checks run only
 /// when the ladder passes.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     /// The daemon endpoint: unix:///path/to/docker.sock or tcp://host:port.
     #[arg(long, env = "DOCKER_HOST", default_value = endpoint::DEFAULT_UNIX, value_name = "URL")]
@@ -192,6 +203,9 @@ pub struct Args {
     /// json: one record per line; text: a PASS/FAIL/SKIP checklist for a terminal.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 /// Runs the tool with the given arguments (the first is the program name).
@@ -200,6 +214,11 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| run_parsed(&args, io))
+}
+
+fn run_parsed(args: &Args, io: &mut Io<'_>) -> Exit {
     let mut checks = args.checks.clone();
     if checks.is_empty() {
         checks = vec![Check::Probe, Check::Stack, Check::Resources];
@@ -236,11 +255,11 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     } else {
         None
     };
-    let mut report = Report::new(args.format, &mut *io.stdout);
+    let mut report = Report::new(&mut *io.stdout);
     let daemon_checks = [Check::Probe, Check::Stack, Check::Resources];
     if checks.iter().any(|c| daemon_checks.contains(c)) || args.recover {
         // A closed stdout ends the run; the exit code says success then.
-        if daemon(&args, &checks, project.as_ref(), &mut report).is_err() {
+        if daemon(args, &checks, project.as_ref(), &mut report).is_err() {
             return report.exit();
         }
     }
@@ -276,7 +295,12 @@ fn daemon(
         platform: args.platform,
     };
     let before = report.outcome();
+    let waiting = Progress::wait(
+        format!("probing the Docker daemon at {}", settings.host),
+        Some(args.deadline),
+    );
     let mut outcome = ladder::run(&settings);
+    drop(waiting);
     report.emit_all(outcome.records.drain(..))?;
     if args.recover {
         let recovery = recover::Settings {
@@ -288,6 +312,7 @@ fn daemon(
             max_backoff: args.max_backoff,
             restart_timeout: args.restart_timeout,
         };
+        let _waiting = Progress::wait("recovering the Docker daemon", None);
         if let Some(recovered) = recover::run(&outcome, &settings, &recovery, report)? {
             // The daemon is back: the first probe's failure no longer decides the exit.
             report.restore(before);
@@ -364,12 +389,7 @@ fn stack_and_resources(
                 )?;
             }
             if resources_wanted {
-                report.emit(resources::disk(
-                    endpoint,
-                    api,
-                    args.disk_limit,
-                    args.df_timeout,
-                ))?;
+                report.emit(disk(endpoint, api, args))?;
             }
             return Ok(());
         };
@@ -398,17 +418,17 @@ fn stack_and_resources(
         if !resources_wanted {
             return Ok(());
         }
-        report.emit(resources::disk(
-            endpoint,
-            api,
-            args.disk_limit,
-            args.df_timeout,
-        ))?;
+        report.emit(disk(endpoint, api, args))?;
         if let Some(members) = members {
-            report.emit_all(
+            let waiting = Progress::wait(
+                format!("reading the memory use of {} container(s)", members.len()),
+                None,
+            );
+            let memory =
                 resources::memory(&docker, &members, args.mem_warn_percent, args.step_timeout)
-                    .await,
-            )?;
+                    .await;
+            drop(waiting);
+            report.emit_all(memory)?;
             report.emit(resources::keep_alive_record(
                 &members,
                 &args.ollama_service,
@@ -417,6 +437,15 @@ fn stack_and_resources(
         }
         Ok(())
     })
+}
+
+/// The disk-use record, with a progress line while the daemon sizes everything.
+fn disk(endpoint: &endpoint::Endpoint, api: ApiVersion, args: &Args) -> Record {
+    let _waiting = Progress::wait(
+        "asking the daemon for its disk use (/system/df sizes every volume)",
+        Some(args.df_timeout),
+    );
+    resources::disk(endpoint, api, args.disk_limit, args.df_timeout)
 }
 
 #[cfg(test)]

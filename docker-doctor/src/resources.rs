@@ -370,7 +370,7 @@ pub fn keep_alive_record(members: &[Member], ollama_service: &str, warn_over: Du
                 .data(data(&meaning, None))
         }
         KeepAlive::For(d) => {
-            let shown = humantime::format_duration(d).to_string();
+            let shown = day2_core::duration::words(d);
             let meaning = if d.is_zero() {
                 format!("OLLAMA_KEEP_ALIVE={value}: a model is unloaded right after each request (RAM freed, every request reloads it)")
             } else {
@@ -379,7 +379,7 @@ pub fn keep_alive_record(members: &[Member], ollama_service: &str, warn_over: Du
             let record = if d > warn_over {
                 Record::warn("resources.keep_alive", target, "keep_alive_long").message(format!(
                     "{meaning}, longer than {}: RAM stays held between uses",
-                    humantime::format_duration(warn_over)
+                    day2_core::duration::words(warn_over)
                 ))
             } else {
                 Record::info("resources.keep_alive", target, "keep_alive_set")

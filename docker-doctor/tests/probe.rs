@@ -137,9 +137,17 @@ fn text_format_is_a_pass_fail_skip_checklist() {
         &[],
     );
     assert_eq!(good.code, 0, "{good}");
-    let lines: Vec<&str> = good.stdout.lines().collect();
-    assert_eq!(lines.len(), 6, "{good}");
-    assert!(lines.iter().all(|l| l.starts_with("PASS probe")), "{good}");
+    let rows = day2_tests::text_view::rows(&good.stdout);
+    assert_eq!(rows.len(), 6, "{good}");
+    assert!(
+        rows.iter()
+            .all(|r| r.label == "PASS" && r.check.starts_with("probe")),
+        "{good}"
+    );
+    assert!(
+        !good.stdout.contains("{\"v\""),
+        "no records in the text view:\n{good}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let host = unix_host(&dir.path().join("nope.sock"));
@@ -155,21 +163,39 @@ fn text_format_is_a_pass_fail_skip_checklist() {
         &[("DOCKER_HOST", &host)],
     );
     assert_eq!(bad.code, 1, "{bad}");
+    let rows = day2_tests::text_view::rows(&bad.stdout);
+    assert_eq!(
+        (rows[0].check.as_str(), rows[0].label.as_str()),
+        ("probe.endpoint", "FAIL"),
+        "{bad}"
+    );
     assert!(
-        bad.stdout
-            .starts_with(&format!("FAIL probe.endpoint {host} [no_such_socket]")),
+        rows[0].text.starts_with(&host) && rows[0].text.contains("  no_such_socket"),
         "{bad}"
     );
     assert_eq!(
-        bad.stdout
-            .lines()
-            .filter(|l| l.starts_with("SKIP probe."))
+        rows.iter()
+            .filter(|r| r.label == "SKIP" && r.check.starts_with("probe."))
             .count(),
         4,
         "{bad}"
     );
     assert!(
-        bad.stdout.contains("     > systemctl restart docker"),
+        rows.iter().any(|r| r
+            .below
+            .iter()
+            .any(|l| l.starts_with("> systemctl restart docker"))),
+        "{bad}"
+    );
+    // The failure is also said on stderr, with its reason, and the run closes.
+    assert!(
+        bad.stderr.contains(&format!(
+            "docker-doctor: probe.endpoint {host}: no_such_socket — "
+        )),
+        "{bad}"
+    );
+    assert!(
+        bad.stderr.contains("exit 1: at least one check failed"),
         "{bad}"
     );
 }

@@ -66,15 +66,19 @@ fn dry_run_prints_the_exact_commands_per_platform_and_runs_nothing() {
         &env,
     );
     assert_eq!(desktop.code, 1, "{desktop}");
+    let rows = day2_tests::text_view::rows(&desktop.stdout);
+    let plan = rows
+        .iter()
+        .find(|r| r.check == "recover.plan" && r.label == "INFO")
+        .unwrap_or_else(|| panic!("recover.plan in\n{desktop}"));
     for line in [
-        "INFO recover.plan",
-        "     > Stop-Service com.docker.service -ErrorAction SilentlyContinue",
-        "     > wsl --shutdown",
-        "     > Start-Sleep -Seconds 2",
-        "     > Start-Service com.docker.service",
+        "> Stop-Service com.docker.service -ErrorAction SilentlyContinue",
+        "> wsl --shutdown",
+        "> Start-Sleep -Seconds 2",
+        "> Start-Service com.docker.service",
     ] {
         assert!(
-            desktop.stdout.lines().any(|l| l.starts_with(line)),
+            plan.below.iter().any(|l| l == line),
             "{line:?} in\n{desktop}"
         );
     }

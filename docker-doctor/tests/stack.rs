@@ -301,15 +301,19 @@ fn a_mixed_stack_is_reported_service_by_service() {
         "text",
     ]);
     assert_eq!(text.code, 1, "{text}");
-    for line in [
-        "PASS stack.service ollama",
-        "FAIL stack.service backend [unhealthy]",
-        "FAIL stack.service ollama-init [exited]",
-        "WARN stack.service cloudflared [restarted]",
+    for (label, service, reason) in [
+        ("PASS", "ollama", ""),
+        ("FAIL", "backend", "unhealthy"),
+        ("FAIL", "ollama-init", "exited"),
+        ("WARN", "cloudflared", "restarted"),
     ] {
+        let rows = day2_tests::text_view::rows(&text.stdout);
         assert!(
-            text.stdout.lines().any(|l| l.starts_with(line)),
-            "{line:?} missing in\n{text}"
+            rows.iter().any(|r| r.check == "stack.service"
+                && r.label == label
+                && r.text.split_whitespace().next() == Some(service)
+                && r.text.contains(reason)),
+            "{label} {service} {reason} missing in\n{text}"
         );
     }
 }

@@ -79,7 +79,7 @@ impl Gate {
                 why: if seen.legacy == 0 {
                     "no legacy hit".into()
                 } else {
-                    format!("{} legacy hit(s); any is a failure", seen.legacy)
+                    format!("{}; any is a failure", hits(seen.legacy))
                 },
             });
         }
@@ -88,7 +88,7 @@ impl Gate {
                 gate: "max_legacy_count",
                 passed: seen.legacy <= max,
                 reason: "legacy_count_exceeded",
-                why: format!("{} legacy hit(s), limit {max}", seen.legacy),
+                why: format!("{}, limit {max}", hits(seen.legacy)),
             });
         }
         if let Some(max) = self.max_ratio {
@@ -113,6 +113,11 @@ impl Gate {
     }
 }
 
+/// `1 legacy hit`, `3 legacy hits`.
+fn hits(n: u64) -> String {
+    day2_core::human::plural(n, "legacy hit", "legacy hits")
+}
+
 fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
     let span_text = humanize(span.as_secs() as i64);
     let fail = |reason: &'static str, why: String| Check {
@@ -125,10 +130,7 @@ fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
     if quiet.legacy_in_span > 0 {
         return fail(
             "legacy_in_quiet_window",
-            format!(
-                "{} legacy hit(s) in the last {span_text}",
-                quiet.legacy_in_span
-            ),
+            format!("{} in the last {span_text}", hits(quiet.legacy_in_span)),
         );
     }
     let Some(first) = quiet.first_line else {

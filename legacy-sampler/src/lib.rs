@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use clap::builder::{ArgAction, BoolishValueParser};
 use day2_core::duration::parse_duration;
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::human::{self, HumanArgs};
+use day2_core::{cli, exit::after_help, Exit, Io};
 
 pub mod gate;
 pub mod live;
@@ -28,6 +29,16 @@ pub const TOOL: &str = "legacy-sampler";
 /// The URL sampled when none is given: the summary path of a local edge.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/api/status/summary";
 
+/// The examples of `--help` and the man page (the README's, and the guide's rolling
+/// sample and cutover gates).
+const EXAMPLES: &[&str] = &[
+    "legacy-sampler https://host/status/summary --every 2s -n 30   # the guide's rolling sample",
+    "FAIL_ON_LEGACY=true legacy-sampler https://host/api/status/summary -n 30   # CI guard",
+    "legacy-sampler --log access.log.1 --log access.log --quiet-for 24h   # quiet for 24 hours?",
+    "legacy-sampler --log access.log --window 1h --format text   # hourly windows, for a person",
+    "legacy-sampler https://host/status/summary --samples off --for 10m --format prometheus",
+];
+
 /// Counts legacy-endpoint traffic: live X-Status-Path sampling and nginx access-log
 /// windows, with a gate.
 ///
@@ -35,7 +46,7 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/api/status/summary";
 /// response header: `api`, `legacy`, any other value as itself, `missing`, or the kind
 /// of transport error. Log mode (`--log`) counts the same in nginx access logs.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     /// URLs to sample, taken in turn [default: http://127.0.0.1:8080/api/status/summary]
     #[arg(value_name = "URL")]
@@ -164,6 +175,9 @@ pub struct Args {
     /// Also write the Prometheus text format to this file, atomically (temp + rename).
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 /// The format written on stdout.
@@ -173,6 +187,19 @@ pub enum Format {
     Json,
     /// The Prometheus text exposition format, written at the end of the run.
     Prometheus,
+    /// A checklist for a person, at the end of the run: grouped by check, with a
+    /// verdict column.
+    Text,
+}
+
+impl From<Format> for human::View {
+    fn from(format: Format) -> human::View {
+        match format {
+            Format::Json => human::View::Records,
+            Format::Prometheus => human::View::Hidden,
+            Format::Text => human::View::Text,
+        }
+    }
 }
 
 /// What `FAIL_ON_LEGACY` means, the one definition shared by this tool, the cutover's
@@ -292,10 +319,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         io.error(TOOL, message);
         return Exit::Usage;
     }
-    if args.format == Format::Json && args.textfile.is_none() {
-        return run_mode(&args, io);
-    }
-    prom::run(&args, io)
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| {
+        if args.format != Format::Prometheus && args.textfile.is_none() {
+            return run_mode(&args, io);
+        }
+        prom::run(&args, io)
+    })
 }
 
 /// Runs live or log mode, writing records to `io.stdout`.

@@ -18,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use day2_core::http::{request, HttpFailure, HttpOptions, HttpResponse};
+use day2_core::progress::Progress;
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
 use serde_json::{json, Value};
@@ -375,6 +376,13 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         ..Tally::default()
     };
     let mut sink = RecordSink::new(TOOL, io.stdout);
+    // On a terminal: samples taken of those asked for, legacy answers so far, time left
+    // (with --samples off this line is all a person sees until the summary).
+    let what = match urls.len() {
+        1 => format!("sampling {} of {}", args.header, urls[0]),
+        n => format!("sampling {} of {n} URLs", args.header),
+    };
+    let progress = Progress::count(what.clone(), plan.requested, plan.run_for);
     thread::scope(|scope| {
         let (sender, events) = mpsc::channel();
         let workers = plan
@@ -388,7 +396,12 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         drop(sender);
         // Ends when every worker has finished and dropped its sender.
         for sample in events {
+            let legacy_before = tally.legacy;
             tally.add(&sample, late_threshold);
+            progress.inc(1);
+            if tally.legacy != legacy_before {
+                progress.message(format!("{what}: {} legacy", tally.legacy));
+            }
             if args.samples
                 && sink
                     .emit(sample_record(&shared, &sample, gate.fail_on_legacy))
@@ -398,6 +411,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
             }
         }
     });
+    drop(progress);
     let elapsed = shared.start.elapsed();
     let stopped_by_gate = gate.fail_on_legacy && tally.legacy > 0;
     // Asked for but never started: stopped by the gate (skipped) or by the end of

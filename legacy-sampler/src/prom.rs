@@ -41,12 +41,10 @@ impl Write for Tee<'_> {
 }
 
 pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
-    let json_out: Option<&mut dyn Write> = match args.format {
-        Format::Json => Some(&mut *io.stdout),
-        Format::Prometheus => None,
-    };
+    // The records go on in every format: day2-core's human side reads them (a line
+    // per problem on stderr) and keeps them off stdout for the exposition.
     let mut tee = Tee {
-        out: json_out,
+        out: Some(&mut *io.stdout),
         copy: Vec::new(),
     };
     let exit = {

@@ -17,7 +17,9 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Subcommand};
-use day2_core::{bounded, cli, exit::EXIT_CODES_HELP, Exit, Io, Record, RecordSink};
+use day2_core::human::{self, Format, HumanArgs};
+use day2_core::progress::Progress;
+use day2_core::{bounded, cli, exit::after_help, Exit, Io, Record, RecordSink};
 use serde_json::json;
 
 pub mod apply;
@@ -40,6 +42,30 @@ pub const TOOL: &str = "prune-review";
 /// reach objects outside their own label scope.
 pub const REQUIRE_FILTER_ENV: &str = "PRUNE_REVIEW_REQUIRE_FILTER";
 
+/// The examples of `--help` and the man pages (the README's).
+const EXAMPLES: &[&str] = &[
+    "prune-review   # = review: disk snapshot and one record per volume",
+    "prune-review plan --include-named --older-than 7d > plan.jsonl   # edit it, then:",
+    "prune-review apply --plan plan.jsonl   # asks on a terminal; --yes otherwise",
+    "prune-review caches --format text   # what stopped containers, images, build cache would free",
+    "prune-review inspect VOLUME --image busybox:1   # contents, read-only; nothing is pulled",
+];
+const REVIEW_EXAMPLES: &[&str] = &[
+    "prune-review review --format text",
+    "prune-review review --protect 'pg-*' --protect label:keep",
+];
+const PLAN_EXAMPLES: &[&str] = &[
+    "prune-review plan > plan.jsonl   # orphan anonymous volumes only",
+    "prune-review plan --include-named --older-than 7d --caches > plan.jsonl",
+];
+const APPLY_EXAMPLES: &[&str] = &[
+    "prune-review apply --plan plan.jsonl   # asks on a terminal",
+    "prune-review plan | prune-review apply --yes --filter label=com.example.scope=ci",
+];
+const CACHES_EXAMPLES: &[&str] = &["prune-review caches --unused-images"];
+const INSPECT_EXAMPLES: &[&str] =
+    &["prune-review inspect deploy_ollama-data --image busybox:1 --top 5"];
+
 /// Review-first Docker volume and cache pruning from a plan that cannot delete the
 /// wrong thing.
 ///
@@ -47,12 +73,20 @@ pub const REQUIRE_FILTER_ENV: &str = "PRUNE_REVIEW_REQUIRE_FILTER";
 /// record per volume with its class (protected, in_use_running, in_use_stopped,
 /// compose_project_gone, orphan_anonymous, orphan_named).
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub common: Common,
+
+    /// json: one record per line (plans are records too); text: a checklist for a
+    /// person, grouped by check.
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 /// Options every command takes.
@@ -67,25 +101,44 @@ pub struct Common {
     /// `apply` enforces it again on every object just before deleting it.
     #[arg(long, global = true, value_name = "label=KEY[=VALUE]")]
     pub filter: Option<String>,
+    /// `apply` refuses to run without --filter (test suites and demos set the variable
+    /// to anything non-empty, so no destructive run leaves their label scope).
+    // The default is the empty value (not SetTrue's "false", which is non-empty).
+    #[arg(long, global = true, env = REQUIRE_FILTER_ENV, value_parser = non_empty, action = clap::ArgAction::SetTrue, default_value = "")]
+    pub require_filter: bool,
+    /// The Docker Engine's endpoint (unix:///path or tcp://host:port), as for the docker
+    /// CLI [default: the local socket].
+    #[arg(long, global = true, env = "DOCKER_HOST", value_name = "URL")]
+    pub host: Option<String>,
     /// Deadline of the whole run: every engine call ends by it, and a stalled engine
     /// is an `engine_timeout` error (exit 1), never a hang. From 1s to 1 day.
     #[arg(long, global = true, default_value = "10m", value_parser = bounded::duration(bounded::SECOND, bounded::DAY), value_name = "DURATION")]
     pub timeout: Duration,
 }
 
+/// `PRUNE_REVIEW_REQUIRE_FILTER`: set to anything non-empty turns the guard on.
+fn non_empty(value: &str) -> Result<bool, String> {
+    Ok(!value.is_empty())
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read-only: disk-use snapshot and one record per volume with its class.
+    #[command(after_help = after_help(REVIEW_EXAMPLES))]
     Review,
     /// Write deletion candidates as plan lines (JSON records) on stdout.
+    #[command(after_help = after_help(PLAN_EXAMPLES))]
     Plan(PlanArgs),
     /// Delete what a plan lists, re-checking each object right before deleting it.
+    #[command(after_help = after_help(APPLY_EXAMPLES))]
     Apply(ApplyArgs),
     /// Read-only: what stopped containers, unused networks, images and build cache
     /// would free.
+    #[command(after_help = after_help(CACHES_EXAMPLES))]
     Caches(CacheArgs),
     /// Show what is inside a volume (file count, size, largest entries) without
     /// changing it, using a local image.
+    #[command(after_help = after_help(INSPECT_EXAMPLES))]
     Inspect(InspectArgs),
 }
 
@@ -157,6 +210,11 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| run_parsed(args, io))
+}
+
+fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
     let protection = match Protection::new(&args.common.protect) {
         Ok(p) => p,
         Err(e) => {
@@ -181,9 +239,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     // Everything about the input is checked before the engine is touched.
     let plan_items = match &command {
         Command::Apply(a) => {
-            if filter.is_none()
-                && std::env::var_os(REQUIRE_FILTER_ENV).is_some_and(|v| !v.is_empty())
-            {
+            if filter.is_none() && args.common.require_filter {
                 io.error(
                     TOOL,
                     format!(
@@ -209,6 +265,14 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         interactive,
     } = io;
     let mut sink = RecordSink::new(TOOL, *stdout);
+    // `--host` speaks for DOCKER_HOST, which the engine connection (bollard's
+    // defaults) and the older /system/df reader both read; only a value given on the
+    // command line differs from the variable.
+    if let Some(host) = &args.common.host {
+        if std::env::var("DOCKER_HOST").ok().as_deref() != Some(host.as_str()) {
+            std::env::set_var("DOCKER_HOST", host);
+        }
+    }
     let engine = match Engine::connect(args.common.timeout) {
         Ok(engine) => engine,
         Err(e) => {
@@ -217,8 +281,9 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             } else {
                 "engine_unreachable"
             };
-            let _ = sink.emit(Record::error("engine", "docker", reason).message(e.clone()));
-            let _ = writeln!(stderr, "{TOOL}: {}", cli::for_stderr(&e));
+            let _ = sink.emit(Record::error("engine", "docker", reason).message(e));
+            // The record's line on stderr says it (day2-core's human side, masked and
+            // escaped there).
             return sink.exit();
         }
     };
@@ -248,8 +313,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             };
             let _ = ctx
                 .sink
-                .emit(Record::error("engine", "docker", reason).message(e.clone()));
-            let _ = writeln!(ctx.stderr, "{TOOL}: {}", cli::for_stderr(&e));
+                .emit(Record::error("engine", "docker", reason).message(e));
         }
         Err(Stop::Usage(e)) => {
             let _ = writeln!(ctx.stderr, "{TOOL}: {}", cli::for_stderr(&e));
@@ -279,7 +343,12 @@ impl From<day2_core::record::Closed> for Stop {
 /// Emits a `disk` snapshot record; `phase` is `now`, `before` or `after`.
 pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage, Stop> {
     let started = std::time::Instant::now();
+    let waiting = Progress::wait(
+        "asking the engine for its disk use (/system/df sizes every volume)",
+        Some(ctx.engine.time_left()),
+    );
     let usage = ctx.engine.disk_usage().map_err(Stop::Engine)?;
+    drop(waiting);
     let mut data = usage.summary();
     if let Some(obj) = data.as_object_mut() {
         obj.insert("phase".into(), json!(phase));
@@ -347,5 +416,17 @@ mod tests {
     fn the_command_line_definition_is_consistent() {
         use clap::CommandFactory;
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn the_filter_guard_is_off_unless_asked_for() {
+        use clap::Parser;
+        // The variable is read by clap: here only the flag and the default are tried.
+        if std::env::var_os(REQUIRE_FILTER_ENV).is_none() {
+            let args = Args::try_parse_from(["prune-review", "apply"]).unwrap();
+            assert!(!args.common.require_filter);
+        }
+        let args = Args::try_parse_from(["prune-review", "apply", "--require-filter"]).unwrap();
+        assert!(args.common.require_filter);
     }
 }

@@ -199,8 +199,10 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
         ))
     } else {
         match write_atomically(&args.manifest, rendered.as_bytes()) {
-            Ok(()) => Record::info("manifest", &target, "written")
-                .message(format!("wrote {} entries to {target}", generated.len())),
+            Ok(()) => Record::info("manifest", &target, "written").message(format!(
+                "wrote {} to {target}",
+                day2_core::human::plural(generated.len() as u64, "entry", "entries")
+            )),
             Err(e) => Record::error("manifest", &target, "write_failed")
                 .message(format!("cannot write {target}: {e}")),
         }

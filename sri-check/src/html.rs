@@ -196,18 +196,20 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
         }
     }
     let root_shown = root.canonical.display().to_string();
+    let pages_read = day2_core::human::plural(pages.len() as u64, "page", "pages");
     // No page read is no check; pages that load nothing have nothing to check.
     let summary = if pages.is_empty() {
         Record::error("summary", &root_shown, "no_pages")
             .message("no HTML page could be read: nothing was checked")
     } else if asset_count == 0 {
         Record::warn("summary", &root_shown, "no_subresources").message(format!(
-            "{} page(s) read, none loads a script or stylesheet: no integrity attribute to check",
-            pages.len()
+            "{pages_read} read, none loads a script or stylesheet: no integrity attribute to check"
         ))
     } else {
-        Record::info("summary", &root_shown, "summary")
-            .message(format!("{} pages, {asset_count} assets", pages.len()))
+        Record::info("summary", &root_shown, "summary").message(format!(
+            "{pages_read}, {}",
+            day2_core::human::plural(asset_count as u64, "asset", "assets")
+        ))
     };
     let summary = summary
         .data(json!({

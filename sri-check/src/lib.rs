@@ -11,7 +11,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use day2_core::{bounded, cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+use day2_core::human::{self, Format, HumanArgs};
+use day2_core::{bounded, cli, exit::after_help, Exit, Io, Record};
 
 pub mod generate;
 pub mod hash;
@@ -34,27 +35,61 @@ pub const MANIFEST_LIMIT: u64 = 64 * day2_core::input::MIB;
 /// `--jobs`: from 1 to 1024 files hashed at once.
 const JOBS: bounded::CountRange<usize> = bounded::count(1, 1024);
 
+/// The examples of `--help` and the man pages (the README's; `sri-check` is the
+/// guide's `node scripts/check-integrity.mjs`).
+const EXAMPLES: &[&str] = &[
+    "sri-check   # verify ./sri-manifest.json, as node scripts/check-integrity.mjs does",
+    "sri-check --manifest site/sri-manifest.json --jobs 2",
+    "sri-check generate 'js/**/*.js' 'css/*.css'   # write the manifest for these files",
+    "sri-check generate --check   # CI: exit 1 if the manifest would change",
+    "sri-check html '**/*.html'   # the integrity attributes of the pages",
+];
+const VERIFY_EXAMPLES: &[&str] = &[
+    "sri-check verify   # ./sri-manifest.json, paths relative to its directory",
+    "sri-check verify --manifest site/sri-manifest.json --format text",
+];
+const GENERATE_EXAMPLES: &[&str] = &[
+    "sri-check generate 'js/**/*.js' 'css/*.css'   # write the manifest for these files",
+    "sri-check generate --check   # CI: exit 1 if the manifest would change, naming the entries",
+    "sri-check generate --update new.js   # keep the entries, add or refresh new.js",
+    "git ls-files -z '*.js' | sri-check generate -0 -",
+];
+const HTML_EXAMPLES: &[&str] = &[
+    "sri-check html '**/*.html'   # uses ./sri-manifest.json if present",
+    "sri-check html dist/index.html --root dist --no-manifest",
+];
+
 /// Verifies and generates the SRI manifest and checks the integrity attributes of HTML pages.
 ///
 /// Without a subcommand it verifies `sri-manifest.json` in the current directory, as
 /// `node scripts/check-integrity.mjs` does: exit 0 clean, 1 on drift or a missing file,
 /// 2 when the manifest cannot be read or parsed.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP, args_conflicts_with_subcommands = true)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES), args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub verify: VerifyArgs,
+
+    /// json: one record per line; text: a checklist for a person, grouped by check.
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Recompute every manifest entry and compare it with the file (the default).
+    #[command(after_help = after_help(VERIFY_EXAMPLES))]
     Verify(VerifyArgs),
     /// Write the manifest for the given files, or check that it is up to date.
+    #[command(after_help = after_help(GENERATE_EXAMPLES))]
     Generate(GenerateArgs),
     /// Check the integrity attributes of script and link tags in HTML pages.
+    #[command(after_help = after_help(HTML_EXAMPLES))]
     Html(HtmlArgs),
 }
 
@@ -150,12 +185,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    match args.command {
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| match &args.command {
         None => verify::run(&args.verify, io),
-        Some(Command::Verify(a)) => verify::run(&a, io),
-        Some(Command::Generate(a)) => generate::run(&a, io),
-        Some(Command::Html(a)) => html::run(&a, io),
-    }
+        Some(Command::Verify(a)) => verify::run(a, io),
+        Some(Command::Generate(a)) => generate::run(a, io),
+        Some(Command::Html(a)) => html::run(a, io),
+    })
 }
 
 /// The root for a manifest: `--root`, else the manifest's own directory.

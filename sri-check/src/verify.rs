@@ -72,10 +72,10 @@ pub fn run(args: &VerifyArgs, io: &mut Io<'_>) -> Exit {
             .message(format!("{target} has no entries: nothing was verified"))
     } else {
         Record::info("summary", &target, "summary").message(format!(
-            "{} entries, {} ok, {} bytes hashed",
-            jobs.len(),
+            "{}, {} ok, {} hashed",
+            day2_core::human::plural(jobs.len() as u64, "entry", "entries"),
             reasons.get("ok").copied().unwrap_or(0),
-            bytes
+            day2_core::human::plural(bytes, "byte", "bytes")
         ))
     };
     let summary = summary

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use day2_core::bounded;
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+use day2_core::human::{self, HumanArgs};
+use day2_core::{cli, exit::after_help, Exit, Io, Record};
 
 pub mod checks;
 pub mod cors;
@@ -79,13 +80,24 @@ pub enum LegacyExpect {
     Gone,
 }
 
+/// The examples of `--help` and the man page (the README's, and the guide's quick
+/// probes).
+const EXAMPLES: &[&str] = &[
+    "status-probe --url https://assistant.example.org ready summary   # the guide's quick probes",
+    "status-probe --url http://127.0.0.1:8080 --chat-path /api/chat --origin https://app.example",
+    "status-probe --wait --warming-budget 10m summary   # bring-up: wait until ready, then check",
+    "status-probe --format text   # the same checks as a checklist for a person",
+    "status-probe --format prometheus --textfile /var/lib/node_exporter/status.prom",
+    "status-probe summary --changelog docs/CHANGELOG.md   # which release is deployed?",
+];
+
 /// Readiness, summary, CORS and legacy-path checks against the assistant stack, with
 /// waits, a warming SLO, deploy freshness and Prometheus output.
 ///
 /// Runs the named checks (all of them by default) against --url and writes one JSON
 /// record per finding on stdout.
 #[derive(Debug, clap::Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     /// Checks to run (default: all of them).
     #[arg(value_enum)]
@@ -204,6 +216,9 @@ pub struct Args {
     /// Do not verify TLS certificates (recorded in the output).
     #[arg(long)]
     pub insecure: bool,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 /// The longest duration any flag or variable takes: 30 days (day2-core's bound).
@@ -234,34 +249,29 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    let settings = match Settings::from_args(&args) {
+    let options = human::Options::new(args.format, &args.human);
+    human::report(TOOL, options, io, |io| run_parsed(&args, io))
+}
+
+fn run_parsed(args: &Args, io: &mut Io<'_>) -> Exit {
+    let settings = match Settings::from_args(args) {
         Ok(settings) => settings,
         Err(message) => {
             io.error(TOOL, message);
             return Exit::Usage;
         }
     };
-    let mut probe = Probe::new(&args);
-    let mut devnull = std::io::sink();
-    let stdout: &mut dyn std::io::Write = match args.format {
-        Format::Json => &mut *io.stdout,
-        Format::Prometheus => &mut devnull,
-    };
-    let mut out = Output::new(stdout);
-    let result = probe_all(
-        &args,
-        &settings,
-        &mut probe,
-        &mut out,
-        io.stderr,
-        io.interactive,
-    );
+    let mut probe = Probe::new(args);
+    // With --format prometheus the records still pass here: the human side reads them
+    // (a line per problem on stderr) and keeps them off stdout.
+    let mut out = Output::new(&mut *io.stdout);
+    let result = probe_all(args, &settings, &mut probe, &mut out);
     let exit = out.exit();
     if result.is_err() {
         // stdout went away: nobody reads us, stop quietly.
         return exit;
     }
-    if args.format == Format::Json && args.textfile.is_none() {
+    if args.format != Format::Prometheus && args.textfile.is_none() {
         return exit;
     }
     let exposition = prom::render(&args.service, out.records(), &out.facts);
@@ -359,8 +369,6 @@ fn probe_all(
     settings: &Settings,
     probe: &mut Probe,
     out: &mut Output<'_>,
-    stderr: &mut dyn std::io::Write,
-    interactive: bool,
 ) -> Result<(), day2_core::Closed> {
     out.facts.insecure = args.insecure;
     if args.insecure {
@@ -371,7 +379,7 @@ fn probe_all(
     }
     let mut clock = warming::Tracker::new(settings.started_at);
     if args.wait {
-        let outcome = wait::run(args, probe, out, &mut clock, stderr, interactive)?;
+        let outcome = wait::run(args, probe, out, &mut clock)?;
         if outcome != wait::Outcome::Met {
             if let Some(budget) = args.warming_budget {
                 out.emit(clock.record(probe.url(&args.summary_path), budget))?;

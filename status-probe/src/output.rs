@@ -16,6 +16,18 @@ pub enum Format {
     Json,
     /// The Prometheus text exposition format, written at the end of the run.
     Prometheus,
+    /// A checklist for a person: grouped by check, with a verdict column.
+    Text,
+}
+
+impl From<Format> for day2_core::human::View {
+    fn from(format: Format) -> day2_core::human::View {
+        match format {
+            Format::Json => day2_core::human::View::Records,
+            Format::Prometheus => day2_core::human::View::Hidden,
+            Format::Text => day2_core::human::View::Text,
+        }
+    }
 }
 
 /// Facts of the run that the metrics report as gauges.

@@ -5,10 +5,13 @@
 //!
 //! Only the wait path is polled (the summary by default, not rate-limited on the real
 //! edge); the rate-limited `/api/ready` is asked once, after the wait.
+//!
+//! On a terminal a progress line (day2-core's [`Progress`]) shows what the wait is for,
+//! the state the last attempt saw and the time left.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
+use day2_core::progress::Progress;
 use day2_core::{Closed, Exit, Record};
 use serde_json::{json, Value};
 
@@ -100,8 +103,6 @@ pub fn run(
     probe: &Probe,
     out: &mut Output<'_>,
     clock: &mut Tracker,
-    stderr: &mut dyn Write,
-    interactive: bool,
 ) -> Result<Outcome, Closed> {
     let path = args.wait_path.as_deref().unwrap_or(&args.summary_path);
     let target = probe.url(path);
@@ -112,6 +113,8 @@ pub fn run(
     };
     let start = Instant::now();
     let deadline = start + args.timeout;
+    let what = format!("waiting for {until} at {target}");
+    let progress = Progress::wait(what.clone(), Some(args.timeout));
     let mut interval = args.interval;
     let mut previous: Option<String> = None;
     let mut down_since: Option<Instant> = None;
@@ -157,17 +160,7 @@ pub fn run(
             }
             previous = Some(seen.state.clone());
         }
-        if interactive {
-            let _ = write!(
-                stderr,
-                "\r{}: waiting for {until}: {} (attempt {attempt}, {:.0}s of {:.0}s)   ",
-                crate::TOOL,
-                day2_core::cli::for_stderr(&seen.state),
-                elapsed.as_secs_f64(),
-                args.timeout.as_secs_f64()
-            );
-            let _ = stderr.flush();
-        }
+        progress.message(format!("{what}: {} (attempt {attempt})", seen.state));
         if seen.state == "down" {
             down_since.get_or_insert_with(Instant::now);
         } else {
@@ -201,7 +194,8 @@ pub fn run(
         if let Some((outcome, record)) = finished {
             let data = closing_data(args, &seen.state, attempt, elapsed, until);
             let record = record.duration(elapsed).data(data);
-            return end(out, stderr, interactive, outcome, record);
+            drop(progress);
+            return end(out, outcome, record);
         }
         let left = deadline.saturating_duration_since(Instant::now());
         std::thread::sleep(interval.min(left));
@@ -217,7 +211,8 @@ pub fn run(
             ));
             let data = closing_data(args, &seen.state, attempt, elapsed, until);
             let record = record.duration(elapsed).data(data);
-            return end(out, stderr, interactive, Outcome::TimedOut, record);
+            drop(progress);
+            return end(out, Outcome::TimedOut, record);
         }
     }
 }
@@ -234,16 +229,7 @@ fn closing_data(args: &Args, state: &str, attempts: u64, elapsed: Duration, unti
 }
 
 /// Writes the closing `wait` record and ends the wait.
-fn end(
-    out: &mut Output<'_>,
-    stderr: &mut dyn Write,
-    interactive: bool,
-    outcome: Outcome,
-    record: Record,
-) -> Result<Outcome, Closed> {
-    if interactive {
-        let _ = writeln!(stderr);
-    }
+fn end(out: &mut Output<'_>, outcome: Outcome, record: Record) -> Result<Outcome, Closed> {
     out.emit(record)?;
     if outcome == Outcome::TimedOut {
         out.raise(Exit::Timeout);

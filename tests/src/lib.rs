@@ -9,6 +9,7 @@
 //! - [`process`]: running a binary under test with a deadline; promtool's check.
 //! - [`require`]: finding the external programs tests need, failing loudly (never
 //!   skipping) when one is missing.
+//! - [`text_view`]: reading the `--format text` checklist back.
 
 pub mod backend;
 pub mod bins;
@@ -19,6 +20,7 @@ pub mod fake_edge;
 pub mod http1;
 pub mod process;
 pub mod require;
+pub mod text_view;
 
 pub use backend::{Backend, BackendConfig, Fault, MetricsFormat, Provider};
 pub use demo::DemoStack;

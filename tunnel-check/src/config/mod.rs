@@ -41,8 +41,15 @@ pub struct ConfigArgs {
     /// The tunnel runs in token mode (also assumed when TUNNEL_TOKEN or
     /// CLOUDFLARE_TUNNEL_TOKEN is set, or when the file has no `tunnel:`): the
     /// token holds the credentials and the dashboard owns the ingress rules.
-    #[arg(long)]
+    /// A token's value only turns this on; it is never shown.
+    // The default is the empty value (not SetTrue's "false", which is non-empty).
+    #[arg(long, env = "TUNNEL_TOKEN", hide_env_values = true, value_parser = token_set, action = clap::ArgAction::SetTrue, default_value = "")]
     pub token_mode: bool,
+}
+
+/// `TUNNEL_TOKEN` set to anything non-empty means token mode.
+fn token_set(value: &str) -> Result<bool, String> {
+    Ok(!value.is_empty())
 }
 
 /// Runs the config checks.
@@ -72,10 +79,12 @@ pub fn run(args: &ConfigArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
         .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
     let token_mode = args.token_mode || env_token || tunnel.is_empty();
     if token_mode {
-        let why = if args.token_mode {
-            "--token-mode"
-        } else if env_token {
+        // `--token-mode` is also what TUNNEL_TOKEN sets (clap reads the variable):
+        // a token in the environment is named as such.
+        let why = if env_token {
             "token_environment"
+        } else if args.token_mode {
+            "--token-mode"
         } else {
             "no_tunnel_key"
         };

@@ -151,6 +151,27 @@ pub const REQUIREMENTS: &[Requirement] = &[
         why: "applying the cutover's nginx patch",
     },
     Requirement {
+        package: "bash-completion",
+        source: Source::Apt,
+        probe: Probe::File("/usr/share/bash-completion/bash_completion"),
+        purposes: &[Test],
+        why: "the completion tests: bash completion as people load it",
+    },
+    Requirement {
+        package: "zsh",
+        source: Source::Apt,
+        probe: Probe::Program("zsh"),
+        purposes: &[Test],
+        why: "the completion tests: the zsh scripts of `cargo xtask dist`",
+    },
+    Requirement {
+        package: "fish",
+        source: Source::Apt,
+        probe: Probe::Program("fish"),
+        purposes: &[Test],
+        why: "the completion tests: the fish scripts of `cargo xtask dist`",
+    },
+    Requirement {
         package: "git",
         source: Source::Apt,
         probe: Probe::Program("git"),

@@ -82,14 +82,14 @@ impl Step {
     fn plan(self, args: &CutoverArgs) -> String {
         match self {
             Step::Observe if args.access_logs.is_empty() => format!(
-                "no access logs given: a bounded live sample of {} requests to {} (not a {} measurement)",
+                "no access logs given: a bounded live sample of {} requests to {} (it does not measure the last {})",
                 args.live_samples,
                 args.summary_url(),
-                humantime::format_duration(args.quiet_for)
+                day2_core::duration::words(args.quiet_for)
             ),
             Step::Observe => format!(
                 "no legacy hit within the last {} in {} access log(s), which must cover that span",
-                humantime::format_duration(args.quiet_for),
+                day2_core::duration::words(args.quiet_for),
                 args.access_logs.len()
             ),
             Step::Guard => format!(
@@ -276,6 +276,10 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
         let finding = if args.dry_run {
             Finding::new(Verdict::Info, "dry_run", step.plan(args), json!({}))
         } else {
+            let _waiting = day2_core::progress::Progress::wait(
+                format!("cutover step {}: {}", step.name(), step.plan(args)),
+                None,
+            );
             run_step(step, args)
         };
         let record = Record::new(&check, target, finding.verdict, finding.reason.as_deref())
@@ -417,9 +421,9 @@ fn observe_live(args: &CutoverArgs) -> Finding {
     };
     let legacy = summary.get("legacy").and_then(Value::as_u64).unwrap_or(0);
     let limits = format!(
-        "a live sample of {samples} requests to {url}: it shows what that URL serves now, not who else reads {}, and it is not a {} measurement (give --access-log for that)",
+        "a live sample of {samples} requests to {url}: it shows what that URL serves now, not who else reads {}, and it does not measure the last {} (give --access-log for that)",
         args.legacy_prefix,
-        humantime::format_duration(args.quiet_for)
+        day2_core::duration::words(args.quiet_for)
     );
     let data = json!({ "limits": limits, "values": summary.get("values"), "legacy": legacy });
     let finding = match run.exit {
