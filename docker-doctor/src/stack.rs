@@ -63,7 +63,12 @@ pub struct View {
     pub health: Option<String>,
     pub restart_count: i64,
     pub one_shot: bool,
+    /// `HostConfig.Memory`: the container's memory limit in bytes, 0 for none.
+    pub memory_limit: i64,
 }
+
+/// Exit code of a process killed by SIGKILL (128 + 9), what the kernel's OOM killer sends.
+const SIGKILL_EXIT: i64 = 137;
 
 /// The verdict, reason and sentence for one container.
 pub fn classify(v: &View) -> (Verdict, Option<&'static str>, String) {
@@ -107,6 +112,18 @@ pub fn classify(v: &View) -> (Verdict, Option<&'static str>, String) {
             ),
             _ => (Pass, None, "running".to_owned()),
         },
+        // The engine's OOMKilled flag races with the exit event (moby's exit handler
+        // overwrites it with what containerd knew at exit, daemon/monitor.go), so a
+        // SIGKILL under a memory limit is named even when the flag stayed false.
+        "exited" if v.exit_code == SIGKILL_EXIT && v.memory_limit > 0 => (
+            Fail,
+            Some("killed"),
+            format!(
+                "killed with SIGKILL (exit code 137) under a memory limit of {} bytes: \
+                 most likely the OOM killer, though the engine did not flag it",
+                v.memory_limit
+            ),
+        ),
         "exited" if v.one_shot && v.exit_code == 0 => (
             Pass,
             None,
@@ -175,6 +192,11 @@ pub async fn check(docker: &Docker, settings: &Settings) -> Result<Stack, Failur
                 .filter(|s| !s.is_empty() && s != "none"),
             restart_count: inspect.restart_count.unwrap_or(0),
             one_shot: settings.one_shot.contains(&service),
+            memory_limit: inspect
+                .host_config
+                .as_ref()
+                .and_then(|h| h.memory)
+                .unwrap_or(0),
         };
         let last_check = health
             .as_ref()
@@ -198,6 +220,7 @@ pub async fn check(docker: &Docker, settings: &Settings) -> Result<Stack, Failur
             "restart_count": view.restart_count,
             "oom_killed": view.oom_killed,
             "exit_code": view.exit_code,
+            "memory_limit_bytes": view.memory_limit,
             "one_shot": view.one_shot,
             "image": inspect.config.as_ref().and_then(|c| c.image.clone()),
         }));
@@ -274,6 +297,17 @@ mod tests {
             ..view("exited")
         };
         assert_eq!(classify(&oom).1, Some("oom_killed"));
+        let unflagged = View {
+            exit_code: 137,
+            memory_limit: 8 << 20,
+            ..view("exited")
+        };
+        assert_eq!(classify(&unflagged).1, Some("killed"));
+        let no_limit = View {
+            exit_code: 137,
+            ..view("exited")
+        };
+        assert_eq!(classify(&no_limit).1, Some("exited"));
         let looping = View {
             restarting: true,
             restart_count: 4,
