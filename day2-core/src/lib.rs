@@ -1,8 +1,8 @@
 //! What every day2 tool must agree on, and nothing else: the JSON-lines record
-//! envelope ([`record`]), the exit-code policy ([`exit`]), the plumbing that turns a
+//! envelope ([`record`], its durations in [`duration`]), the exit-code policy ([`exit`]), the plumbing that turns a
 //! tool library into a process and back ([`cli`]), the HTTP client settings shared by
 //! the tools that speak HTTP ([`http`]), the Prometheus text conventions ([`prom`]),
-//! numbers from flags and the environment with their ranges ([`bounded`], [`duration`]),
+//! numbers from flags and the environment with their ranges ([`bounded`]),
 //! input files read with a cap ([`input`]), URL credentials masked in every output
 //! ([`redact`]) and input text made safe for a terminal ([`text`]).
 //!
