@@ -3,7 +3,8 @@
 //! tool library into a process and back ([`cli`]), the HTTP client settings shared by
 //! the tools that speak HTTP ([`http`]), the Prometheus text conventions ([`prom`]),
 //! numbers from flags and the environment with their ranges ([`bounded`]),
-//! input files read with a cap ([`input`]), URL credentials masked in every output
+//! input files read with a cap ([`input`]), the prefixes log collectors put in front of
+//! a program's lines (`docker compose logs`, journald, kubectl: [`collector`]), URL credentials masked in every output
 //! ([`redact`]) and input text made safe for a terminal ([`text`]).
 //!
 //! Tool libraries never call `process::exit` and never print except to the writers
@@ -11,6 +12,7 @@
 
 pub mod bounded;
 pub mod cli;
+pub mod collector;
 pub mod duration;
 pub mod exit;
 pub mod http;
