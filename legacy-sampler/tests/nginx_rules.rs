@@ -493,8 +493,11 @@ fn foreign_lines_alone_cannot_pass_a_gate() {
 /// logs -t`; compose v2 writes the same after its prefix).
 const DOCKER_TIME: &str = "2001-02-03T04:05:06.123456789Z";
 
+/// How a collector writes one line of the nginx container.
+type Collector = Box<dyn Fn(&str) -> String>;
+
 /// Each collector's way of writing one line of the nginx container, from its source.
-fn collectors() -> Vec<(&'static str, Box<dyn Fn(&str) -> String>)> {
+fn collectors() -> Vec<(&'static str, Collector)> {
     vec![
         // docker/compose `cmd/formatter/logs.go`: `fmt.Sprintf("%-"+width+"s | ", name)`,
         // width = the longest name + 1; container names `service-N`.
