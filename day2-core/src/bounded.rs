@@ -410,9 +410,16 @@ pub const fn rate(min_per_second: f64, max_per_second: f64) -> RateRange {
 
 impl RateRange {
     pub fn expected(&self) -> String {
+        // Below one a second, a rate reads better as its interval: `one every 1 day`,
+        // not `0.000011574074074074073/s`.
+        let words = |per_second: f64| match Duration::try_from_secs_f64(1.0 / per_second) {
+            Ok(every) if per_second < 1.0 => format!("one every {}", duration_words(every)),
+            _ => format!("{per_second}/s"),
+        };
         format!(
-            "a rate from {}/s to {}/s (e.g. 50, 50/s, 600/m, 3600/h)",
-            self.min, self.max
+            "a rate from {} to {} (e.g. 50, 50/s, 600/m, 3600/h)",
+            words(self.min),
+            words(self.max)
         )
     }
 
@@ -508,7 +515,7 @@ mod tests {
             (
                 &["--rate", "1e300"],
                 "--rate",
-                "a rate from 0.001/s to 1000000/s",
+                "a rate from one every 1000 seconds to 1000000/s",
             ),
         ];
         for (args, flag, range) in cases {

@@ -1,13 +1,7 @@
-//! Durations on the command line ("500ms", "2s", "10m", "24h"), parsed one way by
-//! every tool.
+//! Durations in records. Durations from flags and the environment are parsed, with
+//! their ranges, by [`crate::bounded`].
 
 use std::time::Duration;
-
-/// A clap value parser for human durations such as `2s`, `10m` or `1h 30m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("invalid duration {text:?} ({e}); use e.g. 500ms, 2s, 10m, 24h"))
-}
 
 /// A duration in words for messages: `24 hours`, `1 day 12 hours`, `90 minutes` is
 /// `1 hour 30 minutes`, `500 ms`. Whole hours up to two days stay hours, as the guide
@@ -53,15 +47,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_forms_the_guide_uses() {
-        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        let err = parse_duration("ten minutes").unwrap_err();
-        assert!(err.contains("ten minutes"), "{err}");
-    }
-
-    #[test]
     fn durations_in_words_read_as_a_person_says_them() {
         let cases = [
             ("24h", "24 hours"),
@@ -75,7 +60,11 @@ mod tests {
             ("7d", "7 days"),
         ];
         for (text, said) in cases {
-            assert_eq!(words(parse_duration(text).unwrap()), said, "{text}");
+            assert_eq!(
+                words(humantime::parse_duration(text).unwrap()),
+                said,
+                "{text}"
+            );
         }
     }
 }

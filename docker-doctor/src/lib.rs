@@ -376,17 +376,24 @@ fn stack_and_resources(
     runtime.block_on(async {
         let Some(project) = project else {
             // Compose itself finds no project here ("no configuration file provided").
+            // The default run skips the stack check then; a stack check the user asked
+            // for by name has checked nothing, which is no pass (issue 18).
             if stack_wanted {
                 let here = std::env::current_dir().unwrap_or_default();
-                report.emit(
-                    Record::info("stack", &here.display().to_string(), "no_project")
-                        .message(format!(
-                            "skipped: no compose file in {} or its parents, and no --project or \
-                             COMPOSE_PROJECT_NAME",
-                            here.display()
-                        ))
-                        .data(serde_json::json!({"directory": here})),
-                )?;
+                let target = here.display().to_string();
+                let why = format!(
+                    "no compose file in {} or its parents, and no --project or COMPOSE_PROJECT_NAME",
+                    here.display()
+                );
+                let record = if args.checks.contains(&Check::Stack) {
+                    Record::error("stack", &target, "no_project").message(format!(
+                        "--checks stack has no project to check: {why} (run it in the project's \
+                         directory, or give --project)"
+                    ))
+                } else {
+                    Record::info("stack", &target, "no_project").message(format!("skipped: {why}"))
+                };
+                report.emit(record.data(serde_json::json!({"directory": here})))?;
             }
             if resources_wanted {
                 report.emit(disk(endpoint, api, args))?;

@@ -497,18 +497,67 @@ fn the_default_project_is_the_one_compose_uses_here() {
     );
 }
 
+/// The default run skips the stack check where there is no project (info); a stack
+/// check asked for by name that finds none has checked nothing: an error with the
+/// reason, never exit 0 (issue 18: no pass without an answer).
 #[test]
-fn no_compose_file_and_no_project_skips_the_stack_check() {
+fn no_compose_file_and_no_project_skips_the_stack_check_unless_asked_for() {
     let _scope = TestScope::new("doctor-noproject");
     let empty = tempfile::tempdir().unwrap();
-    let run = in_directory(empty.path(), &["--checks", "probe,stack"]);
-    assert_eq!(run.code, 0, "a healthy engine is not a failure here: {run}");
+    let directory = empty.path().canonicalize().unwrap();
+    let run = in_directory(empty.path(), &["--disk-limit", "1000TiB"]);
     let stack = run.one("stack", None);
     assert_eq!(
         (stack.verdict, stack.reason.as_deref()),
         (Verdict::Info, Some("no_project")),
         "{run}"
     );
+    assert!(
+        stack
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("skipped: no compose file in "),
+        "{run}"
+    );
+    assert_eq!(
+        stack.data["directory"],
+        directory.display().to_string(),
+        "{run}"
+    );
+    assert!(
+        run.records
+            .iter()
+            .all(|r| r.verdict != Verdict::Fail && r.verdict != Verdict::Error),
+        "a healthy engine is not a failure here: {run}"
+    );
+    assert_eq!(run.code, 0, "{run}");
+    for checks in ["stack", "probe,stack", "stack,resources"] {
+        let run = in_directory(
+            empty.path(),
+            &["--checks", checks, "--disk-limit", "1000TiB"],
+        );
+        assert_eq!(run.code, 1, "--checks {checks}: {run}");
+        let stack = run.one("stack", None);
+        assert_eq!(
+            (stack.verdict, stack.reason.as_deref()),
+            (Verdict::Error, Some("no_project")),
+            "{run}"
+        );
+        let message = stack.message.as_deref().unwrap();
+        assert!(
+            message.starts_with(&format!(
+                "--checks stack has no project to check: no compose file in {}",
+                directory.display()
+            )),
+            "{run}"
+        );
+    }
+    // The text checklist shows it as a failure, not a skip.
+    let text = in_directory(empty.path(), &["--checks", "stack", "--format", "text"]);
+    assert_eq!(text.code, 1, "{text}");
+    assert!(text.stdout.contains("FAIL stack "), "{text}");
+    assert!(!text.stdout.contains("SKIP stack "), "{text}");
     // An invalid name given through the environment is refused, as compose does.
     let mut command = std::process::Command::new(common::BIN);
     command

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::{ArgAction, BoolishValueParser};
-use day2_core::duration::parse_duration;
+use day2_core::bounded::{self, DAY, MAX_DURATION, SECOND};
 use day2_core::human::{self, HumanArgs};
 use day2_core::{cli, exit::after_help, Exit, Io};
 
@@ -64,25 +64,25 @@ pub struct Args {
     pub origin: Option<String>,
 
     /// Number of samples [default: 30 unless --for is given]
-    #[arg(short = 'n', long = "count", value_name = "N")]
+    #[arg(short = 'n', long = "count", value_name = "N", value_parser = bounded::count::<u64>(1, 1_000_000_000).of("a number of samples"))]
     pub count: Option<u64>,
 
     /// Sample for this long (e.g. 10m); with -n, whichever ends first.
-    #[arg(long = "for", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long = "for", value_parser = bounded::duration(Duration::from_millis(1), MAX_DURATION), value_name = "DURATION")]
     pub run_for: Option<Duration>,
 
     /// One sample every DURATION (e.g. 2s), on a fixed schedule: sample i is due at
     /// start + i × DURATION; a slow answer makes later samples late, not the run longer.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION", conflicts_with = "rate")]
+    #[arg(long, value_parser = bounded::duration(Duration::from_micros(1), DAY), value_name = "DURATION", conflicts_with = "rate")]
     pub every: Option<Duration>,
 
     /// Samples per second (50, 50/s, 600/m, 3600/h), on the same fixed schedule as --every.
     /// Without --every or --rate samples go back to back.
-    #[arg(long, value_parser = parse_rate, value_name = "RATE")]
+    #[arg(long, value_parser = bounded::rate(1.0 / 86_400.0, 1_000_000.0), value_name = "RATE")]
     pub rate: Option<Duration>,
 
     /// Requests in flight at once, over pooled keep-alive connections.
-    #[arg(short = 'c', long, default_value_t = 1, value_name = "N")]
+    #[arg(short = 'c', long, default_value_t = 1, value_name = "N", value_parser = bounded::count::<usize>(1, 1024).of("a number of requests in flight"))]
     pub concurrency: usize,
 
     /// Do not verify TLS certificates (a self-signed edge). The summary records it.
@@ -90,7 +90,7 @@ pub struct Args {
     pub insecure: bool,
 
     /// Deadline of one request, body included; a slower one is a `timeout` error.
-    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
+    #[arg(long, value_parser = bounded::duration(Duration::from_millis(1), DAY), default_value = "5s", value_name = "DURATION")]
     pub timeout: Duration,
 
     /// Write one `sample` record per request (on|off).
@@ -105,11 +105,11 @@ pub struct Args {
 
     /// Gate: fail when legacy exceeds this share (0 to 1) of the status answers (live:
     /// of all answers; logs: of the lines classified as a status request).
-    #[arg(long, value_name = "RATIO")]
+    #[arg(long, value_name = "RATIO", value_parser = bounded::number("a ratio", 0.0, 1.0))]
     pub max_legacy_ratio: Option<f64>,
 
     /// Gate: fail when there are more legacy answers (or log lines) than this.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = bounded::count::<u64>(0, u64::MAX).of("a number of legacy answers"))]
     pub max_legacy_count: Option<u64>,
 
     /// Log mode: an nginx access log to count (repeatable; `-` is stdin; gzip is
@@ -124,16 +124,16 @@ pub struct Args {
     pub log_format: Option<String>,
 
     /// Width of the counting windows (aligned to the epoch, e.g. whole hours).
-    #[arg(long, value_parser = parse_duration, default_value = "1h", value_name = "DURATION")]
+    #[arg(long, value_parser = bounded::duration(SECOND, 366 * DAY), default_value = "1h", value_name = "DURATION")]
     pub window: Duration,
 
     /// How many legacy client addresses, user agents and paths to list.
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = bounded::count::<usize>(1, 10_000).of("a number of callers"))]
     pub top: usize,
 
     /// Gate: pass only if the logs cover at least this span before --until and hold no
     /// legacy hit in it (e.g. 24h).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "logs")]
+    #[arg(long, value_parser = bounded::duration(Duration::ZERO, 3650 * DAY), value_name = "DURATION", requires = "logs")]
     pub quiet_for: Option<Duration>,
 
     /// The end of the --quiet-for span, RFC 3339 [default: now].
@@ -164,7 +164,7 @@ pub struct Args {
 
     /// Log mode: more malformed lines than this share of the access lines (foreign
     /// lines left out) is fatal (exit 2).
-    #[arg(long, default_value_t = 0.05, value_name = "RATIO")]
+    #[arg(long, default_value_t = 0.05, value_name = "RATIO", value_parser = bounded::number("a ratio", 0.0, 1.0))]
     pub max_malformed_ratio: f64,
 
     /// Output on stdout: JSON records, or the Prometheus text format of the summary
@@ -222,76 +222,15 @@ pub fn parse_fail_on_legacy(value: &str) -> Result<bool, String> {
     }
 }
 
-/// Parses `50`, `50/s`, `600/m` or `3600/h` into the interval between samples.
-fn parse_rate(text: &str) -> Result<Duration, String> {
-    let (number, per) = match text.trim().split_once('/') {
-        Some((n, unit)) => (n.trim(), unit.trim()),
-        None => (text.trim(), "s"),
-    };
-    let seconds = match per {
-        "s" | "sec" | "1s" => 1.0,
-        "m" | "min" | "1m" => 60.0,
-        "h" | "1h" => 3600.0,
-        _ => {
-            return Err(format!(
-                "invalid rate {text:?}: use e.g. 50/s, 600/m, 3600/h"
-            ))
-        }
-    };
-    let count: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid rate {text:?}: use e.g. 50/s, 600/m, 3600/h"))?;
-    if !(count.is_finite() && count > 0.0) {
-        return Err(format!("invalid rate {text:?}: must be above zero"));
-    }
-    let interval = seconds / count;
-    if interval < 1e-6 {
-        return Err(format!(
-            "invalid rate {text:?}: at most 1000000/s (use no --rate to go back to back)"
-        ));
-    }
-    Ok(Duration::from_secs_f64(interval))
-}
-
 fn parse_timestamp(text: &str) -> Result<jiff::Timestamp, String> {
     text.trim().parse::<jiff::Timestamp>().map_err(|e| {
         format!("invalid time {text:?} ({e}); use RFC 3339, e.g. 2026-11-28T00:00:00Z")
     })
 }
 
-/// Checks what clap cannot: ranges and combinations.
+/// Checks what clap cannot: combinations and prefixes (numbers are range-checked by
+/// their `bounded` parsers as clap reads them).
 fn validate(args: &Args) -> Result<(), String> {
-    if args.count == Some(0) {
-        return Err("-n must be at least 1".into());
-    }
-    if !(1..=1024).contains(&args.concurrency) {
-        return Err("-c must be between 1 and 1024".into());
-    }
-    if args.every == Some(Duration::ZERO) || args.run_for == Some(Duration::ZERO) {
-        return Err("--every and --for must be above zero".into());
-    }
-    if args
-        .every
-        .is_some_and(|every| every < Duration::from_micros(1))
-    {
-        return Err("--every must be at least 1us (at most 1000000 samples a second)".into());
-    }
-    if args.window < Duration::from_secs(1) {
-        return Err("--window must be at least 1s".into());
-    }
-    if args.timeout.is_zero() {
-        return Err("--timeout must be above zero".into());
-    }
-    for (flag, ratio) in [
-        ("--max-legacy-ratio", args.max_legacy_ratio),
-        ("--max-malformed-ratio", Some(args.max_malformed_ratio)),
-    ] {
-        if let Some(r) = ratio {
-            if !(0.0..=1.0).contains(&r) {
-                return Err(format!("{flag} must be between 0 and 1, got {r}"));
-            }
-        }
-    }
     for prefix in args.legacy_prefixes.iter().chain(&args.api_prefixes) {
         if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
             return Err(format!(
@@ -340,17 +279,6 @@ fn run_mode(args: &Args, io: &mut Io<'_>) -> Exit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rates_read_as_intervals() {
-        assert_eq!(parse_rate("50/s").unwrap(), Duration::from_millis(20));
-        assert_eq!(parse_rate("50").unwrap(), Duration::from_millis(20));
-        assert_eq!(parse_rate("600/m").unwrap(), Duration::from_millis(100));
-        assert_eq!(parse_rate("1/h").unwrap(), Duration::from_secs(3600));
-        assert!(parse_rate("0/s").is_err());
-        assert!(parse_rate("fast").is_err());
-        assert!(parse_rate("5/d").is_err());
-    }
 
     #[test]
     fn fail_on_legacy_values() {

@@ -8,8 +8,11 @@
 //! schedule. `-n` and `--for` end the run at whichever comes first, paced or not: at
 //! the end of `--for` no sample starts, and the ones asked for but not started are
 //! counted as `missed` in the summary (a count, not a record each, so a huge `-n` costs
-//! nothing). What the run keeps per sample is bounded: latencies go into histograms,
-//! distinct header values are listed up to [`MAX_VALUES`].
+//! nothing). A sample in flight when `--for` ends is not waited for beyond it: each
+//! request is capped by the time left ([`request_within`]), and one cut off by the end
+//! is `unfinished`, neither an answer nor a failure of the server. What the run keeps
+//! per sample is bounded: latencies go into histograms, distinct header values are
+//! listed up to [`MAX_VALUES`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +20,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use day2_core::http::{request, HttpFailure, HttpOptions, HttpResponse};
+use day2_core::http::{request_within, FailureKind, HttpFailure, HttpOptions, HttpResponse};
 use day2_core::progress::Progress;
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
@@ -108,11 +111,20 @@ impl Class {
     }
 }
 
+/// What became of one request.
+enum Outcome {
+    Answered(u16, Class),
+    Failed(HttpFailure),
+    /// Still unanswered when the end of `--for` cut it off (before its own
+    /// `--timeout`): no evidence either way.
+    Unfinished,
+}
+
 /// One request's outcome, sent from a worker to the reporting thread.
 struct Sample {
     seq: u64,
     url: usize,
-    result: Result<(u16, Class), HttpFailure>,
+    outcome: Outcome,
     latency: Duration,
     /// How long after its due time the request started (paced runs only).
     late: Option<Duration>,
@@ -127,6 +139,8 @@ struct Shared<'a> {
     origin: Option<&'a str>,
     insecure: bool,
     agent: ureq::Agent,
+    /// `--timeout`, the agent's own deadline for a request.
+    timeout: Duration,
     plan: Plan,
     /// `--fail-on-legacy`: the worker that sees a legacy answer stops the run itself,
     /// so no further sample starts after it (with `-c 1`, none at all).
@@ -170,30 +184,40 @@ fn worker(shared: &Shared<'_>, events: &mpsc::Sender<Sample>) {
             return;
         }
         let headers: Vec<(&str, &str)> = shared.origin.map(|o| ("Origin", o)).into_iter().collect();
-        let result = request(
+        // The end of --for caps the request when it comes before the request's own
+        // timeout: a sample in flight is not waited for past the end of the run.
+        let cut_at_end = shared
+            .deadline()
+            .map(|end| end.saturating_duration_since(started))
+            .filter(|left| *left < shared.timeout);
+        let result = request_within(
             &shared.agent,
             "GET",
             &shared.urls[url],
             &headers,
             BODY_LIMIT,
+            cut_at_end,
         );
-        let (result, latency) = match result {
+        let (outcome, latency) = match result {
             Ok(response) => (
-                Ok((response.status, Class::of(&response, shared.header))),
+                Outcome::Answered(response.status, Class::of(&response, shared.header)),
                 response.elapsed,
             ),
+            Err(failure) if cut_at_end.is_some() && failure.kind == FailureKind::Timeout => {
+                (Outcome::Unfinished, failure.elapsed)
+            }
             Err(failure) => {
                 let elapsed = failure.elapsed;
-                (Err(failure), elapsed)
+                (Outcome::Failed(failure), elapsed)
             }
         };
-        if shared.stop_on_legacy && matches!(result, Ok((_, Class::Legacy))) {
+        if shared.stop_on_legacy && matches!(outcome, Outcome::Answered(_, Class::Legacy)) {
             shared.stop.store(true, Ordering::Relaxed);
         }
         let sample = Sample {
             seq,
             url,
-            result,
+            outcome,
             latency,
             late: due.map(|due| started.saturating_duration_since(due)),
             started,
@@ -224,6 +248,7 @@ fn sleep_until(due: Instant, stop: &AtomicBool) -> bool {
 struct UrlTally {
     answered: u64,
     failed: u64,
+    unfinished: u64,
     values: BTreeMap<String, u64>,
     values_unlisted: u64,
 }
@@ -233,6 +258,8 @@ struct UrlTally {
 struct Tally {
     answered: u64,
     failed: u64,
+    /// Cut off by the end of `--for` before an answer or its own timeout.
+    unfinished: u64,
     missed: u64,
     legacy: u64,
     values: BTreeMap<String, u64>,
@@ -252,7 +279,10 @@ struct Tally {
 impl Tally {
     fn add(&mut self, sample: &Sample, late_threshold: Duration) {
         let per_url = &mut self.by_url[sample.url];
-        self.latencies_us.add(sample.latency.as_micros() as u64);
+        // A cut-off sample's time says when the run ended, not how fast the server is.
+        if !matches!(sample.outcome, Outcome::Unfinished) {
+            self.latencies_us.add(sample.latency.as_micros() as u64);
+        }
         if let Some(late) = sample.late {
             self.lateness_us.add(late.as_micros() as u64);
             if late > late_threshold {
@@ -267,8 +297,8 @@ impl Tally {
             self.last_start
                 .map_or(sample.started, |l| l.max(sample.started)),
         );
-        match &sample.result {
-            Ok((status, class)) => {
+        match &sample.outcome {
+            Outcome::Answered(status, class) => {
                 self.answered += 1;
                 per_url.answered += 1;
                 *self.statuses.entry(*status).or_default() += 1;
@@ -284,10 +314,14 @@ impl Tally {
                     self.last_legacy = Some(sample.at);
                 }
             }
-            Err(failure) => {
+            Outcome::Failed(failure) => {
                 self.failed += 1;
                 per_url.failed += 1;
                 *self.errors.entry(failure.kind.reason()).or_default() += 1;
+            }
+            Outcome::Unfinished => {
+                self.unfinished += 1;
+                per_url.unfinished += 1;
             }
         }
     }
@@ -312,8 +346,8 @@ fn sample_record(shared: &Shared<'_>, sample: &Sample, fail_on_legacy: bool) -> 
         "latency_ms": ms(sample.latency.as_micros() as u64),
         "late_ms": sample.late.map(|l| ms(l.as_micros() as u64)),
     });
-    let (record, data) = match &sample.result {
-        Ok((status, class)) => {
+    let (record, data) = match &sample.outcome {
+        Outcome::Answered(status, class) => {
             let verdict = if fail_on_legacy && *class == Class::Legacy {
                 Verdict::Fail
             } else {
@@ -324,9 +358,16 @@ fn sample_record(shared: &Shared<'_>, sample: &Sample, fail_on_legacy: bool) -> 
                 json!({"value": class.value(), "status": status}),
             )
         }
-        Err(failure) => (
+        Outcome::Failed(failure) => (
             Record::warn("sample", url, failure.kind.reason()).message(failure.to_string()),
             json!({"value": Value::Null, "error": failure.kind.reason()}),
+        ),
+        Outcome::Unfinished => (
+            Record::info("sample", url, "unfinished").message(format!(
+                "no answer yet when --for ended, {} ms after the request started: cut off, counted neither as an answer nor as a failure",
+                sample.latency.as_millis()
+            )),
+            json!({"value": Value::Null}),
         ),
     };
     record.data(merge(timing, data)).duration(sample.latency)
@@ -362,6 +403,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         origin: args.origin.as_deref(),
         insecure: args.insecure,
         agent: options.agent(),
+        timeout: args.timeout,
         plan,
         stop_on_legacy: gate.fail_on_legacy,
         start: Instant::now(),
@@ -417,7 +459,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     // Asked for but never started: stopped by the gate (skipped) or by the end of
     // --for (missed).
     if !stopped_by_gate {
-        let sent = tally.answered + tally.failed;
+        let sent = tally.answered + tally.failed + tally.unfinished;
         tally.missed = plan.requested.map_or(0, |n| n.saturating_sub(sent));
     }
     let summary = summary_record(&shared, &gate, tally, elapsed, stopped_by_gate);
@@ -433,7 +475,7 @@ fn summary_record(
     stopped_by_gate: bool,
 ) -> Record {
     let plan = shared.plan;
-    let sent = tally.answered + tally.failed;
+    let sent = tally.answered + tally.failed + tally.unfinished;
     let requested = plan.requested.unwrap_or(sent + tally.missed);
     let skipped = requested.saturating_sub(sent + tally.missed);
     let ratio = (tally.answered > 0).then(|| tally.legacy as f64 / tally.answered as f64);
@@ -446,8 +488,8 @@ fn summary_record(
         (
             "no_responses",
             format!(
-                "none of the {requested} samples got an answer ({} failed, {} missed)",
-                tally.failed, tally.missed
+                "none of the {requested} samples got an answer ({} failed, {} unfinished at the end of --for, {} missed)",
+                tally.failed, tally.unfinished, tally.missed
             ),
         )
     });
@@ -465,7 +507,7 @@ fn summary_record(
         .map(|(url, t)| {
             (
                 url.clone(),
-                json!({"answered": t.answered, "failed": t.failed, "values": t.values, "values_unlisted": t.values_unlisted}),
+                json!({"answered": t.answered, "failed": t.failed, "unfinished": t.unfinished, "values": t.values, "values_unlisted": t.values_unlisted}),
             )
         })
         .collect();
@@ -482,6 +524,7 @@ fn summary_record(
         "sent": sent,
         "answered": tally.answered,
         "failed": tally.failed,
+        "unfinished": tally.unfinished,
         "missed": tally.missed,
         "skipped": skipped,
         "stopped_by_gate": stopped_by_gate,

@@ -236,13 +236,85 @@ fn a_slow_answer_does_not_stretch_a_timed_run_and_late_samples_are_missed() {
     );
     let url = format!("{}/api/status/summary", stack.backend.url());
     let run = sampler(&[&url, "--for", "600ms", "--every", "100ms", "-c", "1"]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    // The one sample sent is cut off at the end of --for, 600 ms before its answer:
+    // no answer at all is no evidence (exit 1), not a pass.
+    assert_eq!(
+        (run.code, run.reason()),
+        (1, Some("no_responses")),
+        "{run:#?}"
+    );
     assert_eq!(run.data("requested"), 6);
-    assert_eq!(run.data("answered"), 1);
+    assert_eq!(run.data("sent"), 1);
+    assert_eq!(run.data("unfinished"), 1);
+    assert_eq!(run.data("answered"), 0);
+    assert_eq!(run.data("failed"), 0);
     assert_eq!(run.data("missed"), 5);
     // Missed samples are a count in the summary, not a record each.
-    assert_eq!(run.checks("sample").len(), 1);
+    let samples = run.checks("sample");
+    assert_eq!(samples.len(), 1);
+    assert_eq!(samples[0].reason.as_deref(), Some("unfinished"));
+    assert!(
+        samples[0].data["latency_ms"].as_f64().unwrap() < 1200.0,
+        "{samples:#?}"
+    );
     assert!(run.elapsed < Duration::from_secs(10));
+}
+
+/// Issue 18 (LEGACY's left-out item): a sample in flight when `--for` ends is capped
+/// by the time left (day2-core's `request_within`), not waited for up to `--timeout`.
+/// Before, this run took the 30 s of `--timeout` for each stalled sample in flight.
+#[test]
+fn samples_in_flight_are_cut_at_the_end_of_for_not_at_their_timeout() {
+    let stack = stack();
+    let backend = stack.backend.url();
+    stack.backend.inject("/stall", Fault::Stall);
+    let ok = format!("{backend}/api/status/summary");
+    let stall = format!("{backend}/stall/summary");
+    let run = sampler(&[
+        &ok,
+        &stall,
+        "--for",
+        "1s",
+        "--every",
+        "100ms",
+        "-c",
+        "2",
+        "--timeout",
+        "30s",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.elapsed < Duration::from_secs(10), "{run:#?}");
+    let summary = run.summary();
+    assert!(summary.duration_ms.unwrap() < 5_000.0, "{summary:#?}");
+    // Both workers were held by a stalled sample until the end: each is cut off, and
+    // counted as unfinished, not as a server timeout.
+    assert_eq!(run.data("unfinished"), 2, "{run:#?}");
+    assert_eq!(run.data("failed"), 0);
+    assert_eq!(run.data("errors"), &json!({}));
+    assert_eq!(run.data("by_url")[&stall]["unfinished"], 2);
+    let answered = run.data("answered").as_u64().unwrap();
+    assert!(answered >= 1, "{run:#?}");
+    assert_eq!(
+        run.data("requested").as_u64().unwrap(),
+        answered + 2 + run.data("missed").as_u64().unwrap()
+    );
+    let cut: Vec<_> = run
+        .checks("sample")
+        .into_iter()
+        .filter(|r| r.reason.as_deref() == Some("unfinished"))
+        .collect();
+    assert_eq!(cut.len(), 2);
+    for record in cut {
+        assert_eq!(record.target, stall);
+        assert_eq!(record.verdict, Verdict::Info);
+        assert!(record.message.as_deref().unwrap().contains("--for ended"));
+        assert!(record.data["latency_ms"].as_f64().unwrap() < 5_000.0);
+    }
+    // The latency percentiles are of answers only, not of the cut-off waits.
+    assert!(
+        run.data("latency_ms")["max"].as_f64().unwrap() < 900.0,
+        "{run:#?}"
+    );
 }
 
 #[test]

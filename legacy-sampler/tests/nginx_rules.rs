@@ -485,6 +485,155 @@ fn foreign_lines_alone_cannot_pass_a_gate() {
 }
 
 // ---------------------------------------------------------------------------------
+// Collector prefixes: the same real nginx lines as `docker compose logs nginx`,
+// `docker logs -t`, `kubectl logs --prefix` and journald show them. The prefixes are
+// day2-core's `collector` (the one tunnel-check reads cloudflared's lines with).
+
+/// docker's `RFC3339NanoFixed` timestamp (moby `daemon/logger/jsonfilelog`, `docker
+/// logs -t`; compose v2 writes the same after its prefix).
+const DOCKER_TIME: &str = "2001-02-03T04:05:06.123456789Z";
+
+/// How a collector writes one line of the nginx container.
+type Collector = Box<dyn Fn(&str) -> String>;
+
+/// Each collector's way of writing one line of the nginx container, from its source.
+fn collectors() -> Vec<(&'static str, Collector)> {
+    vec![
+        // docker/compose `cmd/formatter/logs.go`: `fmt.Sprintf("%-"+width+"s | ", name)`,
+        // width = the longest name + 1; container names `service-N`.
+        ("compose v2", Box::new(|l| format!("nginx-1  | {l}"))),
+        (
+            "compose v2, one service",
+            Box::new(|l| format!("nginx-1 | {l}")),
+        ),
+        // `cmd/formatter/colors.go`: the whole prefix coloured (`ESC[36m` … `ESC[0m`).
+        (
+            "compose v2 coloured",
+            Box::new(|l| format!("\u{1b}[36;1mnginx-1  | \u{1b}[0m{l}")),
+        ),
+        // `docker compose logs -t`: `"%s%s %s\n", prefix, timestamp, line`.
+        (
+            "compose v2 -t",
+            Box::new(|l| format!("nginx-1  | {DOCKER_TIME} {l}")),
+        ),
+        // compose 1.x `compose/cli/log_printer.py`: `name.ljust(width) + " |"`, a
+        // space, the line; names `service_N`; colour around `NAME  |`.
+        ("compose v1", Box::new(|l| format!("nginx_1     | {l}"))),
+        (
+            "compose v1 coloured",
+            Box::new(|l| format!("\u{1b}[36mnginx_1  |\u{1b}[0m {l}")),
+        ),
+        ("docker logs -t", Box::new(|l| format!("{DOCKER_TIME} {l}"))),
+        (
+            "kubectl logs --prefix",
+            Box::new(|l| format!("[pod/nginx-7d9c5b8f6-abcde/nginx] {l}")),
+        ),
+        (
+            "journald",
+            Box::new(|l| format!("Nov 29 11:47:20 edge nginx[1]: {l}")),
+        ),
+        // nginx's own `access_log syslog:` header (`src/core/ngx_syslog.c`,
+        // `ngx_syslog_add_header`): no pid.
+        (
+            "nginx syslog",
+            Box::new(|l| format!("Nov 29 11:47:20 edge nginx: {l}")),
+        ),
+    ]
+}
+
+/// issue: `docker compose logs nginx` and `docker logs -t` made every line malformed
+/// (exit 2, the format blamed). Behind each collector's prefix the real nginx's lines
+/// count exactly as without it: access lines, error-log and entrypoint lines alike.
+#[test]
+fn access_lines_behind_collector_prefixes_count_as_without_them() {
+    let stack = stack();
+    let (stream, foreign) = docker_logs(&stack);
+    let plain = sampler_with(&["--log", "-"], &[], stream.as_bytes());
+    assert_eq!(plain.code, 0, "{plain:#?}");
+    assert_eq!(plain.data("prefixed"), 0);
+    for (name, prefix) in collectors() {
+        let prefixed: String = stream.lines().map(|l| prefix(l) + "\n").collect();
+        let run = sampler_with(&["--log", "-"], &[], prefixed.as_bytes());
+        assert_eq!(run.code, 0, "{name}: {run:#?}");
+        assert_eq!(run.data("malformed")["count"], 0, "{name}: {run:#?}");
+        assert_eq!(run.data("prefixed"), 5, "{name}");
+        assert_eq!(run.data("foreign")["count"], foreign, "{name}");
+        assert_eq!(
+            run.data("foreign")["kinds"],
+            plain.data("foreign")["kinds"],
+            "{name}"
+        );
+        for key in [
+            "values",
+            "legacy_statuses",
+            "legacy_clients",
+            "legacy_paths",
+            "coverage",
+        ] {
+            assert_eq!(run.data(key), plain.data(key), "{name}: {key}");
+        }
+    }
+}
+
+/// A format that starts with the time: `docker logs -t` puts docker's timestamp in
+/// front of nginx's own `$time_iso8601`; only docker's is taken off (each prefix is
+/// tried in turn), and a line whose own time is all there is stays as it is.
+#[test]
+fn a_formats_own_leading_time_is_not_taken_for_a_prefix() {
+    let format = r#"$time_iso8601 $remote_addr "$request" $status "$http_user_agent""#;
+    let stack = stack_with(EdgeConfig {
+        log_format: Some(format.to_owned()),
+        ..EdgeConfig::default()
+    });
+    let addr = stack.edge.addr();
+    assert_eq!(raw_get(addr, b"/status/summary", b"old-monitor/1"), 200);
+    assert_eq!(raw_get(addr, b"/api/status/summary", b"curl/8"), 200);
+    let text = std::fs::read_to_string(logged(&stack, 2)).unwrap();
+    assert!(text.starts_with(|c: char| c.is_ascii_digit()), "{text}");
+    let timed: String = text
+        .lines()
+        .map(|l| format!("{DOCKER_TIME} {l}\n"))
+        .collect();
+    for (input, prefixed) in [(&text, 0), (&timed, 2)] {
+        let run = sampler_with(
+            &["--log", "-", "--log-format", format],
+            &[],
+            input.as_bytes(),
+        );
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert_eq!(run.data("malformed")["count"], 0, "{run:#?}");
+        assert_eq!(run.data("prefixed"), prefixed);
+        assert_eq!(
+            run.data("values"),
+            &json!({"api": 1, "legacy": 1, "not_status": 0})
+        );
+        // Dated by nginx's own time, not docker's (2001-02-03).
+        let first = run.data("coverage")["first"].as_str().unwrap().to_owned();
+        assert!(!first.starts_with("2001-02-03"), "{first}");
+    }
+}
+
+/// Lines of other services in `docker compose logs` (without a service named) are
+/// not access lines: still malformed, and the format is blamed only past the ratio.
+#[test]
+fn other_services_behind_a_compose_prefix_stay_malformed() {
+    let stack = stack();
+    assert_eq!(raw_get(stack.edge.addr(), b"/status/summary", b"m/1"), 200);
+    let access = std::fs::read_to_string(logged(&stack, 1)).unwrap();
+    let mixed = format!(
+        "backend-1  | INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)\nnginx-1    | {access}"
+    );
+    let run = sampler_with(&["--log", "-"], &[], mixed.as_bytes());
+    assert_eq!(
+        (run.code, run.reason()),
+        (2, Some("too_many_malformed")),
+        "{run:#?}"
+    );
+    assert_eq!(run.data("malformed")["count"], 1);
+    assert_eq!(run.data("malformed")["first"], json!(["stdin:1"]));
+}
+
+// ---------------------------------------------------------------------------------
 // Inputs: pipes, FIFOs, /dev/stdin, endless lines.
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use day2_core::duration::parse_duration;
+use day2_core::bounded::{self, DAY};
 use day2_core::{Exit, Io, Record, RecordSink};
 use serde_json::{json, Map, Value};
 
@@ -36,7 +36,7 @@ pub struct ComposeArgs {
     pub nginx_service: Option<String>,
 
     /// Deadline for running compose.
-    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    #[arg(long, value_parser = bounded::duration(Duration::from_millis(1), DAY), default_value = "30s")]
     pub timeout: Duration,
 }
 

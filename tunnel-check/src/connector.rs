@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use day2_core::duration::parse_duration;
+use day2_core::bounded::{self, DAY};
 use day2_core::http::HttpOptions;
 use day2_core::{Exit, Io, Record, RecordSink};
 use serde_json::{json, Value};
@@ -33,7 +33,7 @@ pub struct ConnectorArgs {
     pub container: Option<String>,
 
     /// With --container: only the last N lines ("all" by default).
-    #[arg(long, value_name = "N", requires = "container")]
+    #[arg(long, value_name = "N", requires = "container", value_parser = bounded::count::<u64>(1, 100_000_000).of("a number of lines"))]
     pub tail: Option<u64>,
 
     /// cloudflared's metrics address (host:port or URL); its /ready is checked too.
@@ -41,7 +41,7 @@ pub struct ConnectorArgs {
     pub metrics: Option<String>,
 
     /// Edge connections a healthy connector holds (cloudflared's default is 4).
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = bounded::count::<u64>(1, 100).of("a number of connections"))]
     pub expected_connections: u64,
 
     /// The origin the ingress configuration must point at.
@@ -50,11 +50,11 @@ pub struct ConnectorArgs {
 
     /// Reconnects (re-registrations, unregistrations, retries) tolerated before the
     /// churn check warns.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = bounded::count::<u64>(0, 1_000_000).of("a number of reconnects"))]
     pub max_reconnects: u64,
 
     /// Deadline for the metrics request and for reading container logs.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    #[arg(long, value_parser = bounded::duration(Duration::from_millis(1), DAY), default_value = "10s")]
     pub timeout: Duration,
 }
 

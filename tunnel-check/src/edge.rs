@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use clap::ValueEnum;
-use day2_core::duration::parse_duration;
+use day2_core::bounded::{self, DAY};
 use day2_core::http::{self, HttpOptions, HttpResponse};
 use day2_core::{Exit, Io, Record, RecordSink, Verdict};
 use serde_json::{json, Value};
@@ -40,11 +40,11 @@ pub struct EdgeArgs {
     pub metrics: Option<String>,
 
     /// Edge connections a healthy connector holds (cloudflared's default is 4).
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = bounded::count::<u64>(1, 100).of("a number of connections"))]
     pub expected_connections: u64,
 
     /// Deadline for each request.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    #[arg(long, value_parser = bounded::duration(Duration::from_millis(1), DAY), default_value = "10s")]
     pub timeout: Duration,
 
     /// Do not verify TLS certificates (recorded in the output).

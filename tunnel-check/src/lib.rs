@@ -134,13 +134,19 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         )
     })
     .unwrap_or_else(|message| {
-        let _ = writeln!(stderr, "{TOOL}: {message}");
+        let _ = writeln!(stderr, "{}", internal_error_line(&message));
         Exit::Failed
     });
     // A closed stream at the end is the reader's choice, not our failure.
     let _ = stdout.finish();
     let _ = stderr.finish();
     exit
+}
+
+/// The stderr line of a contained panic. Its message may quote input, so it is
+/// masked and escaped like every other stderr line (`cli::for_stderr`).
+fn internal_error_line(message: &str) -> String {
+    format!("{TOOL}: {}", cli::for_stderr(message))
 }
 
 fn dispatch(
@@ -233,5 +239,23 @@ mod tests {
             panic!("config");
         };
         assert!(config.token_mode);
+    }
+
+    /// A panic quoting a crafted line cannot act on the terminal: its stderr line is
+    /// escaped (ESC, CR, bidi controls) and stays one line.
+    #[test]
+    fn a_contained_panic_is_written_escaped() {
+        let message = super::redact::contain_panics::<()>(|| {
+            panic!("bad line \u{1b}[2J\rEVIL\u{202e}x\nsecond")
+        })
+        .unwrap_err();
+        let line = super::internal_error_line(&message);
+        assert!(
+            line.starts_with(
+                "tunnel-check: internal error: bad line \\u001b[2J\\rEVIL\\u202ex\\nsecond"
+            ),
+            "{line}"
+        );
+        assert!(!line.contains(['\u{1b}', '\r', '\n', '\u{202e}']), "{line}");
     }
 }

@@ -10,7 +10,8 @@
 //! JSON (`--log-format-output json`): one object per line with `level`, `time`,
 //! `message` and the same fields as members.
 //!
-//! In front of either, what collectors add (see [`strip_collector`]):
+//! In front of either, what collectors add (day2-core's [`collector`], shared with
+//! legacy-sampler's access-log reader):
 //! - `docker compose logs`: `cloudflared_1  | ` (v1), `cloudflared-1  | ` (v2);
 //! - `kubectl logs --prefix`: `[pod/cloudflared-7d9c/cloudflared] `;
 //! - journald, syslog and `systemctl status`: `Apr 26 13:19:06 host cloudflared[978]: `
@@ -24,6 +25,7 @@
 
 use std::borrow::Cow;
 
+use day2_core::collector::{self, Layer};
 use serde_json::Value;
 
 /// One parsed log line. Plain lines are parsed without copying: every part
@@ -219,178 +221,6 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
-/// The length of an ISO 8601 / RFC 3339 timestamp at the start of `s`
-/// (`2025-01-28`, then `T` or a space and `06:13:37`, a fraction and a zone),
-/// `YYYY/MM/DD hh:mm:ss`, or a syslog `Apr 26 13:19:06`; 0 when there is none.
-fn timestamp_len(s: &str) -> usize {
-    let b = s.as_bytes();
-    let digits = |from: usize, n: usize| {
-        b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit)
-    };
-    // hh:mm(:ss(.frac)?)? at `from`; returns the end.
-    let clock = |from: usize| -> Option<usize> {
-        if !(digits(from, 2) && b.get(from + 2) == Some(&b':') && digits(from + 3, 2)) {
-            return None;
-        }
-        let mut i = from + 5;
-        if b.get(i) == Some(&b':') && digits(i + 1, 2) {
-            i += 3;
-            if matches!(b.get(i), Some(b'.' | b',')) && digits(i + 1, 1) {
-                i += 1;
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
-        }
-        Some(i)
-    };
-    if digits(0, 4)
-        && matches!(b.get(4), Some(b'-' | b'/'))
-        && digits(5, 2)
-        && b.get(7) == b.get(4)
-        && digits(8, 2)
-    {
-        let mut i = 10;
-        if matches!(b.get(i), Some(b'T' | b' ')) {
-            if let Some(end) = clock(i + 1) {
-                i = end;
-                match b.get(i) {
-                    Some(b'Z') => i += 1,
-                    Some(b'+' | b'-') if digits(i + 1, 2) => {
-                        i += 3;
-                        if b.get(i) == Some(&b':') && digits(i + 1, 2) {
-                            i += 3;
-                        } else if digits(i, 2) {
-                            i += 2;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        return i;
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    if b.len() >= 15 && b[3] == b' ' && MONTHS.iter().any(|m| s.starts_with(m)) {
-        let day_start = if b[4] == b' ' { 5 } else { 4 };
-        let mut i = day_start;
-        while i < day_start + 2 && b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i > day_start && b.get(i) == Some(&b' ') {
-            if let Some(end) = clock(i + 1) {
-                return end;
-            }
-        }
-    }
-    0
-}
-
-/// Strips every timestamp at the start of `s`, glued together or spaced, bare
-/// or in brackets (`[2025-01-28 06:13:37]`); returns the last one and the rest.
-fn strip_timestamps(mut s: &str) -> (Option<&str>, &str) {
-    let mut last = None;
-    for _ in 0..4 {
-        let (len, time) = match s.strip_prefix('[') {
-            Some(inner) => {
-                let len = timestamp_len(inner);
-                if len == 0 || inner.as_bytes().get(len) != Some(&b']') {
-                    break;
-                }
-                (len + 2, &inner[..len])
-            }
-            None => {
-                let len = timestamp_len(s);
-                if len == 0 {
-                    break;
-                }
-                (len, &s[..len])
-            }
-        };
-        last = Some(time);
-        s = s[len..].trim_start();
-    }
-    (last, s)
-}
-
-/// A name a collector gives a container or process: letters, digits, `_.-/@`.
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/' | b'@')
-}
-
-/// Strips the prefixes log collectors put in front of a line, outermost first
-/// (a timestamp, a compose or kubectl prefix, a syslog header, more
-/// timestamps); returns the writer they name and the rest.
-pub fn strip_collector(line: &str) -> (Option<Source>, &str) {
-    let mut rest = line.trim_start();
-    let mut source = None;
-    for _ in 0..4 {
-        let (time, after_time) = strip_timestamps(rest);
-        let b = after_time.as_bytes();
-        // kubectl logs --prefix: `[pod/NAME/CONTAINER] `.
-        if b.first() == Some(&b'[') {
-            if let Some(end) = after_time.find("] ") {
-                let inside = &after_time[1..end];
-                if inside.contains('/') && inside.bytes().all(is_name_byte) {
-                    source = Some(Source {
-                        name: inside.to_owned(),
-                        pid: None,
-                    });
-                    rest = after_time[end + 2..].trim_start();
-                    continue;
-                }
-            }
-        }
-        let name_len = b.iter().take_while(|c| is_name_byte(**c)).count();
-        if name_len == 0 {
-            break;
-        }
-        let after_name = &after_time[name_len..];
-        // docker compose logs: `NAME  | ` (at least one space, then a bar).
-        let spaces = after_name.len() - after_name.trim_start_matches(' ').len();
-        if spaces > 0 && after_name[spaces..].starts_with('|') {
-            source = Some(Source {
-                name: after_time[..name_len].to_owned(),
-                pid: None,
-            });
-            let after_bar = &after_name[spaces + 1..];
-            rest = after_bar.strip_prefix(' ').unwrap_or(after_bar);
-            continue;
-        }
-        // syslog / journald after a timestamp: `HOST IDENT[PID]: `, or
-        // `HOST cloudflared: ` (syslog without a pid); never a cloudflared level.
-        if time.is_some() && !LEVELS.contains(&&after_time[..name_len]) {
-            if let Some(ident_part) = after_name.strip_prefix(' ') {
-                let ident_len = ident_part.bytes().take_while(|c| is_name_byte(*c)).count();
-                let ident = &ident_part[..ident_len];
-                let tail = &ident_part[ident_len..];
-                let found = match tail.strip_prefix('[') {
-                    Some(t) => t
-                        .split_once("]: ")
-                        .and_then(|(pid, after)| Some((pid.parse::<u32>().ok()?, after)))
-                        .map(|(pid, after)| (Some(pid), after)),
-                    None if ident == "cloudflared" => {
-                        tail.strip_prefix(": ").map(|after| (None, after))
-                    }
-                    None => None,
-                };
-                if let (Some((pid, after)), false) = (found, ident.is_empty()) {
-                    source = Some(Source {
-                        name: ident.to_owned(),
-                        pid,
-                    });
-                    rest = after.trim_start();
-                    continue;
-                }
-            }
-        }
-        break;
-    }
-    (source, rest)
-}
-
 /// Parses one line of either format; `None` when it is not a cloudflared line.
 pub fn parse(line: &str) -> Option<Entry<'_>> {
     if line.contains('\u{1b}') {
@@ -400,8 +230,31 @@ pub fn parse(line: &str) -> Option<Entry<'_>> {
 }
 
 fn parse_clean(line: &str) -> Option<Entry<'_>> {
-    let (source, rest) = strip_collector(line.trim_end());
-    let (time, rest) = strip_timestamps(rest);
+    let line = line.trim_end();
+    // The collector's prefixes, shared with every tool that reads logs: the writer is
+    // the innermost one named, the time the last timestamp after it.
+    let (mut source, mut time, mut rest) = (None, None, 0);
+    for (layer, at) in collector::layers(line.as_bytes()) {
+        match layer {
+            Layer::Time(t) => time = Some(t),
+            Layer::Compose(name) | Layer::Kubectl(name) => {
+                source = Some(Source {
+                    name: name.to_owned(),
+                    pid: None,
+                });
+                time = None;
+            }
+            Layer::Syslog { ident, pid, .. } => {
+                source = Some(Source {
+                    name: ident.to_owned(),
+                    pid,
+                });
+                time = None;
+            }
+        }
+        rest = at;
+    }
+    let rest = &line[rest..];
     let mut entry = if rest.starts_with('{') {
         match serde_json::from_str::<Value>(rest) {
             Ok(Value::Object(object)) => parse_json(object)?,

@@ -29,7 +29,10 @@ fn parse_with<T: DeserializeOwned>(
     options.strict_booleans = true;
     options.with_snippet = false;
     serde_saphyr::from_str_with_options(text, options).map_err(|err| {
-        let plain = err.without_snippet().to_string();
+        let plain = match budget_breach(&err) {
+            Some(breach) => budget_in_words(breach),
+            None => err.without_snippet().to_string(),
+        };
         // The message ends with " at line L, column C"; lead with the place instead.
         let message = match plain.rfind(" at line ") {
             Some(pos) if is_place(&plain[pos + " at line ".len()..]) => plain[..pos].to_owned(),
@@ -49,6 +52,51 @@ fn parse_with<T: DeserializeOwned>(
             None => YamlError(message),
         }
     })
+}
+
+/// The budget breach behind an error, through the wrappers serde-saphyr puts around
+/// it (a snippet, an alias's locations).
+fn budget_breach(mut err: &serde_saphyr::Error) -> Option<&serde_saphyr::budget::BudgetBreach> {
+    loop {
+        match err {
+            serde_saphyr::Error::Budget { breach, .. } => return Some(breach),
+            serde_saphyr::Error::WithSnippet { error, .. }
+            | serde_saphyr::Error::AliasError { error, .. } => err = error,
+            _ => return None,
+        }
+    }
+}
+
+/// A breach of serde-saphyr's default budget (serde-saphyr 2.2 `src/de/budget.rs`,
+/// `Budget::default()`: the limits that keep a hostile document from exhausting the
+/// stack or memory) in words. serde-saphyr itself writes Rust debug text here
+/// (`budget breached: Depth { depth: 65 }`, `src/de/message_formatters.rs`).
+fn budget_in_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let budget = serde_saphyr::Budget::default();
+    let limit = match breach {
+        B::Depth { .. } => format!(
+            "mappings and sequences are nested more than {} levels deep",
+            budget.max_depth
+        ),
+        B::Events { .. } => format!("more than {} YAML events", budget.max_events),
+        B::Nodes { .. } => format!("more than {} values", budget.max_nodes),
+        B::Aliases { .. } => format!("more than {} aliases (`*name`)", budget.max_aliases),
+        B::Anchors { .. } => format!("more than {} anchors (`&name`)", budget.max_anchors),
+        B::AliasAnchorRatio { aliases, anchors } => {
+            format!("{aliases} aliases of only {anchors} anchors (an alias expansion bomb)")
+        }
+        B::Documents { .. } => format!("more than {} documents (`---`)", budget.max_documents),
+        B::MergeKeys { .. } => format!("more than {} merge keys (`<<`)", budget.max_merge_keys),
+        B::ScalarBytes { .. } => format!(
+            "more than {} MiB of text in values",
+            budget.max_total_scalar_bytes >> 20
+        ),
+        B::InputBytes { .. } => "the input is larger than the YAML reader takes".to_owned(),
+        B::SequenceUnbalanced => "a mapping or sequence ends that never began".to_owned(),
+        _ => "the document is larger or more complex than the YAML reader takes".to_owned(),
+    };
+    format!("not read: {limit}")
 }
 
 /// Parses a YAML document into a [`Node`] tree that keeps what a typed decoder

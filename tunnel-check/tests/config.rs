@@ -266,3 +266,36 @@ fn token_mode_is_noticed() {
     let env = run_env(&["config", &file], "", &[("TUNNEL_TOKEN", common::TOKEN)]);
     env.expect("config.mode", Verdict::Info, Some("token_mode"));
 }
+
+/// Issue 18: YAML nested beyond serde-saphyr's depth budget (64, `Budget::default()`
+/// in serde-saphyr 2.2 `src/de/budget.rs`) is unreadable input said in words, one
+/// line naming the file and line: serde-saphyr's own text is Rust debug text
+/// (`budget breached: Depth { depth: 65 }`).
+#[test]
+fn yaml_nested_beyond_the_depth_budget_is_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2,000 nested block mappings, and 2,000 nested block sequences.
+    let mappings: String = (0..2000)
+        .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+        .collect();
+    let sequences: String = (0..2000)
+        .map(|i| format!("{}-\n", "  ".repeat(i)))
+        .collect();
+    for (name, text) in [("mappings.yml", &mappings), ("sequences.yml", &sequences)] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let file = file.display().to_string();
+        let out = run(&["config", &file], "");
+        let compose = run(&["compose"], text);
+        for (out, source) in [(&out, file.as_str()), (&compose, "stdin")] {
+            assert_eq!(out.code, 2, "{out:#?}");
+            assert!(out.stdout.is_empty(), "{out:#?}");
+            assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+            let expected = format!(
+                "{source}: line 65, column 129: not read: mappings and sequences are nested more than 64 levels deep"
+            );
+            assert!(out.stderr.contains(&expected), "{name}: {out:#?}");
+            assert!(!out.stderr.contains("Depth {"), "{out:#?}");
+        }
+    }
+}

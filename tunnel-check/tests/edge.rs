@@ -159,8 +159,77 @@ fn usage_errors_exit_2() {
         "",
     );
     assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("invalid duration"), "{bad:#?}");
+    assert!(
+        bad.stderr.contains(
+            "invalid value \"soon\" for --timeout: a duration from 1 millisecond to 1 day"
+        ),
+        "{bad:#?}"
+    );
     let help = run(&["--help"], "");
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("Exit codes:"));
+}
+
+/// Issue 18: every number is range-checked when parsed (day2-core's `bounded`): a
+/// usage error (exit 2) naming the flag and its range. Before, a huge `--timeout`
+/// ended in "internal error: overflow when adding duration to instant" (exit 1).
+#[test]
+fn numbers_out_of_range_are_usage_errors_naming_flag_and_range() {
+    const HUGE: &str = "18446744073709551615s";
+    let edge = ["edge", "--edge", "http://127.0.0.1:1"];
+    let with = |base: &[&'static str], more: &[&'static str]| -> Vec<&'static str> {
+        base.iter().chain(more).copied().collect()
+    };
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            with(&edge, &["--timeout", HUGE]),
+            "--timeout",
+            "a duration from 1 millisecond to 1 day",
+        ),
+        (
+            with(&["--edge", "http://127.0.0.1:1"], &["--timeout", "0s"]),
+            "--timeout",
+            "a duration from 1 millisecond",
+        ),
+        (
+            with(&edge, &["--expected-connections", "0"]),
+            "--expected-connections",
+            "a number of connections from 1 to 100",
+        ),
+        (
+            vec!["compose", "-f", "/dev/null", "--timeout", HUGE],
+            "--timeout",
+            "a duration from 1 millisecond to 1 day",
+        ),
+        (
+            vec!["connector", "--timeout", HUGE],
+            "--timeout",
+            "a duration from 1 millisecond to 1 day",
+        ),
+        (
+            vec!["connector", "--expected-connections", "101"],
+            "--expected-connections",
+            "from 1 to 100",
+        ),
+        (
+            vec!["connector", "--container", "c", "--tail", "0"],
+            "--tail",
+            "a number of lines from 1 to 100000000",
+        ),
+        (
+            vec!["connector", "--max-reconnects", "99999999999999999999"],
+            "--max-reconnects",
+            "a number of reconnects from 0 to 1000000",
+        ),
+    ];
+    for (args, flag, range) in cases {
+        let out = run(&args, "");
+        assert_eq!(out.code, 2, "{out:#?}");
+        assert!(out.records.is_empty(), "{out:#?}");
+        assert!(
+            out.stderr.contains(&format!("for {flag}: ")) && out.stderr.contains(range),
+            "{out:#?}"
+        );
+        assert!(!out.stderr.contains("internal error"), "{out:#?}");
+    }
 }

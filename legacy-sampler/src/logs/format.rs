@@ -220,7 +220,30 @@ pub struct LogFormat {
     /// The format logs `$status`, which nginx always writes as three digits
     /// (`ngx_http_log_status`, `%03ui`): a line whose status is not is malformed.
     pub logs_status: bool,
+    /// The line starts with a variable nginx never writes with a space ([`SPACELESS`]):
+    /// a first value holding one is text put in front of the line (a log collector's
+    /// `nginx-1  | `, `docker logs -t`'s timestamp), not a match. See [`spaceless_end`].
+    spaceless_first: bool,
 }
+
+/// Variables whose values never hold a space: addresses and ports, numbers, and
+/// nginx's own ISO time (`src/http/ngx_http_variables.c`; `$status` is `%03ui`).
+const SPACELESS: [&str; 14] = [
+    "remote_addr",
+    "remote_port",
+    "server_addr",
+    "server_port",
+    "status",
+    "time_iso8601",
+    "msec",
+    "body_bytes_sent",
+    "bytes_sent",
+    "request_length",
+    "request_time",
+    "connection",
+    "connection_requests",
+    "pid",
+];
 
 impl LogFormat {
     /// Compiles a format. `header` is the classifying response header
@@ -239,6 +262,7 @@ impl LogFormat {
         let mut time_kind = None;
         let mut path_kind = None;
         let mut header_variable = None;
+        let mut spaceless_first = false;
         let mut i = 0;
         while i < bytes.len() {
             if bytes[i] != b'$' {
@@ -252,6 +276,7 @@ impl LogFormat {
             let (name, next) = variable_name(&text, i)
                 .ok_or_else(|| format!("a `$` without a variable name at byte {i}"))?;
             i = next;
+            let first = parts.is_empty() && lead.is_empty();
             if let Some((previous, literal)) = parts.last() {
                 if literal.is_empty() {
                     return Err(format!(
@@ -292,6 +317,9 @@ impl LogFormat {
                     header_variable = Some(name.to_owned());
                 }
                 _ => {}
+            }
+            if first {
+                spaceless_first = SPACELESS.contains(&name);
             }
             parts.push((field, Vec::new()));
         }
@@ -343,6 +371,7 @@ impl LogFormat {
             escape,
             header_variable,
             logs_status,
+            spaceless_first,
         })
     }
 
@@ -369,6 +398,17 @@ impl LogFormat {
             Some((last, body)) if ESCAPE == NONE && !last.1.is_empty() => (body, Some(last)),
             _ => (&self.parts[..], None),
         };
+        let mut body = body;
+        if self.spaceless_first {
+            if let Some(((field, literal), others)) = body.split_first() {
+                let Some(at) = spaceless_end(rest, literal, fixed_width(*field)) else {
+                    return false;
+                };
+                out.set(*field, &rest[..at]);
+                rest = &rest[at + literal.len()..];
+                body = others;
+            }
+        }
         for (field, literal) in body {
             let value = if literal.is_empty() {
                 std::mem::take(&mut rest)
@@ -634,6 +674,26 @@ fn locate(rest: &[u8], literal: &[u8], width: usize) -> Option<usize> {
     }
 }
 
+/// Where a first value that nginx never writes with a space ends: at the first space
+/// of the line when the literal after it starts with one (one `memchr`, no search
+/// beyond it), else at the literal, with no space before it. A collector's prefix in
+/// front of the line (`nginx-1  | `, a timestamp) therefore never matches: it would
+/// be swallowed into the value.
+#[inline(always)]
+fn spaceless_end(rest: &[u8], literal: &[u8], width: usize) -> Option<usize> {
+    match literal.first() {
+        Some(b' ') => {
+            let at = memchr(b' ', rest)?;
+            strip(&rest[at..], literal).map(|_| at)
+        }
+        Some(_) => {
+            let at = locate(rest, literal, width)?;
+            memchr(b' ', &rest[..at]).is_none().then_some(at)
+        }
+        None => memchr(b' ', rest).is_none().then_some(rest.len()),
+    }
+}
+
 /// [`locate`] under `escape=json`: a match that starts with a `"` preceded by an odd
 /// run of backslashes is an escaped quote inside the value, not the literal.
 fn locate_json(rest: &[u8], literal: &[u8], width: usize) -> Option<usize> {
@@ -856,6 +916,37 @@ mod tests {
         assert_eq!(f.path_kind, PathKind::RequestUri);
         let f = LogFormat::parse(r#"$time_local "$request""#, "x").unwrap();
         assert_eq!(f.path_kind, PathKind::Request);
+    }
+
+    /// A format that starts with `$remote_addr` would "match" a line with a
+    /// collector's prefix, the prefix swallowed into the address: nginx never writes
+    /// an address with a space, so such a first value is no match.
+    #[test]
+    fn a_spaceless_first_variable_does_not_swallow_a_prefix() {
+        let line = br#"172.18.0.1 - - [29/Nov/2026:11:47:20 +0000] "GET /status/x HTTP/1.1" 200 5 "-" "m/1""#;
+        let combined = LogFormat::parse(COMBINED, "x").unwrap();
+        let mut fields = Fields::default();
+        assert!(combined.matches(line, &mut fields));
+        assert_eq!(fields.remote_addr, b"172.18.0.1");
+        for prefix in [&b"nginx-1  | "[..], b"2026-11-29T11:47:20.123456789Z "] {
+            let prefixed = [prefix, &line[..]].concat();
+            assert!(!combined.matches(&prefixed, &mut Fields::default()));
+        }
+        // Also when the text after the first value does not start with a space.
+        let piped = LogFormat::parse(r#"$remote_addr|$time_local|"$request""#, "x").unwrap();
+        let line = br#"10.0.0.1|29/Nov/2026:11:47:20 +0000|"GET / HTTP/1.1""#;
+        assert!(piped.matches(line, &mut Fields::default()));
+        let prefixed = [&b"nginx-1  | "[..], &line[..]].concat();
+        assert!(!piped.matches(&prefixed, &mut Fields::default()));
+        // A first variable that may hold spaces keeps its value as logged.
+        let forwarded =
+            LogFormat::parse(r#"$http_x_forwarded_for [$time_local] "$request""#, "x").unwrap();
+        let mut fields = Fields::default();
+        assert!(forwarded.matches(
+            br#"203.0.113.9, 172.18.0.5 [29/Nov/2026:11:47:20 +0000] "GET / HTTP/1.1""#,
+            &mut fields
+        ));
+        assert_eq!(fields.forwarded_for, b"203.0.113.9, 172.18.0.5");
     }
 
     #[test]

@@ -271,6 +271,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
                 .data(json!({
                     "lines": tally.lines,
                     "malformed": {"count": tally.malformed, "first": malformed_at, "overlong": tally.overlong},
+                    "prefixed": tally.prefixed,
                     "foreign": foreign,
                     "max_malformed_ratio": args.max_malformed_ratio,
                 }))
@@ -326,6 +327,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         "merge_slashes": settings.merge_slashes,
         "lines": tally.lines,
         "malformed": {"count": tally.malformed, "first": malformed_at, "overlong": tally.overlong},
+        "prefixed": tally.prefixed,
         "foreign": foreign,
         "rejected": tally.rejected,
         "values": values,

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read};
 
+use day2_core::collector;
 use memchr::{memchr, memchr_iter};
 
 use super::foreign;
@@ -99,6 +100,9 @@ pub struct Tally {
     pub malformed_at: Vec<(usize, u64)>,
     /// Malformed lines longer than [`MAX_LINE`].
     pub overlong: u64,
+    /// Access lines read behind a log collector's prefix (`docker compose logs`,
+    /// `docker logs -t`, kubectl, journald: day2-core's [`collector`]).
+    pub prefixed: u64,
     /// Lines of nginx's error log or the image's entrypoint (see [`foreign`]).
     pub foreign: u64,
     pub foreign_at: Vec<(usize, u64)>,
@@ -141,6 +145,7 @@ impl Default for Tally {
             malformed: 0,
             malformed_at: Vec::new(),
             overlong: 0,
+            prefixed: 0,
             foreign: 0,
             foreign_at: Vec::new(),
             foreign_kinds: [0; 2],
@@ -227,6 +232,7 @@ impl Tally {
             }
         }
         self.overlong += other.overlong;
+        self.prefixed += other.prefixed;
         self.foreign += other.foreign;
         for (source, line) in other.foreign_at {
             if self.foreign_at.len() < MALFORMED_SHOWN {
@@ -372,30 +378,19 @@ impl<'s> Scanner<'s> {
         tally.lines += 1;
         let settings = self.settings;
         let mut fields = Fields::default();
-        if !settings.format.matches(line, &mut fields) {
-            match foreign::kind(line) {
-                Some(kind) => {
-                    tally.foreign += 1;
-                    tally.foreign_kinds[kind as usize] += 1;
-                    if tally.foreign_at.len() < MALFORMED_SHOWN {
-                        tally.foreign_at.push((self.source, tally.physical_lines));
-                    }
-                }
-                None => self.malformed(tally),
-            }
-            return;
-        }
-        let Some(ts) = self.times.parse(settings.format.time_kind, fields.time) else {
-            self.malformed(tally);
-            return;
+        let read = if settings.format.matches(line, &mut fields) {
+            self.time_and_status(&fields)
+        } else {
+            None
         };
-        let status = status_index(fields.status);
-        if status.is_none() && settings.format.logs_status {
-            // A wrong format can still "match" when its last variable swallows the
-            // rest of the line; a status that is not three digits gives it away.
-            self.malformed(tally);
-            return;
-        }
+        let (fields, ts, status) = match read {
+            Some((ts, status)) => (fields, ts, status),
+            // Only lines that are not access lines as they are pay for this, out of line.
+            None => match self.unmatched(line, tally) {
+                Some(found) => found,
+                None => return,
+            },
+        };
         tally.first_ts = min_opt(tally.first_ts, Some(ts));
         tally.last_ts = max_opt(tally.last_ts, Some(ts));
         let class = self.classify(&fields, tally);
@@ -434,6 +429,64 @@ impl<'s> Scanner<'s> {
                 window.legacy += 1;
                 self.legacy(&fields, ts, status, tally);
             }
+        }
+    }
+
+    /// A line that does not match the format as it is: the fields of the access line
+    /// behind the prefixes a log collector put in front of it (day2-core's
+    /// [`collector`]: `docker compose logs` v1 and v2, `docker logs -t`, kubectl
+    /// `--prefix`, journald and syslog), tried after each prefix so that a timestamp
+    /// that is the format's own is never taken for one; else the line is counted as
+    /// foreign or malformed and `None` returned.
+    #[cold]
+    #[inline(never)]
+    fn unmatched<'l>(
+        &mut self,
+        line: &'l [u8],
+        tally: &mut Tally,
+    ) -> Option<(Fields<'l>, i64, Option<usize>)> {
+        for (_, rest) in collector::layers(line) {
+            let mut fields = Fields::default();
+            if self.settings.format.matches(&line[rest..], &mut fields) {
+                if let Some((ts, status)) = self.time_and_status(&fields) {
+                    tally.prefixed += 1;
+                    return Some((fields, ts, status));
+                }
+            }
+        }
+        self.not_access(line, tally);
+        None
+    }
+
+    /// The time and status of a matched line, or `None` when they show the match is
+    /// wrong: a first value that took a collector's prefix, a time that does not parse, or (for formats with `$status`) a status that
+    /// is not three digits (nginx always writes `%03ui`; a wrong format can "match"
+    /// when its last variable swallows the rest of the line).
+    #[inline(always)]
+    fn time_and_status(&mut self, fields: &Fields<'_>) -> Option<(i64, Option<usize>)> {
+        let format = &self.settings.format;
+        let ts = self.times.parse(format.time_kind, fields.time)?;
+        let status = status_index(fields.status);
+        if status.is_none() && format.logs_status {
+            return None;
+        }
+        Some((ts, status))
+    }
+
+    /// Counts a line that is no access line: foreign (nginx's error log, the image's
+    /// entrypoint, also behind a collector's prefix) or malformed.
+    fn not_access(&self, line: &[u8], tally: &mut Tally) {
+        let kind = foreign::kind(line)
+            .or_else(|| collector::layers(line).find_map(|(_, rest)| foreign::kind(&line[rest..])));
+        match kind {
+            Some(kind) => {
+                tally.foreign += 1;
+                tally.foreign_kinds[kind as usize] += 1;
+                if tally.foreign_at.len() < MALFORMED_SHOWN {
+                    tally.foreign_at.push((self.source, tally.physical_lines));
+                }
+            }
+            None => self.malformed(tally),
         }
     }
 

@@ -443,6 +443,14 @@ fn files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// A file found by the walk, read with the walk's size cap (day2-core's capped
+/// reader): a file that grew past it since the walk, or one whose size says nothing
+/// (a `/proc`-like file), is an error, not an endless read. Unreadable is an error
+/// too: a reader could hide there.
+fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
+    day2_core::input::read_file(path, "file", LARGEST_FILE).map_err(std::io::Error::other)
+}
+
 /// Every line under `root` that names the legacy path in code, told apart into
 /// readers and implementers, in path order. An unreadable directory is an error: a
 /// reader could hide there.
@@ -457,7 +465,7 @@ pub fn find_readers(
     let mut found: Vec<(Reader, bool)> = Vec::new();
     let mut route_families: Vec<&'static str> = Vec::new();
     for path in files(root)? {
-        let bytes = std::fs::read(&path)?;
+        let bytes = read_source(&path)?;
         if bytes[..bytes.len().min(BINARY_PEEK)].contains(&0) {
             continue;
         }
@@ -551,6 +559,23 @@ mod tests {
             .into_iter()
             .map(|r| (r.path.display().to_string(), r.line, r.role, r.kind))
             .collect()
+    }
+
+    /// The walk skips files over its cap by their size; what is read is capped too.
+    #[test]
+    fn a_file_read_by_the_walk_is_capped() {
+        let err = read_source(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert_eq!(err, "cannot read file /dev/zero: larger than 2 MiB");
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "app.py", "x = '/status/summary'\n");
+        assert_eq!(
+            read_source(&dir.path().join("app.py")).unwrap(),
+            b"x = '/status/summary'\n"
+        );
+        let err = read_source(&dir.path().join("absent.py"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("cannot read file "), "{err}");
     }
 
     #[test]

@@ -15,7 +15,6 @@ pub mod syntax;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 pub use syntax::Directive;
@@ -73,19 +72,12 @@ impl fmt::Display for ConfError {
     }
 }
 
-/// Reads a file, at most [`MAX_FILE_BYTES`], from a path that may be a pipe.
-fn read_capped(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!(
-            "larger than {} MiB: not a configuration file",
-            MAX_FILE_BYTES >> 20
-        ));
-    }
+/// Reads a configuration file, at most [`MAX_FILE_BYTES`], from a path that may be a
+/// pipe, with day2-core's capped reader. The message does not repeat the path: the
+/// callers name it (`FILE: …`, `cannot read include FILE: …`).
+fn read_conf(path: &Path) -> Result<String, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let bytes = day2_core::input::read_capped(&mut file, "the file", MAX_FILE_BYTES)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -144,7 +136,7 @@ impl Loader {
     fn read_disk(&self, path: &Path) -> Result<String, String> {
         match self.overrides.get(path) {
             Some(text) => Ok(text.clone()),
-            None => read_capped(path),
+            None => read_conf(path),
         }
     }
 
@@ -302,7 +294,7 @@ pub fn load(path: &Path) -> Result<Config, ConfError> {
 pub fn load_with(path: &Path, overrides: &BTreeMap<PathBuf, String>) -> Result<Config, ConfError> {
     let text = match overrides.get(path) {
         Some(text) => Ok(text.clone()),
-        None => read_capped(path),
+        None => read_conf(path),
     }
     .map_err(|message| ConfError {
         file: path.display().to_string(),
@@ -513,6 +505,29 @@ mod tests {
         write(dir.path(), "x.conf", "include nginx.conf;\n");
         let err = load(&main).unwrap_err();
         assert!(err.message.contains("include cycle"), "{err}");
+    }
+
+    /// `/dev/zero` as the configuration, or as an include, ends at the cap of
+    /// day2-core's capped reader with the file named once.
+    #[test]
+    fn an_endless_file_stops_at_the_cap() {
+        let err = load(Path::new("/dev/zero")).unwrap_err();
+        assert!(err.unreadable());
+        assert_eq!(
+            err.to_string(),
+            "/dev/zero: cannot read the file: larger than 16 MiB"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let main = write(
+            dir.path(),
+            "nginx.conf",
+            "http {\n    include /dev/zero;\n}\n",
+        );
+        let err = load(&main).unwrap_err().to_string();
+        assert!(
+            err.ends_with("nginx.conf:2: cannot read include /dev/zero: cannot read the file: larger than 16 MiB"),
+            "{err}"
+        );
     }
 
     #[test]
