@@ -1087,7 +1087,7 @@ pub fn normalize_uri(target: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cutover::nginx::parse_text;
+    use crate::nginx::parse_text;
 
     fn answer_of(text: &str, uri: &str) -> Vec<Answer> {
         let config = parse_text("nginx.conf", text).unwrap();

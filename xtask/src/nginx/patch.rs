@@ -312,7 +312,7 @@ fn texts_by_path(config: &Config, texts: &BTreeMap<usize, String>) -> BTreeMap<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cutover::nginx::parse_text;
+    use crate::nginx::parse_text;
 
     fn patched(text: &str, uris: &[&str]) -> Result<Option<(String, String)>, String> {
         let mut config = parse_text("nginx.conf", text).unwrap();
