@@ -6,7 +6,7 @@
 //! record is written.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,9 +28,12 @@ pub struct ComposeArgs {
     #[arg(long, value_name = "NAME", default_value = "cloudflared")]
     pub service: String,
 
-    /// The nginx service the tunnel must reach.
-    #[arg(long, value_name = "NAME", default_value = "nginx")]
-    pub nginx_service: String,
+    /// The edge (nginx) service the tunnel must reach. By default it is found:
+    /// the service cloudflared's ingress points at (`--url`, TUNNEL_URL, or the
+    /// config.yml mounted into it), else one running an nginx image, else one
+    /// named `nginx`.
+    #[arg(long, value_name = "NAME")]
+    pub nginx_service: Option<String>,
 
     /// Deadline for running compose.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
@@ -228,7 +231,12 @@ pub fn run(args: &ComposeArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
         );
         return Exit::Usage;
     };
-    let records = check_services(services, args, &target, &unset, redactor);
+    let origin = if args.files.is_empty() {
+        Origin::Stdin(text.clone())
+    } else {
+        Origin::Files(args.files.clone())
+    };
+    let records = check_services(services, args, &target, &unset, &origin, redactor);
     let mut sink = RecordSink::new(TOOL, io.stdout);
     for record in records {
         if sink.emit(record).is_err() {
@@ -345,11 +353,20 @@ fn depends_on(service: &Value) -> Vec<String> {
     names(service, "depends_on")
 }
 
+/// Where the compose config came from: what the token's origin is judged on.
+enum Origin {
+    /// The text read from stdin (as written, or rendered by compose).
+    Stdin(String),
+    /// The files given with `-f`, rendered here.
+    Files(Vec<PathBuf>),
+}
+
 fn check_services(
     services: &Map<String, Value>,
     args: &ComposeArgs,
     source: &str,
     unset: &[String],
+    origin: &Origin,
     redactor: &Redactor,
 ) -> Vec<Record> {
     let found = services.get_key_value(&args.service).or_else(|| {
@@ -381,11 +398,22 @@ fn check_services(
         || env
             .iter()
             .any(|(k, v)| k == "TUNNEL_TOKEN_FILE" && v.as_deref().is_some_and(|v| !v.is_empty()));
+    let project_dir = match origin {
+        Origin::Files(files) => files
+            .first()
+            .and_then(|f| f.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+        Origin::Stdin(_) => PathBuf::from("."),
+    };
+    // A config.yml at cloudflared's default path runs it in credentials mode too.
     let credentials = argv.iter().any(|w| {
         ["--config", "--credentials-file", "--cred-file"]
             .iter()
             .any(|f| w == f || w.starts_with(&format!("{f}=")))
-    });
+    }) || DEFAULT_CONFIGS
+        .iter()
+        .any(|c| host_path(service, c, &project_dir).is_some());
     let mut records = vec![token_record(
         &target,
         found_token.as_ref(),
@@ -394,24 +422,310 @@ fn check_services(
         unset,
     )];
     records.push(exposure_record(&target, found_token.as_ref()));
-    records.push(network_record(
-        &target,
-        services,
-        service,
-        &args.nginx_service,
-    ));
+    records.push(committed_record(&target, found_token.as_ref(), origin));
+    let edge = find_edge(services, name, service, &argv, &env, args, &project_dir);
+    records.push(network_record(&target, services, service, edge.as_ref()));
     let deps = depends_on(service);
-    records.push(if deps.contains(&args.nginx_service) {
-        Record::pass("compose.depends_on", &target).data(json!({"depends_on": deps}))
-    } else {
-        Record::warn("compose.depends_on", &target, "no_depends_on_nginx")
-            .message(format!(
+    let record = match &edge {
+        None => Record::warn("compose.depends_on", &target, "no_depends_on_nginx")
+            .message("no edge service found, so no dependency on it either"),
+        Some(edge) if deps.contains(&edge.name) => Record::pass("compose.depends_on", &target),
+        Some(edge) => {
+            Record::warn("compose.depends_on", &target, "no_depends_on_nginx").message(format!(
                 "the tunnel does not depend on {}: it may start and serve 502 before nginx is up",
-                args.nginx_service
+                edge.name
             ))
-            .data(json!({"depends_on": deps}))
-    });
+        }
+    };
+    records.push(
+        record.data(json!({"depends_on": deps, "edge_service": edge.as_ref().map(|e| &e.name)})),
+    );
     records
+}
+
+/// The service the tunnel must reach, and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Edge {
+    name: String,
+    /// `flag`, `ingress` (cloudflared's origin), `image` (runs nginx), `name`.
+    found_by: &'static str,
+    /// The origin URL that points at it, when found by the ingress.
+    origin: Option<String>,
+}
+
+/// Whether an image is nginx: the repository's last component starts with
+/// `nginx` (`nginx:alpine`, `nginxinc/nginx-unprivileged`, `bitnami/nginx`).
+fn is_nginx_image(image: &str) -> bool {
+    let without_tag = image.split('@').next().unwrap_or(image);
+    let repository = match without_tag.rfind(':') {
+        Some(colon) if !without_tag[colon..].contains('/') => &without_tag[..colon],
+        _ => without_tag,
+    };
+    repository
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.starts_with("nginx"))
+}
+
+/// The names a service answers to on its networks: its key, its
+/// `container_name`, its network aliases.
+fn service_names(name: &str, service: &Value) -> Vec<String> {
+    let mut names = vec![name.to_owned()];
+    if let Some(container) = service.get("container_name").and_then(Value::as_str) {
+        names.push(container.to_owned());
+    }
+    if let Some(Value::Object(networks)) = service.get("networks") {
+        for network in networks.values() {
+            if let Some(Value::Array(aliases)) = network.get("aliases") {
+                names.extend(aliases.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+        }
+    }
+    names
+}
+
+/// The value of `--flag X` or `--flag=X` in an argv.
+fn flag_value(argv: &[String], flag: &str) -> Option<String> {
+    let with_eq = format!("{flag}=");
+    argv.iter().enumerate().find_map(|(i, w)| {
+        if let Some(v) = w.strip_prefix(&with_eq) {
+            Some(v.to_owned())
+        } else if w == flag {
+            argv.get(i + 1).cloned()
+        } else {
+            None
+        }
+    })
+}
+
+/// The host directory a container path of the service comes from (its bind
+/// mounts, short `src:dst[:mode]` or long syntax); relative sources are taken
+/// from the project directory.
+fn host_path(service: &Value, container_path: &str, project_dir: &Path) -> Option<PathBuf> {
+    let Some(Value::Array(volumes)) = service.get("volumes") else {
+        return None;
+    };
+    for volume in volumes {
+        let (source, target) = match volume {
+            Value::String(short) => {
+                let mut parts = short.splitn(3, ':');
+                let source = parts.next()?;
+                let Some(target) = parts.next() else {
+                    continue;
+                };
+                (source.to_owned(), target.to_owned())
+            }
+            Value::Object(long) => (
+                long.get("source")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                long.get("target")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+            _ => continue,
+        };
+        if source.is_empty() || !(source.starts_with('.') || source.starts_with('/')) {
+            continue; // a named volume: not on this disk as a path
+        }
+        let rest = if container_path == target {
+            ""
+        } else if let Some(rest) =
+            container_path.strip_prefix(&format!("{}/", target.trim_end_matches('/')))
+        {
+            rest
+        } else {
+            continue;
+        };
+        let source = Path::new(&source);
+        let base = if source.is_absolute() {
+            source.to_path_buf()
+        } else {
+            project_dir.join(source)
+        };
+        return Some(if rest.is_empty() {
+            base
+        } else {
+            base.join(rest)
+        });
+    }
+    None
+}
+
+/// Where cloudflared looks for its config without `--config`, in the official
+/// image (`config/configuration.go` DefaultConfigSearchDirectories; the image's
+/// user is `nonroot`).
+const DEFAULT_CONFIGS: [&str; 3] = [
+    "/home/nonroot/.cloudflared/config.yml",
+    "/etc/cloudflared/config.yml",
+    "/usr/local/etc/cloudflared/config.yml",
+];
+
+/// The origin services of cloudflared's ingress as the compose file sets it:
+/// `--url`, TUNNEL_URL, or the rules of the config.yml mounted into it
+/// (`--config`, else cloudflared's default `/etc/cloudflared/config.yml` and
+/// `~/.cloudflared/config.yml` of the image's `nonroot` user).
+fn ingress_origins(
+    service: &Value,
+    argv: &[String],
+    env: &[(String, Option<String>)],
+    project_dir: &Path,
+) -> Vec<String> {
+    if let Some(url) = flag_value(argv, "--url").or_else(|| {
+        env.iter()
+            .find(|(k, _)| k == "TUNNEL_URL")
+            .and_then(|(_, v)| v.clone())
+    }) {
+        return vec![url];
+    }
+    let configs = match flag_value(argv, "--config") {
+        Some(path) => vec![path],
+        None => DEFAULT_CONFIGS.iter().map(|c| (*c).to_owned()).collect(),
+    };
+    for config in configs {
+        let Some(path) = host_path(service, &config, project_dir) else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(tree) = yaml::parse_tree(&text) else {
+            continue;
+        };
+        let (config, _) = crate::config::schema::decode(&tree);
+        return config.ingress.into_iter().map(|r| r.service).collect();
+    }
+    Vec::new()
+}
+
+/// Finds the edge service: `--nginx-service`, else the service cloudflared's
+/// ingress points at, else one running nginx, else one named `nginx`.
+fn find_edge(
+    services: &Map<String, Value>,
+    tunnel_name: &str,
+    tunnel: &Value,
+    argv: &[String],
+    env: &[(String, Option<String>)],
+    args: &ComposeArgs,
+    project_dir: &Path,
+) -> Option<Edge> {
+    if let Some(name) = &args.nginx_service {
+        return services.contains_key(name).then(|| Edge {
+            name: name.clone(),
+            found_by: "flag",
+            origin: None,
+        });
+    }
+    for origin in ingress_origins(tunnel, argv, env, project_dir) {
+        let Ok(url) = crate::golang::url_parse(&origin) else {
+            continue;
+        };
+        let host = url.hostname().to_owned();
+        if let Some((name, _)) = services
+            .iter()
+            .filter(|(n, _)| n.as_str() != tunnel_name)
+            .find(|(n, s)| service_names(n, s).contains(&host))
+        {
+            return Some(Edge {
+                name: name.clone(),
+                found_by: "ingress",
+                origin: Some(origin),
+            });
+        }
+    }
+    let by_image = services.iter().find(|(_, s)| {
+        s.get("image")
+            .and_then(Value::as_str)
+            .is_some_and(is_nginx_image)
+    });
+    if let Some((name, _)) = by_image {
+        return Some(Edge {
+            name: name.clone(),
+            found_by: "image",
+            origin: None,
+        });
+    }
+    services.get_key_value("nginx").map(|(name, _)| Edge {
+        name: name.clone(),
+        found_by: "name",
+        origin: None,
+    })
+}
+
+/// Whether a compose text is a file as written rather than compose's rendering:
+/// rendering turns `build: ./dir` into a mapping, `ports: ["80:80"]` into
+/// mappings and relative bind sources into absolute paths (v1 and v2 alike).
+fn looks_unrendered(services: &Map<String, Value>) -> bool {
+    services.values().any(|s| {
+        matches!(s.get("build"), Some(Value::String(_)))
+            || matches!(s.get("ports"), Some(Value::Array(p)) if p.iter().any(Value::is_string))
+            || matches!(s.get("volumes"), Some(Value::Array(v)) if v.iter().any(|v| v.as_str().is_some_and(|v| v.starts_with('.'))))
+    })
+}
+
+/// The first line of `text` holding `needle` (1-based).
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+fn committed_record(target: &str, found: Option<&(Place, String)>, origin: &Origin) -> Record {
+    let check = "compose.token_committed";
+    let token = match found {
+        Some((_, value)) if value.trim().len() >= 12 && !value.contains('$') => value.trim(),
+        _ => return Record::pass(check, target).data(json!({"source": "none"})),
+    };
+    let committed = |file: &str, line: usize| {
+        Record::fail(check, target, "token_in_compose_file")
+            .message(format!(
+                "the token is written in {file} (line {line}): it is committed with the repository, and whoever has a copy can run this tunnel; rotate it and pass it as ${{VARIABLE}} from the environment or an untracked .env, or mount it as a file (TUNNEL_TOKEN_FILE)"
+            ))
+            .data(json!({"source": "literal", "file": file, "line": line}))
+    };
+    match origin {
+        Origin::Files(files) => {
+            for file in files {
+                if let Ok(text) = std::fs::read_to_string(file) {
+                    if let Some(line) = line_of(&text, token) {
+                        return committed(&file.display().to_string(), line);
+                    }
+                }
+            }
+            let env_file = files
+                .first()
+                .and_then(|f| f.parent())
+                .map(|d| d.join(".env"))
+                .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(token)));
+            match env_file {
+                Some(path) => Record::warn(check, target, "token_in_env_file")
+                    .message(format!(
+                        "the token comes from {}: keep that file out of the repository (.gitignore) or use TUNNEL_TOKEN_FILE",
+                        path.display()
+                    ))
+                    .data(json!({"source": "env_file", "file": path.display().to_string()})),
+                None => Record::pass(check, target)
+                    .message("the token is not written in the compose files; it comes from the environment")
+                    .data(json!({"source": "environment"})),
+            }
+        }
+        Origin::Stdin(text) => {
+            let unrendered = yaml::parse::<Value>(text)
+                .ok()
+                .and_then(|doc| {
+                    doc.get("services")
+                        .and_then(Value::as_object)
+                        .map(looks_unrendered)
+                })
+                .unwrap_or(false);
+            match line_of(text, token) {
+                Some(line) if unrendered => committed("the compose file on stdin", line),
+                _ => Record::info(check, target, "token_source_unknown")
+                    .message("a rendered config does not say whether the token was written in the file or came from a variable; give the files with -f to know")
+                    .data(json!({"source": "unknown"})),
+            }
+        }
+    }
 }
 
 fn token_record(
@@ -480,14 +794,15 @@ fn network_record(
     target: &str,
     services: &Map<String, Value>,
     tunnel: &Value,
-    nginx_name: &str,
+    edge: Option<&Edge>,
 ) -> Record {
     let check = "compose.network";
-    let Some(nginx) = services.get(nginx_name) else {
-        return Record::fail(check, target, "nginx_not_found").message(format!(
-            "no service {nginx_name:?}: the tunnel's origin is not in this config"
-        ));
+    let Some((edge, nginx)) = edge.and_then(|e| services.get(&e.name).map(|s| (e, s))) else {
+        return Record::fail(check, target, "nginx_not_found").message(
+            "no edge service: none that cloudflared's ingress points at, none running an nginx image, none named nginx (name it with --nginx-service)",
+        );
     };
+    let nginx_name = edge.name.as_str();
     let mode = tunnel.get("network_mode").and_then(Value::as_str);
     let nginx_mode = nginx.get("network_mode").and_then(Value::as_str);
     let tunnel_nets = networks(tunnel);
@@ -497,6 +812,9 @@ fn network_record(
         .filter(|n| nginx_nets.contains(n))
         .collect();
     let data = json!({
+        "edge_service": nginx_name,
+        "edge_found_by": edge.found_by,
+        "edge_origin": edge.origin,
         "tunnel_networks": tunnel_nets,
         "nginx_networks": nginx_nets,
         "shared": shared,

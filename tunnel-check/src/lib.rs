@@ -23,6 +23,7 @@ pub mod compose;
 pub mod config;
 pub mod connector;
 pub mod edge;
+mod golang;
 mod logs;
 mod metrics;
 pub mod redact;

@@ -1,14 +1,26 @@
-//! cloudflared log lines, in both of its formats, turned into the events the
-//! connector check counts.
+//! cloudflared log lines, in both of its formats and behind the prefixes log
+//! collectors add, turned into the events the connector check follows.
 //!
 //! Plain (zerolog's console writer):
 //! `2026-11-27T10:00:01Z INF Registered tunnel connection connIndex=0 connection=<uuid> event=0 ip=198.41.200.23 location=ams05 protocol=quic`
-//! — an optional timestamp (docker's `--timestamps` may add a second one), a level
-//! (`DBG INF WRN ERR FTL`), the message, then `key=value` fields whose values are
-//! Go-quoted when they contain spaces (`error="…"`, `config="{\"ingress\":…}"`).
+//! — an optional timestamp, a level (`DBG INF WRN ERR FTL`), the message, then
+//! `key=value` fields whose values are Go-quoted when they contain spaces
+//! (`error="…"`, `config="{\"ingress\":…}"`).
 //!
 //! JSON (`--log-format-output json`): one object per line with `level`, `time`,
 //! `message` and the same fields as members.
+//!
+//! In front of either, what collectors add (see [`strip_collector`]):
+//! - `docker compose logs`: `cloudflared_1  | ` (v1), `cloudflared-1  | ` (v2);
+//! - `kubectl logs --prefix`: `[pod/cloudflared-7d9c/cloudflared] `;
+//! - journald, syslog and `systemctl status`: `Apr 26 13:19:06 host cloudflared[978]: `
+//!   (also with an ISO timestamp, `journalctl -o short-iso`);
+//! - timestamps: docker's `--timestamps`, or glued in front by appliance log
+//!   viewers (`2025-01-28T06:13:37.416Z2025-01-28T06:13:37Z INF …`);
+//! - ANSI colours (cloudflared colours its console output on a terminal).
+//!
+//! The messages understood, per cloudflared release, are listed in the README
+//! (from `connection/`, `supervisor/` and `cmd/cloudflared/` of cloudflare/cloudflared).
 
 use std::borrow::Cow;
 
@@ -23,6 +35,17 @@ pub struct Entry<'a> {
     pub level: &'static str,
     pub message: Cow<'a, str>,
     pub fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// Who wrote the line, when a collector's prefix says so.
+    pub source: Option<Source>,
+}
+
+/// The writer a collector's prefix names: a compose container, a pod's
+/// container, a syslog identifier with its process id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    /// The process id journald and syslog show (`cloudflared[978]`).
+    pub pid: Option<u32>,
 }
 
 impl Entry<'_> {
@@ -37,6 +60,7 @@ impl Entry<'_> {
         let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
         Entry {
             time: self.time.map(own),
+            source: self.source,
             level: self.level,
             message: own(self.message),
             fields: self
@@ -48,35 +72,116 @@ impl Entry<'_> {
     }
 }
 
+/// How a connection to the edge ended, in cloudflared's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndHow {
+    /// `Unregistered tunnel connection` (a graceful unregistration).
+    Unregistered,
+    /// `Lost connection with the edge` (http2).
+    LostConnection,
+    /// `Connection terminated` (the supervisor gave up on it for now).
+    Terminated,
+    /// `Serve tunnel error`, `failed to serve tunnel connection` (quic, 2025.8+).
+    ServeError,
+    /// `Restarting connection due to reconnect signal`.
+    ReconnectSignal,
+    /// `Retrying connection in up to …`: the connection is down, a retry is due.
+    Retrying,
+    /// `Failed to dial a quic connection`, `Unable to establish connection with
+    /// Cloudflare edge`, `Register tunnel error from server side`, `Unable to
+    /// establish connection.`: an attempt that did not connect.
+    ConnectFailed,
+}
+
+impl EndHow {
+    pub fn name(self) -> &'static str {
+        match self {
+            EndHow::Unregistered => "unregistered",
+            EndHow::LostConnection => "lost_connection",
+            EndHow::Terminated => "connection_terminated",
+            EndHow::ServeError => "serve_error",
+            EndHow::ReconnectSignal => "reconnect_signal",
+            EndHow::Retrying => "retrying",
+            EndHow::ConnectFailed => "connect_failed",
+        }
+    }
+}
+
+/// A line that only a starting cloudflared process writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartMarker {
+    /// `Starting tunnel tunnelID=…`.
+    StartingTunnel,
+    /// `Version 2025.1.0 (Checksum …)` (`Version 2021.2.1` before 2024).
+    Version(String),
+    /// `Generated Connector ID: <uuid>`.
+    ConnectorId(String),
+    /// `Starting metrics server on [::]:2000/metrics`.
+    MetricsServer,
+    /// `Requesting new quick Tunnel on trycloudflare.com...`.
+    QuickTunnel,
+}
+
+impl StartMarker {
+    /// The kind, to tell a second marker of the same kind (a new process).
+    pub fn kind(&self) -> u8 {
+        match self {
+            StartMarker::StartingTunnel => 0,
+            StartMarker::Version(_) => 1,
+            StartMarker::ConnectorId(_) => 2,
+            StartMarker::MetricsServer => 3,
+            StartMarker::QuickTunnel => 4,
+        }
+    }
+}
+
 /// What a line means to the connector check.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// `Registered tunnel connection` (2023.4.1+), `Connection <uuid> registered
+    /// with protocol: quic` (2022.11.0–2023.4.0), `Connection <uuid> registered`
+    /// (2021.1.0–2022.10.x), `Connection established` (h2mux, until 2023.3).
     Registered {
         conn_index: Option<u64>,
+        connection_id: Option<String>,
         location: Option<String>,
         ip: Option<String>,
         protocol: Option<String>,
     },
-    Unregistered {
+    /// A connection ended, or an attempt for that index failed.
+    Ended {
         conn_index: Option<u64>,
+        how: EndHow,
+        error: Option<String>,
     },
+    /// A line a new process writes at start.
+    Start(StartMarker),
+    /// `Initiating graceful shutdown due to signal …`: the process is stopping.
+    ShuttingDown,
+    /// `Tunnel server stopped`, `Metrics server stopped`, `no more connections
+    /// active and exiting`, a fatal (`FTL`) line: the process is gone.
+    Stopped,
     /// The ingress configuration pushed by the dashboard (token mode) as JSON text.
     Config {
         json: String,
         version: Option<String>,
     },
-    /// cloudflared logs each failed request twice: once with the origin service
-    /// (`ERR  error=… originService=…`) and once as `Request failed`.
+    /// A request the origin could not answer. cloudflared logs each failure
+    /// twice: once with the origin service (`ERR  error=… originService=…`) and
+    /// once as `Request failed` (quic) or `failed to serve incoming request`
+    /// (http2).
     OriginUnreachable {
         error: String,
         origin_service: Option<String>,
         request_failed: bool,
     },
-    QuicFailure,
+    /// `Failed to dial a quic connection` (also a failed attempt for its index).
+    QuicFailure {
+        conn_index: Option<u64>,
+    },
     Fallback {
         protocol: String,
     },
-    Retry,
     /// Anything else cloudflared said, counted by level.
     Other,
 }
@@ -114,11 +219,176 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
-fn looks_like_time(word: &str) -> bool {
-    word.len() >= 10
-        && word.as_bytes()[0].is_ascii_digit()
-        && word.contains('-')
-        && (word.contains('T') || word.contains(':'))
+/// The length of an ISO 8601 / RFC 3339 timestamp at the start of `s`
+/// (`2025-01-28`, then `T` or a space and `06:13:37`, a fraction and a zone),
+/// `YYYY/MM/DD hh:mm:ss`, or a syslog `Apr 26 13:19:06`; 0 when there is none.
+fn timestamp_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let digits = |from: usize, n: usize| {
+        b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit)
+    };
+    // hh:mm(:ss(.frac)?)? at `from`; returns the end.
+    let clock = |from: usize| -> Option<usize> {
+        if !(digits(from, 2) && b.get(from + 2) == Some(&b':') && digits(from + 3, 2)) {
+            return None;
+        }
+        let mut i = from + 5;
+        if b.get(i) == Some(&b':') && digits(i + 1, 2) {
+            i += 3;
+            if matches!(b.get(i), Some(b'.' | b',')) && digits(i + 1, 1) {
+                i += 1;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+        }
+        Some(i)
+    };
+    if digits(0, 4)
+        && matches!(b.get(4), Some(b'-' | b'/'))
+        && digits(5, 2)
+        && b.get(7) == b.get(4)
+        && digits(8, 2)
+    {
+        let mut i = 10;
+        if matches!(b.get(i), Some(b'T' | b' ')) {
+            if let Some(end) = clock(i + 1) {
+                i = end;
+                match b.get(i) {
+                    Some(b'Z') => i += 1,
+                    Some(b'+' | b'-') if digits(i + 1, 2) => {
+                        i += 3;
+                        if b.get(i) == Some(&b':') && digits(i + 1, 2) {
+                            i += 3;
+                        } else if digits(i, 2) {
+                            i += 2;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        return i;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if b.len() >= 15 && b[3] == b' ' && MONTHS.iter().any(|m| s.starts_with(m)) {
+        let day_start = if b[4] == b' ' { 5 } else { 4 };
+        let mut i = day_start;
+        while i < day_start + 2 && b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i > day_start && b.get(i) == Some(&b' ') {
+            if let Some(end) = clock(i + 1) {
+                return end;
+            }
+        }
+    }
+    0
+}
+
+/// Strips every timestamp at the start of `s`, glued together or spaced, bare
+/// or in brackets (`[2025-01-28 06:13:37]`); returns the last one and the rest.
+fn strip_timestamps(mut s: &str) -> (Option<&str>, &str) {
+    let mut last = None;
+    for _ in 0..4 {
+        let (len, time) = match s.strip_prefix('[') {
+            Some(inner) => {
+                let len = timestamp_len(inner);
+                if len == 0 || inner.as_bytes().get(len) != Some(&b']') {
+                    break;
+                }
+                (len + 2, &inner[..len])
+            }
+            None => {
+                let len = timestamp_len(s);
+                if len == 0 {
+                    break;
+                }
+                (len, &s[..len])
+            }
+        };
+        last = Some(time);
+        s = s[len..].trim_start();
+    }
+    (last, s)
+}
+
+/// A name a collector gives a container or process: letters, digits, `_.-/@`.
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/' | b'@')
+}
+
+/// Strips the prefixes log collectors put in front of a line, outermost first
+/// (a timestamp, a compose or kubectl prefix, a syslog header, more
+/// timestamps); returns the writer they name and the rest.
+pub fn strip_collector(line: &str) -> (Option<Source>, &str) {
+    let mut rest = line.trim_start();
+    let mut source = None;
+    for _ in 0..4 {
+        let (time, after_time) = strip_timestamps(rest);
+        let b = after_time.as_bytes();
+        // kubectl logs --prefix: `[pod/NAME/CONTAINER] `.
+        if b.first() == Some(&b'[') {
+            if let Some(end) = after_time.find("] ") {
+                let inside = &after_time[1..end];
+                if inside.contains('/') && inside.bytes().all(is_name_byte) {
+                    source = Some(Source {
+                        name: inside.to_owned(),
+                        pid: None,
+                    });
+                    rest = after_time[end + 2..].trim_start();
+                    continue;
+                }
+            }
+        }
+        let name_len = b.iter().take_while(|c| is_name_byte(**c)).count();
+        if name_len == 0 {
+            break;
+        }
+        let after_name = &after_time[name_len..];
+        // docker compose logs: `NAME  | ` (at least one space, then a bar).
+        let spaces = after_name.len() - after_name.trim_start_matches(' ').len();
+        if spaces > 0 && after_name[spaces..].starts_with('|') {
+            source = Some(Source {
+                name: after_time[..name_len].to_owned(),
+                pid: None,
+            });
+            let after_bar = &after_name[spaces + 1..];
+            rest = after_bar.strip_prefix(' ').unwrap_or(after_bar);
+            continue;
+        }
+        // syslog / journald after a timestamp: `HOST IDENT[PID]: `, or
+        // `HOST cloudflared: ` (syslog without a pid); never a cloudflared level.
+        if time.is_some() && !LEVELS.contains(&&after_time[..name_len]) {
+            if let Some(ident_part) = after_name.strip_prefix(' ') {
+                let ident_len = ident_part.bytes().take_while(|c| is_name_byte(*c)).count();
+                let ident = &ident_part[..ident_len];
+                let tail = &ident_part[ident_len..];
+                let found = match tail.strip_prefix('[') {
+                    Some(t) => t
+                        .split_once("]: ")
+                        .and_then(|(pid, after)| Some((pid.parse::<u32>().ok()?, after)))
+                        .map(|(pid, after)| (Some(pid), after)),
+                    None if ident == "cloudflared" => {
+                        tail.strip_prefix(": ").map(|after| (None, after))
+                    }
+                    None => None,
+                };
+                if let (Some((pid, after)), false) = (found, ident.is_empty()) {
+                    source = Some(Source {
+                        name: ident.to_owned(),
+                        pid,
+                    });
+                    rest = after.trim_start();
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+    (source, rest)
 }
 
 /// Parses one line of either format; `None` when it is not a cloudflared line.
@@ -130,23 +400,30 @@ pub fn parse(line: &str) -> Option<Entry<'_>> {
 }
 
 fn parse_clean(line: &str) -> Option<Entry<'_>> {
-    let line = line.trim();
-    // Docker's own timestamp may precede a JSON line.
-    if let Some(start) = line.find('{') {
-        if line[..start].split_whitespace().all(looks_like_time) {
-            if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&line[start..]) {
-                return Some(parse_json(object));
-            }
+    let (source, rest) = strip_collector(line.trim_end());
+    let (time, rest) = strip_timestamps(rest);
+    let mut entry = if rest.starts_with('{') {
+        match serde_json::from_str::<Value>(rest) {
+            Ok(Value::Object(object)) => parse_json(object)?,
+            _ => return None,
         }
+    } else {
+        parse_plain(rest)?
+    };
+    if entry.time.is_none() {
+        entry.time = time.map(Cow::Borrowed);
     }
-    parse_plain(line)
+    entry.source = source;
+    Some(entry)
 }
 
-fn parse_json(object: serde_json::Map<String, Value>) -> Entry<'static> {
+/// A JSON line is cloudflared's when it has a `level` (zerolog always writes one).
+fn parse_json(object: serde_json::Map<String, Value>) -> Option<Entry<'static>> {
     let mut entry = Entry {
         level: "INF",
         ..Entry::default()
     };
+    let mut has_level = false;
     for (key, value) in object {
         let text = match value {
             Value::String(s) => s,
@@ -154,35 +431,27 @@ fn parse_json(object: serde_json::Map<String, Value>) -> Entry<'static> {
             other => other.to_string(),
         };
         match key.as_str() {
-            "level" => entry.level = level_from_json(&text),
+            "level" => {
+                has_level = true;
+                entry.level = level_from_json(&text);
+            }
             "time" | "ts" => entry.time = Some(Cow::Owned(text)),
             "message" | "msg" => entry.message = Cow::Owned(text),
             _ => entry.fields.push((Cow::Owned(key), Cow::Owned(text))),
         }
     }
-    entry
+    has_level.then_some(entry)
 }
 
 fn parse_plain(line: &str) -> Option<Entry<'_>> {
-    let mut rest = line;
-    let mut time = None;
-    // Up to two timestamps (docker's and cloudflared's); the last one is cloudflared's.
-    for _ in 0..2 {
-        let (word, after) = rest.split_once(' ').unwrap_or((rest, ""));
-        if looks_like_time(word) {
-            time = Some(Cow::Borrowed(word));
-            rest = after.trim_start_matches(' ');
-        }
-    }
-    let (level, after) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (level, after) = line.split_once(' ').unwrap_or((line, ""));
     let level = LEVELS.iter().find(|l| **l == level)?;
     let body = after.trim_start_matches(' ');
     let first_field = find_field_start(body, 0);
     let mut entry = Entry {
-        time,
         level,
         message: Cow::Borrowed(body[..first_field].trim()),
-        fields: Vec::new(),
+        ..Entry::default()
     };
     let mut pos = first_field;
     while pos < body.len() {
@@ -263,49 +532,145 @@ fn read_field(body: &str, at: usize) -> Option<(&str, Cow<'_, str>, usize)> {
 /// The message (or error) says the origin could not be reached.
 const ORIGIN_UNREACHABLE: &str = "Unable to reach the origin service";
 
+/// `Connection <uuid> registered[ with protocol: quic]` of 2021.1.0–2023.4.0.
+fn old_registration(message: &str) -> Option<(String, Option<String>)> {
+    let rest = message.strip_prefix("Connection ")?;
+    let (id, rest) = rest.split_once(' ')?;
+    let rest = rest.strip_prefix("registered")?;
+    let protocol = rest
+        .strip_prefix(" with protocol: ")
+        .map(|p| p.trim().to_owned());
+    if !(rest.is_empty() || protocol.is_some()) {
+        return None;
+    }
+    Some((id.to_owned(), protocol))
+}
+
 /// What a parsed line means.
 pub fn classify(entry: &Entry) -> Event {
     let message = entry.message.as_ref();
-    let error = entry.field("error").unwrap_or("");
+    let error = entry.field("error");
     let conn_index = entry.field("connIndex").and_then(|v| v.parse().ok());
     let owned = |name: &str| entry.field(name).map(str::to_owned);
+    let ended = |how| Event::Ended {
+        conn_index,
+        how,
+        error: error.map(str::to_owned),
+    };
     if message.starts_with("Registered tunnel connection") {
-        Event::Registered {
+        return Event::Registered {
             conn_index,
+            connection_id: owned("connection"),
             location: owned("location"),
             ip: owned("ip"),
             protocol: owned("protocol"),
-        }
-    } else if message.starts_with("Unregistered tunnel connection") {
-        Event::Unregistered { conn_index }
-    } else if message.starts_with("Updated to new configuration") {
-        match entry.field("config") {
-            Some(json) => Event::Config {
-                json: json.to_owned(),
-                version: owned("version"),
-            },
-            None => Event::Other,
-        }
-    } else if message.contains(ORIGIN_UNREACHABLE) || error.contains(ORIGIN_UNREACHABLE) {
-        let text = if error.is_empty() { message } else { error };
-        Event::OriginUnreachable {
+        };
+    }
+    if let Some((id, protocol)) = old_registration(message) {
+        return Event::Registered {
+            conn_index,
+            connection_id: Some(id),
+            location: owned("location"),
+            ip: owned("ip"),
+            protocol: protocol.or_else(|| owned("protocol")),
+        };
+    }
+    if message == "Connection established" {
+        return Event::Registered {
+            conn_index,
+            connection_id: None,
+            location: owned("location"),
+            ip: owned("ip"),
+            protocol: Some("h2mux".to_owned()),
+        };
+    }
+    let error_text = error.unwrap_or("");
+    if message.contains(ORIGIN_UNREACHABLE) || error_text.contains(ORIGIN_UNREACHABLE) {
+        let text = if error_text.is_empty() {
+            message
+        } else {
+            error_text
+        };
+        return Event::OriginUnreachable {
             error: text.to_owned(),
             origin_service: owned("originService"),
-            request_failed: message.starts_with("Request failed"),
-        }
-    } else if message.starts_with("Switching to fallback protocol") {
-        let protocol = message.rsplit(' ').next().unwrap_or("").to_owned();
-        Event::Fallback { protocol }
-    } else if message.contains("Failed to dial a quic connection")
-        || error.contains("failed to dial to edge with quic")
+            request_failed: message.starts_with("Request failed")
+                || message.starts_with("failed to serve incoming request"),
+        };
+    }
+    let how = if message.starts_with("Unregistered tunnel connection") {
+        Some(EndHow::Unregistered)
+    } else if message.starts_with("Lost connection with the edge") {
+        Some(EndHow::LostConnection)
+    } else if message.starts_with("Connection terminated") {
+        Some(EndHow::Terminated)
+    } else if message.starts_with("Serve tunnel error")
+        || message.starts_with("failed to serve tunnel connection")
+    {
+        Some(EndHow::ServeError)
+    } else if message.starts_with("Restarting connection due to reconnect signal") {
+        Some(EndHow::ReconnectSignal)
+    } else if message.starts_with("Retrying connection in") {
+        Some(EndHow::Retrying)
+    } else if message.starts_with("Unable to establish connection")
+        || message.starts_with("Register tunnel error from server side")
+    {
+        Some(EndHow::ConnectFailed)
+    } else {
+        None
+    };
+    if let Some(how) = how {
+        return ended(how);
+    }
+    if message.contains("Failed to dial a quic connection")
+        || error_text.contains("failed to dial to edge with quic")
         || message.contains("failed to dial to edge with quic")
     {
-        Event::QuicFailure
-    } else if message.starts_with("Retrying connection in") {
-        Event::Retry
-    } else {
-        Event::Other
+        return Event::QuicFailure { conn_index };
     }
+    if let Some(protocol) = message.strip_prefix("Switching to fallback protocol ") {
+        return Event::Fallback {
+            protocol: protocol.trim().to_owned(),
+        };
+    }
+    if message.starts_with("Updated to new configuration") {
+        if let Some(json) = entry.field("config") {
+            return Event::Config {
+                json: json.to_owned(),
+                version: owned("version"),
+            };
+        }
+        return Event::Other;
+    }
+    if message.starts_with("Starting tunnel") {
+        return Event::Start(StartMarker::StartingTunnel);
+    }
+    if let Some(rest) = message.strip_prefix("Version ") {
+        let version = rest.split_whitespace().next().unwrap_or("").to_owned();
+        if version.starts_with(|c: char| c.is_ascii_digit()) || version == "DEV" {
+            return Event::Start(StartMarker::Version(version));
+        }
+    }
+    if let Some(id) = message.strip_prefix("Generated Connector ID: ") {
+        return Event::Start(StartMarker::ConnectorId(id.trim().to_owned()));
+    }
+    if message.starts_with("Starting metrics server on") {
+        return Event::Start(StartMarker::MetricsServer);
+    }
+    if message.starts_with("Requesting new quick Tunnel on") {
+        return Event::Start(StartMarker::QuickTunnel);
+    }
+    if message.starts_with("Initiating graceful shutdown") {
+        return Event::ShuttingDown;
+    }
+    if message.starts_with("Tunnel server stopped")
+        || message.starts_with("Metrics server stopped")
+        || message.starts_with("no more connections active and exiting")
+        || entry.level == "FTL"
+    {
+        return Event::Stopped;
+    }
+    Event::Other
 }
 
 #[cfg(test)]
@@ -322,10 +687,100 @@ mod tests {
             classify(&e),
             Event::Registered {
                 conn_index: Some(2),
+                connection_id: Some("4f1c2a9e-5b7d-4c3e-9a1f-2b3c4d5e6f70".into()),
                 location: Some("ams05".into()),
                 ip: Some("198.41.200.23".into()),
                 protocol: Some("quic".into()),
             }
+        );
+    }
+
+    /// connection/observer.go and connection/rpc.go, control.go of the releases named.
+    #[test]
+    fn older_registration_forms() {
+        let e = parse("2021-03-01T10:00:01Z INF Connection 2d5b0f8a-0000-4000-8000-000000000001 registered connIndex=1 location=LHR").unwrap();
+        assert_eq!(
+            classify(&e),
+            Event::Registered {
+                conn_index: Some(1),
+                connection_id: Some("2d5b0f8a-0000-4000-8000-000000000001".into()),
+                location: Some("LHR".into()),
+                ip: None,
+                protocol: None,
+            }
+        );
+        let e = parse("2023-01-10T10:00:01Z INF Connection 2d5b0f8a-0000-4000-8000-000000000002 registered with protocol: quic connIndex=2 ip=198.41.192.7 location=AMS").unwrap();
+        assert!(
+            matches!(classify(&e), Event::Registered { conn_index: Some(2), protocol: Some(p), .. } if p == "quic")
+        );
+        let e = parse("2022-01-10T10:00:01Z INF Connection established connIndex=3 location=FRA")
+            .unwrap();
+        assert!(
+            matches!(classify(&e), Event::Registered { conn_index: Some(3), protocol: Some(p), .. } if p == "h2mux")
+        );
+        let e = parse("2021-03-01T10:00:01Z INF Connection 2d5b registered elsewhere").unwrap();
+        assert_eq!(classify(&e), Event::Other);
+    }
+
+    #[test]
+    fn every_way_a_connection_ends() {
+        for (line, how) in [
+            ("INF Unregistered tunnel connection connIndex=0 event=0 ip=198.41.200.23", EndHow::Unregistered),
+            ("INF Lost connection with the edge connIndex=1", EndHow::LostConnection),
+            ("WRN Connection terminated error=\"connection with edge closed\" connIndex=2", EndHow::Terminated),
+            ("WRN Serve tunnel error error=\"timeout: no recent network activity\" connIndex=3 event=0 ip=198.41.200.113", EndHow::ServeError),
+            ("ERR failed to serve tunnel connection error=\"accept stream listener encountered a failure\" connIndex=0 event=0 ip=198.41.192.77", EndHow::ServeError),
+            ("INF Retrying connection in up to 2s connIndex=1 event=0 ip=198.41.192.77", EndHow::Retrying),
+            ("INF Restarting connection due to reconnect signal in 5s connIndex=0 ip=198.41.192.77", EndHow::ReconnectSignal),
+            ("ERR Unable to establish connection with Cloudflare edge error=\"DialContext error: dial tcp 198.41.192.7:7844: i/o timeout\" connIndex=0", EndHow::ConnectFailed),
+            ("ERR Register tunnel error from server side error=\"Unauthorized: Invalid tunnel secret\" connIndex=0", EndHow::ConnectFailed),
+        ] {
+            let e = parse(line).unwrap();
+            match classify(&e) {
+                Event::Ended { how: got, conn_index, .. } => {
+                    assert_eq!(got, how, "{line}");
+                    assert!(conn_index.is_some(), "{line}");
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn process_lines() {
+        let kinds: Vec<Event> = [
+            "INF Starting tunnel tunnelID=00000000-1111-4222-8333-444444444444",
+            "INF Version 2025.1.0 (Checksum 00)",
+            "INF Version 2021.2.1",
+            "INF Generated Connector ID: ffffffff-0000-4000-8000-000000000001",
+            "INF Starting metrics server on [::]:36500/metrics",
+            "INF Requesting new quick Tunnel on trycloudflare.com...",
+            "INF Initiating graceful shutdown due to signal terminated ...",
+            "INF Tunnel server stopped",
+            "ERR no more connections active and exiting",
+            "FTL Couldn't start tunnel error=\"x\"",
+            "INF Version of the config is 3",
+        ]
+        .iter()
+        .map(|l| classify(&parse(l).unwrap()))
+        .collect();
+        assert_eq!(
+            kinds,
+            [
+                Event::Start(StartMarker::StartingTunnel),
+                Event::Start(StartMarker::Version("2025.1.0".into())),
+                Event::Start(StartMarker::Version("2021.2.1".into())),
+                Event::Start(StartMarker::ConnectorId(
+                    "ffffffff-0000-4000-8000-000000000001".into()
+                )),
+                Event::Start(StartMarker::MetricsServer),
+                Event::Start(StartMarker::QuickTunnel),
+                Event::ShuttingDown,
+                Event::Stopped,
+                Event::Stopped,
+                Event::Stopped,
+                Event::Other,
+            ]
         );
     }
 
@@ -370,6 +825,57 @@ mod tests {
             "Starting tunnel"
         );
         assert_eq!(parse("some other program's output"), None);
+        assert_eq!(parse(r#"{"remote_addr":"10.0.0.1","status":200}"#), None);
         assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn collector_prefixes() {
+        type Expected<'a> = Option<(&'a str, Option<u32>)>;
+        let cases: [(&str, Expected); 12] = [
+            ("cloudflared-1  | 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared-1", None))),
+            ("cloudflared_1  | 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared_1", None))),
+            ("deploy-cloudflared-1 | INF Starting tunnel", Some(("deploy-cloudflared-1", None))),
+            ("[pod/cloudflared-5d9c7b8f6-abcde/cloudflared] 2025-01-28T06:13:37Z INF Starting tunnel", Some(("pod/cloudflared-5d9c7b8f6-abcde/cloudflared", None))),
+            ("Apr 26 13:19:06 host.example.com cloudflared[978]: 2022-04-26T13:19:06Z INF Starting tunnel", Some(("cloudflared", Some(978)))),
+            ("Apr  6 13:19:06 host cloudflared[29131]: 2022-04-26T13:19:06Z INF Starting tunnel", Some(("cloudflared", Some(29131)))),
+            ("2022-04-26T13:19:06+0000 host cloudflared[978]: 2022-04-26T13:19:06Z INF Starting tunnel", Some(("cloudflared", Some(978)))),
+            ("2025-01-28T06:13:37.416529581Z2025-01-28T06:13:37Z INF Starting tunnel", None),
+            ("2025-01-28T06:13:37.416529581Z 2025-01-28T06:13:37Z INF Starting tunnel", None),
+            ("[2025-01-28 06:13:37.416] 2025-01-28T06:13:37Z INF Starting tunnel", None),
+            ("\u{1b}[36mcloudflared-1  |\u{1b}[0m 2025-01-28T06:13:37.416529581Z 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared-1", None))),
+            ("Apr 26 13:19:06.123456 host cloudflared[978]: 2025-01-28T06:13:37Z INF Starting tunnel", Some(("cloudflared", Some(978)))),
+        ];
+        for (line, source) in cases {
+            let e = parse(line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(e.message, "Starting tunnel", "{line}");
+            assert_eq!(
+                e.source.as_ref().map(|s| (s.name.as_str(), s.pid)),
+                source,
+                "{line}"
+            );
+            let year = ["2022-04-26T13:19:06Z", "2025-01-28T06:13:37Z"]
+                .into_iter()
+                .find(|t| line.contains(t));
+            assert_eq!(e.time.as_deref(), year, "cloudflared's own time: {line}");
+        }
+        // A systemd line in a journal is not cloudflared's.
+        assert_eq!(
+            parse("Apr 26 13:19:06 host.example.com systemd[1]: Stopping cloudflared..."),
+            None
+        );
+        // A JSON line behind a compose prefix.
+        let e = parse(r#"cloudflared-1  | {"level":"warn","message":"Lost connection with the edge","connIndex":1}"#).unwrap();
+        assert!(matches!(
+            classify(&e),
+            Event::Ended {
+                how: EndHow::LostConnection,
+                conn_index: Some(1),
+                ..
+            }
+        ));
+        // ANSI colours inside a journald line.
+        let e = parse("Apr 26 13:19:06 host cloudflared[1]: \u{1b}[90m2022-04-26T13:19:06Z\u{1b}[0m \u{1b}[32mINF\u{1b}[0m Tunnel server stopped").unwrap();
+        assert_eq!(classify(&e), Event::Stopped);
     }
 }

@@ -2,18 +2,32 @@
 //! human messages alike (clap's errors included), goes through a [`RedactingWriter`],
 //! and the `redact` mode is the same [`LineRedactor`] applied to stdin.
 //!
-//! Three nets, because any one of them alone misses something:
+//! Nets, because any one of them alone misses something:
 //! 1. literals: secrets the run has learnt (the tunnel secret it read from a
 //!    credentials file, a token from the environment), masked wherever they appear;
-//! 2. shapes: a run of base64 that starts with `eyJ` (base64 of `{"`) and is long
-//!    enough to be a tunnel token or a JWT;
+//! 2. shapes: base64 that starts like a secret: `eyJ` (`{"`, a tunnel token, a
+//!    credentials JSON, a JWT), `ewog`/`ew0K` (`{` and a line break: pretty
+//!    JSON), `LS0tLS1CRUdJT` (`-----BEGIN`: a whole cert.pem), `ZXlK` (a token
+//!    encoded once more); a JWT however short its segments (`eyJ….….…`);
 //! 3. context: the value after `--token`, after a key ending in `token` or
-//!    `secret` (`TUNNEL_TOKEN=`, `"TunnelSecret": "…"`, `token: …`), and the `"s"`
-//!    member of a decoded token, whatever the value looks like.
+//!    `secret` (`TUNNEL_TOKEN=`, `"TunnelSecret": "…"`, `apiToken`, `token: …`),
+//!    the `"s"` of a decoded token, the password of a URL (`http://user:pass@host`,
+//!    as curl and git hide it);
+//! 4. lines that carry on a secret: the body of a PEM block (`-----BEGIN ARGO
+//!    TUNNEL TOKEN-----` … `-----END …-----`, any label but certificates and
+//!    public keys), base64 folded over lines after a masked run that reached the
+//!    end of its line, a YAML block scalar (`token: |`) or a value on the line
+//!    after its key or after `--token` (`- --token` then `- eyJ…`).
+//!
+//! What is not masked: placeholders (`${VAR}`, `<TOKEN>`, `*****`), empty values,
+//! and an ordinary word after a flag or `key: ` (clap's "unexpected argument
+//! '--token' found" keeps its "found"): a secret is never a short lowercase word.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
+
+use aho_corasick::AhoCorasick;
 
 /// What a masked token is replaced with.
 pub const MASK_TOKEN: &str = "[REDACTED:token]";
@@ -24,9 +38,66 @@ pub const MASK_SECRET: &str = "[REDACTED:secret]";
 /// would shred the output, and nothing that short is a real tunnel secret.
 const MIN_LITERAL_LEN: usize = 12;
 
-/// Base64 runs starting with `eyJ` at least this long are masked as tokens. A real
-/// tunnel token is about 180 characters; 40 still catches truncated ones.
-const MIN_TOKEN_RUN: usize = 40;
+/// Base64 runs with a secret's start at least this long are masked. `eyJ` and 13
+/// more characters decode to `{"` and 10 bytes of JSON: a truncated token or a
+/// small JWT header; a real tunnel token is about 180 characters.
+const MIN_TOKEN_RUN: usize = 16;
+
+/// The starts of base64 that decodes to a secret's container (see the module doc).
+const SECRET_STARTS: [&str; 5] = ["eyJ", "ewog", "ew0K", "LS0tLS1CRUdJT", "ZXlK"];
+
+/// Kinds of trigger, as bits.
+const START: u8 = 1;
+const KEY: u8 = 2;
+const DECODED: u8 = 4;
+const URL: u8 = 8;
+const PEM: u8 = 16;
+
+/// Anything in a line that may need more than the literal check, with its kind.
+/// Lines without any of these (most log lines) are copied as they are. The key
+/// words are matched in their usual spellings (`token`, `Token`, `TOKEN`,
+/// `secret`, `Secret`, `SECRET`, inside `apiToken`, `TunnelSecret`…): a
+/// case-sensitive automaton is several times faster than a case-insensitive one.
+const TRIGGER_PATTERNS: [(&str, u8); 13] = [
+    ("eyJ", START),
+    ("ewog", START),
+    ("ew0K", START),
+    ("LS0tLS1CRUdJT", START),
+    ("ZXlK", START),
+    ("oken", KEY),
+    ("OKEN", KEY),
+    ("ecret", KEY),
+    ("ECRET", KEY),
+    ("\"s\"", DECODED),
+    ("://", URL),
+    ("-----BEGIN ", PEM),
+    ("-----END", PEM),
+];
+
+/// Leftmost-first semantics let aho-corasick use its SIMD (Teddy) searcher.
+fn automaton<P: AsRef<[u8]>>(patterns: impl IntoIterator<Item = P>) -> AhoCorasick {
+    AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(patterns)
+        .expect("fixed patterns")
+}
+
+static TRIGGERS: LazyLock<AhoCorasick> =
+    LazyLock::new(|| automaton(TRIGGER_PATTERNS.iter().map(|(p, _)| p)));
+
+static STARTS: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(SECRET_STARTS));
+
+/// The kinds of trigger a line holds (0 for most lines).
+fn triggers(line: &str) -> u8 {
+    let mut kinds = 0;
+    for m in TRIGGERS.find_iter(line) {
+        kinds |= TRIGGER_PATTERNS[m.pattern().as_usize()].1;
+        if kinds == START | KEY | DECODED | URL | PEM {
+            break;
+        }
+    }
+    kinds
+}
 
 /// A secret value held in memory. Its `Debug` never shows the value, so a stray
 /// `{:?}` or a panic message that formats it cannot leak it.
@@ -102,7 +173,7 @@ impl Redactor {
     pub fn line_redactor(&self) -> LineRedactor {
         LineRedactor {
             redactor: self.clone(),
-            pending_token: false,
+            next: Carry::Nothing,
         }
     }
 
@@ -118,33 +189,137 @@ impl Redactor {
     }
 }
 
-/// Redacts a stream line by line. It carries one bit of state between lines: a
-/// line that ends in `--token` (a YAML list `- --token`) means the next line's
-/// value is the token.
+/// What a line tells about the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carry {
+    Nothing,
+    /// The next line's first value is the secret (`--token` or `secret:` at the end).
+    Value,
+    /// A YAML block scalar of a secret key: lines indented deeper than this.
+    Block(usize),
+    /// Inside a PEM block that holds a secret, until its `-----END`.
+    Pem,
+    /// A masked base64 run of this width reached the end of the line: a body
+    /// folded at that width may go on (`base64` folds at 76, PEM at 64).
+    Base64(usize),
+}
+
+/// Redacts a stream line by line, carrying what a line says about the next ones
+/// (see [`Carry`]).
 #[derive(Debug)]
 pub struct LineRedactor {
     redactor: Redactor,
-    pending_token: bool,
+    next: Carry,
+}
+
+/// The indentation of a line in bytes (spaces and tabs).
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches([' ', '\t']).len()
+}
+
+/// A whole line replaced by a mask, its indentation kept.
+fn masked_line(line: &str, mask: &str) -> String {
+    format!("{}{mask}", &line[..indent_of(line)])
 }
 
 impl LineRedactor {
     /// Masks every secret in one line (without its line ending).
     pub fn redact<'a>(&mut self, line: &'a str) -> Cow<'a, str> {
         let mut out = self.redactor.mask_literals(Cow::Borrowed(line));
-        if self.pending_token {
-            self.pending_token = false;
-            if let Some(masked) = mask_leading_value(&out) {
+        match std::mem::replace(&mut self.next, Carry::Nothing) {
+            Carry::Nothing => {}
+            Carry::Value => {
+                if !is_mapping_key(&out) {
+                    if let Some(masked) = mask_leading_value(&out) {
+                        out = Cow::Owned(masked);
+                    }
+                }
+            }
+            Carry::Block(indent) => {
+                if out.trim().is_empty() {
+                    self.next = Carry::Block(indent);
+                    return out;
+                }
+                if indent_of(&out) > indent {
+                    self.next = Carry::Block(indent);
+                    return Cow::Owned(masked_line(&out, MASK_SECRET));
+                }
+            }
+            Carry::Pem => {
+                let trimmed = out.trim();
+                if let Some(end) = out.find("-----END") {
+                    // The body may run up to the END marker on the same line.
+                    if out[..end].trim().is_empty() {
+                        return out;
+                    }
+                    return Cow::Owned(format!("{MASK_SECRET}{}", &out[end..]));
+                }
+                // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) belong to the block too.
+                let header = trimmed
+                    .split_once(": ")
+                    .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' '));
+                if trimmed.is_empty() || header || is_base64_body(trimmed) {
+                    self.next = Carry::Pem;
+                    if trimmed.is_empty() {
+                        return out;
+                    }
+                    return Cow::Owned(masked_line(&out, MASK_SECRET));
+                }
+            }
+            Carry::Base64(width) => {
+                if let Some((masked, ended)) = mask_continuation(&out, width) {
+                    if !ended {
+                        self.next = Carry::Base64(width);
+                    }
+                    return Cow::Owned(masked);
+                }
+            }
+        }
+        let kinds = triggers(&out);
+        if kinds == 0 {
+            return out;
+        }
+        if kinds & PEM != 0 {
+            if let Some((masked, pem_open)) = mask_pem(&out) {
+                out = Cow::Owned(masked);
+                if pem_open {
+                    self.next = Carry::Pem;
+                }
+            }
+        }
+        let mut at_end = None;
+        if kinds & START != 0 {
+            let (masked, end) = mask_token_runs(&out);
+            at_end = end;
+            if let Some(masked) = masked {
                 out = Cow::Owned(masked);
             }
         }
-        if let Some(masked) = mask_token_runs(&out) {
-            out = Cow::Owned(masked);
+        if kinds & URL != 0 {
+            if let Some(masked) = mask_userinfo(&out) {
+                out = Cow::Owned(masked);
+            }
         }
-        if let Some(masked) = mask_after_keys(&out) {
-            out = Cow::Owned(masked);
+        let mut keys = Keys {
+            masked: None,
+            next: Carry::Nothing,
+        };
+        if kinds & (KEY | DECODED) != 0 {
+            keys = mask_after_keys(&out);
+            if let Some(masked) = keys.masked.take() {
+                out = Cow::Owned(masked);
+            }
         }
-        if ends_with_token_flag(&out) {
-            self.pending_token = true;
+        if self.next == Carry::Nothing {
+            self.next = if keys.next != Carry::Nothing {
+                keys.next
+            } else if kinds & KEY != 0 && ends_with_token_flag(&out) {
+                Carry::Value
+            } else if let Some(width) = at_end {
+                Carry::Base64(width)
+            } else {
+                Carry::Nothing
+            };
         }
         out
     }
@@ -154,51 +329,233 @@ fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-')
 }
 
-/// Masks every base64 run that starts with `eyJ` and is token-long.
-fn mask_token_runs(line: &str) -> Option<String> {
-    let bytes = line.as_bytes();
-    if !line.contains("eyJ") {
+/// A line of a base64 body (PEM or folded): base64 characters, `=` padding at the end.
+fn is_base64_body(text: &str) -> bool {
+    let body = text.trim_end_matches('=');
+    !body.is_empty() && text.len() - body.len() <= 2 && body.bytes().all(is_b64)
+}
+
+/// Whether a line is a YAML mapping entry (`key: value`, `key:`), not a value.
+fn is_mapping_key(line: &str) -> bool {
+    let t = line.trim_start().trim_start_matches("- ");
+    let key_len = t
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'"' | b'\''))
+        .count();
+    key_len > 0 && (t[key_len..].starts_with(": ") || &t[key_len..] == ":")
+}
+
+/// The next line of a body folded at `width`: masked whole (indentation and
+/// quotes kept) when it is at least as wide (a YAML plain scalar may go on
+/// wider), or a shorter last line that looks like base64 (padding, a digit,
+/// `+`, `/`, both cases; a word of prose does not); `ended` when it ends the body.
+fn mask_continuation(line: &str, width: usize) -> Option<(String, bool)> {
+    let indent = indent_of(line);
+    let body = line[indent..].trim_end();
+    let (open, rest) = match body.as_bytes().first() {
+        Some(b'"' | b'\'') => body.split_at(1),
+        _ => ("", body),
+    };
+    let core_len = rest
+        .bytes()
+        .take_while(|b| is_b64(*b) || *b == b'=')
+        .count();
+    let core = &rest[..core_len];
+    let tail = &rest[core_len..];
+    if core.is_empty()
+        || !is_base64_body(core)
+        || !matches!(tail, "" | "\"" | "'" | "\"," | "'," | ",")
+    {
         return None;
     }
-    let mut out = String::with_capacity(line.len());
+    let full = core.len() >= width && !core.ends_with('=');
+    let looks_encoded = core.ends_with('=')
+        || core
+            .bytes()
+            .any(|b| b.is_ascii_digit() || b == b'+' || b == b'/')
+        || (core.bytes().any(|b| b.is_ascii_uppercase())
+            && core.bytes().any(|b| b.is_ascii_lowercase()));
+    if !full && !looks_encoded {
+        return None;
+    }
+    let ended = !full || !tail.is_empty();
+    Some((
+        format!("{}{open}{MASK_TOKEN}{tail}", &line[..indent]),
+        ended,
+    ))
+}
+
+/// Whether a PEM label names a secret (everything but certificates and public keys).
+fn pem_label_is_secret(label: &str) -> bool {
+    !(label.contains("CERTIFICATE") || label.contains("PUBLIC KEY"))
+}
+
+/// Masks the body of a PEM block begun on this line: up to its END on the same
+/// line (a PEM inside a JSON string, `\n` escaped), else to the end of the line;
+/// returns whether the block goes on below.
+fn mask_pem(line: &str) -> Option<(String, bool)> {
+    let begin = line.find("-----BEGIN ")?;
+    let after_begin = &line[begin + 11..];
+    let label_end = after_begin.find("-----")?;
+    if !pem_label_is_secret(&after_begin[..label_end]) {
+        return None;
+    }
+    let body_start = begin + 11 + label_end + 5;
+    let rest = &line[body_start..];
+    match rest.find("-----END") {
+        Some(end) => {
+            let body = &rest[..end];
+            // Keep the escaped line breaks around it readable.
+            let lead = if body.starts_with("\\n") { "\\n" } else { "" };
+            let trail = if body.ends_with("\\n") { "\\n" } else { "" };
+            if body
+                .trim_matches(|c| c == '\\' || c == 'n' || c == ' ')
+                .is_empty()
+                && body.len() < 4
+            {
+                return None;
+            }
+            Some((
+                format!(
+                    "{}{lead}{MASK_SECRET}{trail}{}",
+                    &line[..body_start],
+                    &rest[end..]
+                ),
+                false,
+            ))
+        }
+        None if rest.trim().is_empty() => Some((line.to_owned(), true)),
+        None => Some((format!("{}{MASK_SECRET}", &line[..body_start]), true)),
+    }
+}
+
+/// Masks every base64 run that starts like a secret (see [`SECRET_STARTS`]) and
+/// is long enough, and every JWT; also the width of a masked run that reached the
+/// end of the line without padding (a folded body may go on below).
+fn mask_token_runs(line: &str) -> (Option<String>, Option<usize>) {
+    let bytes = line.as_bytes();
+    let mut out = String::new();
     let mut last = 0;
-    let mut i = 0;
-    let mut changed = false;
-    while i < bytes.len() {
-        if !is_b64(bytes[i]) {
-            i += 1;
+    let mut at_end = None;
+    for m in STARTS.find_iter(line) {
+        let start = m.start();
+        if start < last {
             continue;
         }
-        let start = i;
-        while i < bytes.len() && is_b64(bytes[i]) {
-            i += 1;
+        // The secret may be glued to other base64 characters (a path `dir/eyJ…`),
+        // so it starts at its start, wherever its run starts.
+        let mut run_start = start;
+        while run_start > last && is_b64(bytes[run_start - 1]) {
+            run_start -= 1;
         }
-        while i < bytes.len() && bytes[i] == b'=' {
-            i += 1;
+        let mut end = m.end();
+        while end < bytes.len() && is_b64(bytes[end]) {
+            end += 1;
         }
-        // The token may be glued to other base64 characters (a path `dir/eyJ…`), so
-        // it starts at the run's first `eyJ`, not at the run's start.
-        let Some(offset) = line[start..i].find("eyJ") else {
-            continue;
-        };
-        let start = start + offset;
-        if i - start >= MIN_TOKEN_RUN {
+        let mut jwt = false;
+        // A JWT: eyJ… . … (. …), however short each segment.
+        if line[start..].starts_with("eyJ") && end - start >= 10 && bytes.get(end) == Some(&b'.') {
+            let mut j = end;
+            let mut dots = 0;
+            while dots < 4 && bytes.get(j) == Some(&b'.') {
+                let seg_start = j + 1;
+                let mut k = seg_start;
+                while k < bytes.len() && is_b64(bytes[k]) {
+                    k += 1;
+                }
+                if dots == 0 && k == seg_start {
+                    break;
+                }
+                dots += 1;
+                j = k;
+            }
+            if dots >= 2 {
+                jwt = true;
+                end = j;
+            }
+        }
+        let mut padded = end;
+        while padded < bytes.len() && bytes[padded] == b'=' {
+            padded += 1;
+        }
+        if jwt || padded - start >= MIN_TOKEN_RUN {
             out.push_str(&line[last..start]);
             out.push_str(MASK_TOKEN);
-            last = i;
-            changed = true;
+            last = padded;
+            let reaches_end = line[padded..].trim_end_matches(['"', '\'', ' ']).is_empty();
+            at_end = (!jwt && padded == end && reaches_end).then_some(end - run_start);
         }
     }
-    if !changed {
+    if last == 0 {
+        return (None, None);
+    }
+    out.push_str(&line[last..]);
+    (Some(out), at_end)
+}
+
+/// Masks the password of URLs (`scheme://user:password@host`), and a user name
+/// that is itself a token (`https://ghp_…@github.com`), as curl and git do.
+fn mask_userinfo(line: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut last = 0;
+    let mut from = 0;
+    while let Some(pos) = line[from..].find("://") {
+        let authority_start = from + pos + 3;
+        from = authority_start;
+        let authority_len = line[authority_start..]
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '/' | '?' | '#' | '"' | '\'' | '<' | '>' | '\\')
+            })
+            .unwrap_or(line.len() - authority_start);
+        let authority = &line[authority_start..authority_start + authority_len];
+        let Some(at) = authority.rfind('@') else {
+            continue;
+        };
+        let userinfo = &authority[..at];
+        let (span_start, span) = match userinfo.split_once(':') {
+            Some((user, password)) => (authority_start + user.len() + 1, password),
+            None => (authority_start, userinfo),
+        };
+        let password = userinfo.contains(':');
+        if span.is_empty()
+            || is_placeholder(span)
+            || (!password && (span.len() < 16 || is_ordinary_word(span)))
+        {
+            continue;
+        }
+        out.push_str(&line[last..span_start]);
+        out.push_str(MASK_SECRET);
+        last = span_start + span.len();
+    }
+    if last == 0 {
         return None;
     }
     out.push_str(&line[last..]);
     Some(out)
 }
 
+/// Not a secret but the name of where one is: `${VAR}`, `$VAR`, `<TOKEN>`,
+/// cloudflared's own `*****`, an earlier mask, `null`.
+fn is_placeholder(value: &str) -> bool {
+    value.starts_with('$')
+        || value.starts_with("[REDACTED")
+        || value == "null"
+        || (value.starts_with('<') && value.ends_with('>'))
+        || value.bytes().all(|b| b == b'*')
+}
+
+/// A short word of prose (`found`, `Found`, `flag`): never a secret.
+fn is_ordinary_word(value: &str) -> bool {
+    let word = value.trim_end_matches(['.', ',', ';', '!', '?']);
+    let mut chars = word.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && word.len() <= 12
+        && chars.all(|c| c.is_ascii_lowercase())
+}
+
 /// Where a value starting at `start` ends, and whether it was quoted (the quotes
 /// stay in place, only the value between them is masked).
-fn value_span(line: &str, start: usize) -> Option<(usize, usize)> {
+fn value_span(line: &str, start: usize) -> Option<(usize, usize, bool)> {
     let bytes = line.as_bytes();
     let mut i = start;
     // An escaped quote opens the values of JSON embedded in JSON (`\"s\":\"…\"`).
@@ -244,10 +601,10 @@ fn value_span(line: &str, start: usize) -> Option<(usize, usize)> {
     let value = &line[value_start..end];
     // A placeholder is not a secret, and keeping it makes a redacted compose file
     // still say where the token would come from.
-    if value.starts_with('$') || value.starts_with("[REDACTED") || value == "null" {
+    if is_placeholder(value) {
         return None;
     }
-    Some((value_start, end))
+    Some((value_start, end, quote.is_some()))
 }
 
 /// Masks the first value on a line (after a YAML list dash or quotes).
@@ -258,34 +615,59 @@ fn mask_leading_value(line: &str) -> Option<String> {
         start += 2;
         start += line[start..].len() - line[start..].trim_start().len();
     }
-    let (a, b) = value_span(line, start)?;
+    let (a, b, _) = value_span(line, start)?;
     Some(format!("{}{}{}", &line[..a], MASK_TOKEN, &line[b..]))
 }
 
-/// Whether the line's last word is the `--token` flag, its value on the next line.
+/// Whether the line's last word is the `--token` flag, its value on the next
+/// line: bare (`- --token`) or a quoted argument of its own (`"--token",` in a
+/// JSON array), not a quote in a sentence (`use '-- --token'`).
 fn ends_with_token_flag(line: &str) -> bool {
-    let trimmed = line.trim_end().trim_end_matches([',', '"', '\'']);
-    trimmed.ends_with("--token") && !trimmed.ends_with("---token")
+    let trimmed = line.trim_end().trim_end_matches(',');
+    match trimmed.chars().last() {
+        Some(q @ ('"' | '\'')) => {
+            let inner = &trimmed[..trimmed.len() - 1];
+            inner
+                .rfind(q)
+                .is_some_and(|open| &inner[open + 1..] == "--token")
+        }
+        _ => {
+            trimmed.ends_with("--token")
+                && trimmed[..trimmed.len() - 7]
+                    .chars()
+                    .last()
+                    .is_none_or(char::is_whitespace)
+        }
+    }
 }
 
 /// Names after which a value is secret. Matched case-insensitively at the end of
-/// a key, so `TUNNEL_TOKEN`, `CLOUDFLARE_TUNNEL_TOKEN`, `token` and `TunnelSecret`
-/// match and `TUNNEL_TOKEN_FILE` does not.
+/// a key, so `TUNNEL_TOKEN`, `CLOUDFLARE_TUNNEL_TOKEN`, `token`, `apiToken` and
+/// `TunnelSecret` match and `TUNNEL_TOKEN_FILE` does not.
 const SECRET_KEY_ENDINGS: [&str; 2] = ["token", "secret"];
 
-/// Masks the values that follow secret keys and the `--token` flag.
-fn mask_after_keys(line: &str) -> Option<String> {
-    let lower = line.to_ascii_lowercase();
-    let has_decoded_token =
-        lower.contains("\"s\"") && lower.contains("\"t\"") && lower.contains("\"a\"");
-    if !SECRET_KEY_ENDINGS.iter().any(|k| lower.contains(k)) && !has_decoded_token {
-        return None;
-    }
+/// What [`mask_after_keys`] did, and what it means for the next line.
+struct Keys {
+    masked: Option<String>,
+    next: Carry,
+}
+
+/// Masks the values that follow secret keys and the `--token` flag; a key whose
+/// value is on the next line(s) (`token:` at the end, `token: |`) says so.
+fn mask_after_keys(line: &str) -> Keys {
+    let mut keys = Keys {
+        masked: None,
+        next: Carry::Nothing,
+    };
     let bytes = line.as_bytes();
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for ending in SECRET_KEY_ENDINGS {
         let mut from = 0;
-        while let Some(pos) = lower[from..].find(ending) {
+        while from < bytes.len() {
+            // Case-insensitive: look for the first letter in either case.
+            let Some(pos) = find_ascii_ci(&bytes[from..], ending.as_bytes()) else {
+                break;
+            };
             let key_end = from + pos + ending.len();
             from = key_end;
             // The key must end here: `tokens`, `token_file`, `tokenizer` are not secrets.
@@ -304,27 +686,63 @@ fn mask_after_keys(line: &str) -> Option<String> {
                 continue;
             }
             let flag = ending == "token" && line[..key_start].ends_with("--");
-            if let Some(value_start) = after_separator(line, key_end, flag) {
-                if let Some(span) = value_span(line, value_start) {
-                    spans.push(span);
+            // A flag in quotes (`'--token'`) is a word in a sentence unless its
+            // value is quoted or after `,` or `=` too.
+            let quoted_flag = flag
+                && matches!(
+                    line[..key_start - 2].bytes().last(),
+                    Some(b'\'' | b'"' | b'`')
+                );
+            match after_separator(line, key_end, flag) {
+                Separated::Value(value_start, separator) => {
+                    let Some((a, b, quoted)) = value_span(line, value_start) else {
+                        continue;
+                    };
+                    let value = &line[a..b];
+                    let prose = !quoted
+                        && matches!(separator, b' ' | b':')
+                        && (is_ordinary_word(value) || (quoted_flag && separator == b' '));
+                    if prose {
+                        continue;
+                    }
+                    // `token: |` starts a YAML block scalar on the next lines.
+                    if !quoted
+                        && separator == b':'
+                        && value.starts_with(['|', '>'])
+                        && value[1..]
+                            .bytes()
+                            .all(|c| c == b'-' || c == b'+' || c.is_ascii_digit())
+                        && line[b..].trim().is_empty()
+                    {
+                        keys.next = Carry::Block(indent_of(line));
+                        continue;
+                    }
+                    spans.push((a, b));
                 }
+                Separated::EndOfLine if !flag => keys.next = Carry::Value,
+                _ => {}
             }
         }
     }
-    if has_decoded_token {
+    // The `s` of a decoded token: beside its `a` and `t`, or alone on its line
+    // (pretty-printed) when its value is a secret's base64 (32 bytes: 44 characters).
+    if line.contains("\"s\"") {
+        let token_line = line.contains("\"t\"") && line.contains("\"a\"");
         let mut from = 0;
         while let Some(pos) = line[from..].find("\"s\"") {
             let key_end = from + pos + 3;
             from = key_end;
-            if let Some(value_start) = after_separator(line, key_end, false) {
-                if let Some(span) = value_span(line, value_start) {
-                    spans.push(span);
+            if let Separated::Value(value_start, _) = after_separator(line, key_end, false) {
+                if let Some((a, b, _)) = value_span(line, value_start) {
+                    if token_line || (b - a >= 40 && is_base64_body(&line[a..b])) {
+                        spans.push((a, b));
+                    }
                 }
             }
         }
     }
     if spans.is_empty() {
-        return None;
+        return keys;
     }
     spans.sort_unstable();
     let mut out = String::with_capacity(line.len());
@@ -338,23 +756,50 @@ fn mask_after_keys(line: &str) -> Option<String> {
         last = b;
     }
     out.push_str(&line[last..]);
-    Some(out)
+    keys.masked = Some(out);
+    keys
+}
+
+/// The first position of `needle` (lower-case ASCII) in `hay`, ignoring ASCII case.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        let at = memchr::memchr2(
+            first,
+            first.to_ascii_uppercase(),
+            &hay[i..=hay.len() - needle.len()],
+        )?;
+        let pos = i + at;
+        if hay[pos..pos + needle.len()].eq_ignore_ascii_case(needle) {
+            return Some(pos);
+        }
+        i = pos + 1;
+    }
+    None
+}
+
+/// What follows a key.
+enum Separated {
+    /// The value starts here, after this separator (`=`, `:`, `,` or a space).
+    Value(usize, u8),
+    /// A separator and then nothing: the value is on the next line.
+    EndOfLine,
+    /// Not a key with a value.
+    None,
 }
 
 /// The start of the value after a key that ends at `key_end`: past a closing quote
 /// (plain or escaped), spaces, and a `=` or `:` separator. A command-line flag also
 /// takes its value after a space or an argument boundary (`"--token", "…"`).
-fn after_separator(line: &str, key_end: usize, flag: bool) -> Option<usize> {
+fn after_separator(line: &str, key_end: usize, flag: bool) -> Separated {
     let rest = &line[key_end..];
     let mut i = 0;
-    let skip_quote = |i: &mut usize| {
-        if rest[*i..].starts_with("\\\"") {
-            *i += 2;
-        } else if rest[*i..].starts_with('"') || rest[*i..].starts_with('\'') {
-            *i += 1;
-        }
-    };
-    skip_quote(&mut i);
+    if rest[i..].starts_with("\\\"") {
+        i += 2;
+    } else if rest[i..].starts_with('"') || rest[i..].starts_with('\'') {
+        i += 1;
+    }
     let spaces = |i: &mut usize| {
         while rest
             .as_bytes()
@@ -365,22 +810,29 @@ fn after_separator(line: &str, key_end: usize, flag: bool) -> Option<usize> {
         }
     };
     spaces(&mut i);
-    match rest.as_bytes().get(i) {
-        Some(b'=') | Some(b':') => {
+    let separator = match rest.as_bytes().get(i) {
+        Some(&c @ (b'=' | b':')) => {
             i += 1;
             spaces(&mut i);
+            c
         }
         Some(b',') if flag => {
             i += 1;
             spaces(&mut i);
+            b','
         }
-        Some(_) if flag && i > 0 => {}
-        _ => return None,
-    }
+        Some(_) if flag && i > 0 => b' ',
+        None if i > 0 || rest.is_empty() => return Separated::None,
+        _ => return Separated::None,
+    };
     if i >= rest.len() {
-        return None;
+        return if matches!(separator, b':' | b'=') {
+            Separated::EndOfLine
+        } else {
+            Separated::None
+        };
     }
-    Some(key_end + i)
+    Separated::Value(key_end + i, separator)
 }
 
 /// A writer that masks secrets line by line before they reach the wrapped writer.
@@ -445,39 +897,74 @@ impl Write for RedactingWriter<'_> {
 }
 
 /// The `redact` mode: copies `input` to `output` line by line with every secret
-/// masked. Returns the number of lines that had something masked.
+/// masked. Reads and writes in blocks of [`FILTER_BLOCK`] bytes; memory is
+/// bounded by the block and the longest line. Line endings (`\n`, `\r\n`,
+/// none at the end) are kept. Returns the number of lines that had something
+/// masked.
 pub fn filter(
     input: &mut dyn io::BufRead,
     output: &mut dyn Write,
     redactor: &Redactor,
 ) -> io::Result<u64> {
     let mut lines = redactor.line_redactor();
-    let mut buf = Vec::with_capacity(8 * 1024);
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * FILTER_BLOCK);
+    let mut out: Vec<u8> = Vec::with_capacity(2 * FILTER_BLOCK);
     let mut masked_lines = 0;
     loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
+        let filled = buf.len();
+        buf.resize(filled + FILTER_BLOCK, 0);
+        let n = loop {
+            match input.read(&mut buf[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        buf.truncate(filled + n);
+        let mut start = 0;
+        while let Some(pos) = memchr::memchr(b'\n', &buf[start..]) {
+            let end = start + pos + 1;
+            masked_lines += filter_line(&buf[start..end], &mut lines, &mut out);
+            start = end;
+        }
+        if n == 0 {
+            if start < buf.len() {
+                masked_lines += filter_line(&buf[start..], &mut lines, &mut out);
+            }
             break;
         }
-        let (body, ending): (&[u8], &[u8]) = if buf.ends_with(b"\r\n") {
-            (&buf[..buf.len() - 2], b"\r\n")
-        } else if buf.ends_with(b"\n") {
-            (&buf[..buf.len() - 1], b"\n")
-        } else {
-            (&buf[..], b"")
-        };
-        let text = String::from_utf8_lossy(body);
-        let masked = lines.redact(&text);
-        if let Cow::Owned(_) = masked {
-            if masked != text {
-                masked_lines += 1;
-            }
+        buf.drain(..start);
+        if out.len() >= FILTER_BLOCK {
+            output.write_all(&out)?;
+            out.clear();
         }
-        output.write_all(masked.as_bytes())?;
-        output.write_all(ending)?;
     }
+    output.write_all(&out)?;
     output.flush()?;
     Ok(masked_lines)
+}
+
+/// The block size of [`filter`]'s reads and writes.
+const FILTER_BLOCK: usize = 128 * 1024;
+
+/// Masks one line (with its ending) into `out`; 1 when something was masked.
+fn filter_line(line: &[u8], lines: &mut LineRedactor, out: &mut Vec<u8>) -> u64 {
+    let (body, ending): (&[u8], &[u8]) = if line.ends_with(b"\r\n") {
+        (&line[..line.len() - 2], b"\r\n")
+    } else if line.ends_with(b"\n") {
+        (&line[..line.len() - 1], b"\n")
+    } else {
+        (line, b"")
+    };
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(body),
+    };
+    let masked = lines.redact(&text);
+    let changed = u64::from(matches!(masked, Cow::Owned(_)) && masked != text);
+    out.extend_from_slice(masked.as_bytes());
+    out.extend_from_slice(ending);
+    changed
 }
 
 /// Runs `f` and turns a panic on this thread into an error message instead of the
@@ -637,5 +1124,126 @@ mod tests {
         }
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text, "a --token [REDACTED:token]\ntail");
+    }
+
+    fn redact_all(text: &str) -> String {
+        let mut lines = Redactor::default().line_redactor();
+        text.lines()
+            .map(|l| lines.redact(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn pem_blocks_of_secrets() {
+        let text = "-----BEGIN ARGO TUNNEL TOKEN-----\neyJ6b25lSUQiOiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZiIsImFj\nY291bnRJRCI6ImZlZGNiYTk4NzY1NDMyMTBmZWRjYmE5ODc2NTQzMjEwIiwiYXBp\nIn0=\n-----END ARGO TUNNEL TOKEN-----\n-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\nafter";
+        assert_eq!(
+            redact_all(text),
+            "-----BEGIN ARGO TUNNEL TOKEN-----\n[REDACTED:secret]\n[REDACTED:secret]\n[REDACTED:secret]\n-----END ARGO TUNNEL TOKEN-----\n-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n[REDACTED:secret]\n\n[REDACTED:secret]\n-----END PRIVATE KEY-----\nafter"
+        );
+        // In a JSON string, the line breaks escaped.
+        assert_eq!(
+            redact(
+                r#"{"cert":"-----BEGIN ARGO TUNNEL TOKEN-----\nY291bnRJRCI6ImZlZGNi\nIn0=\n-----END ARGO TUNNEL TOKEN-----\n"}"#
+            ),
+            r#"{"cert":"-----BEGIN ARGO TUNNEL TOKEN-----\n[REDACTED:secret]\n-----END ARGO TUNNEL TOKEN-----\n"}"#
+        );
+        // A block without its END stops at the first line that is no body.
+        assert_eq!(
+            redact_all("-----BEGIN ARGO TUNNEL TOKEN-----\nY291bnRJRCI6ImZlZGNi\n$ ls -l"),
+            "-----BEGIN ARGO TUNNEL TOKEN-----\n[REDACTED:secret]\n$ ls -l"
+        );
+    }
+
+    #[test]
+    fn base64_folded_over_lines() {
+        // `base64 credentials.json` folds at 76 columns.
+        let folded = "eyJBY2NvdW50VGFnIjoiMDAwMGQ0ZDE0ZTg0YmQ0YWU1YTZhMDJlMDAwMGFjNjMiLCJUdW5uZWxT\nZWNyZXQiOiIwMCt4OWJQQ21IK01SeEl1dDlFS0dNQ1dOL25URUtjZWNUT1lxRWhrelpBPSIsIlR1\nbm5lbElEIjoiZGY1ZWQ2MDgtYjhiNC00MTA5LTg5ZjMtOWYyY2YxOTlkZjY0In0=\n$ next command";
+        assert_eq!(
+            redact_all(folded),
+            "[REDACTED:token]\n[REDACTED:token]\n[REDACTED:token]\n$ next command"
+        );
+        // `base64 cert.pem`: the PEM itself encoded.
+        assert_eq!(
+            redact_all("  cert.pem: |\n    LS0tLS1CRUdJTiBBUkdPIFRVTk5FTCBUT0tFTi0tLS0tCmV5SjZiMjVs\n    U1VRaU9pSXdNVEl6TkRVMk56ZzVZV0pqWkdWbU1ERXlNelEyT0RsaFlt\n    Tm==\n  other: value"),
+            "  cert.pem: |\n    [REDACTED:token]\n    [REDACTED:token]\n    [REDACTED:token]\n  other: value"
+        );
+        // A token folded inside a YAML list item (a plain scalar going on).
+        assert_eq!(
+            redact_all("      - --token=eyJhIjoiMDEyMzQ1Njc4OWFiY2Rl\n        ZjAxMjM0NTY3ODlhYmNkZWYiLCJ0IjoiNmZmNDJhZTItNzY1ZC00YWRm\n      - --no-autoupdate"),
+            "      - --token=[REDACTED:token]\n        [REDACTED:token]\n      - --no-autoupdate"
+        );
+        // After a token at the end of a line, prose is prose.
+        assert_eq!(
+            redact_all(&format!("TUNNEL_TOKEN={TOKEN}\ntail\ndone")),
+            "TUNNEL_TOKEN=[REDACTED:token]\ntail\ndone"
+        );
+    }
+
+    #[test]
+    fn values_on_the_following_lines() {
+        assert_eq!(
+            redact_all("{\n  \"AccountTag\": \"0123\",\n  \"TunnelSecret\":\n    \"c2VjcmV0LXNlY3JldC1zZWNyZXQ=\",\n  \"TunnelID\": \"x\"\n}"),
+            "{\n  \"AccountTag\": \"0123\",\n  \"TunnelSecret\":\n    \"[REDACTED:token]\",\n  \"TunnelID\": \"x\"\n}"
+        );
+        assert_eq!(
+            redact_all("environment:\n  TUNNEL_TOKEN: >-\n    hunter2hunter2\n    hunter3hunter3\n  OTHER: 1"),
+            "environment:\n  TUNNEL_TOKEN: >-\n    [REDACTED:secret]\n    [REDACTED:secret]\n  OTHER: 1"
+        );
+        // A key without a value followed by a mapping is a parent, not a secret.
+        assert_eq!(
+            redact_all("secrets:\n  tunnel_token:\n    file: ./token.txt"),
+            "secrets:\n  tunnel_token:\n    file: ./token.txt"
+        );
+        assert_eq!(
+            redact_all("command: [\"tunnel\", \"run\", \"--token\",\n  \"hunter2-not-shaped\"]"),
+            "command: [\"tunnel\", \"run\", \"--token\",\n  \"[REDACTED:token]\"]"
+        );
+    }
+
+    /// Issue 16: clap's usage errors keep their words.
+    #[test]
+    fn ordinary_words_stay() {
+        for line in [
+            "error: unexpected argument '--token' found",
+            "  tip: to pass '--token' as a value, use '-- --token'",
+            "error: a value is required for '--token <TOKEN>' but none was supplied",
+            "the --token flag is deprecated",
+            "INF Settings: map[no-autoupdate:true token:*****]",
+            "Provided Tunnel token is not valid.",
+            "token: found",
+            "ssh://git@github.com/cloudflare/cloudflared",
+            "http://nginx:80 https://user@example.org/",
+        ] {
+            assert_eq!(
+                redact_all(&format!("{line}\nnext line here")),
+                format!("{line}\nnext line here")
+            );
+        }
+    }
+
+    /// Issue 18: JWTs with short segments, URL passwords.
+    #[test]
+    fn jwts_and_url_passwords() {
+        assert_eq!(
+            redact("Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. done"),
+            "Authorization: Bearer [REDACTED:token] done"
+        );
+        assert_eq!(
+            redact("cf_authorization=eyJhbGciOiJIUzI1NiJ9.eyJhIjoxfQ.c2ln;"),
+            "cf_authorization=[REDACTED:token];"
+        );
+        assert_eq!(
+            redact("DOCKER_HOST=tcp://admin:s3cr3t@10.0.0.5:2376 and http://u:p@h/x?y"),
+            "DOCKER_HOST=tcp://admin:[REDACTED:secret]@10.0.0.5:2376 and http://u:[REDACTED:secret]@h/x?y"
+        );
+        assert_eq!(
+            redact("git clone https://ghp_0123456789abcdefABCDEF@github.com/o/r"),
+            "git clone https://[REDACTED:secret]@github.com/o/r"
+        );
+        assert_eq!(
+            redact("GET /?token=abc123def456ghi"),
+            "GET /?token=[REDACTED:secret]"
+        );
     }
 }

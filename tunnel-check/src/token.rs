@@ -1,14 +1,18 @@
 //! The shape of a tunnel token (base64 of a JSON object with `a` account tag, `t`
 //! tunnel id and `s` secret), checked without ever revealing it: what comes out is
 //! the tunnel id, which part is wrong, and a short fingerprint to tell two tokens
-//! apart.
+//! apart. cloudflared reads a token with `ParseToken`
+//! (`cmd/cloudflared/tunnel/subcommands.go`): standard base64 with its padding
+//! (`base64.StdEncoding`), then `encoding/json` into `TunnelToken`
+//! (`connection/connection.go`): `s` standard base64 too, `t` a UUID in any form
+//! google/uuid reads. A token it cannot read is "Provided Tunnel token is not
+//! valid."; one with a part missing is read and refused by the edge.
 
 use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::redact::Secret;
-use crate::syntax::is_uuid;
 
 /// What is wrong with a token, as a snake_case problem name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +82,16 @@ pub fn secret_part(text: &str) -> Option<String> {
     value.get("s").and_then(Value::as_str).map(str::to_owned)
 }
 
-/// Checks a token's shape.
+/// Go's `base64.StdEncoding.DecodeString`: the standard alphabet, padded; line
+/// breaks are skipped.
+fn go_std_decode(text: &str) -> Option<Vec<u8>> {
+    let cleaned: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned)
+        .ok()
+}
+
+/// Checks a token's shape as cloudflared reads it.
 pub fn inspect(token: &Secret) -> Shape {
     let text = token.expose().trim();
     let mut shape = Shape {
@@ -88,7 +101,7 @@ pub fn inspect(token: &Secret) -> Shape {
         length: text.len(),
         fingerprint: fingerprint(text),
     };
-    let Some(bytes) = decode(text) else {
+    let Some(bytes) = go_std_decode(text) else {
         shape.problem = Some(Problem::NotBase64);
         return shape;
     };
@@ -105,14 +118,23 @@ pub fn inspect(token: &Secret) -> Shape {
             shape.missing.push(key);
         }
     }
-    let tunnel_id = object.get("t").and_then(Value::as_str).map(str::to_owned);
+    let tunnel_id = object
+        .get("t")
+        .and_then(Value::as_str)
+        .and_then(|t| crate::golang::uuid_parse(t).ok());
+    let secret_ok = object
+        .get("s")
+        .and_then(Value::as_str)
+        .is_none_or(|s| go_std_decode(s).is_some());
     if !shape.missing.is_empty() {
         shape.problem = Some(Problem::MissingKeys);
-    } else if !tunnel_id.as_deref().is_some_and(is_uuid) {
+    } else if tunnel_id.is_none() {
         shape.problem = Some(Problem::TunnelIdNotUuid);
+    } else if !secret_ok {
+        shape.problem = Some(Problem::NotBase64);
     }
     // Only a well-formed id is echoed: a malformed `t` could be anything.
-    shape.tunnel_id = tunnel_id.filter(|t| is_uuid(t));
+    shape.tunnel_id = tunnel_id;
     shape
 }
 
@@ -153,6 +175,28 @@ mod tests {
         assert_eq!(
             inspect(&token(r#"{"a":"x","t":"y","s":"z"}"#)).problem,
             Some(Problem::TunnelIdNotUuid)
+        );
+        // cloudflared's ParseToken wants the padding (base64.StdEncoding).
+        let padded =
+            token(r#"{"a":"acct","t":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a","s":"c2VjcmV0"}"#);
+        assert!(padded.expose().ends_with('='));
+        let unpadded = Secret::new(padded.expose().trim_end_matches('='));
+        assert_eq!(inspect(&unpadded).problem, Some(Problem::NotBase64));
+        // `t` in any form google/uuid reads; `s` standard base64.
+        let hex_id = inspect(&token(
+            r#"{"a":"acct","t":"6FF42AE2765D4ADF8DB7AA8B61168B6A","s":"c2VjcmV0"}"#,
+        ));
+        assert_eq!(hex_id.problem, None);
+        assert_eq!(
+            hex_id.tunnel_id.as_deref(),
+            Some("6ff42ae2-765d-4adf-8db7-aa8b61168b6a")
+        );
+        assert_eq!(
+            inspect(&token(
+                r#"{"a":"acct","t":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a","s":"not base64!"}"#
+            ))
+            .problem,
+            Some(Problem::NotBase64)
         );
     }
 }

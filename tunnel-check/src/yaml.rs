@@ -17,8 +17,15 @@ impl std::fmt::Display for YamlError {
 
 /// Parses a YAML document into `T`.
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    parse_with(text, serde_saphyr::DuplicateKeyPolicy::Error)
+}
+
+fn parse_with<T: DeserializeOwned>(
+    text: &str,
+    duplicate_keys: serde_saphyr::DuplicateKeyPolicy,
+) -> Result<T, YamlError> {
     let mut options = serde_saphyr::Options::default();
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.duplicate_keys = duplicate_keys;
     options.strict_booleans = true;
     options.with_snippet = false;
     serde_saphyr::from_str_with_options(text, options).map_err(|err| {
@@ -42,6 +49,147 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
             None => YamlError(message),
         }
     })
+}
+
+/// Parses a YAML document into a [`Node`] tree that keeps what a typed decoder
+/// needs to judge it the way Go's `gopkg.in/yaml.v3` does: the line of every node
+/// and key, whether a scalar was plain or quoted (`30` is an int, `"30"` a
+/// string), and every mapping entry, duplicates included (yaml.v3 reports them
+/// itself, with both lines). An empty document is `Null`.
+pub fn parse_tree(text: &str) -> Result<Node, YamlError> {
+    let node: Option<serde_saphyr::Spanned<Value>> =
+        parse_with(text, serde_saphyr::DuplicateKeyPolicy::PassThrough)?;
+    Ok(node.map_or(
+        Node {
+            value: Value::Null,
+            line: 1,
+        },
+        |s| Node {
+            line: (s.referenced.line() as usize).max(1),
+            value: s.value,
+        },
+    ))
+}
+
+/// One YAML node and the line it starts on (1-based).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: usize,
+}
+
+/// A YAML value after YAML 1.2 core-schema resolution of plain scalars; quoted
+/// scalars are always `Str`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Entries in document order, duplicates kept.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// The scalar's text as yaml.v3 gives it to a string field (`None` for null,
+    /// sequences and mappings).
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Str(s) => Some(s.clone()),
+            Value::Null | Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+
+    /// The value of `key` in a mapping (the first, when repeated).
+    #[cfg(test)]
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| matches!(&k.value, Value::Str(s) if s == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+fn spanned(s: serde_saphyr::Spanned<Value>) -> Node {
+    Node {
+        value: s.value,
+        line: s.referenced.line() as usize,
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Int(v.into()))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(i128::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Value>>()? {
+            items.push(spanned(item));
+        }
+        Ok(Value::Seq(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<serde_saphyr::Spanned<Value>>()? {
+            let value = map.next_value::<serde_saphyr::Spanned<Value>>()?;
+            entries.push((spanned(key), spanned(value)));
+        }
+        Ok(Value::Map(entries))
+    }
 }
 
 /// Whether `text` is exactly `L, column C`.
@@ -71,6 +219,43 @@ mod tests {
         let err = parse::<Doc>("_a: &x s\n_b: *x\n").unwrap_err();
         assert!(err.0.starts_with("line 2, column 5: "), "{err}");
         assert!(err.0.ends_with(')'), "{err}");
+    }
+
+    #[test]
+    fn the_tree_keeps_lines_styles_and_duplicates() {
+        let tree =
+            parse_tree("a: 30\nb: \"30\"\nc:\n  - x\n  - yes\nd: 1\nd: 2\ne:\nf: True\n").unwrap();
+        let Value::Map(entries) = &tree.value else {
+            panic!("{tree:?}")
+        };
+        let keys: Vec<(String, usize)> = entries
+            .iter()
+            .map(|(k, _)| (k.scalar_text().unwrap(), k.line))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("a", 1),
+                ("b", 2),
+                ("c", 3),
+                ("d", 6),
+                ("d", 7),
+                ("e", 8),
+                ("f", 9)
+            ]
+            .map(|(k, l)| (k.to_owned(), l))
+        );
+        assert_eq!(tree.get("a").unwrap().value, Value::Int(30));
+        assert_eq!(tree.get("b").unwrap().value, Value::Str("30".into()));
+        let Value::Seq(items) = &tree.get("c").unwrap().value else {
+            panic!()
+        };
+        assert_eq!(items[1].value, Value::Str("yes".into()));
+        assert_eq!(items[1].line, 5);
+        assert_eq!(tree.get("e").unwrap().value, Value::Null);
+        assert_eq!(tree.get("f").unwrap().value, Value::Bool(true));
+        assert_eq!(parse_tree("").unwrap().value, Value::Null);
+        assert_eq!(parse_tree("# only a comment\n").unwrap().value, Value::Null);
     }
 
     #[test]

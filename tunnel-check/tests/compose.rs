@@ -173,3 +173,112 @@ fn bad_input_exits_2_naming_the_place() {
     assert_eq!(no_services.code, 2);
     assert!(no_services.stderr.contains("no `services:`"));
 }
+
+/// The corpus case (../shared/corpus/tunnel-check/compose/nginx-by-image): the
+/// edge is the service running `nginx:alpine`, whatever its name, and the token
+/// written in `command:` is committed with the file, besides being visible in
+/// `ps`. Rendered by the real docker-compose from a copy of the directory (with
+/// the `build:` directory its repository has).
+#[test]
+fn corpus_nginx_by_image_and_a_committed_token() {
+    let dir = common::private_copy("corpus/compose/nginx-by-image");
+    std::fs::create_dir(dir.path().join("flask_api")).unwrap();
+    let file = dir.path().join("docker-compose.yml").display().to_string();
+    let out = run(&["compose", "-f", &file], "");
+    assert_eq!(out.code, 1, "{out:#?}");
+    out.expect("compose.token", Verdict::Pass, None);
+    out.expect(
+        "compose.token_exposure",
+        Verdict::Fail,
+        Some("token_in_argv"),
+    );
+    let committed = out.expect(
+        "compose.token_committed",
+        Verdict::Fail,
+        Some("token_in_compose_file"),
+    );
+    assert_eq!(committed.data["file"], file);
+    assert_eq!(committed.data["line"], 27);
+    assert!(committed.message.as_deref().unwrap().contains("committed"));
+    let network = out.expect("compose.network", Verdict::Pass, None);
+    assert_eq!(network.data["edge_service"], "app_nginx");
+    assert_eq!(network.data["edge_found_by"], "image");
+    let deps = out.expect(
+        "compose.depends_on",
+        Verdict::Warn,
+        Some("no_depends_on_nginx"),
+    );
+    assert_eq!(deps.data["edge_service"], "app_nginx");
+    assert_secret_free(&out);
+
+    // The same file as written, on stdin: still the file, still committed.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let raw = run(&["compose"], &text);
+    raw.expect(
+        "compose.token_committed",
+        Verdict::Fail,
+        Some("token_in_compose_file"),
+    );
+    // compose's rendering on stdin cannot say where the token came from.
+    let rendered = run(&["compose"], &stdin_of("rendered-argv.yml"));
+    rendered.expect(
+        "compose.token_committed",
+        Verdict::Info,
+        Some("token_source_unknown"),
+    );
+}
+
+/// A token from the environment is not committed (the variable is in the file).
+#[test]
+fn a_token_from_a_variable_is_not_committed() {
+    let file = fixture_str("compose/docker-compose.cloudflared.yml");
+    let out = run_env(
+        &["compose", "-f", &file],
+        "",
+        &[("CLOUDFLARE_TUNNEL_TOKEN", TOKEN)],
+    );
+    let committed = out.expect("compose.token_committed", Verdict::Pass, None);
+    assert_eq!(committed.data["source"], "environment");
+    assert_secret_free(&out);
+}
+
+/// The edge is what cloudflared's ingress points at: `--url`, TUNNEL_URL, or the
+/// config.yml mounted into the container (cloudflared's default path), matched
+/// to a service's name, container_name or network alias; `--nginx-service`
+/// still decides when given.
+#[test]
+fn the_edge_is_where_the_ingress_points() {
+    let by_url = "services:\n  tunnel:\n    image: cloudflare/cloudflared\n    command: tunnel --url http://web:8080 run --token-file /run/secrets/t\n  web:\n    image: caddy:2\n  nginx:\n    image: nginx:1.27\n";
+    let out = run(&["compose"], by_url);
+    let network = out.expect("compose.network", Verdict::Pass, None);
+    assert_eq!(network.data["edge_service"], "web");
+    assert_eq!(network.data["edge_found_by"], "ingress");
+    assert_eq!(network.data["edge_origin"], "http://web:8080");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cloudflared")).unwrap();
+    std::fs::write(
+        dir.path().join("cloudflared/config.yml"),
+        "tunnel: 6ff42ae2-765d-4adf-8db7-aa8b61168b6a\ncredentials-file: /etc/cloudflared/6ff42ae2-765d-4adf-8db7-aa8b61168b6a.json\ningress:\n  - hostname: assistant.example.org\n    service: http://app_front:80\n  - service: http_status:404\n",
+    )
+    .unwrap();
+    let by_config = format!(
+        "services:\n  cloudflared:\n    image: cloudflare/cloudflared\n    command: tunnel run\n    volumes:\n      - {}/cloudflared:/etc/cloudflared:ro\n    networks: [edge]\n    depends_on: [front]\n  front:\n    image: ghcr.io/example/frontend:1\n    container_name: app_front\n    networks: [edge]\n  nginx:\n    image: nginx\n",
+        dir.path().display()
+    );
+    let out = run(&["compose"], &by_config);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let network = out.expect("compose.network", Verdict::Pass, None);
+    assert_eq!(network.data["edge_service"], "front");
+    assert_eq!(network.data["edge_found_by"], "ingress");
+    out.expect("compose.depends_on", Verdict::Pass, None);
+
+    let forced = run(&["compose", "--nginx-service", "nginx"], &by_config);
+    let network = forced.expect("compose.network", Verdict::Fail, Some("network_not_shared"));
+    assert_eq!(network.data["edge_found_by"], "flag");
+    forced.expect(
+        "compose.depends_on",
+        Verdict::Warn,
+        Some("no_depends_on_nginx"),
+    );
+}

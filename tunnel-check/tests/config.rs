@@ -5,36 +5,14 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{fixture, run, run_env, CREDENTIALS_SECRET, TUNNEL_ID};
+use common::{private_copy, run, run_env, CREDENTIALS_SECRET, TUNNEL_ID};
 use day2_core::Verdict;
 
-/// A private copy of the config fixtures with the credentials file mode 600, as
-/// on a careful deployment (a checkout leaves it world-readable).
+/// A private copy of the config fixtures (credentials mode 600).
 fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture("config"), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-            let mode = if dest.extension().is_some_and(|e| e == "json") {
-                0o600
-            } else {
-                0o644
-            };
-            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
-    }
+    private_copy("config")
 }
 
 fn path(dir: &tempfile::TempDir, name: &str) -> String {
@@ -98,33 +76,40 @@ fn ingress_rule_defects() {
     assert_eq!(missing.code, 1);
     missing.expect("config.ingress", Verdict::Fail, Some("catch_all_missing"));
 
+    // cloudflared names the catch-all that is not last (ingress.go validateHostname).
     let after = run(&["config", &path(&dir, "rule_after_catch_all.yml")], "");
-    after.expect(
+    let summary = after.expect(
         "config.ingress",
         Verdict::Fail,
         Some("rule_after_catch_all"),
     );
-    let unreachable = after
+    assert_eq!(summary.data["refused_at"]["line"], 4);
+    let catch_all = after
         .records
         .iter()
         .find(|r| r.check == "config.ingress.rule" && r.verdict == Verdict::Fail)
         .unwrap();
-    assert_eq!(unreachable.reason.as_deref(), Some("rule_after_catch_all"));
+    assert_eq!(catch_all.reason.as_deref(), Some("catch_all_not_last"));
     assert_eq!(
-        unreachable.target,
-        format!("{}:5", path(&dir, "rule_after_catch_all.yml"))
+        catch_all.target,
+        format!("{}:4", path(&dir, "rule_after_catch_all.yml"))
     );
+    assert!(catch_all
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("Rule #1 is matching the hostname ''"));
 
     let bad = run(&["config", &path(&dir, "bad_service.yml")], "");
     assert_eq!(bad.code, 1);
     let rule = bad
         .records
         .iter()
-        .find(|r| r.verdict == Verdict::Fail)
+        .find(|r| r.check == "config.ingress.rule" && r.verdict == Verdict::Fail)
         .unwrap();
     assert_eq!(rule.reason.as_deref(), Some("invalid_service"));
     assert_eq!(rule.data["service"], "nginx:80");
-    bad.expect("config.ingress", Verdict::Pass, None);
+    bad.expect("config.ingress", Verdict::Fail, Some("invalid_rule"));
 
     let messy = run(&["config", &path(&dir, "messy_rules.yml")], "");
     messy.expect("config.tunnel", Verdict::Warn, Some("tunnel_not_uuid"));
@@ -137,7 +122,7 @@ fn ingress_rule_defects() {
     assert_eq!(
         reasons,
         vec![
-            Some("invalid_hostname"),
+            None,
             None,
             Some("duplicate_hostname"),
             Some("service_missing"),
@@ -145,34 +130,45 @@ fn ingress_rule_defects() {
         ]
     );
 
+    // No credentials-file: cloudflared looks for <tunnel-id>.json (found beside
+    // config.yml here); no ingress: it runs and answers 503.
     let bare = run(&["config", &path(&dir, "no_credentials.yml")], "");
-    bare.expect(
-        "config.credentials",
-        Verdict::Fail,
-        Some("credentials_file_unset"),
-    );
-    bare.expect("config.ingress", Verdict::Fail, Some("ingress_missing"));
+    let creds = bare.expect("config.credentials", Verdict::Pass, None);
+    assert_eq!(creds.data["configured"], serde_json::Value::Null);
+    assert_eq!(creds.target, credentials(&dir).display().to_string());
+    bare.expect("config.ingress", Verdict::Warn, Some("ingress_missing"));
+    assert_eq!(bare.code, 0, "{bare:#?}");
 
+    // An empty `tunnel:` is no tunnel: token mode.
     std::fs::write(
         dir.path().join("empty_tunnel.yml"),
         "tunnel: ''\ningress:\n  - service: http_status:404\n",
     )
     .unwrap();
     let empty = run(&["config", &path(&dir, "empty_tunnel.yml")], "");
-    empty.expect("config.tunnel", Verdict::Fail, Some("tunnel_missing"));
+    let mode = empty.expect("config.mode", Verdict::Info, Some("token_mode"));
+    assert_eq!(mode.data["because"], "no_tunnel_key");
+    assert!(empty
+        .records
+        .iter()
+        .all(|r| r.check != "config.credentials"));
+    assert_eq!(empty.code, 0, "{empty:#?}");
 }
 
 #[test]
-fn a_duplicate_key_names_its_line() {
+fn a_duplicate_key_is_cloudflared_refusing_the_file() {
     let dir = workdir();
     let file = path(&dir, "duplicate_key.yml");
     let out = run(&["config", &file], "");
-    assert_eq!(out.code, 2);
-    assert!(out.records.is_empty());
+    assert_eq!(out.code, 1);
+    let record = out.expect("config.yaml", Verdict::Fail, Some("duplicate_key"));
+    assert_eq!(record.target, format!("{file}:6"));
     assert_eq!(
-        out.stderr.trim(),
-        format!("tunnel-check: config: {file}: line 6, column 5: duplicate mapping key: service")
+        record.message.as_deref(),
+        Some("cloudflared refuses the file: yaml: unmarshal errors: line 6: mapping key \"service\" already defined at line 5")
     );
+    out.expect("config.ingress", Verdict::Error, Some("not_checked"));
+    // YAML that does not parse at all is unreadable input.
     std::fs::write(dir.path().join("broken.yml"), "tunnel: [\n").unwrap();
     let broken = run(&["config", &path(&dir, "broken.yml")], "");
     assert_eq!(broken.code, 2);

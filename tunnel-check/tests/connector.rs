@@ -323,3 +323,236 @@ fn docker_failures_are_records() {
     );
     let _ = holder.join();
 }
+
+/// The corpus logs (../shared/corpus/tunnel-check/connector), unchanged, with the
+/// right answers of the corpus README.
+#[test]
+fn corpus_logs_give_their_right_answers() {
+    let corpus = |name: &str| {
+        let file = fixture_str(&format!("corpus/connector/{name}"));
+        run(&["connector", "--file", &file], "")
+    };
+
+    // Four registrations, then a restart ("Starting tunnel", a new connector id)
+    // with no Unregistered line: the new process has none.
+    let out = corpus("restart-without-unregister.log");
+    assert_eq!(out.code, 1);
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("no_connections"),
+    );
+    assert_eq!(conns.data["active"], 0);
+    assert_eq!(conns.data["restarts"], 1);
+    assert_eq!(conns.data["sources"][0]["restart_line"], 10);
+    assert_eq!(conns.data["sources"][0]["ended_by_restart"], 4);
+    assert_eq!(conns.data["sources"][0]["process"]["version"], "2025.1.0");
+    assert_eq!(
+        conns.data["sources"][0]["process"]["connector_id"],
+        "ffffffff-0000-4000-8000-000000000001"
+    );
+    // The add-on's own lines are counted as not recognised.
+    assert_eq!(conns.data["unrecognized"], 4);
+    assert!(conns
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("restarted at line 10"));
+
+    // Lost over http2: two of four remain; the ingress points elsewhere.
+    let out = corpus("http2-lost-connection.log");
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("too_few_connections"),
+    );
+    assert_eq!(conns.data["active"], 2);
+    assert_eq!(conns.data["active_indexes"], serde_json::json!([0, 3]));
+    assert_eq!(
+        conns.data["registered_indexes"],
+        serde_json::json!([0, 1, 2, 3])
+    );
+    let ended: Vec<(u64, String, u64)> = conns.data["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "ended")
+        .map(|c| {
+            (
+                c["conn_index"].as_u64().unwrap(),
+                c["ended"]["how"].as_str().unwrap().to_owned(),
+                c["ended"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            (1, "lost_connection".into(), 6),
+            (2, "lost_connection".into(), 10)
+        ]
+    );
+    out.expect("connector.ingress", Verdict::Fail, Some("origin_mismatch"));
+
+    // journald prefixes are cloudflared lines; all four unregistered, new pid.
+    let out = corpus("journald-restart.log");
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("no_connections"),
+    );
+    assert_eq!(conns.data["recognized"], 8);
+    assert_eq!(conns.data["unrecognized"], 3, "the systemd lines");
+    assert_eq!(conns.data["sources"][0]["name"], "cloudflared");
+    assert_eq!(conns.data["sources"][0]["process"]["pid"], 29131);
+    assert_eq!(out.one("connector.churn").data["unregistrations"], 4);
+
+    // docker compose v2 prefixes: four registered.
+    let out = corpus("compose-v2-prefix.log");
+    assert_eq!(out.code, 0, "{out:#?}");
+    let conns = out.expect("connector.connections", Verdict::Pass, None);
+    assert_eq!(conns.data["active"], 4);
+    assert_eq!(conns.data["sources"][0]["name"], "cloudflared-1");
+}
+
+fn family(name: &str) -> common::Run {
+    run(
+        &[
+            "connector",
+            "--file",
+            &fixture_str(&format!("logs/families/{name}")),
+        ],
+        "",
+    )
+}
+
+/// Registration lines of each cloudflared release: `Connection <id> registered`
+/// (connection/rpc.go, 2021.1.0–2022.10.x), `… registered with protocol: quic`
+/// (connection/control.go, 2022.11.0–2023.4.0), `Connection established`
+/// (h2mux, connection/rpc.go, until 2023.3).
+#[test]
+fn older_releases_register_in_their_own_words() {
+    let out = family("registered-2021.log");
+    let conns = out.expect("connector.connections", Verdict::Pass, None);
+    assert_eq!(conns.data["locations"], serde_json::json!(["AMS", "FRA"]));
+    assert_eq!(
+        conns.data["connections"][0]["connection_id"],
+        "4f1c2a9e-5b7d-4c3e-9a1f-2b3c4d5e6f70"
+    );
+    // supervisor/tunnel.go: "Serve tunnel error" ends connIndex 3.
+    let out = family("registered-with-protocol-2022.log");
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("too_few_connections"),
+    );
+    assert_eq!(conns.data["protocols"], serde_json::json!(["quic"]));
+    assert_eq!(conns.data["connections"][3]["ended"]["how"], "serve_error");
+    assert_eq!(
+        conns.data["connections"][3]["ended"]["error"],
+        "timeout: no recent network activity"
+    );
+    // connection/http2.go "Lost connection with the edge" on an h2mux-era log.
+    let out = family("h2mux-classic-2021.log");
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("too_few_connections"),
+    );
+    assert_eq!(conns.data["active"], 3);
+}
+
+/// supervisor/tunnel.go (2025.8.1+): "failed to serve tunnel connection" ends a
+/// connection; registering the same connIndex again makes it active again.
+#[test]
+fn a_re_registration_makes_a_connection_active_again() {
+    let out = family("quic-serve-failed-reregistered.log");
+    assert_eq!(out.code, 0, "{out:#?}");
+    let conns = out.expect("connector.connections", Verdict::Pass, None);
+    assert_eq!(conns.data["active"], 4);
+    assert_eq!(conns.data["connections"][2]["registered_line"], 10);
+    assert_eq!(conns.data["connections"][2]["location"], "ams16");
+    let churn = out.expect("connector.churn", Verdict::Warn, Some("reconnect_churn"));
+    assert_eq!(churn.data["re_registrations"], 1);
+    assert_eq!(churn.data["ends"], 1);
+    assert_eq!(churn.data["retries"], 1);
+}
+
+/// The prefixes collectors add: kubectl --prefix, compose v1 with timestamps
+/// glued in front (and another service's lines among them), journald with ANSI
+/// colours, where a new pid is a new process even without a line of the old
+/// one's end (killed: systemd says so, cloudflared cannot).
+#[test]
+fn collector_prefixes_and_a_killed_process() {
+    let out = family("kubectl-prefix.log");
+    let conns = out.expect("connector.connections", Verdict::Pass, None);
+    assert_eq!(
+        conns.data["sources"][0]["name"],
+        "pod/cloudflared-5d9c7b8f6-abcde/cloudflared"
+    );
+    let out = family("compose-v1-glued-timestamps.log");
+    let conns = out.expect("connector.connections", Verdict::Pass, None);
+    assert_eq!(conns.data["recognized"], 5);
+    assert_eq!(conns.data["unrecognized"], 1, "nginx's line");
+    let out = family("ansi-journald-killed.log");
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("too_few_connections"),
+    );
+    assert_eq!(conns.data["active"], 2);
+    assert_eq!(conns.data["sources"][0]["ended_by_restart"], 4);
+    assert_eq!(conns.data["sources"][0]["process"]["pid"], 4711);
+    assert!(conns
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("restarted at line 8"));
+}
+
+/// cmd/cloudflared/tunnel/signal.go: a graceful shutdown at the end of the log
+/// takes every connection down, unregistered or not yet.
+#[test]
+fn a_shutdown_at_the_end_leaves_nothing() {
+    let out = family("graceful-shutdown-at-end.log");
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Fail,
+        Some("no_connections"),
+    );
+    assert!(conns
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("shutting down (line 5)"));
+    assert_eq!(conns.data["connections"][0]["ended"]["how"], "unregistered");
+    assert_eq!(conns.data["connections"][1]["ended"]["how"], "shutdown");
+}
+
+/// proxy/logger.go and connection/quic_connection.go: a failed request is one
+/// line with its cfRay and origin service, and one "Request failed" line; in
+/// JSON as in plain text it is one failure. Requests that reach the connector
+/// prove the edge reaches it: without their registrations in the log the
+/// connections cannot be counted, and "no connections" would be wrong.
+#[test]
+fn traffic_is_evidence_and_each_failure_counts_once() {
+    let out = family("json-failures.log");
+    let errors = out.expect(
+        "connector.origin_errors",
+        Verdict::Fail,
+        Some("origin_unreachable"),
+    );
+    assert_eq!(errors.data["count"], 3);
+    out.expect("connector.connections", Verdict::Pass, None);
+
+    let out = family("traffic-without-registrations.log");
+    let conns = out.expect(
+        "connector.connections",
+        Verdict::Error,
+        Some("registrations_not_in_log"),
+    );
+    assert_eq!(conns.data["connections"][0]["conn_index"], 2);
+    assert_eq!(conns.data["connections"][0]["inferred_from_line"], 1);
+    assert!(!conns.message.as_deref().unwrap().contains("cannot reach"));
+    assert_eq!(out.one("connector.origin_errors").data["count"], 1);
+}

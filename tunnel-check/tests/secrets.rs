@@ -62,6 +62,189 @@ fn the_redact_filter_masks_every_form() {
     assert_eq!(out.stdout.matches("[REDACTED").count(), 7, "{}", out.stdout);
 }
 
+/// The decoded cert.pem of the corpus (`fixtures/corpus/redact/cert-pem.txt`)
+/// holds this API token.
+const CERT_API_TOKEN: &str = "FAKEapiTOKENfieldTEST0123456789abcdefXYZ";
+/// A JWT with short segments (issue 18) and a URL password.
+const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+const URL_PASSWORD: &str = "pa55-w0rd-url";
+
+fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// `base64` as the command line tool writes it: folded at `width` columns.
+fn folded(text: &str, width: usize) -> String {
+    let encoded = b64(text.as_bytes());
+    encoded
+        .as_bytes()
+        .chunks(width)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Everything a reader could decode from the output: each base64 run, and each
+/// run of lines made only of base64 joined (a folded body), decoded from every
+/// alignment, standard and URL-safe, and what decodes from that in turn.
+fn decodable(output: &str) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut layer = output.to_owned();
+    for _ in 0..3 {
+        let decoded = decode_layer(&layer);
+        if decoded.is_empty() {
+            break;
+        }
+        all.extend_from_slice(&decoded);
+        layer = String::from_utf8_lossy(&decoded).into_owned();
+    }
+    all
+}
+
+fn decode_layer(output: &str) -> Vec<u8> {
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::DecodePaddingMode;
+    use base64::Engine;
+    let lenient = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    let engines = [
+        GeneralPurpose::new(&base64::alphabet::STANDARD, lenient),
+        GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient),
+    ];
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || "+/_-".contains(c);
+    let mut runs: Vec<String> = output
+        .split(|c: char| !is_b64(c))
+        .filter(|r| r.len() >= 8)
+        .map(str::to_owned)
+        .collect();
+    let mut block = String::new();
+    for line in output.lines().chain([""]) {
+        let t = line.trim().trim_matches('"');
+        if t.len() >= 4 && t.trim_end_matches('=').chars().all(is_b64) {
+            block.push_str(t.trim_end_matches('='));
+        } else if !block.is_empty() {
+            runs.push(std::mem::take(&mut block));
+        }
+    }
+    let mut decoded = Vec::new();
+    for run in runs {
+        for skip in 0..4.min(run.len()) {
+            let body = &run[skip..];
+            let body = &body[..body.len() - body.len() % 4];
+            for engine in &engines {
+                if let Ok(bytes) = engine.decode(body) {
+                    decoded.extend(bytes);
+                    decoded.push(b'\n');
+                }
+            }
+        }
+    }
+    decoded
+}
+
+/// Issue 12 and 18: every shape a secret is written in, encoded and decoded, on
+/// one line or over several, goes through `redact` without a byte of it
+/// recoverable: not as written, not in pieces, not by decoding what is left.
+#[test]
+fn the_redact_canary_covers_every_shape_encoded_and_decoded() {
+    let cert = std::fs::read_to_string(common::fixture("corpus/redact/cert-pem.txt")).unwrap();
+    let token_json = format!(
+        r#"{{"a":"acc0acc0acc0acc0acc0acc0acc0acc0","t":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a","s":"{TOKEN_SECRET}"}}"#
+    );
+    let creds_json = format!(
+        r#"{{"AccountTag":"0123","TunnelSecret":"{CREDENTIALS_SECRET}","TunnelID":"6ff42ae2-765d-4adf-8db7-aa8b61168b6a"}}"#
+    );
+    let cert_json = format!(
+        r#"{{"zoneID":"zzzz1111zzzz1111zzzz1111zzzz1111","accountID":"acc1acc1acc1acc1acc1acc1acc1acc1","apiToken":"{CERT_API_TOKEN}"}}"#
+    );
+    let shapes: Vec<(&str, String)> = vec![
+        ("cert.pem as cat shows it (corpus)", cert.clone()),
+        ("cert.pem in a JSON string", format!("{{\"pem\":{}}}", serde_json::to_string(&cert).unwrap())),
+        ("cert.pem base64-encoded, folded at 76", folded(&cert, 76)),
+        ("cert.pem decoded", cert_json.clone()),
+        ("token on a command line", format!("command: tunnel run --token {TOKEN}")),
+        ("token in env", format!("TUNNEL_TOKEN={TOKEN}\r")),
+        ("token after --token in a YAML list", format!("    command:\n      - tunnel\n      - run\n      - --token\n      - {TOKEN}")),
+        ("token continued on the next line of a YAML list", format!("      - --token={}\n        {}\n      - --no-autoupdate", &TOKEN[..60], &TOKEN[60..])),
+        ("token in a YAML block scalar", format!("    environment:\n      TUNNEL_TOKEN: >-\n        {}\n        {}\n    restart: always", &TOKEN[..90], &TOKEN[90..])),
+        ("token folded at 76", TOKEN.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\n")),
+        ("token base64-encoded again (a Kubernetes secret)", format!("  token: {}", b64(TOKEN.as_bytes()))),
+        ("token decoded", token_json.clone()),
+        ("token decoded, pretty-printed", serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&token_json).unwrap()).unwrap()),
+        ("credentials JSON", creds_json.clone()),
+        ("credentials JSON pretty-printed", serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&creds_json).unwrap()).unwrap()),
+        ("credentials JSON base64-encoded, folded at 76", folded(&creds_json, 76)),
+        ("credentials JSON base64-encoded, one line", format!("credentials.json: {}", b64(creds_json.as_bytes()))),
+        ("a JWT with short segments", format!("cookie: CF_Authorization={JWT}; Path=/")),
+        ("a URL password", format!("DOCKER_HOST=tcp://admin:{URL_PASSWORD}@10.0.0.5:2376")),
+        ("the odd one by --secret-env", format!("the odd one: {ODD_SECRET}")),
+    ];
+    let plain_secrets = [
+        TOKEN,
+        TOKEN_SECRET,
+        CREDENTIALS_SECRET,
+        CERT_API_TOKEN,
+        JWT,
+        URL_PASSWORD,
+        ODD_SECRET,
+    ];
+    // What decoding must never give back.
+    let decoded_secrets = [
+        TOKEN_SECRET,
+        CREDENTIALS_SECRET,
+        CERT_API_TOKEN,
+        TOKEN,
+        "\"s\":\"ZGF5",
+        "ZGF5Mi1j",
+    ];
+    // The check itself finds them where nothing is masked.
+    for (shape, text) in &shapes {
+        let decoded = String::from_utf8_lossy(&decodable(text)).into_owned();
+        let found = decoded_secrets.iter().any(|s| decoded.contains(&s[..8]))
+            || plain_secrets.iter().any(|s| text.contains(&s[..12]));
+        assert!(found, "the canary check sees no secret in the raw {shape}");
+    }
+    for (shape, text) in &shapes {
+        let input = format!("before\n{text}\nafter line\n");
+        let out = run_env(
+            &["redact", "--secret-env", "MY_ODD"],
+            &input,
+            &[("MY_ODD", ODD_SECRET)],
+        );
+        assert_eq!(out.code, 0, "{shape}: {out:#?}");
+        let stdout = &out.stdout;
+        assert!(
+            stdout.starts_with("before\n") && stdout.ends_with("\nafter line\n"),
+            "{shape}: {stdout}"
+        );
+        assert_eq!(
+            stdout.lines().count(),
+            input.lines().count(),
+            "{shape}: lines kept"
+        );
+        for secret in plain_secrets {
+            for window in 0..secret.len().saturating_sub(11) {
+                let piece = &secret[window..window + 12];
+                assert!(
+                    !stdout.contains(piece),
+                    "{shape}: {piece:?} of a secret survived:\n{stdout}"
+                );
+            }
+        }
+        let decoded = String::from_utf8_lossy(&decodable(stdout)).into_owned();
+        for secret in decoded_secrets {
+            let piece = &secret[..secret.len().min(8)];
+            assert!(
+                !decoded.contains(piece),
+                "{shape}: {piece:?} decodes from:\n{stdout}"
+            );
+        }
+        assert!(stdout.contains("[REDACTED"), "{shape}: {stdout}");
+    }
+}
+
 #[test]
 fn a_canary_token_never_appears_in_any_output() {
     let env: &[(&str, &str)] = &[("TUNNEL_TOKEN", TOKEN), ("CLOUDFLARE_TUNNEL_TOKEN", TOKEN)];
@@ -137,4 +320,18 @@ fn an_unreadable_stdin_exits_2_in_every_reading_mode() {
         );
         assert!(out.stdout.is_empty(), "{mode}: {out:?}");
     }
+}
+
+/// Issue 16: the redactor does not eat ordinary words. clap's usage error about
+/// an unknown `--token` keeps its "found"; `run` already fails on any mask in
+/// an output whose input held no secret.
+#[test]
+fn usage_errors_keep_their_words() {
+    let out = common::run(&["connector", "--token", "abc"], "");
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(
+        out.stderr
+            .starts_with("error: unexpected argument '--token' found"),
+        "{out:#?}"
+    );
 }

@@ -61,6 +61,34 @@ pub fn fixture(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// A private copy of a fixture directory with every credentials JSON mode 600,
+/// as on a careful deployment (a checkout leaves it world-readable).
+pub fn private_copy(dir: &str) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(dir), copy.path());
+    copy
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+            let mode = if dest.extension().is_some_and(|e| e == "json") {
+                0o600
+            } else {
+                0o644
+            };
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+}
+
 pub fn fixture_str(path: &str) -> String {
     fixture(path).display().to_string()
 }
