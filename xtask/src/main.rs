@@ -10,6 +10,7 @@ mod bench;
 mod cutover;
 mod demo;
 mod dist;
+mod fuzz;
 mod start_prod;
 mod tools;
 mod triage;
@@ -50,6 +51,9 @@ pub enum Command {
     Cutover(Box<cutover::CutoverArgs>),
     /// Write shell completions and man pages for every tool.
     Dist(dist::DistArgs),
+    /// Run the fuzz targets of fuzz/ (cargo-fuzz on nightly, set up first), each for
+    /// --time, one after the other; a crash is a failed check with its input saved.
+    Fuzz(fuzz::FuzzArgs),
     /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
     /// truly ready.
     StartProd(start_prod::StartProdArgs),
@@ -63,6 +67,7 @@ pub enum SetupFor {
     Demo,
     Test,
     Bench,
+    Fuzz,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +95,7 @@ fn setup(args: &SetupArgs, io: &mut Io<'_>) -> Exit {
             SetupFor::Demo => xtask_setup::Purpose::Demo,
             SetupFor::Test => xtask_setup::Purpose::Test,
             SetupFor::Bench => xtask_setup::Purpose::Bench,
+            SetupFor::Fuzz => xtask_setup::Purpose::Fuzz,
         })
         .collect();
     if purposes.is_empty() {
@@ -118,6 +124,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Command::Bench(bench) => bench::run(&bench, io),
         Command::Cutover(cutover) => cutover::run(&cutover, io),
         Command::Dist(dist) => dist::run(&dist, io),
+        Command::Fuzz(fuzz) => fuzz::run(&fuzz, io),
         Command::StartProd(start) => start_prod::run(&start, io),
         Command::Triage(triage) => triage::run(&triage, io),
     }
