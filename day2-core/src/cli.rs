@@ -20,10 +20,19 @@ pub struct Io<'a> {
 }
 
 impl<'a> Io<'a> {
-    /// Writes `tool: message` on stderr, the one-line form of every error.
+    /// Writes `tool: message` on stderr, the one-line form of every error. The
+    /// message is made safe first: credentials in URLs masked
+    /// ([`crate::redact::mask_urls`]) and terminal controls from input text escaped
+    /// ([`crate::text::escape_controls`]), line breaks included, so it stays one line.
     pub fn error(&mut self, tool: &str, message: impl std::fmt::Display) {
-        let _ = writeln!(self.stderr, "{tool}: {message}");
+        let _ = writeln!(self.stderr, "{tool}: {}", for_stderr(&message.to_string()));
     }
+}
+
+/// Text made fit for stderr: URL credentials masked, terminal controls escaped (one
+/// line). For tools that write to stderr other than through [`Io::error`].
+pub fn for_stderr(text: &str) -> String {
+    crate::text::escape_controls(&crate::redact::mask_urls(text)).into_owned()
 }
 
 /// Parses arguments with clap without ever exiting the process: `--help` and
@@ -38,7 +47,14 @@ pub fn parse_args<T: clap::Parser>(args: Vec<OsString>, io: &mut Io<'_>) -> Resu
                 Err(Exit::Ok)
             }
             _ => {
-                let _ = write!(io.stderr, "{}", err.render());
+                // clap quotes the rejected value as given: mask and escape it.
+                let text = err.render().to_string();
+                let text = crate::redact::mask_urls(&text);
+                let _ = write!(
+                    io.stderr,
+                    "{}",
+                    crate::text::escape_controls_keep_lines(&text)
+                );
                 Err(Exit::Usage)
             }
         },

@@ -11,9 +11,11 @@ pub fn gauge_family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} gauge");
 }
 
-/// Escapes a label value (backslash, double quote, newline) for the text format.
+/// Escapes a label value (backslash, double quote, newline) for the text format,
+/// after masking the credentials of any URL in it ([`crate::redact::mask_urls`]):
+/// targets are URLs, and labels end up in files and dashboards.
 pub fn escape(value: &str) -> String {
-    value
+    crate::redact::mask_urls(value)
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -9,7 +9,7 @@
 //! The schema is published in `schema/record.schema.json` at the repository root and
 //! a test validates real tool output against it.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -192,10 +192,14 @@ impl<'a> RecordSink<'a> {
     ///
     /// A closed pipe is not an error of the tool: it returns [`Closed`] and the run
     /// should end; [`RecordSink::exit`] then reports success.
+    ///
+    /// Credentials in any URL of the record (target, message, data) are masked here
+    /// ([`crate::redact`]), so no tool can write one by forgetting to.
     pub fn emit(&mut self, mut record: Record) -> Result<(), Closed> {
         if self.closed {
             return Err(Closed);
         }
+        mask_record(&mut record);
         // Records passed through from another tool keep their author.
         if record.tool.is_empty() {
             record.tool = self.tool.to_owned();
@@ -232,6 +236,23 @@ impl<'a> RecordSink<'a> {
     }
 }
 
+/// Masks the credentials of every URL in a record ([`crate::redact::mask_urls`]).
+pub fn mask_record(record: &mut Record) {
+    use crate::redact::{mask_json, mask_urls};
+    use std::borrow::Cow;
+    if let Cow::Owned(masked) = mask_urls(&record.target) {
+        record.target = masked;
+    }
+    if let Some(Cow::Owned(masked)) = record.message.as_deref().map(mask_urls) {
+        record.message = Some(masked);
+    }
+    mask_json(&mut record.data);
+}
+
+/// The longest line [`read_records`] takes: 16 MiB. A stream without line breaks
+/// (`/dev/zero`) is an error at that point, not memory growing without bound.
+pub const MAX_RECORD_LINE: usize = 16 * 1024 * 1024;
+
 /// A line of a JSON-lines stream that is not a record.
 #[derive(Debug)]
 pub struct LineError {
@@ -247,19 +268,37 @@ impl std::fmt::Display for LineError {
 }
 
 /// Reads records from a JSON-lines stream, skipping blank lines. Stops at the first
-/// line that is not a record, naming it.
+/// line that is not a record, naming it: not JSON, not a record, nested deeper than
+/// serde_json's recursion limit (128), or longer than [`MAX_RECORD_LINE`].
 pub fn read_records(input: &mut dyn BufRead) -> Result<Vec<Record>, LineError> {
     let mut records = Vec::new();
-    for (index, line) in input.lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.map_err(|e| LineError {
+    let mut buf = Vec::new();
+    for line_no in 1.. {
+        buf.clear();
+        let read = input
+            .take(MAX_RECORD_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| LineError {
+                line: line_no,
+                message: e.to_string(),
+            })?;
+        if read == 0 {
+            break;
+        }
+        if buf.len() > MAX_RECORD_LINE {
+            return Err(LineError {
+                line: line_no,
+                message: format!("longer than {} MiB", MAX_RECORD_LINE / (1024 * 1024)),
+            });
+        }
+        let line = std::str::from_utf8(&buf).map_err(|e| LineError {
             line: line_no,
-            message: e.to_string(),
+            message: format!("not UTF-8 text: {e}"),
         })?;
         if line.trim().is_empty() {
             continue;
         }
-        let record = serde_json::from_str::<Record>(&line).map_err(|e| LineError {
+        let record = serde_json::from_str::<Record>(line).map_err(|e| LineError {
             line: line_no,
             message: format!("not a day2 record: {e}"),
         })?;
@@ -317,6 +356,48 @@ mod tests {
         let input = "\n{\"v\":1}\n";
         let err = read_records(&mut input.as_bytes()).unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    /// serde_json's recursion limit (128 levels) bounds every record line: a line
+    /// nested 100,000 deep is a named error, not a stack overflow.
+    #[test]
+    fn deep_nesting_is_an_error_naming_the_line() {
+        let deep = format!(
+            "{{\"v\":1,\"tool\":\"t\",\"check\":\"c\",\"target\":\"x\",\"verdict\":\"info\",\"ts\":\"t\",\"data\":{{\"a\":{}{}}}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let input = format!("\n{deep}\n");
+        let err = read_records(&mut input.as_bytes()).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("recursion limit exceeded"), "{err}");
+    }
+
+    /// A stream without line breaks (`/dev/zero`) ends at the line cap instead of
+    /// growing without bound.
+    #[test]
+    fn an_endless_line_is_an_error_at_the_cap() {
+        let mut zero = std::fs::File::open("/dev/zero")
+            .map(io::BufReader::new)
+            .unwrap();
+        let err = read_records(&mut zero).unwrap_err();
+        assert_eq!((err.line, err.message.as_str()), (1, "longer than 16 MiB"));
+    }
+
+    /// Credentials in any URL of a record are masked as it is written.
+    #[test]
+    fn the_sink_masks_url_credentials_everywhere() {
+        let mut buf = Vec::new();
+        let mut sink = RecordSink::new("t", &mut buf);
+        sink.emit(
+            Record::fail("c", "http://u:CANARY@h/x", "r")
+                .message("GET http://h/?token=CANARY failed")
+                .data(serde_json::json!({"url": "tcp://a:CANARY@h:2375", "n": 1})),
+        )
+        .unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(!text.contains("CANARY"), "{text}");
+        assert!(text.contains("http://u:[REDACTED]@h/x"), "{text}");
     }
 
     #[test]

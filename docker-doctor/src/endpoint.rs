@@ -121,6 +121,15 @@ pub fn parse(value: &str, tls: bool) -> Result<Endpoint, EndpointError> {
 
 fn parse_tcp(value: &str, rest: &str, tls: bool) -> Result<Endpoint, EndpointError> {
     let authority = rest.trim_end_matches('/');
+    // A userinfo (`tcp://user:pass@host:2375`) is dropped, as the docker CLI drops it:
+    // moby `opts/hosts.go` `ParseTCPAddr` keeps only the parsed URL's host and port.
+    // It is never part of what is shown either.
+    let authority = match authority.split_once('/') {
+        None => authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host),
+        Some(_) => authority,
+    };
     if authority.is_empty() || authority.contains('/') {
         return Err(bad(format!(
             "DOCKER_HOST={value:?}: a tcp endpoint is tcp://host:port with no path"
@@ -155,6 +164,26 @@ fn parse_tcp(value: &str, rest: &str, tls: bool) -> Result<Endpoint, EndpointErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// moby `opts/hosts.go` `ParseTCPAddr` keeps the URL's host and port only: a
+    /// userinfo is dropped (and so never shown).
+    #[test]
+    fn a_userinfo_is_dropped_as_docker_drops_it() {
+        assert_eq!(
+            parse("tcp://admin:s3cret@127.0.0.1:2375", false).unwrap(),
+            Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 2375
+            }
+        );
+        assert_eq!(
+            parse("tcp://token@[::1]:2375", false).unwrap(),
+            Endpoint::Tcp {
+                host: "::1".into(),
+                port: 2375
+            }
+        );
+    }
 
     #[test]
     fn accepts_the_forms_docker_accepts() {

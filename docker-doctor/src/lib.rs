@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use day2_core::duration::parse_duration;
+use day2_core::bounded::{self, DAY, HOUR};
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
 
 pub mod compose;
@@ -34,6 +34,13 @@ use report::{Format, Report};
 
 /// The name stamped on every record this tool writes.
 pub const TOOL: &str = "docker-doctor";
+
+/// A step's or query's deadline: from 1 ms to an hour.
+const STEP: bounded::DurationRange = bounded::duration(Duration::from_millis(1), HOUR);
+/// A wait between re-probes: from 0 to an hour.
+const PAUSE: bounded::DurationRange = bounded::duration(Duration::ZERO, HOUR);
+/// A size threshold: from 0 to 1024 TiB.
+const SIZE: bounded::SizeRange = bounded::size(0, 1 << 50);
 
 /// A group of checks, for `--checks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,11 +81,11 @@ pub struct Args {
     pub checks: Vec<Check>,
 
     /// Deadline of each ladder step.
-    #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "3s", value_parser = STEP, value_name = "DURATION")]
     pub step_timeout: Duration,
 
     /// Hard deadline of the whole ladder.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = STEP, value_name = "DURATION")]
     pub deadline: Duration,
 
     /// The oldest Engine API accepted (1.41 = Docker 20.10, the first with one-shot stats).
@@ -115,15 +122,15 @@ pub struct Args {
     pub one_shot: Vec<String>,
 
     /// Fail when the daemon's disk use (images, containers, volumes, build cache) exceeds this.
-    #[arg(long, default_value = "150GB", value_parser = size::parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "150GB", value_parser = SIZE, value_name = "SIZE")]
     pub disk_limit: u64,
 
     /// Deadline of the disk-use query (/system/df sizes every volume, which takes time).
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = STEP, value_name = "DURATION")]
     pub df_timeout: Duration,
 
     /// Warn when a container uses at least this percentage of its memory limit.
-    #[arg(long, default_value_t = 90.0, value_name = "PERCENT")]
+    #[arg(long, default_value_t = 90.0, value_parser = bounded::number("a percentage", 0.0, 100.0), value_name = "PERCENT")]
     pub mem_warn_percent: f64,
 
     /// The service whose OLLAMA_KEEP_ALIVE is explained.
@@ -131,7 +138,7 @@ pub struct Args {
     pub ollama_service: String,
 
     /// Warn when OLLAMA_KEEP_ALIVE holds a model in RAM longer than this (negative = forever always warns).
-    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "1h", value_parser = bounded::duration(Duration::ZERO, 3650 * DAY), value_name = "DURATION")]
     pub keep_alive_warn: Duration,
 
     /// A .wslconfig file whose [wsl2] memory, processors and swap are checked.
@@ -139,15 +146,15 @@ pub struct Args {
     pub wslconfig: Option<PathBuf>,
 
     /// Minimum [wsl2] memory.
-    #[arg(long, default_value = "8GB", value_parser = size::parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "8GB", value_parser = SIZE, value_name = "SIZE")]
     pub wsl_min_memory: u64,
 
     /// Minimum [wsl2] processors.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value_t = 2, value_parser = bounded::count::<u64>(0, 1024), value_name = "N")]
     pub wsl_min_processors: u64,
 
     /// Minimum [wsl2] swap.
-    #[arg(long, default_value = "1GB", value_parser = size::parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "1GB", value_parser = SIZE, value_name = "SIZE")]
     pub wsl_min_swap: u64,
 
     /// When the probe fails, print the platform's exact daemon restart commands.
@@ -163,23 +170,23 @@ pub struct Args {
     pub restart_cmd: Option<String>,
 
     /// Restart attempts before giving up.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20), value_name = "N")]
+    #[arg(long, default_value_t = 3, value_parser = bounded::count::<u32>(1, 20), value_name = "N")]
     pub attempts: u32,
 
     /// Re-probes after each successful restart command.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50), value_name = "N")]
+    #[arg(long, default_value_t = 5, value_parser = bounded::count::<u32>(1, 50), value_name = "N")]
     pub reprobes: u32,
 
     /// Wait before the first re-probe; doubled each time up to --max-backoff.
-    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "1s", value_parser = PAUSE, value_name = "DURATION")]
     pub backoff: Duration,
 
     /// The longest wait between re-probes.
-    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "15s", value_parser = PAUSE, value_name = "DURATION")]
     pub max_backoff: Duration,
 
     /// Kill a restart command that runs longer than this.
-    #[arg(long, default_value = "120s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "120s", value_parser = bounded::duration(Duration::from_millis(1), DAY), value_name = "DURATION")]
     pub restart_timeout: Duration,
 
     /// json: one record per line; text: a PASS/FAIL/SKIP checklist for a terminal.

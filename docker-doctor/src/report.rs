@@ -43,6 +43,11 @@ impl<'a> Report<'a> {
         let written = match self.format {
             Format::Json => RecordSink::new(TOOL, &mut *self.out).emit(record),
             Format::Text => {
+                // The checklist is for a terminal: credentials in URLs masked as
+                // the JSON sink masks them, and text from containers and files
+                // (names, health-check output) with its terminal controls escaped.
+                let mut record = record;
+                day2_core::record::mask_record(&mut record);
                 let text = checklist_lines(&record);
                 self.out
                     .write_all(text.as_bytes())
@@ -91,7 +96,8 @@ fn checklist_lines(record: &Record) -> String {
         (Verdict::Info, Some("skipped" | "no_project")) => "SKIP",
         (Verdict::Info, _) => "INFO",
     };
-    let mut line = format!("{label} {} {}", record.check, record.target);
+    let safe = day2_core::text::escape_controls;
+    let mut line = format!("{label} {} {}", record.check, safe(&record.target));
     if let Some(reason) = &record.reason {
         line.push_str(&format!(" [{reason}]"));
     }
@@ -100,12 +106,12 @@ fn checklist_lines(record: &Record) -> String {
     }
     line.push('\n');
     if let Some(message) = &record.message {
-        line.push_str(&format!("     {message}\n"));
+        line.push_str(&format!("     {}\n", safe(message)));
     }
     for key in ["remediation", "commands"] {
         if let Some(Value::Array(items)) = record.data.get(key) {
             for item in items.iter().filter_map(Value::as_str) {
-                line.push_str(&format!("     > {item}\n"));
+                line.push_str(&format!("     > {}\n", safe(item)));
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::candidates::{image_unused, network_unused};
 use crate::classify::holders;
 use crate::df::DiskUsage;
 use crate::engine::{Labels, Removal};
-use crate::plan::{self, Item, Kind};
+use crate::plan::{self, Item, Kind, VolumeIdentity};
 use crate::{snapshot, ApplyArgs, Context, Stop, TOOL};
 
 /// Reads and validates the plan, and settles whether it may be applied at all,
@@ -32,19 +32,20 @@ fn plan_on_stdin(args: &ApplyArgs) -> bool {
     args.plan.as_deref().is_none_or(|p| p.as_os_str() == "-")
 }
 
+/// The largest plan read: 64 MiB (hundreds of thousands of lines). A plan is read
+/// as a stream (a file, a FIFO, stdin), so `/dev/zero` ends here, not in memory.
+pub const PLAN_LIMIT: u64 = 64 * day2_core::input::MIB;
+
 fn read_plan_text(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, String> {
+    use day2_core::input;
     match args.plan.as_deref().filter(|p| p.as_os_str() != "-") {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("--plan {}: {e}", path.display()))?;
+            let text = input::read_text(path, "--plan", PLAN_LIMIT)?;
             plan::read(&text, &path.display().to_string())
         }
         None => {
-            let mut text = String::new();
-            io.stdin
-                .read_to_string(&mut text)
-                .map_err(|e| format!("reading the plan from stdin: {e}"))?;
-            plan::read(&text, "stdin")
+            let bytes = input::read_capped(io.stdin, "the plan on stdin", PLAN_LIMIT)?;
+            plan::read(&input::utf8(bytes, "the plan on stdin")?, "stdin")
         }
     }
 }
@@ -76,11 +77,12 @@ fn confirm(ctx: &mut Context<'_, '_>, items: &[Item]) -> bool {
         let size = item
             .size_bytes
             .map_or("size unknown".to_owned(), |s| format!("{s} bytes"));
+        // Names come from the plan file: shown with terminal controls escaped.
         let _ = writeln!(
             ctx.stderr,
             "  {} {} ({size})",
             item.kind.as_str(),
-            item.name
+            day2_core::cli::for_stderr(&item.name)
         );
     }
     let _ = write!(ctx.stderr, "Delete them? Each is re-checked first. [y/N] ");
@@ -149,9 +151,16 @@ pub fn apply(ctx: &mut Context<'_, '_>, args: &ApplyArgs, items: Vec<Item>) -> R
             }
             Err(e) => {
                 skipped += 1;
-                Record::error("delete", &item.id, "delete_failed")
-                    .message(e)
-                    .data(json!({"kind": item.kind.as_str(), "name": item.name, "created": item.created}))
+                let timed_out = crate::engine::is_timeout(&e);
+                let record = Record::error("delete", &item.id, "delete_failed")
+                    .message(e.clone())
+                    .data(json!({"kind": item.kind.as_str(), "name": item.name, "created": item.created}));
+                if timed_out {
+                    // The run's time is up: the rest is not attempted.
+                    ctx.sink.emit(record)?;
+                    return Err(Stop::Engine(e));
+                }
+                record
             }
         };
         ctx.sink.emit(record)?;
@@ -263,6 +272,33 @@ fn volume(ctx: &Context<'_, '_>, item: &Item, before: &DiskUsage) -> Result<Outc
     let created = vol.created_at.clone().map_or(Value::Null, Value::String);
     if let Some(out) = common_checks(ctx, item, created, &[vol.name.as_str()], &vol.labels) {
         return Ok(out);
+    }
+    // The creation time has whole seconds: a volume re-created under the same name
+    // within the same second is told apart by its labels, driver and options.
+    let now = VolumeIdentity {
+        labels: vol.labels.clone(),
+        driver: vol.driver.clone(),
+        options: vol.options.clone(),
+    };
+    if let Some(planned) = item.identity.as_ref().filter(|planned| **planned != now) {
+        let changed: Vec<&str> = [
+            ("labels", planned.labels != now.labels),
+            ("driver", planned.driver != now.driver),
+            ("options", planned.options != now.options),
+        ]
+        .into_iter()
+        .filter_map(|(what, differs)| differs.then_some(what))
+        .collect();
+        return Ok(Outcome::Skipped(
+            "warn",
+            "identity_changed",
+            format!(
+                "volume {} has other {} than the plan recorded: a different volume by the same name",
+                vol.name,
+                changed.join(", ")
+            ),
+            json!({"changed": changed, "now": now.data()}),
+        ));
     }
     let containers = ctx.engine.containers(None)?;
     let held = holders(&vol, &containers);

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::classify::{self, Class, Classified};
 use crate::df::DiskUsage;
 use crate::engine::{ContainerInfo, ImageInfo, NetworkInfo};
-use crate::plan::{Item, Kind};
+use crate::plan::{Item, Kind, VolumeIdentity};
 use crate::{snapshot, CacheArgs, Context, PlanArgs, Stop};
 
 /// Networks the engine creates itself and never lets anyone remove.
@@ -65,6 +65,11 @@ fn volume_item(c: &Classified) -> Item {
             .map_or(Value::Null, Value::String),
         size_bytes: c.usage.size_bytes,
         reason: c.class.as_str().to_owned(),
+        identity: Some(VolumeIdentity {
+            labels: c.volume.labels.clone(),
+            driver: c.volume.driver.clone(),
+            options: c.volume.options.clone(),
+        }),
     }
 }
 
@@ -152,6 +157,7 @@ impl Caches {
                 created: json!(c.created),
                 size_bytes: None,
                 reason: "stopped".into(),
+                identity: None,
             });
         }
         for n in &self.networks {
@@ -162,6 +168,7 @@ impl Caches {
                 created: n.created.clone().map_or(Value::Null, Value::String),
                 size_bytes: None,
                 reason: "unused".into(),
+                identity: None,
             });
         }
         for i in &self.images {
@@ -180,6 +187,7 @@ impl Caches {
                 } else {
                     "unused".into()
                 },
+                identity: None,
             });
         }
         items
@@ -208,12 +216,7 @@ pub fn plan(ctx: &mut Context<'_, '_>, args: &PlanArgs) -> Result<(), Stop> {
         })
         // An unknown creation time cannot be re-checked, so it is never planned.
         .filter(|c| c.volume.created_at.is_some())
-        .map(|c| {
-            (
-                volume_item(c),
-                json!({"class": c.class, "labels": c.volume.labels}),
-            )
-        })
+        .map(|c| (volume_item(c), json!({"class": c.class})))
         .collect();
     if args.caches {
         let caches = find_caches(ctx, &args.cache, args.older_than)?;
@@ -226,6 +229,7 @@ pub fn plan(ctx: &mut Context<'_, '_>, args: &PlanArgs) -> Result<(), Stop> {
                 created: Value::Null,
                 size_bytes: Some(usage.build_cache.reclaimable_bytes),
                 reason: "reclaimable".into(),
+                identity: None,
             };
             lines.push((item, json!({"entries": usage.build_cache.count})));
         }

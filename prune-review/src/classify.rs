@@ -212,6 +212,7 @@ mod tests {
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
             driver: "local".into(),
+            options: Default::default(),
             mountpoint: format!("/var/lib/docker/volumes/{name}/_data"),
         }
     }

@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::time::Duration;
+use std::net::ToSocketAddrs;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -274,40 +275,62 @@ pub fn endpoint(docker_host: Option<&str>) -> Result<Endpoint, String> {
                 .strip_prefix("tcp://")
                 .or_else(|| host.strip_prefix("http://"))
             {
+                // A userinfo is no part of the address (and never shown).
+                let addr = addr.rsplit_once('@').map_or(addr, |(_, host)| host);
                 if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()) {
                     return Err("DOCKER_TLS_VERIFY is set: the older /system/df shape cannot be read over TLS".into());
                 }
                 Ok(Endpoint::Tcp(addr.trim_end_matches('/').to_owned()))
             } else {
-                Err(format!("DOCKER_HOST {host:?}: the older /system/df shape can only be read over unix:// or tcp://"))
+                Err(format!(
+                    "DOCKER_HOST {}: the older /system/df shape can only be read over unix:// or tcp://",
+                    day2_core::bounded::quoted(&day2_core::redact::mask_url(host))
+                ))
             }
         }
     }
 }
 
+/// The largest `/system/df` answer read: 256 MiB (a verbose answer lists every
+/// image, container, volume and cache record).
+const RAW_LIMIT: u64 = 256 * 1024 * 1024;
+
 /// GETs `path` from the engine over plain HTTP/1.0 (one request per connection, so
 /// the daemon closes the stream and sends no chunked encoding) and parses the JSON.
-pub fn fetch_raw(endpoint: &Endpoint, path: &str, timeout: Duration) -> Result<Value, String> {
+/// The whole exchange ends by `deadline`, and at most [`RAW_LIMIT`] bytes are read.
+pub fn fetch_raw(endpoint: &Endpoint, path: &str, deadline: Instant) -> Result<Value, String> {
     let request =
         format!("GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: prune-review\r\n\r\n");
-    let mut response = Vec::new();
     let io = |e: std::io::Error| format!("GET {path}: {e}");
-    match endpoint {
+    let left = || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(format!("{} in time (GET {path})", crate::engine::TIMED_OUT))
+        } else {
+            Ok(left)
+        }
+    };
+    let response = match endpoint {
         Endpoint::Unix(socket) => {
             let mut stream = std::os::unix::net::UnixStream::connect(socket)
                 .map_err(|e| format!("{socket}: {e}"))?;
-            stream.set_read_timeout(Some(timeout)).map_err(io)?;
+            stream.set_write_timeout(Some(left()?)).map_err(io)?;
             stream.write_all(request.as_bytes()).map_err(io)?;
-            stream.read_to_end(&mut response).map_err(io)?;
+            read_until_deadline(&mut stream, path, |s, t| s.set_read_timeout(Some(t)), &left)?
         }
         Endpoint::Tcp(addr) => {
-            let mut stream =
-                std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
-            stream.set_read_timeout(Some(timeout)).map_err(io)?;
+            let target = addr
+                .to_socket_addrs()
+                .map_err(|e| format!("{addr}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("{addr}: no address"))?;
+            let mut stream = std::net::TcpStream::connect_timeout(&target, left()?)
+                .map_err(|e| format!("{addr}: {e}"))?;
+            stream.set_write_timeout(Some(left()?)).map_err(io)?;
             stream.write_all(request.as_bytes()).map_err(io)?;
-            stream.read_to_end(&mut response).map_err(io)?;
+            read_until_deadline(&mut stream, path, |s, t| s.set_read_timeout(Some(t)), &left)?
         }
-    }
+    };
     let split = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -320,6 +343,43 @@ pub fn fetch_raw(endpoint: &Endpoint, path: &str, timeout: Duration) -> Result<V
         return Err(format!("GET {path}: HTTP {status}: {}", text.trim()));
     }
     serde_json::from_slice(body).map_err(|e| format!("GET {path}: not JSON: {e}"))
+}
+
+/// Reads a stream to its end, each read bounded by the time left, the whole by
+/// [`RAW_LIMIT`].
+fn read_until_deadline<S: Read>(
+    stream: &mut S,
+    path: &str,
+    set_timeout: impl Fn(&S, Duration) -> std::io::Result<()>,
+    left: &dyn Fn() -> Result<Duration, String>,
+) -> Result<Vec<u8>, String> {
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        set_timeout(stream, left()?).map_err(|e| format!("GET {path}: {e}"))?;
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(response),
+            Ok(n) => {
+                response.extend_from_slice(&chunk[..n]);
+                if response.len() as u64 > RAW_LIMIT {
+                    return Err(format!(
+                        "GET {path}: the engine's answer is larger than {} MiB",
+                        RAW_LIMIT / (1024 * 1024)
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                left()?;
+            }
+            Err(e) => return Err(format!("GET {path}: {e}")),
+        }
+    }
 }
 
 #[cfg(test)]

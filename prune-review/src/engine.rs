@@ -5,7 +5,8 @@
 //! can drive. One current-thread tokio runtime serves every call of a run.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, HostConfig};
@@ -20,9 +21,18 @@ use futures_util::StreamExt;
 use crate::df::{self, DiskUsage};
 use crate::protect::LabelMatch;
 
-/// How long one engine call may take. `/system/df` walks every volume, so this is
-/// generous; bollard counts whole seconds.
-const TIMEOUT: Duration = Duration::from_secs(300);
+/// How long removing the inspection container may take, even once the run's
+/// deadline has passed: it must not be left behind.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The start of the message of an engine call that ran out of time; the run reports
+/// it with the reason `engine_timeout`.
+pub const TIMED_OUT: &str = "the Docker Engine did not answer";
+
+/// Whether an engine error is a call that ran out of the run's time.
+pub fn is_timeout(message: &str) -> bool {
+    message.starts_with(TIMED_OUT)
+}
 
 /// What the engine says while another `/system/df` is being computed.
 const DF_BUSY: &str = "disk usage operation is already running";
@@ -44,6 +54,8 @@ pub struct VolumeInfo {
     pub created_at: Option<String>,
     pub labels: Labels,
     pub driver: String,
+    /// The driver's options (`type`, `device`, `o` for the local driver).
+    pub options: Labels,
     pub mountpoint: String,
 }
 
@@ -116,10 +128,13 @@ pub enum Removal {
     Refused(String),
 }
 
-/// A connected engine.
+/// A connected engine. Every call ends by the run's deadline (`--timeout`): a
+/// stalled engine is an `engine_timeout` error, never a hang.
 pub struct Engine {
     rt: tokio::runtime::Runtime,
     docker: Docker,
+    deadline: Instant,
+    timeout: Duration,
     /// Set once `/system/df` has answered in the older shape, so later snapshots of
     /// the same run go straight to the raw request.
     old_df: bool,
@@ -158,23 +173,52 @@ fn label_filters(filter: Option<&LabelMatch>) -> Option<HashMap<String, Vec<Stri
 
 impl Engine {
     /// Connects as bollard does by default (`DOCKER_HOST`, else the local socket) and
-    /// negotiates the API version.
-    pub fn connect() -> Result<Engine, String> {
+    /// negotiates the API version. Every call of the run, this one included, ends
+    /// within `timeout` from now.
+    pub fn connect(timeout: Duration) -> Result<Engine, String> {
+        let deadline = Instant::now() + timeout;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        // bollard's own timeout (whole seconds) is a second guard behind ours.
         let docker = Docker::connect_with_defaults()
             .map_err(|e| format!("cannot reach the Docker Engine: {e}"))?
-            .with_timeout(TIMEOUT);
-        let docker = rt
-            .block_on(docker.negotiate_version())
-            .map_err(|e| format!("the Docker Engine does not answer: {}", describe(&e)))?;
-        Ok(Engine {
+            .with_timeout(timeout + Duration::from_secs(1));
+        let mut engine = Engine {
             rt,
             docker,
+            deadline,
+            timeout,
             old_df: false,
-        })
+        };
+        let negotiated = engine
+            .call(
+                "negotiating the API version",
+                engine.docker.clone().negotiate_version(),
+            )?
+            .map_err(|e| format!("the Docker Engine does not answer: {}", describe(&e)))?;
+        engine.docker = negotiated;
+        Ok(engine)
+    }
+
+    /// The time the run has left.
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Runs one engine call to its end or to the run's deadline, whichever comes
+    /// first; `what` names the call in the timeout's message.
+    fn call<F: Future>(&self, what: &str, call: F) -> Result<F::Output, String> {
+        let left = self.time_left();
+        self.rt
+            .block_on(async { tokio::time::timeout(left, call).await })
+            .map_err(|_| {
+                format!(
+                    "{TIMED_OUT} within the run's --timeout of {} ({what})",
+                    day2_core::bounded::duration_words(self.timeout)
+                )
+            })
     }
 
     /// The negotiated API version, e.g. `1.41`.
@@ -189,8 +233,7 @@ impl Engine {
             filters: label_filters(filter),
         };
         let list = self
-            .rt
-            .block_on(self.docker.list_volumes(Some(options)))
+            .call("listing volumes", self.docker.list_volumes(Some(options)))?
             .map_err(|e| format!("listing volumes: {}", describe(&e)))?;
         Ok(list
             .volumes
@@ -202,7 +245,7 @@ impl Engine {
 
     /// One volume, or `None` when it does not exist.
     pub fn volume(&self, name: &str) -> Result<Option<VolumeInfo>, String> {
-        match self.rt.block_on(self.docker.inspect_volume(name)) {
+        match self.call("inspecting a volume", self.docker.inspect_volume(name))? {
             Ok(v) => Ok(Some(volume_info(v))),
             Err(e) if status_of(&e) == Some(404) => Ok(None),
             Err(e) => Err(format!("inspecting volume {name}: {}", describe(&e))),
@@ -218,8 +261,10 @@ impl Engine {
             ..Default::default()
         };
         let list = self
-            .rt
-            .block_on(self.docker.list_containers(Some(options)))
+            .call(
+                "listing containers",
+                self.docker.list_containers(Some(options)),
+            )?
             .map_err(|e| format!("listing containers: {}", describe(&e)))?;
         Ok(list.into_iter().map(container_info).collect())
     }
@@ -229,8 +274,7 @@ impl Engine {
             filters: label_filters(filter),
         };
         let list = self
-            .rt
-            .block_on(self.docker.list_networks(Some(options)))
+            .call("listing networks", self.docker.list_networks(Some(options)))?
             .map_err(|e| format!("listing networks: {}", describe(&e)))?;
         Ok(list
             .into_iter()
@@ -246,7 +290,10 @@ impl Engine {
 
     /// How many endpoints (attached containers) a network has, or `None` when gone.
     pub fn network_endpoints(&self, id: &str) -> Result<Option<usize>, String> {
-        match self.rt.block_on(self.docker.inspect_network(id, None)) {
+        match self.call(
+            "inspecting a network",
+            self.docker.inspect_network(id, None),
+        )? {
             Ok(n) => Ok(Some(n.containers.map_or(0, |c| c.len()))),
             Err(e) if status_of(&e) == Some(404) => Ok(None),
             Err(e) => Err(format!("inspecting network {id}: {}", describe(&e))),
@@ -259,8 +306,7 @@ impl Engine {
             ..Default::default()
         };
         let list = self
-            .rt
-            .block_on(self.docker.list_images(Some(options)))
+            .call("listing images", self.docker.list_images(Some(options)))?
             .map_err(|e| format!("listing images: {}", describe(&e)))?;
         Ok(list
             .into_iter()
@@ -276,7 +322,7 @@ impl Engine {
 
     /// True when a local image by this name or id exists.
     pub fn image_exists(&self, name: &str) -> Result<bool, String> {
-        match self.rt.block_on(self.docker.inspect_image(name)) {
+        match self.call("inspecting an image", self.docker.inspect_image(name))? {
             Ok(_) => Ok(true),
             Err(e) if status_of(&e) == Some(404) => Ok(false),
             Err(e) => Err(format!("inspecting image {name}: {}", describe(&e))),
@@ -294,7 +340,11 @@ impl Engine {
         let mut pause = Duration::from_millis(100);
         loop {
             match self.disk_usage_once() {
-                Err(e) if e.contains(DF_BUSY) && started.elapsed() < DF_BUSY_BUDGET => {
+                Err(e)
+                    if e.contains(DF_BUSY)
+                        && started.elapsed() < DF_BUSY_BUDGET
+                        && self.time_left() > pause =>
+                {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
@@ -310,8 +360,7 @@ impl Engine {
                 verbose: true,
             };
             let typed = self
-                .rt
-                .block_on(self.docker.df(Some(options)))
+                .call("GET /system/df", self.docker.df(Some(options)))?
                 .map_err(|e| format!("GET /system/df: {}", describe(&e)))?;
             let value = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
             if !df::is_empty_new_shape(&value) {
@@ -322,17 +371,17 @@ impl Engine {
         let host = std::env::var("DOCKER_HOST").ok();
         let endpoint = df::endpoint(host.as_deref())?;
         let path = format!("/v{}/system/df", self.api_version());
-        let value = df::fetch_raw(&endpoint, &path, TIMEOUT)?;
+        let value = df::fetch_raw(&endpoint, &path, self.deadline)?;
         df::parse(&value)
     }
 
     pub fn remove_volume(&self, name: &str) -> Result<Removal, String> {
         // Never forced: the engine's own in-use check stays as the last guard.
         let options = RemoveVolumeOptions { force: false };
-        removal(
-            self.rt
-                .block_on(self.docker.remove_volume(name, Some(options))),
-        )
+        removal(self.call(
+            "removing a volume",
+            self.docker.remove_volume(name, Some(options)),
+        )?)
     }
 
     pub fn remove_container(&self, id: &str) -> Result<Removal, String> {
@@ -343,14 +392,14 @@ impl Engine {
             force: false,
             link: false,
         };
-        removal(
-            self.rt
-                .block_on(self.docker.remove_container(id, Some(options))),
-        )
+        removal(self.call(
+            "removing a container",
+            self.docker.remove_container(id, Some(options)),
+        )?)
     }
 
     pub fn remove_network(&self, id: &str) -> Result<Removal, String> {
-        removal(self.rt.block_on(self.docker.remove_network(id)))
+        removal(self.call("removing a network", self.docker.remove_network(id))?)
     }
 
     pub fn remove_image(&self, name: &str) -> Result<Removal, String> {
@@ -360,20 +409,22 @@ impl Engine {
             platforms: None,
         };
         removal(
-            self.rt
-                .block_on(self.docker.remove_image(name, Some(options), None))
-                .map(|_| ()),
+            self.call(
+                "removing an image",
+                self.docker.remove_image(name, Some(options), None),
+            )?
+            .map(|_| ()),
         )
     }
 
     /// Prunes the whole build cache (the API cannot target single records).
     pub fn prune_build_cache(&self) -> Result<u64, String> {
         let out = self
-            .rt
-            .block_on(
+            .call(
+                "POST /build/prune",
                 self.docker
                     .prune_build(None::<bollard::query_parameters::PruneBuildOptions>),
-            )
+            )?
             .map_err(|e| format!("POST /build/prune: {}", describe(&e)))?;
         Ok(out
             .space_reclaimed
@@ -408,60 +459,66 @@ impl Engine {
             ..Default::default()
         };
         let created = self
-            .rt
-            .block_on(
+            .call(
+                "creating the inspection container",
                 self.docker
                     .create_container(None::<CreateContainerOptions>, body),
-            )
+            )?
             .map_err(|e| format!("creating the inspection container: {}", describe(&e)))?;
         let id = created.id;
-        let result = self.rt.block_on(async {
-            self.docker
-                .start_container(
-                    &id,
-                    None::<bollard::query_parameters::StartContainerOptions>,
-                )
-                .await
-                .map_err(|e| format!("starting the inspection container: {}", describe(&e)))?;
-            let mut wait = self
-                .docker
-                .wait_container(&id, None::<WaitContainerOptions>);
-            let mut code = 0;
-            while let Some(item) = wait.next().await {
-                match item {
-                    Ok(r) => code = r.status_code,
-                    // bollard reports a non-zero exit as an error carrying the code.
-                    Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
-                    Err(e) => {
-                        return Err(format!(
-                            "waiting for the inspection container: {}",
-                            describe(&e)
-                        ))
+        let result = self
+            .call("running the inspection container", async {
+                self.docker
+                    .start_container(
+                        &id,
+                        None::<bollard::query_parameters::StartContainerOptions>,
+                    )
+                    .await
+                    .map_err(|e| format!("starting the inspection container: {}", describe(&e)))?;
+                let mut wait = self
+                    .docker
+                    .wait_container(&id, None::<WaitContainerOptions>);
+                let mut code = 0;
+                while let Some(item) = wait.next().await {
+                    match item {
+                        Ok(r) => code = r.status_code,
+                        // bollard reports a non-zero exit as an error carrying the code.
+                        Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
+                        Err(e) => {
+                            return Err(format!(
+                                "waiting for the inspection container: {}",
+                                describe(&e)
+                            ))
+                        }
                     }
                 }
-            }
-            let options = LogsOptions {
-                stdout: true,
-                stderr: true,
-                ..Default::default()
-            };
-            let mut logs = self.docker.logs(&id, Some(options));
-            let mut text = String::new();
-            while let Some(chunk) = logs.next().await {
-                let chunk = chunk
-                    .map_err(|e| format!("reading the inspection output: {}", describe(&e)))?;
-                text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-            }
-            Ok((code, text))
-        });
+                let options = LogsOptions {
+                    stdout: true,
+                    stderr: true,
+                    ..Default::default()
+                };
+                let mut logs = self.docker.logs(&id, Some(options));
+                let mut text = String::new();
+                while let Some(chunk) = logs.next().await {
+                    let chunk = chunk
+                        .map_err(|e| format!("reading the inspection output: {}", describe(&e)))?;
+                    text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                }
+                Ok((code, text))
+            })
+            .and_then(|inner| inner);
         let remove = RemoveContainerOptions {
             v: false,
             force: true,
             link: false,
         };
-        let _ = self
-            .rt
-            .block_on(self.docker.remove_container(&id, Some(remove)));
+        let _ = self.rt.block_on(async {
+            tokio::time::timeout(
+                CLEANUP_TIMEOUT,
+                self.docker.remove_container(&id, Some(remove)),
+            )
+            .await
+        });
         result
     }
 }
@@ -472,6 +529,7 @@ fn volume_info(v: bollard::models::Volume) -> VolumeInfo {
         created_at: v.created_at,
         labels: v.labels.into_iter().collect(),
         driver: v.driver,
+        options: v.options.into_iter().collect(),
         mountpoint: v.mountpoint,
     }
 }

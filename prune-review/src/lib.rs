@@ -17,9 +17,7 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Subcommand};
-use day2_core::{
-    cli, duration::parse_duration, exit::EXIT_CODES_HELP, Exit, Io, Record, RecordSink,
-};
+use day2_core::{bounded, cli, exit::EXIT_CODES_HELP, Exit, Io, Record, RecordSink};
 use serde_json::json;
 
 pub mod apply;
@@ -69,6 +67,10 @@ pub struct Common {
     /// `apply` enforces it again on every object just before deleting it.
     #[arg(long, global = true, value_name = "label=KEY[=VALUE]")]
     pub filter: Option<String>,
+    /// Deadline of the whole run: every engine call ends by it, and a stalled engine
+    /// is an `engine_timeout` error (exit 1), never a hang. From 1s to 1 day.
+    #[arg(long, global = true, default_value = "10m", value_parser = bounded::duration(bounded::SECOND, bounded::DAY), value_name = "DURATION")]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,7 +106,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub include_compose: bool,
     /// Only propose objects created longer ago than this (e.g. 7d, 24h).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = bounded::duration(Duration::ZERO, 3650 * bounded::DAY), value_name = "DURATION")]
     pub older_than: Option<Duration>,
     /// Also propose caches: stopped containers, unused networks, dangling images and
     /// (without --filter) the build cache.
@@ -131,8 +133,8 @@ pub struct InspectArgs {
     /// A local image with `sh`, `find`, `du`, `sort` (e.g. busybox); nothing is pulled.
     #[arg(long, env = "PRUNE_REVIEW_IMAGE", value_name = "IMAGE")]
     pub image: Option<String>,
-    /// How many of the largest entries to list.
-    #[arg(long, default_value_t = 10)]
+    /// How many of the largest entries to list (1 to 1000).
+    #[arg(long, default_value_t = 10, value_parser = bounded::count::<usize>(1, 1000))]
     pub top: usize,
 }
 
@@ -207,12 +209,16 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         interactive,
     } = io;
     let mut sink = RecordSink::new(TOOL, *stdout);
-    let engine = match Engine::connect() {
+    let engine = match Engine::connect(args.common.timeout) {
         Ok(engine) => engine,
         Err(e) => {
-            let _ = sink
-                .emit(Record::error("engine", "docker", "engine_unreachable").message(e.clone()));
-            let _ = writeln!(stderr, "{TOOL}: {e}");
+            let reason = if engine::is_timeout(&e) {
+                "engine_timeout"
+            } else {
+                "engine_unreachable"
+            };
+            let _ = sink.emit(Record::error("engine", "docker", reason).message(e.clone()));
+            let _ = writeln!(stderr, "{TOOL}: {}", cli::for_stderr(&e));
             return sink.exit();
         }
     };
@@ -235,13 +241,18 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     match result {
         Ok(()) | Err(Stop::Closed) => {}
         Err(Stop::Engine(e)) => {
+            let reason = if engine::is_timeout(&e) {
+                "engine_timeout"
+            } else {
+                "engine_error"
+            };
             let _ = ctx
                 .sink
-                .emit(Record::error("engine", "docker", "engine_error").message(e.clone()));
-            let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
+                .emit(Record::error("engine", "docker", reason).message(e.clone()));
+            let _ = writeln!(ctx.stderr, "{TOOL}: {}", cli::for_stderr(&e));
         }
         Err(Stop::Usage(e)) => {
-            let _ = writeln!(ctx.stderr, "{TOOL}: {e}");
+            let _ = writeln!(ctx.stderr, "{TOOL}: {}", cli::for_stderr(&e));
             return Exit::Usage;
         }
     }

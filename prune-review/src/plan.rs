@@ -62,6 +62,44 @@ pub struct Item {
     pub size_bytes: Option<u64>,
     /// Why it is a candidate: the volume class, `stopped`, `unused`, `dangling`, ...
     pub reason: String,
+    /// A volume's labels, driver and driver options as planned: a volume re-created
+    /// under the same name within the same second (the creation time has whole
+    /// seconds) is told apart by them. `None` for other kinds.
+    pub identity: Option<VolumeIdentity>,
+}
+
+/// What a volume is, beyond its name and creation second.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeIdentity {
+    pub labels: BTreeMap<String, String>,
+    pub driver: String,
+    pub options: BTreeMap<String, String>,
+}
+
+impl VolumeIdentity {
+    /// The plan line's fields for it.
+    pub fn data(&self) -> Value {
+        json!({"labels": self.labels, "driver": self.driver, "options": self.options})
+    }
+
+    fn from_data(data: &Value) -> Result<VolumeIdentity, String> {
+        let map = |key: &str| -> Result<BTreeMap<String, String>, String> {
+            serde_json::from_value(data.get(key).cloned().unwrap_or(Value::Null)).map_err(|_| {
+                format!(
+                    "data.{key} is missing or not an object of strings: without it a volume re-created under the same name cannot be told apart (write the plan again)"
+                )
+            })
+        };
+        Ok(VolumeIdentity {
+            labels: map("labels")?,
+            driver: data
+                .get("driver")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| "data.driver is missing: without it a volume re-created under the same name cannot be told apart (write the plan again)".to_owned())?,
+            options: map("options")?,
+        })
+    }
 }
 
 impl Item {
@@ -74,6 +112,12 @@ impl Item {
             "created": self.created,
             "size_bytes": self.size_bytes,
         });
+        if let (Some(obj), Some(Value::Object(identity))) = (
+            data.as_object_mut(),
+            self.identity.as_ref().map(VolumeIdentity::data),
+        ) {
+            obj.extend(identity);
+        }
         if let (Some(obj), Value::Object(more)) = (data.as_object_mut(), extra) {
             for (k, v) in more {
                 obj.entry(k).or_insert(v);
@@ -126,6 +170,10 @@ impl Item {
                 "data.created is missing: without it the object cannot be identified".into(),
             );
         }
+        let identity = match kind {
+            Kind::Volume => Some(VolumeIdentity::from_data(data)?),
+            _ => None,
+        };
         Ok(Item {
             kind,
             id,
@@ -133,11 +181,14 @@ impl Item {
             created,
             size_bytes: data.get("size_bytes").and_then(Value::as_u64),
             reason: record.reason.clone().unwrap_or_default(),
+            identity,
         })
     }
 }
 
-/// Reads a whole plan: every non-blank line must be a plan record.
+/// Reads a whole plan: every non-blank line must be a plan record. A line nested
+/// deeper than serde_json's recursion limit (128) is such an error, never a stack
+/// overflow.
 pub fn read(text: &str, source: &str) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();
     let mut seen = BTreeMap::new();
@@ -176,6 +227,11 @@ mod tests {
             created: json!("2026-11-27T10:00:00Z"),
             size_bytes: Some(5),
             reason: "orphan_anonymous".into(),
+            identity: Some(VolumeIdentity {
+                labels: BTreeMap::from([("a".into(), "b".into())]),
+                driver: "local".into(),
+                options: BTreeMap::new(),
+            }),
         };
         let text = format!("{}\n\n{}\n", line(&item), line(&item));
         assert_eq!(read(&text, "plan").unwrap(), vec![item]);
@@ -192,6 +248,7 @@ mod tests {
             created: Value::Null,
             size_bytes: None,
             reason: "unused".into(),
+            identity: None,
         };
         let err = read(&line(&item), "p").unwrap_err();
         assert!(err.contains("p:1: data.created"), "{err}");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{anonymous_volume, apply, container, plan_text, scoped, volume_exists};
 use day2_core::Verdict;
-use day2_tests::docker::{docker, test_image, TestScope};
+use day2_tests::docker::{docker, docker_stdout, test_image, TestScope};
 use serde_json::Value;
 
 #[test]
@@ -696,4 +696,84 @@ fn inspect_shows_contents_and_needs_a_local_image() {
     assert_eq!(out.code, 1, "{out:#?}");
     assert_eq!(out.reason("engine", "docker"), "engine_error");
     assert!(volume_exists(&vol));
+}
+
+/// Issue 18: apply's re-check compared only the creation time, which the engine
+/// gives in whole seconds, so a volume removed and re-created under the same name
+/// within the same second, with other labels or other driver options, was deleted
+/// as the planned one. Labels, driver and options are compared too.
+#[test]
+fn a_volume_recreated_within_the_same_second_with_another_identity_is_kept() {
+    let scope = TestScope::new("samesecond");
+    let label = scope.label();
+    let created = |name: &str| docker_stdout(&["volume", "inspect", "-f", "{{.CreatedAt}}", name]);
+    // Re-creating within the same second is a race with the clock: bounded retries.
+    for attempt in 0..10 {
+        let relabelled = scope.volume(&format!("l{attempt}"), &["org.day2.role=cache"]);
+        let retyped = scope.name(&format!("o{attempt}"));
+        docker(&[
+            "volume",
+            "create",
+            "--label",
+            &label,
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            &retyped,
+        ]);
+        let plan = scoped(&scope, &["plan", "--include-named"]);
+        let text: String = plan_text(&plan)
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("\"{relabelled}\"")) || l.contains(&format!("\"{retyped}\""))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(text.lines().count(), 2, "both planned: {text}");
+        assert!(
+            text.contains("\"driver\":\"local\"") && text.contains("\"type\":\"tmpfs\""),
+            "{text}"
+        );
+        let before = (created(&relabelled), created(&retyped));
+        docker(&["volume", "rm", &relabelled, &retyped]);
+        docker(&[
+            "volume",
+            "create",
+            "--label",
+            &label,
+            "--label",
+            "org.day2.role=models",
+            &relabelled,
+        ]);
+        docker(&[
+            "volume",
+            "create",
+            "--label",
+            &label,
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            "-o",
+            "o=size=1m",
+            &retyped,
+        ]);
+        if (created(&relabelled), created(&retyped)) != before {
+            // A second boundary fell between: not the case under test; try again.
+            continue;
+        }
+        let out = apply(&scope, &text, &[]);
+        assert_eq!(out.code, 0, "{out:#?}");
+        assert!(out.deleted().is_empty(), "{out:#?}");
+        let r = out.find("delete", &relabelled);
+        assert_eq!(r.reason.as_deref(), Some("identity_changed"), "{r:?}");
+        assert_eq!(r.data["changed"], serde_json::json!(["labels"]));
+        let r = out.find("delete", &retyped);
+        assert_eq!(r.reason.as_deref(), Some("identity_changed"), "{r:?}");
+        assert_eq!(r.data["changed"], serde_json::json!(["options"]));
+        assert!(volume_exists(&relabelled) && volume_exists(&retyped));
+        return;
+    }
+    panic!("could not re-create the volumes within one second in 10 attempts");
 }

@@ -221,7 +221,8 @@ fn a_hand_written_plan_line_for_the_model_volume_is_never_deleted() {
         "v": 1, "tool": "prune-review", "check": "plan.volume", "target": "deploy_ollama-data",
         "verdict": "info", "reason": "orphan_named", "ts": "2026-11-28T00:00:00Z",
         "data": {"kind": "volume", "id": "deploy_ollama-data", "name": "deploy_ollama-data",
-                 "created": "2026-11-27T10:00:00Z", "size_bytes": 12_000_000_000u64}
+                 "created": "2026-11-27T10:00:00Z", "size_bytes": 12_000_000_000u64,
+                 "labels": {"org.day2.test.scope": "fake"}, "driver": "local", "options": {}}
     });
     let out = run_with(
         fake.command(&[
@@ -314,11 +315,12 @@ fn bad_input_is_one_line_and_exit_2() {
     );
     usage(&["review", "--filter", "name=x"], "", "--filter");
     usage(&["review", "--protect", "label:"], "", "--protect");
-    // clap's own message for a bad flag value, with its usage hint.
+    // A bad flag value: one line naming the flag and what it takes.
     let out = run_with(common::command(&["plan", "--older-than", "soon"]), "");
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("invalid duration \"soon\""),
+        out.stderr
+            .contains("invalid value \"soon\" for --older-than: a duration from 0 to 3650 days"),
         "{}",
         out.stderr
     );
@@ -340,5 +342,206 @@ fn help_is_complete() {
         "Exit codes",
     ] {
         assert!(text.contains(word), "help lacks {word}:\n{text}");
+    }
+}
+
+/// Runs a command against a fake engine with a deadline the test enforces.
+fn bounded(cmd: std::process::Command, stdin: &str, limit: std::time::Duration) -> common::Run {
+    let out = day2_tests::process::run_bounded(cmd, stdin.as_bytes(), limit);
+    common::decode(&std::process::Output {
+        status: out.status,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
+}
+
+/// Issue 18: a stalled engine held a run for up to 300 s (bollard's timeout). Every
+/// engine call now ends by the run's `--timeout`: an `engine_timeout` error, exit 1.
+#[test]
+fn a_stalled_engine_ends_the_run_at_its_deadline() {
+    use std::time::{Duration, Instant};
+    let stall = |method: &str, path: &str| {
+        // Bounded: long enough to outlive every deadline below, short enough to end.
+        std::thread::sleep(Duration::from_secs(40));
+        (404, format!("{{\"message\":\"{method} {path} stalled\"}}"))
+    };
+    let fake = FakeEngine::start("1.41", Arc::new(stall));
+    let started = Instant::now();
+    let out = bounded(
+        fake.command(&["review", "--timeout", "2s"]),
+        "",
+        Duration::from_secs(30),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 1, "{out:#?}");
+    let engine = out.find("engine", "docker");
+    assert_eq!(
+        (engine.verdict, engine.reason.as_deref()),
+        (Verdict::Error, Some("engine_timeout"))
+    );
+    assert!(
+        engine
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("within the run's --timeout of 2 seconds"),
+        "{engine:?}"
+    );
+
+    // A delete that stalls: that item is an error, the rest is not attempted.
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&deletes);
+    let df: Value = serde_json::from_str(OLD).unwrap();
+    let volumes = volumes_of(&df);
+    let fake = FakeEngine::start(
+        "1.41",
+        Arc::new(move |method, path| match (method, path) {
+            ("GET", "/system/df") => (200, OLD.to_owned()),
+            ("GET", "/volumes") => (
+                200,
+                json!({"Volumes": volumes, "Warnings": null}).to_string(),
+            ),
+            ("GET", "/containers/json" | "/networks" | "/images/json") => (200, "[]".to_owned()),
+            ("GET", p) if p.starts_with("/volumes/") => {
+                let name = &p["/volumes/".len()..];
+                match volumes.iter().find(|v| v["Name"] == name) {
+                    Some(v) => (200, v.to_string()),
+                    None => (404, r#"{"message":"no such volume"}"#.to_owned()),
+                }
+            }
+            ("DELETE", _) => {
+                seen.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_secs(40));
+                (204, String::new())
+            }
+            _ => (404, r#"{"message":"page not found"}"#.to_owned()),
+        }),
+    );
+    let plan = plan_for(&fake);
+    assert_eq!(plan.lines().count(), 2, "{plan}");
+    let args = [
+        "apply",
+        "--yes",
+        "--timeout",
+        "3s",
+        "--filter",
+        "label=org.day2.test.scope=fake",
+    ];
+    let started = Instant::now();
+    let out = bounded(fake.command(&args), &plan, Duration::from_secs(30));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert_eq!(
+        deletes.load(Ordering::SeqCst),
+        1,
+        "one delete tried, then the run ended"
+    );
+    let failed: Vec<_> = out
+        .checks("delete")
+        .into_iter()
+        .filter(|r| r.reason.as_deref() == Some("delete_failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{out:#?}");
+    assert_eq!(out.reason("engine", "docker"), "engine_timeout");
+}
+
+/// A plan nested deeper than serde_json's recursion limit (128) is a one-line usage
+/// error naming the file and line, before any engine is asked; so is a plan that
+/// never ends (`/dev/zero`), at its 64 MiB cap.
+#[test]
+fn hostile_plans_are_one_line_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("deep.jsonl");
+    let depth = 50_000;
+    let line = format!(
+        "{{\"v\":1,\"tool\":\"prune-review\",\"check\":\"plan.volume\",\"target\":\"x\",\"verdict\":\"info\",\"reason\":\"r\",\"ts\":\"t\",\"data\":{}{}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    std::fs::write(&deep, format!("\n{line}\n")).unwrap();
+    let nowhere = "unix:///nonexistent/docker.sock";
+    for (plan, expected) in [
+        (
+            deep.to_str().unwrap(),
+            format!(
+                "{}:2: not a day2 record: recursion limit exceeded",
+                deep.display()
+            ),
+        ),
+        (
+            "/dev/zero",
+            "cannot read --plan /dev/zero: larger than 64 MiB".to_owned(),
+        ),
+    ] {
+        let mut cmd = common::command(&["apply", "--yes", "--plan", plan, "--filter", "label=x"]);
+        cmd.env("DOCKER_HOST", nowhere);
+        let out = bounded(cmd, "", std::time::Duration::from_secs(60));
+        assert_eq!(out.code, 2, "{out:#?}");
+        assert!(out.records.is_empty());
+        assert!(
+            out.stderr.starts_with(&format!("prune-review: {expected}")),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+}
+
+#[test]
+fn numbers_out_of_range_are_usage_errors() {
+    for (args, expected) in [
+        (
+            &["review", "--timeout", "0s"][..],
+            "for --timeout: a duration from 1 second to 1 day",
+        ),
+        (&["review", "--timeout", "1e300"][..], "for --timeout:"),
+        (
+            &["plan", "--older-than", "99999999999d"][..],
+            "for --older-than: a duration from 0 to 3650 days",
+        ),
+        (
+            &["inspect", "v", "--top", "0"][..],
+            "for --top: a whole number from 1 to 1000",
+        ),
+        (
+            &["inspect", "v", "--top", "18446744073709551616"][..],
+            "for --top:",
+        ),
+    ] {
+        let mut cmd = common::command(args);
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+        let out = bounded(cmd, "", std::time::Duration::from_secs(30));
+        assert_eq!(out.code, 2, "{args:?}: {out:#?}");
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+    }
+}
+
+/// A canary credential in DOCKER_HOST appears in no output.
+#[test]
+fn docker_host_credentials_never_reach_any_output() {
+    const CANARY: &str = "CANARY-b7e4";
+    let host = format!("tcp://admin:{CANARY}@127.0.0.1:1");
+    for args in [
+        &["review"][..],
+        &["plan"][..],
+        &["apply", "--yes", "--filter", "label=x"][..],
+    ] {
+        let mut cmd = common::command(args);
+        cmd.env("DOCKER_HOST", &host);
+        let out = day2_tests::process::run_bounded(cmd, b"", std::time::Duration::from_secs(30));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stdout.contains(CANARY) && !stderr.contains(CANARY),
+            "{args:?}\n{stdout}\n{stderr}"
+        );
     }
 }

@@ -32,14 +32,14 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
             return Exit::Usage;
         }
     };
-    let old_bytes = match std::fs::read(&args.manifest) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            io.error(
-                TOOL,
-                format!("cannot read {}: {e}", args.manifest.display()),
-            );
+    let old_bytes = match day2_core::input::read_file_if_exists(
+        &args.manifest,
+        "manifest",
+        crate::MANIFEST_LIMIT,
+    ) {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            io.error(TOOL, message);
             return Exit::Usage;
         }
     };
@@ -185,6 +185,11 @@ pub fn run(args: &GenerateArgs, io: &mut Io<'_>) -> Exit {
     let record = if failed > 0 {
         Record::fail("manifest", &target, "not_written").message(format!(
             "{failed} file(s) could not be listed; the manifest was left as it was"
+        ))
+    } else if generated.is_empty() {
+        // An empty manifest verifies nothing: never write one, never pass one.
+        Record::error("manifest", &target, "no_entries").message(format!(
+            "no file to list, so {target} was left as it was: an empty manifest would check nothing"
         ))
     } else if same_bytes {
         Record::pass("manifest", &target).message("the manifest is up to date")

@@ -9,7 +9,6 @@
 //! browser refuses a cross-origin resource that carries `integrity`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -196,8 +195,21 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
             }
         }
     }
-    let summary = Record::info("summary", &root.canonical.display().to_string(), "summary")
-        .message(format!("{} pages, {asset_count} assets", pages.len()))
+    let root_shown = root.canonical.display().to_string();
+    // No page read is no check; pages that load nothing have nothing to check.
+    let summary = if pages.is_empty() {
+        Record::error("summary", &root_shown, "no_pages")
+            .message("no HTML page could be read: nothing was checked")
+    } else if asset_count == 0 {
+        Record::warn("summary", &root_shown, "no_subresources").message(format!(
+            "{} page(s) read, none loads a script or stylesheet: no integrity attribute to check",
+            pages.len()
+        ))
+    } else {
+        Record::info("summary", &root_shown, "summary")
+            .message(format!("{} pages, {asset_count} assets", pages.len()))
+    };
+    let summary = summary
         .data(json!({
             "pages": pages.len(),
             "assets": asset_count,
@@ -211,16 +223,9 @@ pub fn run(args: &HtmlArgs, io: &mut Io<'_>) -> Exit {
 
 fn read_page(root: &Root, path: &std::path::Path) -> Result<Page, Refusal> {
     let key = root.key_of(path)?;
-    let file = root.open_key(&key)?;
-    let mut html = Vec::new();
-    file.take(PAGE_LIMIT + 1)
-        .read_to_end(&mut html)
-        .map_err(Refusal::Unreadable)?;
-    if html.len() as u64 > PAGE_LIMIT {
-        return Err(Refusal::Unreadable(std::io::Error::other(format!(
-            "larger than {PAGE_LIMIT} bytes"
-        ))));
-    }
+    let mut file = root.open_key(&key)?;
+    let html = day2_core::input::read_capped(&mut file, "the page", PAGE_LIMIT)
+        .map_err(|e| Refusal::Unreadable(std::io::Error::other(e)))?;
     let dir = key.rsplit_once('/').map_or("", |(dir, _)| dir);
     let assets = scan(&html)
         .into_iter()

@@ -11,7 +11,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
+use day2_core::{bounded, cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
 
 pub mod generate;
 pub mod hash;
@@ -27,6 +27,12 @@ pub const TOOL: &str = "sri-check";
 
 /// The manifest's file name, in the working directory unless `--manifest` says otherwise.
 pub const DEFAULT_MANIFEST: &str = "sri-manifest.json";
+
+/// The largest manifest read: 64 MiB (about half a million entries).
+pub const MANIFEST_LIMIT: u64 = 64 * day2_core::input::MIB;
+
+/// `--jobs`: from 1 to 1024 files hashed at once.
+const JOBS: bounded::CountRange<usize> = bounded::count(1, 1024);
 
 /// Verifies and generates the SRI manifest and checks the integrity attributes of HTML pages.
 ///
@@ -62,7 +68,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Files hashed at once [default: one per core].
-    #[arg(long, short, value_name = "N")]
+    #[arg(long, short, value_name = "N", value_parser = JOBS)]
     pub jobs: Option<usize>,
 }
 
@@ -92,7 +98,7 @@ pub struct GenerateArgs {
     #[arg(short = '0', long)]
     pub null: bool,
     /// Files hashed at once [default: one per core].
-    #[arg(long, short, value_name = "N")]
+    #[arg(long, short, value_name = "N", value_parser = JOBS)]
     pub jobs: Option<usize>,
 }
 
@@ -116,7 +122,7 @@ pub struct HtmlArgs {
     #[arg(short = '0', long)]
     pub null: bool,
     /// Files hashed at once [default: one per core].
-    #[arg(long, short, value_name = "N")]
+    #[arg(long, short, value_name = "N", value_parser = JOBS)]
     pub jobs: Option<usize>,
 }
 

@@ -23,14 +23,17 @@ pub struct Manifest {
     pub entries: Map<String, Value>,
 }
 
-/// Reads and parses a manifest; the error is the one-line message for exit 2,
-/// naming the file and, for syntax errors, the line and column.
+/// Reads and parses a manifest (a file, a pipe, `/dev/stdin`, up to
+/// [`crate::MANIFEST_LIMIT`]); the error is the one-line message for exit 2, naming
+/// the file and, for syntax errors, the line and column.
 pub fn load(path: &Path) -> Result<Manifest, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = day2_core::input::read_file(path, "manifest", crate::MANIFEST_LIMIT)?;
     parse(&bytes).map_err(|e| format!("{}:{e}", path.display()))
 }
 
-/// Parses manifest bytes; the error starts with `line:column: `.
+/// Parses manifest bytes; the error starts with `line:column: `. Nesting deeper
+/// than serde_json's recursion limit (128 levels) is such an error
+/// ("recursion limit exceeded"), never a stack overflow.
 pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         let text = e.to_string();

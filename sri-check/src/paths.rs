@@ -307,12 +307,17 @@ fn glob(pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(matched)
 }
 
+/// The most read from a path list on stdin: 64 MiB.
+const PATH_LIST_LIMIT: u64 = 64 * day2_core::input::MIB;
+
 /// Reads a list of paths, skipping empty lines. Names are taken as raw bytes on
 /// Unix, so non-UTF-8 names from `find` arrive intact (and are refused later with a
 /// record, not a crash).
 fn read_list(stdin: &mut dyn BufRead, nul: bool) -> Result<Vec<PathBuf>, String> {
     let separator = if nul { b'\0' } else { b'\n' };
     let mut paths = Vec::new();
+    // An endless stdin (`yes | sri-check generate -`) stops at the cap.
+    let mut stdin = std::io::Read::take(stdin, PATH_LIST_LIMIT + 1);
     loop {
         let mut item = Vec::new();
         let n = stdin
@@ -320,6 +325,12 @@ fn read_list(stdin: &mut dyn BufRead, nul: bool) -> Result<Vec<PathBuf>, String>
             .map_err(|e| format!("reading paths from stdin: {e}"))?;
         if n == 0 {
             break;
+        }
+        if stdin.limit() == 0 {
+            return Err(format!(
+                "reading paths from stdin: more than {} MiB of paths",
+                PATH_LIST_LIMIT / day2_core::input::MIB
+            ));
         }
         if item.last() == Some(&separator) {
             item.pop();

@@ -66,13 +66,19 @@ pub fn run(args: &VerifyArgs, io: &mut Io<'_>) -> Exit {
     );
     let elapsed = started.elapsed();
     let target = args.manifest.display().to_string();
-    let summary = Record::info("summary", &target, "summary")
-        .message(format!(
+    // A manifest without entries checked nothing: that is no clean verification.
+    let summary = if jobs.is_empty() {
+        Record::error("summary", &target, "no_entries")
+            .message(format!("{target} has no entries: nothing was verified"))
+    } else {
+        Record::info("summary", &target, "summary").message(format!(
             "{} entries, {} ok, {} bytes hashed",
             jobs.len(),
             reasons.get("ok").copied().unwrap_or(0),
             bytes
         ))
+    };
+    let summary = summary
         .data(json!({
             "entries": jobs.len(),
             "reasons": reasons,

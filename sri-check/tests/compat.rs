@@ -114,8 +114,14 @@ fn same_verdicts_and_exit_codes_as_the_reference_checker() {
     write_json(&tree, "escaping.json", escaping.into());
     assert_eq!(agree(&tree, "escaping.json"), 1);
 
+    // The one deliberate difference: the reference passes an empty manifest (it
+    // checked nothing and found nothing wrong); sri-check says nothing was verified
+    // (issue 18: a check that asked nothing is never a pass).
     tree.file("empty.json", b"{}\n");
-    assert_eq!(agree(&tree, "empty.json"), 0);
+    let (node_code, node) = reference_check(tree.path(), "empty.json");
+    assert_eq!((node_code, node.len()), (0, 0));
+    let ours = sri_check(tree.path(), &["--manifest", "empty.json"], b"");
+    assert_eq!(ours.code, 1, "{ours:?}");
 
     tree.file(
         "malformed.json",

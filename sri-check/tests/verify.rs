@@ -281,7 +281,7 @@ fn a_manifest_that_cannot_be_read_or_parsed_exits_2_naming_file_and_line() {
     let run = sri_check(tree.path(), &["--manifest", "absent.json"], b"");
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("cannot read absent.json"),
+        run.stderr.contains("cannot read manifest absent.json"),
         "{}",
         run.stderr
     );
@@ -300,13 +300,19 @@ fn a_manifest_that_cannot_be_read_or_parsed_exits_2_naming_file_and_line() {
     assert!(help.stdout.contains("Exit codes"));
 }
 
+/// Issue 18: a manifest without entries verified nothing, so its summary is an
+/// error (exit 1), never the clean exit 0 it used to be.
 #[test]
-fn an_empty_manifest_is_clean() {
+fn an_empty_manifest_is_no_clean_verification() {
     let tree = Tree::new();
     tree.file("sri-manifest.json", b"{}\n");
     let run = sri_check(tree.path(), &["-j", "1"], b"");
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.records.len(), 1);
+    assert_eq!(
+        run.outcome("summary", "sri-manifest.json"),
+        (Error, Some("no_entries"))
+    );
 }
 
 #[test]

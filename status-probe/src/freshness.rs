@@ -201,27 +201,7 @@ pub const MAX_CHANGELOG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a changelog (a file, a pipe, `/dev/stdin`) up to [`MAX_CHANGELOG_BYTES`].
 fn read_capped(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let cannot = |e: std::io::Error| format!("cannot read changelog {}: {e}", path.display());
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CHANGELOG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_CHANGELOG_BYTES {
-        return Err(format!(
-            "cannot read changelog {}: larger than {} MiB",
-            path.display(),
-            MAX_CHANGELOG_BYTES / (1024 * 1024)
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "cannot read changelog {}: not UTF-8 text (byte {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
+    day2_core::input::read_text(path, "changelog", MAX_CHANGELOG_BYTES)
 }
 
 /// The changelog and the repository whose tags name its releases.

@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use day2_core::duration::parse_duration;
+use day2_core::bounded;
 use day2_core::{cli, exit::EXIT_CODES_HELP, Exit, Io, Record};
 
 pub mod checks;
@@ -150,23 +150,23 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub wait_path: Option<String>,
     /// Time between two polls (seconds, or a duration like 500ms).
-    #[arg(long, env = "PRIMARY_POLL_INTERVAL_S", default_value = "5", value_parser = parse_interval)]
+    #[arg(long, env = "PRIMARY_POLL_INTERVAL_S", default_value = "5", value_parser = POLL)]
     pub interval: Duration,
     /// Deadline of the wait (seconds, or a duration like 10m); beyond it, exit 124.
-    #[arg(long, env = "PRIMARY_POLL_MAX_S", default_value = "600", value_parser = parse_wait_timeout)]
+    #[arg(long, env = "PRIMARY_POLL_MAX_S", default_value = "600", value_parser = SPAN.or_seconds())]
     pub timeout: Duration,
     /// Factor applied to the interval after each poll (1 = fixed interval).
-    #[arg(long, default_value = "1.5", value_parser = parse_backoff)]
+    #[arg(long, default_value = "1.5", value_parser = bounded::number("a factor", 1.0, 10.0))]
     pub backoff: f64,
     /// Largest interval the backoff grows to.
-    #[arg(long, default_value = "30s", value_parser = parse_bounded)]
+    #[arg(long, default_value = "30s", value_parser = POLL)]
     pub max_interval: Duration,
     /// How long `llm.path=down` may last before the wait gives up early (exit 1).
-    #[arg(long, default_value = "30s", value_parser = parse_bounded)]
+    #[arg(long, default_value = "30s", value_parser = SPAN)]
     pub grace: Duration,
 
     /// Warming SLO: warming inside it is a warn, beyond it a fail (`warming_over_budget`).
-    #[arg(long, value_parser = parse_bounded, value_name = "DURATION")]
+    #[arg(long, value_parser = SPAN, value_name = "DURATION")]
     pub warming_budget: Option<Duration>,
     /// When the stack was started (RFC 3339), for warming measured across runs.
     /// Default: the start of this run (of the wait).
@@ -190,86 +190,35 @@ pub struct Args {
     pub textfile: Option<PathBuf>,
 
     /// Deadline for connecting.
-    #[arg(long, default_value = "3s", value_parser = parse_bounded)]
+    #[arg(long, default_value = "3s", value_parser = NET)]
     pub connect_timeout: Duration,
     /// Deadline for each whole request, body included.
-    #[arg(long, default_value = "10s", value_parser = parse_bounded)]
+    #[arg(long, default_value = "10s", value_parser = NET)]
     pub http_timeout: Duration,
-    /// Largest response body read, in bytes.
-    #[arg(long, default_value = "1048576", value_name = "BYTES")]
+    /// Largest response body read: bytes, or a size like 512KB (up to 1 GiB).
+    #[arg(long, default_value = "1048576", value_name = "BYTES", value_parser = bounded::size(1, 1 << 30))]
     pub max_body: u64,
     /// Redirects to follow (0 shows them as they are).
-    #[arg(long, default_value = "0", value_name = "N")]
+    #[arg(long, default_value = "0", value_name = "N", value_parser = bounded::count::<u32>(0, 20))]
     pub max_redirects: u32,
     /// Do not verify TLS certificates (recorded in the output).
     #[arg(long)]
     pub insecure: bool,
 }
 
-/// The longest duration any flag or variable takes: 30 days. Beyond it a wait, a
-/// budget or a timeout is a typo, and deadlines computed from it could overflow.
-pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The longest duration any flag or variable takes: 30 days (day2-core's bound).
+pub const MAX_DURATION: Duration = bounded::MAX_DURATION;
 
-/// A duration flag (`500ms`, `2s`, `10m`), from 0 to [`MAX_DURATION`].
-fn parse_bounded(text: &str) -> Result<Duration, String> {
-    parse_duration(text).and_then(|d| in_range(text, d, ""))
-}
+/// A time between polls: `5` is five seconds (the PRIMARY_POLL_* variables are in
+/// seconds), `500ms` works too; from 1 ms to a day.
+const POLL: bounded::DurationRange =
+    bounded::duration(Duration::from_millis(1), bounded::DAY).or_seconds();
+/// A deadline, grace or budget: from 0 to 30 days.
+const SPAN: bounded::DurationRange = bounded::duration(Duration::ZERO, MAX_DURATION);
+/// A network timeout: from 1 ms to a day.
+const NET: bounded::DurationRange = bounded::duration(Duration::from_millis(1), bounded::DAY);
 
-fn in_range(text: &str, duration: Duration, source: &str) -> Result<Duration, String> {
-    if duration <= MAX_DURATION {
-        Ok(duration)
-    } else {
-        Err(out_of_range(text, source))
-    }
-}
-
-fn out_of_range(text: &str, source: &str) -> String {
-    format!(
-        "{} is out of range: a duration from 0 to 30 days{source}",
-        quoted(text.trim())
-    )
-}
-
-/// `5` is five seconds (the PRIMARY_POLL_* variables are in seconds); `500ms`, `2m`
-/// work too; from 0 to [`MAX_DURATION`]. `source` names the variable the value may
-/// come from, for the error.
-fn parse_seconds(text: &str, source: &str) -> Result<Duration, String> {
-    match text.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| *d <= MAX_DURATION)
-            .ok_or_else(|| out_of_range(text, source)),
-        Ok(_) => Err(format!(
-            "invalid duration {}: must be a positive number{source}",
-            quoted(text)
-        )),
-        Err(_) => parse_duration(text).and_then(|d| in_range(text, d, source)),
-    }
-}
-
-fn parse_interval(text: &str) -> Result<Duration, String> {
-    parse_seconds(text, " (--interval or PRIMARY_POLL_INTERVAL_S)")
-}
-
-fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
-    parse_seconds(text, " (--timeout or PRIMARY_POLL_MAX_S)")
-}
-
-fn parse_backoff(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(f) if (1.0..=10.0).contains(&f) => Ok(f),
-        _ => Err(format!(
-            "invalid backoff {}: a factor from 1 to 10",
-            quoted(text)
-        )),
-    }
-}
-
-/// A value quoted for a person, in JSON's notation (control characters escaped), so
-/// messages never show Rust's debug form.
-pub(crate) fn quoted(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
-}
+pub(crate) use day2_core::bounded::quoted;
 
 /// Splits an allow-list the way the backend does: on commas, spaces and newlines.
 pub fn split_origins(list: &str) -> Vec<String> {

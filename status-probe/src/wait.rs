@@ -162,7 +162,7 @@ pub fn run(
                 stderr,
                 "\r{}: waiting for {until}: {} (attempt {attempt}, {:.0}s of {:.0}s)   ",
                 crate::TOOL,
-                seen.state,
+                day2_core::cli::for_stderr(&seen.state),
                 elapsed.as_secs_f64(),
                 args.timeout.as_secs_f64()
             );

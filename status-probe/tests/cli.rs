@@ -52,46 +52,87 @@ fn bad_flags_are_one_line_usage_errors() {
 /// float that does not fit a Duration or a deadline that overflows.
 #[test]
 fn huge_durations_are_usage_errors_not_panics() {
-    /// Arguments, environment, what the error names.
-    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 6] = [
+    /// Arguments, environment, what the error names, the range it states.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 11] = [
         (
             &["--wait", "--timeout", "18446744073709551616"],
             &[],
-            "--timeout or PRIMARY_POLL_MAX_S",
+            "for --timeout:",
+            "from 0 to 30 days",
         ),
         (
             &["--wait", "--interval", "1e300"],
             &[],
-            "--interval or PRIMARY_POLL_INTERVAL_S",
+            "for --interval:",
+            "from 1 millisecond to 1 day",
         ),
         (
             &["--wait"],
             &[("PRIMARY_POLL_MAX_S", "1e300")],
-            "PRIMARY_POLL_MAX_S",
+            "for PRIMARY_POLL_MAX_S (the environment's --timeout):",
+            "from 0 to 30 days",
         ),
         (
             &["--wait"],
             &[("PRIMARY_POLL_INTERVAL_S", "1e19")],
-            "PRIMARY_POLL_INTERVAL_S",
+            "for PRIMARY_POLL_INTERVAL_S (the environment's --interval):",
+            "from 1 millisecond to 1 day",
         ),
-        (&["--http-timeout", "100000000000h"], &[], "--http-timeout"),
+        (
+            &["--wait"],
+            &[("PRIMARY_POLL_INTERVAL_S", "NaN")],
+            "for PRIMARY_POLL_INTERVAL_S",
+            "from 1 millisecond to 1 day",
+        ),
+        (
+            &["--http-timeout", "100000000000h"],
+            &[],
+            "for --http-timeout:",
+            "from 1 millisecond to 1 day",
+        ),
         (
             &["--warming-budget", "99999999999d"],
             &[],
-            "--warming-budget",
+            "for --warming-budget:",
+            "from 0 to 30 days",
+        ),
+        (
+            &["--backoff", "NaN"],
+            &[],
+            "for --backoff:",
+            "a factor from 1 to 10",
+        ),
+        (
+            &["--max-body", "99999999999999999999999"],
+            &[],
+            "for --max-body:",
+            "a size from 1 B to 1.0 GiB",
+        ),
+        (
+            &["--max-redirects", "4294967296"],
+            &[],
+            "for --max-redirects:",
+            "a whole number from 0 to 20",
+        ),
+        (
+            &["--connect-timeout", "0s"],
+            &[],
+            "for --connect-timeout:",
+            "from 1 millisecond to 1 day",
         ),
     ];
-    for (args, env, names) in cases {
+    for (args, env, names, range) in cases {
         let mut args = args.to_vec();
         args.extend(["--url", "http://127.0.0.1:1"]);
         let run = probe_env(&args, env);
         assert_eq!(run.code, 2, "{run:?}");
         assert!(!run.stderr.contains("panicked"), "{run:?}");
         assert!(
-            run.stderr.contains(names) && run.stderr.contains("from 0 to 30 days"),
+            run.stderr.contains(names) && run.stderr.contains(range),
             "{run:?}"
         );
+        assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
         assert!(run.stdout.is_empty());
     }
     // The largest accepted value still runs (and ends on its own terms).
@@ -99,7 +140,7 @@ fn huge_durations_are_usage_errors_not_panics() {
         "--url",
         "http://127.0.0.1:1",
         "--http-timeout",
-        "30d",
+        "1d",
         "ready",
     ]);
     assert_eq!(run.code, 1, "{run:?}");

@@ -25,7 +25,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub serve: bool,
     /// With --serve: stop after this long (e.g. 30s, 10m).
-    #[arg(long = "for", requires = "serve", value_parser = day2_core::duration::parse_duration, value_name = "DURATION")]
+    #[arg(long = "for", requires = "serve", value_parser = day2_core::bounded::duration(Duration::from_millis(1), day2_core::bounded::MAX_DURATION), value_name = "DURATION")]
     pub serve_for: Option<Duration>,
 }
 

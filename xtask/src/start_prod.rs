@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use day2_core::duration::parse_duration;
+use day2_core::bounded;
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
 use serde_json::json;
@@ -33,13 +33,13 @@ pub struct StartProdArgs {
     #[arg(long, default_value = "/_up", value_name = "PATH")]
     pub edge_path: String,
     /// Deadline of each wait (edge, then readiness); beyond it, exit 124.
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = bounded::duration(Duration::ZERO, bounded::MAX_DURATION))]
     pub timeout: Duration,
     /// First interval between polls (it backs off).
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = bounded::duration(Duration::from_millis(1), bounded::DAY))]
     pub interval: Duration,
     /// How long `llm.path=down` may last before the readiness wait gives up.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = bounded::duration(Duration::ZERO, bounded::MAX_DURATION))]
     pub grace: Duration,
     /// When the daemon probe fails, run docker-doctor's bounded recovery.
     #[arg(long)]
@@ -212,6 +212,11 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
         ))
     };
     let _ = sink.emit(last.data(data));
-    let _ = writeln!(io.stderr, "llm.path={path} primary_model_present={present}");
+    // Values from the server's answer: shown with terminal controls escaped.
+    let _ = writeln!(
+        io.stderr,
+        "{}",
+        day2_core::cli::for_stderr(&format!("llm.path={path} primary_model_present={present}"))
+    );
     sink.exit()
 }

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use day2_core::duration::parse_duration;
+use day2_core::bounded;
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
 use serde_json::{json, Value};
@@ -29,7 +29,7 @@ pub struct TriageArgs {
     #[arg(long = "origin", value_name = "ORIGIN")]
     pub origins: Vec<String>,
     /// The warming SLO.
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = bounded::duration(Duration::ZERO, bounded::MAX_DURATION))]
     pub warming_budget: Duration,
     /// When the stack was started (RFC 3339), so warming is measured from then.
     #[arg(long, value_name = "RFC3339")]
@@ -38,11 +38,15 @@ pub struct TriageArgs {
     #[arg(long, value_name = "URL")]
     pub edge: Option<String>,
     /// Requests sampled on each of the summary and the dependency check, for 5xx bursts.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = bounded::count::<u32>(1, 100_000))]
     pub samples: u32,
     /// Share of 5xx answers or transport errors that makes a burst.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, value_parser = bounded::number("a ratio", 0.0, 1.0))]
     pub burst_ratio: f64,
+    /// Do not verify TLS certificates (a self-signed edge): passed to every probe, and
+    /// recorded in the output. TLS is verified unless this is given.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// A signature found in the records.
@@ -377,6 +381,15 @@ fn diagnose(
     found
 }
 
+/// legacy-sampler's arguments for one URL.
+fn sampler_args<'a>(samples: &'a str, url: &'a str, insecure: bool) -> Vec<&'a str> {
+    let mut args = vec!["--samples", "off", "--timeout", "3s", "-n", samples, url];
+    if insecure {
+        args.push("--insecure");
+    }
+    args
+}
+
 pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     let budget = format!("{}ms", args.warming_budget.as_millis());
     let mut probe_args = vec![
@@ -393,6 +406,9 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     if let Some(started) = &args.started_at {
         probe_args.extend(["--started-at", started.as_str()]);
     }
+    if args.insecure {
+        probe_args.push("--insecure");
+    }
     let probe = invoke("status-probe", status_probe::run, &probe_args, b"");
 
     let base = args.url.trim_end_matches('/');
@@ -407,7 +423,7 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
         invoke(
             "legacy-sampler",
             legacy_sampler::run,
-            &["--samples", "off", "--timeout", "3s", "-n", &samples, url],
+            &sampler_args(&samples, url, args.insecure),
             b"",
         )
     };
@@ -416,7 +432,15 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
         Some(edge) => invoke(
             "tunnel-check",
             tunnel_check::run,
-            &["edge", "--edge", edge, "--origin", &args.url],
+            &[
+                &["edge", "--edge", edge, "--origin", &args.url][..],
+                if args.insecure {
+                    &["--insecure"][..]
+                } else {
+                    &[][..]
+                },
+            ]
+            .concat(),
             b"",
         ),
         None => ToolRun {
@@ -450,14 +474,15 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     let _ = writeln!(
         io.stderr,
         "triage of {}: {} signature(s)",
-        args.url,
+        day2_core::cli::for_stderr(&args.url),
         found.len()
     );
     for diagnosis in &found {
         let _ = writeln!(
             io.stderr,
             "  {:<20} {}",
-            diagnosis.signature, diagnosis.message
+            diagnosis.signature,
+            day2_core::cli::for_stderr(&diagnosis.message)
         );
         outcome = outcome.merge(diagnosis.verdict.exit());
     }
@@ -471,13 +496,36 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
                 Some(d.signature),
             )
             .message(d.message)
-            .data(json!({ "evidence": d.evidence }))
+            .data(json!({ "evidence": d.evidence, "insecure": args.insecure }))
         })
         .collect();
     if records.is_empty() {
-        records.push(
-            Record::pass("triage", &args.url).message("no known signature in the probes' records"),
-        );
+        // No signature is a clean bill only if every probe got its answer: checks
+        // that could not be made are no evidence of health (issue 18).
+        let unchecked: Vec<&Record> = runs
+            .iter()
+            .flat_map(|run| run.records.iter())
+            .filter(|r| r.verdict == Verdict::Error)
+            .collect();
+        let record = if unchecked.is_empty() {
+            Record::pass("triage", &args.url).message("no known signature in the probes' records")
+        } else {
+            outcome = outcome.merge(Exit::Failed);
+            let mut names: Vec<String> = unchecked
+                .iter()
+                .map(|r| format!("{} {}", r.check, words(r.reason.as_deref().unwrap_or(""))))
+                .collect();
+            names.dedup();
+            Record::error("triage", &args.url, "not_all_checked").message(format!(
+                "no known signature, but {} check(s) could not be made ({}): no verdict on what they look at",
+                unchecked.len(),
+                names.join(", ")
+            ))
+        };
+        records.push(record.data(json!({
+            "evidence": unchecked.into_iter().map(cite).collect::<Vec<_>>(),
+            "insecure": args.insecure,
+        })));
     }
     for record in records {
         if sink.emit(record).is_err() {

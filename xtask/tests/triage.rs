@@ -271,3 +271,118 @@ fn the_duplicate_header_and_the_spa_trap_are_told_too() {
         "{found:?}"
     );
 }
+
+/// Issue 18: "no known signature" is a pass only when every probe got its answer.
+/// A healthy stack whose edge cannot be reached (tunnel-check errors, no 52x, so no
+/// tunnel_dead) used to pass; it is now an error naming what was not checked.
+#[test]
+fn no_signature_with_checks_that_could_not_be_made_is_not_a_pass() {
+    let stack = healthy(BackendConfig::default());
+    let closed = day2_tests::fake_edge::closed_url().expect("closed port");
+    let (code, records) = triage(&stack.url(), &["--edge", &closed]);
+    assert_eq!(signatures(&records), Vec::<String>::new(), "{records:#?}");
+    let last = records.last().unwrap();
+    assert_eq!(
+        (&last["check"], &last["verdict"], &last["reason"]),
+        (&json!("triage"), &json!("error"), &json!("not_all_checked")),
+        "{records:#?}"
+    );
+    assert!(!last["data"]["evidence"].as_array().unwrap().is_empty());
+    assert_eq!(code, Some(1));
+}
+
+/// `--insecure` reaches every probe and is recorded; without it TLS stays verified.
+#[test]
+fn insecure_is_passed_to_every_probe_and_recorded() {
+    let stack = healthy(BackendConfig::default());
+    let (code, records) = triage(&stack.url(), &["--insecure"]);
+    assert_eq!(code, Some(0), "{records:#?}");
+    assert!(
+        records.iter().any(|r| r["tool"] == "status-probe"
+            && r["check"] == "tls"
+            && r["reason"] == "tls_verification_disabled"),
+        "{records:#?}"
+    );
+    let sampled: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["tool"] == "legacy-sampler" && r["check"] == "summary")
+        .collect();
+    assert_eq!(sampled.len(), 2, "{records:#?}");
+    assert!(
+        sampled.iter().all(|r| r["data"]["insecure"] == true),
+        "{sampled:#?}"
+    );
+    assert_eq!(records.last().unwrap()["data"]["insecure"], true);
+    let (_, records) = triage(&stack.url(), &[]);
+    assert!(!records.iter().any(|r| r["check"] == "tls"), "{records:#?}");
+    assert_eq!(records.last().unwrap()["data"]["insecure"], false);
+}
+
+#[test]
+fn numbers_out_of_range_are_usage_errors() {
+    for (args, expected) in [
+        (
+            &["--burst-ratio", "NaN"][..],
+            "for --burst-ratio: a ratio from 0 to 1",
+        ),
+        (
+            &["--burst-ratio", "2"][..],
+            "for --burst-ratio: a ratio from 0 to 1",
+        ),
+        (
+            &["--samples", "0"][..],
+            "for --samples: a whole number from 1 to 100000",
+        ),
+        (
+            &["--warming-budget", "1e300"][..],
+            "for --warming-budget: a duration from 0 to 30 days",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["triage", "--url", "http://127.0.0.1:1"])
+            .args(args)
+            .output()
+            .expect("run triage");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// A canary credential in the stack's URL and the edge's appears in no output.
+#[test]
+fn url_credentials_never_reach_any_output() {
+    const CANARY: &str = "CANARY-9e03";
+    let stack = healthy(BackendConfig::default());
+    let url = stack
+        .url()
+        .replacen("http://", &format!("http://ops:{CANARY}@"), 1);
+    let closed = day2_tests::fake_edge::closed_url().expect("closed port");
+    let edge = format!(
+        "{}/?token={CANARY}",
+        closed.replacen("http://", &format!("http://ops:{CANARY}@"), 1)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "triage",
+            "--url",
+            &url,
+            "--origin",
+            ORIGIN,
+            "--samples",
+            "3",
+            "--edge",
+            &edge,
+        ])
+        .output()
+        .expect("run triage");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.lines().count() > 5, "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains(CANARY) && !stderr.contains(CANARY),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ops:[REDACTED]@127.0.0.1"), "{stdout}");
+}

@@ -142,6 +142,8 @@ pub enum Mode {
     /// A project `deploy` with one running `ollama` container kept loaded forever
     /// (`OLLAMA_KEEP_ALIVE=-1`), whose stats call fails.
     OneOllama,
+    /// Answers `/version` with JSON nested 100,000 levels deep.
+    DeepJson,
 }
 
 /// A fake daemon on a Unix socket in its own temp dir. Its thread ends when the
@@ -232,6 +234,14 @@ fn answer(mut stream: UnixStream, mode: Mode) {
             return;
         }
         Mode::LaterOdd if !ladder.contains(&path) => (200, r#"{"odd":true}"#.to_owned()),
+        Mode::DeepJson if bare == "/version" => (
+            200,
+            format!(
+                r#"{{"ApiVersion":"{api}","Version":{}{}}}"#,
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ),
         Mode::OneOllama if bare == "/containers/json" && path.contains('?') => (
             200,
             r#"[{"Id":"f00d","Names":["/deploy-ollama-1"],"Labels":{"com.docker.compose.project":"deploy","com.docker.compose.service":"ollama"}}]"#.to_owned(),

@@ -297,7 +297,18 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         ratio,
         quiet,
     });
-    let (verdict, reason, message) = outcome.verdict(None);
+    // Logs without one access line are no evidence: a gate that did not fail on
+    // them has not passed either (issue 18: never a pass without an answer).
+    let problem = (access_lines == 0 && outcome.failed().is_none()).then(|| {
+        (
+            "no_access_lines",
+            format!(
+                "the logs hold no access line ({} line(s) read): nothing was counted",
+                tally.lines
+            ),
+        )
+    });
+    let (verdict, reason, message) = outcome.verdict(problem);
     let mut values = serde_json::Map::new();
     values.insert("api".into(), json!(tally.api));
     values.insert("legacy".into(), json!(tally.legacy));

@@ -14,7 +14,6 @@ mod report;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use day2_core::duration::parse_duration;
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io};
 use serde_json::{json, Value};
@@ -165,10 +164,10 @@ pub struct CutoverArgs {
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
     /// How long the legacy path must have been quiet.
-    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = day2_core::bounded::duration(Duration::ZERO, 3650 * day2_core::bounded::DAY))]
     pub quiet_for: Duration,
     /// Requests of a live sample (observe without logs, guard, verify).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = day2_core::bounded::count::<u32>(1, 1_000_000))]
     pub live_samples: u32,
     /// CI workflow file that must set FAIL_ON_LEGACY=true (repeatable).
     #[arg(long = "workflow", value_name = "FILE")]
@@ -304,8 +303,17 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
         .collect();
     let final_record = if args.dry_run {
         Record::info("cutover.verdict", &args.url, "dry_run").message("dry run: nothing was checked")
-    } else if failed.is_empty() {
+    } else if failed.is_empty() && outcomes.iter().all(|o| o.record.verdict == Verdict::Pass) {
         Record::pass("cutover.verdict", &args.url).message("every gate passed")
+    } else if failed.is_empty() {
+        // A gate that only warned (a live sample instead of logs) gave no answer to
+        // its question: the cutover is not proven, never passed (issue 18).
+        let open: Vec<&str> = outcomes
+            .iter()
+            .filter(|o| o.record.verdict != Verdict::Pass)
+            .map(|o| o.step.name())
+            .collect();
+        Record::warn("cutover.verdict", &args.url, "gates_unproven").message(format!("no gate failed, but not proven: {}", open.join(", ")))
     } else {
         Record::fail("cutover.verdict", &args.url, "gates_failed").message(format!("failed gates: {}", failed.join(", ")))
     }
@@ -315,8 +323,10 @@ pub fn run(args: &CutoverArgs, io: &mut Io<'_>) -> Exit {
     }
     let exit = sink.exit();
     if let Some(path) = &args.report {
-        let text = report::markdown(args, &outcomes, &final_record);
-        if let Err(err) = std::fs::write(path, text) {
+        // Records are masked as they are written; the report is text of its own.
+        let report = report::markdown(args, &outcomes, &final_record);
+        let text = day2_core::redact::mask_urls(&report);
+        if let Err(err) = std::fs::write(path, text.as_bytes()) {
             io.error(
                 crate::TOOL,
                 format!("cannot write the report {}: {err}", path.display()),
@@ -339,13 +349,13 @@ fn run_step(step: Step, args: &CutoverArgs) -> Finding {
 }
 
 fn read_input(path: &Path, what: &str) -> Result<String, Finding> {
-    std::fs::read_to_string(path).map_err(|err| {
-        Finding::fail(
-            "input_unreadable",
-            format!("cannot read the {what} {}: {err}", path.display()),
-            json!({"path": path}),
-        )
-    })
+    // Capped, and read as a stream: FIFOs and `/dev/stdin` work, `/dev/zero` ends.
+    day2_core::input::read_text(
+        path,
+        &format!("the {what}"),
+        day2_core::input::DEFAULT_LIMIT,
+    )
+    .map_err(|err| Finding::fail("input_unreadable", err, json!({"path": path})))
 }
 
 fn observe(args: &CutoverArgs) -> Finding {
