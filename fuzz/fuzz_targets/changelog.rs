@@ -26,7 +26,6 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(message) => {
             assert!(message.starts_with("CHANGELOG.md:"), "{message}");
-            assert!(!message.contains('\n'), "{message:?}");
         }
     }
 });

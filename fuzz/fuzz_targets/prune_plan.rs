@@ -14,7 +14,6 @@ fuzz_target!(|data: &[u8]| {
         Ok(items) => items,
         Err(message) => {
             assert!(message.starts_with("plan.jsonl:"), "{message}");
-            assert!(!message.contains('\n'), "{message:?}");
             return;
         }
     };
