@@ -21,7 +21,7 @@ fn hook_address() -> usize {
 
 #[test]
 fn the_hook_found_is_the_hook_left_after_any_number_of_runs() {
-    let marker = vec![1u8; 16];
+    let marker = [1u8; 16];
     std::panic::set_hook(Box::new(move |_| {
         let _ = marker.len();
     }));

@@ -275,6 +275,7 @@ fn run_target(
         .args(&args.libfuzzer)
         // The files a target hands a tool go here, and go when the run ends.
         .env("TMPDIR", &scratch)
+        .env("LSAN_OPTIONS", lsan_options(root))
         .stdout(copy)
         .stderr(file);
     let started = Instant::now();
@@ -308,6 +309,16 @@ fn run_target(
         }
     };
     Ok((ok, stats, elapsed))
+}
+
+/// LeakSanitizer's options with `fuzz/lsan.supp` (false positives, each explained
+/// there), after any the user set.
+fn lsan_options(root: &Path) -> String {
+    let suppressions = format!("suppressions={}", root.join("fuzz/lsan.supp").display());
+    match std::env::var("LSAN_OPTIONS") {
+        Ok(options) if !options.is_empty() => format!("{options}:{suppressions}"),
+        _ => suppressions,
+    }
 }
 
 /// `cargo fuzz build [TARGET]` with the sanitizer asked for.
