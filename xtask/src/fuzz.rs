@@ -133,6 +133,11 @@ pub struct FuzzArgs {
     /// found without AddressSanitizer is what matters most (panics, hangs, memory).
     #[arg(long, default_value = "address", value_name = "NAME")]
     pub sanitizer: String,
+    /// Build without optimizations (cargo-fuzz's `--dev`): a few minutes instead of
+    /// a quarter of an hour from scratch, for CI's smoke run, at a fraction of the
+    /// executions per second.
+    #[arg(long)]
+    pub dev: bool,
     /// List the targets and exit.
     #[arg(long)]
     pub list: bool,
@@ -260,14 +265,16 @@ fn run_target(
 ) -> Result<(bool, Stats, Duration), String> {
     // Built before the clock starts (a no-op unless a source changed since the
     // build of every target at the start).
-    build(root, Some(target), &args.sanitizer)?;
+    build(root, Some(target), args)?;
     let scratch = root.join("fuzz/target/scratch").join(target);
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let copy = file.try_clone().map_err(|e| e.to_string())?;
     let mut command = cargo_fuzz(root);
     command
-        .args(["run", target, "--sanitizer", &args.sanitizer, "--"])
+        .args(["run", target, "--sanitizer", &args.sanitizer])
+        .args(args.dev.then_some("--dev"))
+        .arg("--")
         .arg(format!("-max_total_time={}", args.time.as_secs().max(1)))
         .arg(format!("-timeout={INPUT_TIMEOUT_S}"))
         .arg(format!("-rss_limit_mb={RSS_LIMIT_MB}"))
@@ -321,10 +328,11 @@ fn lsan_options(root: &Path) -> String {
     }
 }
 
-/// `cargo fuzz build [TARGET]` with the sanitizer asked for.
-fn build(root: &Path, target: Option<&str>, sanitizer: &str) -> Result<(), String> {
+/// `cargo fuzz build [TARGET]` with the sanitizer and profile asked for.
+fn build(root: &Path, target: Option<&str>, args: &FuzzArgs) -> Result<(), String> {
     let mut command = cargo_fuzz(root);
-    command.args(["build", "--sanitizer", sanitizer]);
+    command.args(["build", "--sanitizer", &args.sanitizer]);
+    command.args(args.dev.then_some("--dev"));
     command.args(target);
     match command.status() {
         Ok(status) if status.success() => Ok(()),
@@ -373,7 +381,7 @@ pub fn run(args: &FuzzArgs, io: &mut Io<'_>) -> Exit {
     }
     let root = root();
     // One build for all first: a target that does not compile stops the run here.
-    if let Err(message) = build(&root, args.target.as_deref(), &args.sanitizer) {
+    if let Err(message) = build(&root, args.target.as_deref(), args) {
         io.error(TOOL, message);
         return Exit::Usage;
     }
