@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     let text = match (decoded, String::from_utf16(&units)) {
-        (Ok(decoded), Ok(text)) if data.len() % 2 == 0 => {
+        (Ok(decoded), Ok(text)) if data.len().is_multiple_of(2) => {
             let parsed = day2_fuzz::check_wslconfig(&decoded);
             // UTF-8 cannot hold NUL in a .wslconfig (it means UTF-16 without a BOM).
             if !text.contains('\0') {
