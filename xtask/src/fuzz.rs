@@ -229,7 +229,8 @@ pub struct Stats {
 }
 
 /// Reads libFuzzer's output: `-print_final_stats=1` lines (`stat::name: value`),
-/// `Test unit written to PATH` and the `ERROR:` line of a crash.
+/// `Test unit written to PATH` and the first `==PID== ERROR:` line of a crash
+/// (libFuzzer's or a sanitizer's).
 pub fn parse_stats(log: &str) -> Stats {
     let mut stats = Stats::default();
     for line in log.lines() {
@@ -248,7 +249,8 @@ pub fn parse_stats(log: &str) -> Stats {
         } else if let Some(at) = line.find("Test unit written to ") {
             let path = &line[at + "Test unit written to ".len()..];
             stats.crash = Some(path.trim().to_owned());
-        } else if let Some(at) = line.find("ERROR: libFuzzer: ") {
+        } else if let Some(at) = line.find("ERROR: ").filter(|_| line.starts_with("==")) {
+            // `==PID== ERROR: libFuzzer: deadly signal`, `==PID==ERROR: LeakSanitizer: …`
             stats.error.get_or_insert_with(|| line[at + 7..].to_owned());
         }
     }
@@ -532,5 +534,17 @@ mod tests {
         );
         assert_eq!(stats.error.as_deref(), Some("libFuzzer: deadly signal"));
         assert_eq!(stats.executions, Some(977));
+        let leaked = "==5054==ERROR: LeakSanitizer: detected memory leaks\n\
+            Direct leak of 32 byte(s) in 1 object(s) allocated from:\n\
+            artifact_prefix='/r/fuzz/artifacts/y/'; Test unit written to /r/fuzz/artifacts/y/leak-36a8\n";
+        let stats = parse_stats(leaked);
+        assert_eq!(
+            stats.error.as_deref(),
+            Some("LeakSanitizer: detected memory leaks")
+        );
+        assert_eq!(
+            stats.crash.as_deref(),
+            Some("/r/fuzz/artifacts/y/leak-36a8")
+        );
     }
 }
