@@ -17,11 +17,18 @@ pub fn ready(probe: &mut Probe, path: &str) -> Record {
         Ok(response) => response,
         Err(failure) => return failure_record("ready", &target, &failure),
     };
+    ready_record(&target, &response)
+}
+
+/// The `ready` record of an answer from the readiness endpoint: a 2xx whose body is
+/// a JSON object passes; another status or a body that is not a JSON object fails.
+/// `target` is the URL asked.
+pub fn ready_record(target: &str, response: &HttpResponse) -> Record {
     if !is_2xx(response.status) {
-        return status_record("ready", &target, &response);
+        return status_record("ready", target, response);
     }
     match response.json() {
-        Ok(body) if body.is_object() => Record::pass("ready", &target)
+        Ok(body) if body.is_object() => Record::pass("ready", target)
             .duration(response.elapsed)
             .data(json!({
                 "status": response.status,
@@ -29,8 +36,8 @@ pub fn ready(probe: &mut Probe, path: &str) -> Record {
                 "rag_ok": body.pointer("/rag/ok"),
                 "rag_chunks": body.pointer("/rag/chunks"),
             })),
-        Ok(_) => not_json("ready", &target, &response, "the body is not a JSON object"),
-        Err(err) => not_json("ready", &target, &response, &err.to_string()),
+        Ok(_) => not_json("ready", target, response, "the body is not a JSON object"),
+        Err(err) => not_json("ready", target, response, &err.to_string()),
     }
 }
 
@@ -52,12 +59,20 @@ pub fn deps(probe: &mut Probe, path: &str) -> Record {
         Ok(response) => response,
         Err(failure) => return failure_record("deps", &target, &failure),
     };
+    deps_record(&target, &response)
+}
+
+/// The `deps` record of an answer from the dependency check: 200 passes, 503 fails
+/// naming the dependencies whose `ok` is false (under `checks`, or FastAPI's
+/// `detail.checks`), any other status or a body that is not JSON fails. `target` is
+/// the URL asked.
+pub fn deps_record(target: &str, response: &HttpResponse) -> Record {
     if response.status != 200 && response.status != 503 {
-        return status_record("deps", &target, &response);
+        return status_record("deps", target, response);
     }
     let body = match response.json() {
         Ok(body) => body,
-        Err(err) => return not_json("deps", &target, &response, &err.to_string()),
+        Err(err) => return not_json("deps", target, response, &err.to_string()),
     };
     // FastAPI wraps an HTTPException's payload in `detail`.
     let checks = body
@@ -76,9 +91,9 @@ pub fn deps(probe: &mut Probe, path: &str) -> Record {
         .unwrap_or_default();
     let data = json!({"status": response.status, "failing": failing, "checks": checks});
     let record = if response.status == 200 {
-        Record::pass("deps", &target)
+        Record::pass("deps", target)
     } else {
-        Record::fail("deps", &target, "dependency_failed").message(if failing.is_empty() {
+        Record::fail("deps", target, "dependency_failed").message(if failing.is_empty() {
             "the dependency check answered 503".to_owned()
         } else {
             format!("failing dependencies: {}", failing.join(", "))

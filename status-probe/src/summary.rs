@@ -181,11 +181,22 @@ pub fn check(probe: &mut Probe, path: &str, status_header: &str) -> (Record, Opt
         Ok(response) => response,
         Err(failure) => return (failure_record("summary", &target, &failure), None),
     };
-    let view = match read(&response, status_header) {
+    record(&target, &response, status_header)
+}
+
+/// The `summary` record of an answer, and the view when the body was readable:
+/// another status than 2xx or a body that is not a JSON object fails; a readable
+/// body is judged by its `llm.path` and `ready`. `target` is the URL asked.
+pub fn record(
+    target: &str,
+    response: &HttpResponse,
+    status_header: &str,
+) -> (Record, Option<SummaryView>) {
+    let view = match read(response, status_header) {
         Ok(view) => view,
-        Err(Unreadable::Status) => return (status_record("summary", &target, &response), None),
+        Err(Unreadable::Status) => return (status_record("summary", target, response), None),
         Err(Unreadable::NotJson(why)) => {
-            let record = Record::fail("summary", &target, "not_json")
+            let record = Record::fail("summary", target, "not_json")
                 .message(format!("the summary is not a JSON object: {why}"))
                 .duration(response.elapsed)
                 .data(json!({
@@ -197,19 +208,19 @@ pub fn check(probe: &mut Probe, path: &str, status_header: &str) -> (Record, Opt
         }
     };
     let base = match (view.synthetic, view.path_class, view.ready) {
-        (true, _, _) => Record::fail("summary", &target, "synthetic_warming").message(
+        (true, _, _) => Record::fail("summary", target, "synthetic_warming").message(
             "nginx answered its synthetic warming body: the backend is failing or down, not warming",
         ),
-        (false, PathClass::Primary, Some(true)) => Record::pass("summary", &target),
-        (false, PathClass::Primary, _) => Record::fail("summary", &target, "not_ready")
+        (false, PathClass::Primary, Some(true)) => Record::pass("summary", target),
+        (false, PathClass::Primary, _) => Record::fail("summary", target, "not_ready")
             .message("llm.path is primary but ready is not true (empty retrieval index?)"),
-        (false, PathClass::Warming, _) => Record::warn("summary", &target, "warming")
+        (false, PathClass::Warming, _) => Record::warn("summary", target, "warming")
             .message("the model server is up and the model is still being pulled"),
-        (false, PathClass::Fallback, _) => Record::fail("summary", &target, "fallback")
+        (false, PathClass::Fallback, _) => Record::fail("summary", target, "fallback")
             .message("the model server is down; answers come from the hosted fallback"),
-        (false, PathClass::Down, _) => Record::fail("summary", &target, "down")
+        (false, PathClass::Down, _) => Record::fail("summary", target, "down")
             .message("neither the model server nor a fallback is available"),
-        (false, PathClass::Unknown, _) => Record::fail("summary", &target, "unknown_path")
+        (false, PathClass::Unknown, _) => Record::fail("summary", target, "unknown_path")
             .message(match &view.path {
                 Some(path) => format!("llm.path {} is not one the tool knows", crate::quoted(path)),
                 None => "the summary has no llm.path".to_owned(),

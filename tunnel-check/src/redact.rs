@@ -970,7 +970,10 @@ fn filter_line(line: &[u8], lines: &mut LineRedactor, out: &mut Vec<u8>) -> u64 
 /// Runs `f` and turns a panic on this thread into an error message instead of the
 /// default hook's print, which would show the panic's text unmasked (and a
 /// backtrace). The caller writes the message through its [`RedactingWriter`].
-/// Panics on other threads still reach the hook that was installed before.
+/// Panics on other threads still reach the hook that was installed before, and that
+/// very hook is installed again afterwards: not a wrapper around it, which would
+/// make the chain of hooks (and the stack a later panic walks) one longer with
+/// every in-process run.
 pub fn contain_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     type Hook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
     let ours = std::thread::current().id();
@@ -988,7 +991,13 @@ pub fn contain_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
         }
     }));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(Box::new(move |info| previous(info)));
+    // Dropping our hook drops its handle on the previous one (a panic running the
+    // hook holds the lock `take_hook` waits for), so the Arc is ours alone again.
+    drop(std::panic::take_hook());
+    match Arc::try_unwrap(previous) {
+        Ok(previous) => std::panic::set_hook(previous),
+        Err(shared) => std::panic::set_hook(Box::new(move |info| shared(info))),
+    }
     result.map_err(|payload| {
         let text = payload
             .downcast_ref::<&str>()

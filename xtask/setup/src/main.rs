@@ -3,7 +3,7 @@
 //!
 //! - `setup [demo|test|bench]... [--check]` is done here;
 //! - `test [ARGS]` is the set-up for the tests, then `cargo test --workspace ARGS`;
-//! - `demo …` and `bench …` run their set-up, then the playbook;
+//! - `demo …`, `bench …` and `fuzz …` run their set-up, then the playbook;
 //! - anything else goes straight to the playbooks (`cargo run -p xtask -- …`).
 //!
 //! After its set-up it replaces itself with cargo (exec), so Ctrl-C, the exit code
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             }
             exec(xtask_setup::cargo_test(&args[1..]))
         }
-        "demo" | "bench" => {
+        "demo" | "bench" | "fuzz" => {
             let purpose = Purpose::parse(first).unwrap_or(Purpose::Demo);
             if !wants_help(&args) {
                 let ready = xtask_setup::run(&[purpose], false, &mut err);

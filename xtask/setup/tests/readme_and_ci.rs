@@ -1,6 +1,7 @@
 //! CI proves the README: the README's two opening commands are `cargo xtask demo` and
 //! `cargo xtask test`, and `.ci/run` runs the same set-up step and then exactly that
-//! test command, keeping the formatting and lint gates.
+//! test command, keeping the formatting and lint gates (the fuzz crate's formatting
+//! too), and last the fuzz targets' smoke run.
 
 use xtask_setup::workspace_root;
 
@@ -41,8 +42,10 @@ fn ci_runs_the_setup_step_the_gates_and_the_readme_test_command() {
         [
             "cargo xtask setup test",
             "cargo fmt --all -- --check",
+            "cargo fmt --manifest-path fuzz/Cargo.toml -- --check",
             "cargo clippy --workspace --all-targets --quiet -- -D warnings",
             "cargo xtask test",
+            "cargo xtask fuzz --time 20s --dev --sanitizer none",
         ]
     );
     assert!(

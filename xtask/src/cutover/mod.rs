@@ -8,7 +8,6 @@
 //! one.
 
 pub mod changelog;
-pub mod nginx;
 pub mod readers;
 mod report;
 
@@ -20,6 +19,7 @@ use day2_core::{Exit, Io};
 use serde_json::{json, Value};
 
 use crate::tools::{invoke, ToolRun};
+use xtask::nginx;
 
 /// Which half of the playbook to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
