@@ -82,6 +82,10 @@ pub enum Command {
     Dist(dist::DistArgs),
     /// Run the fuzz targets of fuzz/ (cargo-fuzz on nightly, set up first), each for
     /// --time, one after the other; a crash is a failed check with its input saved.
+    #[command(after_help = after_help(&[
+        "cargo xtask fuzz --time 10m sri_manifest",
+        "cargo xtask fuzz --time 20s --dev --sanitizer none   # CI's smoke run of every target",
+    ]))]
     Fuzz(fuzz::FuzzArgs),
     /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
     /// truly ready.
