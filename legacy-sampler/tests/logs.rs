@@ -295,6 +295,31 @@ fn windows_cover_the_whole_span_gaps_included() {
 }
 
 #[test]
+fn a_stray_date_years_away_adds_one_window_not_one_per_empty_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two hours of traffic and one line dated nine years ahead (a bad clock): the
+    // span holds 78,000 hourly windows, more than the dense limit (10,000), so only
+    // the windows with lines are written.
+    let mut text = api_traffic(2, 0);
+    text.push_str(&line(
+        until() + 9 * 365 * 24 * HOUR,
+        "192.0.2.10",
+        "/api/status/summary",
+        "Mozilla/5.0",
+    ));
+    let log = write(dir.path(), "access.log", &text);
+    let run = sampler(&["--log", log.to_str().unwrap(), "--window", "1h"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let lines: Vec<u64> = run
+        .checks("window")
+        .iter()
+        .map(|w| w.data["lines"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![2, 2, 1], "{run:#?}");
+    // Within the limit, the empty windows between are written (the test above).
+}
+
+#[test]
 fn the_gates_judge_log_lines_too() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = api_traffic(2, 0);

@@ -33,9 +33,11 @@ use crate::{Args, TOOL};
 const PARALLEL_MIN: u64 = 64 * 1024 * 1024;
 
 /// Window records are written for every window between the first and the last line,
-/// empty ones included (a gap in the logs is worth seeing), up to this many; beyond it
-/// only windows with lines are written.
-const MAX_DENSE_WINDOWS: i64 = 100_000;
+/// empty ones included (a gap in the logs is worth seeing), when the span holds at most
+/// this many (hourly windows: 416 days); beyond it only windows with lines are written,
+/// so one stray date (a clock reset to 1970, a line dated years ahead) costs one record,
+/// not one per empty window between (fuzzing found 73,693 records from four lines).
+const MAX_DENSE_WINDOWS: i64 = 10_000;
 
 /// Epoch seconds as RFC 3339 UTC.
 pub fn rfc3339(epoch: i64) -> String {
