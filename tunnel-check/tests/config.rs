@@ -299,3 +299,40 @@ fn yaml_nested_beyond_the_depth_budget_is_said_in_words() {
         }
     }
 }
+
+/// Found by fuzzing (`cloudflared_config`): a config without `tunnel:` (token mode, so
+/// the credentials are not checked) whose service URL holds the TunnelSecret of the
+/// credentials file named with --credentials. The rule's error quoted the URL, secret
+/// and all; the secret of a file the user names is masked whatever the mode.
+#[test]
+fn the_secret_of_named_credentials_is_masked_in_token_mode_too() {
+    // The fuzz target's credentials, whose secret the input (unchanged) holds.
+    const SECRET: &str = "ZGF5Mi1mdXp6LWNhbmFyeS10dW5uZWwtc2VjcmV0ISE=";
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    std::fs::write(
+        &creds,
+        format!(r#"{{"AccountTag": "0000d4d14e84bd4ae5a6a02e0000ac63", "TunnelSecret": "{SECRET}", "TunnelID": "df5ed608-b8b4-4109-89f3-9f2cf199df64"}}"#),
+    )
+    .unwrap();
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = common::fixture("fuzz/secret_in_service_token_mode.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains(SECRET), "the fixture holds the secret");
+    let out = run(
+        &[
+            "config",
+            config.to_str().unwrap(),
+            "--credentials",
+            creds.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.code, 1, "{out:#?}");
+    out.expect("config.mode", Verdict::Info, Some("token_mode"));
+    out.expect("config.ingress", Verdict::Fail, Some("invalid_rule"));
+    assert!(
+        !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
+        "{out:#?}"
+    );
+}

@@ -54,6 +54,17 @@ fn token_set(value: &str) -> Result<bool, String> {
 
 /// Runs the config checks.
 pub fn run(args: &ConfigArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
+    // A credentials file the user names holds a secret whatever the mode: its
+    // `TunnelSecret` is masked in everything written, in token mode too, where the
+    // file is not otherwise read (fuzzing found the secret, pasted into a service URL
+    // of config.yml, echoed in the rule's error).
+    if let Some(text) = args
+        .credentials
+        .as_ref()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+    {
+        learn_secret(&text, redactor);
+    }
     let shown = args.file.display().to_string();
     let text = match std::fs::read_to_string(&args.file) {
         Ok(text) => text,
@@ -172,6 +183,20 @@ fn tunnel_record(file: &str, config: &Config) -> Record {
     }
 }
 
+/// Teaches the redactor the `TunnelSecret` of a credentials file's text (the key in any
+/// case, as Go's `encoding/json` matches it), when the text is a JSON object.
+fn learn_secret(text: &str, redactor: &Redactor) {
+    if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) {
+        for (key, value) in &object {
+            if key.eq_ignore_ascii_case("TunnelSecret") {
+                if let Some(secret) = value.as_str() {
+                    redactor.learn(secret);
+                }
+            }
+        }
+    }
+}
+
 fn credentials_record(
     args: &ConfigArgs,
     file: &str,
@@ -214,15 +239,7 @@ fn credentials_record(
         }
     };
     // The secret is masked from here on, whatever follows.
-    if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&text) {
-        for (key, value) in &object {
-            if key.eq_ignore_ascii_case("TunnelSecret") {
-                if let Some(secret) = value.as_str() {
-                    redactor.learn(secret);
-                }
-            }
-        }
-    }
+    learn_secret(&text, redactor);
     let malformed = |m: credentials::Malformed, mut data: Value| {
         data["problem"] = json!(m.problem);
         Record::fail(check, &target, "credentials_malformed")
