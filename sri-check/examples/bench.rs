@@ -317,6 +317,15 @@ fn main() {
         tree_bytes / tree_ours / 1e6,
         cores as f64 * openssl_rate / 1e6
     );
+    // The same per CPU second (user + system): what the tree costs to hash, whatever
+    // share of the cores a loaded machine gave each command.
+    let cpu_of = |i: usize| median(cases[i].cpu.clone());
+    println!(
+        "tree: per CPU second sri-check hashes {:.0} MB, openssl dgst -sha384 {:.0} MB: {:.0}%",
+        tree_bytes / cpu_of(0) / 1e6,
+        big_bytes / cpu_of(4) / 1e6,
+        100.0 * (tree_bytes / cpu_of(0)) / (big_bytes / cpu_of(4))
+    );
     println!(
         "big:  sri-check is {:.2}x sha384sum, {:.2}x the node reference checker",
         big_sum / big_ours,
