@@ -180,6 +180,7 @@ fn accept_loop(listener: &TcpListener, upstream: SocketAddr, rtt: Duration, shar
         };
         shared.open.fetch_add(1, Ordering::SeqCst);
         if let Err(()) = relay(client, server, accepted, rtt, shared) {
+            // No thread was started: the connection is dropped here.
             shared.open.fetch_sub(1, Ordering::SeqCst);
         }
         // Forget the threads that ended, so the list stays as long as the live ones.
@@ -191,7 +192,8 @@ fn accept_loop(listener: &TcpListener, upstream: SocketAddr, rtt: Duration, shar
     }
 }
 
-/// Starts the four threads of one connection; `Err` when they could not be started.
+/// Starts the four threads of one connection; `Err` (and no thread) when its sockets
+/// could not be cloned.
 fn relay(
     client: TcpStream,
     server: TcpStream,
@@ -215,6 +217,11 @@ fn relay(
     let epoch = Instant::now();
     // Both directions end, then the connection counts as closed.
     let remaining = Arc::new(AtomicUsize::new(2));
+    let ended = |remaining: &AtomicUsize, shared: &Shared| {
+        if remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+            shared.open.fetch_sub(1, Ordering::SeqCst);
+        }
+    };
     let mut handles = Vec::new();
     for (from, to, floor, name) in [
         (c_read, s_write, Some(upstream_floor), "latency-up"),
@@ -225,20 +232,22 @@ fn relay(
         let reader = thread::Builder::new()
             .name(format!("{name}-read"))
             .stack_size(STACK)
-            .spawn(move || read_side(from, &tx, half, floor, &shared_r, &activity_r, epoch))
-            .map_err(|_| ())?;
-        let (shared_w, remaining) = (Arc::clone(shared), Arc::clone(&remaining));
+            .spawn(move || read_side(from, &tx, half, floor, &shared_r, &activity_r, epoch));
+        let (shared_w, remaining_w) = (Arc::clone(shared), Arc::clone(&remaining));
         let writer = thread::Builder::new()
             .name(format!("{name}-write"))
             .stack_size(STACK)
             .spawn(move || {
                 write_side(to, &rx, &shared_w);
-                if remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    shared_w.open.fetch_sub(1, Ordering::SeqCst);
-                }
-            })
-            .map_err(|_| ())?;
-        handles.extend([reader, writer]);
+                ended(&remaining_w, &shared_w);
+            });
+        // A thread that could not be started: its direction is over (a reader whose
+        // writer is missing stops at its first send; a writer without a reader at
+        // the end of its channel).
+        if writer.is_err() {
+            ended(&remaining, shared);
+        }
+        handles.extend(reader.into_iter().chain(writer));
     }
     shared
         .threads
