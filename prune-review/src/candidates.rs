@@ -20,17 +20,22 @@ use crate::{snapshot, CacheArgs, Context, PlanArgs, Stop};
 /// Networks the engine creates itself and never lets anyone remove.
 pub const PREDEFINED_NETWORKS: [&str; 3] = ["bridge", "host", "none"];
 
-/// Classifies the volumes in scope against every container on the engine.
-pub fn classify_now(ctx: &Context<'_, '_>, usage: &DiskUsage) -> Result<Vec<Classified>, Stop> {
+/// Classifies the volumes in scope against every container on the engine, with the
+/// sizes of `usage` (none without it: the review shows sizes later).
+pub fn classify_now(
+    ctx: &Context<'_, '_>,
+    usage: Option<&DiskUsage>,
+) -> Result<Vec<Classified>, Stop> {
     let volumes = ctx
         .engine
         .volumes(ctx.filter.as_ref())
         .map_err(Stop::Engine)?;
     let containers = ctx.engine.containers(None).map_err(Stop::Engine)?;
+    let none = std::collections::BTreeMap::new();
     Ok(classify::classify(
         volumes,
         &containers,
-        &usage.volume_sizes,
+        usage.map_or(&none, |u| &u.volume_sizes),
         &ctx.protection,
     ))
 }
@@ -197,7 +202,7 @@ impl Caches {
 /// `plan`: the candidates as plan lines.
 pub fn plan(ctx: &mut Context<'_, '_>, args: &PlanArgs) -> Result<(), Stop> {
     let usage = ctx.engine.disk_usage().map_err(Stop::Engine)?;
-    let classified = classify_now(ctx, &usage)?;
+    let classified = classify_now(ctx, Some(&usage))?;
     let mut wanted = BTreeSet::from([Class::OrphanAnonymous]);
     if args.include_named {
         wanted.insert(Class::OrphanNamed);

@@ -79,13 +79,12 @@ pub struct Classified {
 }
 
 impl Classified {
-    /// The `data` of a `volume` record.
+    /// The `data` of a `volume` record (the review writes sizes later, in
+    /// `volume.size` records, once the engine's `/system/df` has answered).
     pub fn data(&self) -> Value {
         json!({
             "name": self.volume.name,
             "class": self.class,
-            "size_bytes": self.usage.size_bytes,
-            "ref_count": self.usage.ref_count,
             "created_at": self.volume.created_at,
             "driver": self.volume.driver,
             "labels": self.volume.labels,

@@ -176,7 +176,17 @@ impl Engine {
     /// negotiates the API version. Every call of the run, this one included, ends
     /// within `timeout` from now.
     pub fn connect(timeout: Duration) -> Result<Engine, String> {
-        let deadline = Instant::now() + timeout;
+        Engine::connect_until(Instant::now() + timeout, timeout)
+    }
+
+    /// A second connection of the same run: every call ends by the run's deadline
+    /// (`--timeout` from the start of the run), on a runtime of its own, so it can
+    /// work on another thread (the review's `/system/df` beside the listing).
+    pub fn another(&self) -> Result<Engine, String> {
+        Engine::connect_until(self.deadline, self.timeout)
+    }
+
+    fn connect_until(deadline: Instant, timeout: Duration) -> Result<Engine, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

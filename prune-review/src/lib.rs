@@ -123,9 +123,10 @@ fn non_empty(value: &str) -> Result<bool, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read-only: disk-use snapshot and one record per volume with its class.
+    /// Read-only: one record per volume with its class at once, then the disk-use
+    /// snapshot and each volume's size when the engine has computed them.
     #[command(after_help = after_help(REVIEW_EXAMPLES))]
-    Review,
+    Review(ReviewArgs),
     /// Write deletion candidates as plan lines (JSON records) on stdout.
     #[command(after_help = after_help(PLAN_EXAMPLES))]
     Plan(PlanArgs),
@@ -140,6 +141,15 @@ pub enum Command {
     /// changing it, using a local image.
     #[command(after_help = after_help(INSPECT_EXAMPLES))]
     Inspect(InspectArgs),
+}
+
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct ReviewArgs {
+    /// Do not ask the engine for its disk use (`/system/df`, which walks every volume
+    /// and container layer and can take tens of seconds): classes only, no `disk` or
+    /// `volume.size` records.
+    #[arg(long)]
+    pub no_sizes: bool,
 }
 
 /// Which cache categories to consider.
@@ -235,7 +245,9 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
             return Exit::Usage;
         }
     };
-    let command = args.command.unwrap_or(Command::Review);
+    let command = args
+        .command
+        .unwrap_or(Command::Review(ReviewArgs::default()));
     // Everything about the input is checked before the engine is touched.
     let plan_items = match &command {
         Command::Apply(a) => {
@@ -297,7 +309,7 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
         interactive: *interactive,
     };
     let result = match command {
-        Command::Review => review(&mut ctx),
+        Command::Review(r) => review(&mut ctx, &r),
         Command::Plan(p) => candidates::plan(&mut ctx, &p),
         Command::Caches(c) => candidates::caches(&mut ctx, &c),
         Command::Apply(a) => apply::apply(&mut ctx, &a, plan_items.unwrap_or_default()),
@@ -343,12 +355,23 @@ impl From<day2_core::record::Closed> for Stop {
 /// Emits a `disk` snapshot record; `phase` is `now`, `before` or `after`.
 pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage, Stop> {
     let started = std::time::Instant::now();
-    let waiting = Progress::wait(
-        "asking the engine for its disk use (/system/df sizes every volume)",
-        Some(ctx.engine.time_left()),
-    );
+    let waiting = Progress::wait(SIZING, Some(ctx.engine.time_left()));
     let usage = ctx.engine.disk_usage().map_err(Stop::Engine)?;
     drop(waiting);
+    emit_snapshot(ctx, phase, &usage, started.elapsed())?;
+    Ok(usage)
+}
+
+/// What a progress line says while the engine computes its disk use.
+const SIZING: &str = "asking the engine for its disk use (/system/df sizes every volume)";
+
+/// The `disk` record of a snapshot that took `took`.
+fn emit_snapshot(
+    ctx: &mut Context<'_, '_>,
+    phase: &str,
+    usage: &df::DiskUsage,
+    took: Duration,
+) -> Result<(), Stop> {
     let mut data = usage.summary();
     if let Some(obj) = data.as_object_mut() {
         obj.insert("phase".into(), json!(phase));
@@ -357,7 +380,7 @@ pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage,
     }
     ctx.sink.emit(
         Record::info("disk", "engine", "snapshot")
-            .duration(started.elapsed())
+            .duration(took)
             .message(
                 format!(
                     "disk use ({phase}), /system/df in the {:?} shape",
@@ -367,33 +390,89 @@ pub fn snapshot(ctx: &mut Context<'_, '_>, phase: &str) -> Result<df::DiskUsage,
             )
             .data(data),
     )?;
-    Ok(usage)
+    Ok(())
 }
 
-fn review(ctx: &mut Context<'_, '_>) -> Result<(), Stop> {
-    let usage = snapshot(ctx, "now")?;
-    let classified = candidates::classify_now(ctx, &usage)?;
+/// The review: the engine's `/system/df` (slow: it walks every volume and container
+/// layer) is asked on a second connection on its own thread while the volumes and
+/// containers are listed, so the `volume` records (classes, holders) come at once;
+/// then, when the sizes arrive, the `disk` snapshot and one `volume.size` record per
+/// volume, and the `review.summary` last. `--no-sizes` does not ask for them.
+fn review(ctx: &mut Context<'_, '_>, args: &ReviewArgs) -> Result<(), Stop> {
+    let started = std::time::Instant::now();
+    let waiting = (!args.no_sizes).then(|| Progress::wait(SIZING, Some(ctx.engine.time_left())));
+    std::thread::scope(|scope| {
+        let sizing = (!args.no_sizes).then(|| {
+            let engine = ctx.engine.another();
+            scope.spawn(move || engine.and_then(|mut engine| engine.disk_usage()))
+        });
+        let classified = candidates::classify_now(ctx, None)?;
+        for c in &classified {
+            let message = format!(
+                "{} ({} holder(s))",
+                c.class.as_str().replace('_', " "),
+                c.holders.len()
+            );
+            ctx.sink.emit(
+                Record::info("volume", &c.volume.name, c.class.as_str())
+                    .message(message)
+                    .data(c.data()),
+            )?;
+        }
+        let usage = match sizing {
+            None => None,
+            Some(thread) => {
+                let usage = thread
+                    .join()
+                    .unwrap_or_else(|_| Err("the disk-use query stopped with a panic".into()))
+                    .map_err(Stop::Engine)?;
+                drop(waiting);
+                emit_snapshot(ctx, "now", &usage, started.elapsed())?;
+                Some(usage)
+            }
+        };
+        review_sizes(ctx, &classified, usage.as_ref())
+    })
+}
+
+/// The `volume.size` records (with the sizes) and the `review.summary`.
+fn review_sizes(
+    ctx: &mut Context<'_, '_>,
+    classified: &[classify::Classified],
+    usage: Option<&df::DiskUsage>,
+) -> Result<(), Stop> {
+    let none = df::VolumeUsage::default();
+    let size_of = |name: &str| usage.map(|u| u.volume_sizes.get(name).unwrap_or(&none));
+    if usage.is_some() {
+        for c in classified {
+            let size = size_of(&c.volume.name).unwrap_or(&none);
+            let message = match size.size_bytes {
+                Some(bytes) => bounded::human_size(bytes),
+                None => "size unknown (the engine did not compute it)".to_owned(),
+            };
+            ctx.sink.emit(
+                Record::info("volume.size", &c.volume.name, "size")
+                    .message(message)
+                    .data(json!({
+                        "name": c.volume.name,
+                        "class": c.class,
+                        "size_bytes": size.size_bytes,
+                        "ref_count": size.ref_count,
+                    })),
+            )?;
+        }
+    }
     let mut counts = serde_json::Map::new();
     let mut bytes = serde_json::Map::new();
     for class in classify::Class::ALL {
         let of_class = classified.iter().filter(|c| c.class == class);
         counts.insert(class.as_str().into(), json!(of_class.clone().count()));
-        bytes.insert(
-            class.as_str().into(),
-            json!(of_class.filter_map(|c| c.usage.size_bytes).sum::<u64>()),
-        );
-    }
-    for c in &classified {
-        let message = format!(
-            "{} ({} holder(s))",
-            c.class.as_str().replace('_', " "),
-            c.holders.len()
-        );
-        ctx.sink.emit(
-            Record::info("volume", &c.volume.name, c.class.as_str())
-                .message(message)
-                .data(c.data()),
-        )?;
+        let sum = usage.map(|_| {
+            of_class
+                .filter_map(|c| size_of(&c.volume.name).and_then(|s| s.size_bytes))
+                .sum::<u64>()
+        });
+        bytes.insert(class.as_str().into(), json!(sum));
     }
     ctx.sink.emit(
         Record::info("review.summary", "volumes", "counts")

@@ -109,7 +109,7 @@ fn every_class_is_found_with_sizes_holders_and_protection() {
         format!("glob:{glob}")
     );
     assert!(
-        out.find("volume", &named).data["size_bytes"]
+        out.find("volume.size", &named).data["size_bytes"]
             .as_u64()
             .unwrap_or(0)
             >= 300 * 1024

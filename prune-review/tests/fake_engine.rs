@@ -83,17 +83,105 @@ fn the_older_df_shape_is_read_through_the_raw_fallback() {
     assert_eq!(disk.data["images"]["reclaimable_bytes"], 29_000_000);
     let orphan = out.find("volume", "orphan");
     assert_eq!(orphan.reason.as_deref(), Some("orphan_named"));
-    assert_eq!(orphan.data["size_bytes"], 4096);
+    assert_eq!(out.find("volume.size", "orphan").data["size_bytes"], 4096);
     // -1 from the daemon is an unknown size, not zero.
     assert_eq!(
-        out.find("volume", "unsized").data["size_bytes"],
+        out.find("volume.size", "unsized").data["size_bytes"],
         Value::Null
     );
     // The default protection, end to end, on a model volume of 12 GB.
     let model = out.find("volume", "deploy_ollama-data");
     assert_eq!(model.reason.as_deref(), Some("protected"));
     assert_eq!(model.data["protected_by"], "name:deploy_ollama-data");
-    assert_eq!(model.data["size_bytes"], 12_000_000_000u64);
+    assert_eq!(
+        out.find("volume.size", "deploy_ollama-data").data["size_bytes"],
+        12_000_000_000u64
+    );
+    let summary = out.find("review.summary", "volumes");
+    assert_eq!(summary.data["size_bytes"]["protected"], 12_000_000_000u64);
+}
+
+/// The engine's `/system/df` walks every volume and container layer (35–40 s on a
+/// busy fuse-overlayfs engine): the review shows the classes before it answers, the
+/// sizes after, and `--no-sizes` does not ask for them at all.
+#[test]
+fn the_classes_come_before_a_slow_disk_use_and_no_sizes_skips_it() {
+    let df_asked = Arc::new(AtomicUsize::new(0));
+    let df: Value = serde_json::from_str(OLD).unwrap();
+    let volumes = volumes_of(&df);
+    let asked = Arc::clone(&df_asked);
+    let fake = FakeEngine::start(
+        "1.41",
+        Arc::new(move |method, path| match (method, path) {
+            ("GET", "/system/df") => {
+                asked.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                (200, OLD.to_owned())
+            }
+            ("GET", "/volumes") => (
+                200,
+                json!({"Volumes": volumes, "Warnings": null}).to_string(),
+            ),
+            ("GET", "/containers/json") => (200, "[]".to_owned()),
+            _ => (404, r#"{"message":"page not found"}"#.to_owned()),
+        }),
+    );
+    // Read the records as they come, with the time each line arrived.
+    let mut child = fake
+        .command(&["review", "--timeout", "30s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).take(100) {
+        let record: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        lines.push((started.elapsed(), record));
+    }
+    assert!(child.wait().unwrap().success());
+    let checks: Vec<&str> = lines
+        .iter()
+        .map(|(_, r)| r["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            "volume",
+            "volume",
+            "volume",
+            "disk",
+            "volume.size",
+            "volume.size",
+            "volume.size",
+            "review.summary"
+        ],
+        "{lines:#?}"
+    );
+    // The classes came while /system/df was still working, the sizes after it.
+    let first_class = lines[0].0;
+    let disk = lines[3].0;
+    assert!(disk >= std::time::Duration::from_millis(1500), "{lines:#?}");
+    assert!(
+        disk - first_class >= std::time::Duration::from_millis(1000),
+        "the classes waited for /system/df: {lines:#?}"
+    );
+    // The older shape is asked twice: bollard first, then the raw request.
+    let asked = df_asked.load(Ordering::SeqCst);
+    assert!(asked >= 1);
+
+    let out = run_with(fake.command(&["review", "--no-sizes"]), "");
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert_eq!(
+        df_asked.load(Ordering::SeqCst),
+        asked,
+        "--no-sizes asked /system/df"
+    );
+    assert!(out.checks("disk").is_empty() && out.checks("volume.size").is_empty());
+    assert_eq!(out.checks("volume").len(), 3);
+    let summary = out.find("review.summary", "volumes");
+    assert_eq!(summary.data["size_bytes"]["orphan_named"], Value::Null);
 }
 
 #[test]
@@ -105,9 +193,12 @@ fn the_newer_df_shape_is_read_through_bollard() {
     assert_eq!(disk.data["shape"], "new");
     assert_eq!(disk.data["volumes"]["count"], 2);
     assert_eq!(disk.data["reclaimable_bytes"], 123 + 1000 + 50);
-    assert_eq!(out.find("volume", "old-cache").data["size_bytes"], 1000);
     assert_eq!(
-        out.find("volume", "no-usage").data["size_bytes"],
+        out.find("volume.size", "old-cache").data["size_bytes"],
+        1000
+    );
+    assert_eq!(
+        out.find("volume.size", "no-usage").data["size_bytes"],
         Value::Null
     );
     let summary = out.find("review.summary", "volumes");

@@ -8,6 +8,12 @@
 //! Both the spawned release binary (target/release/status-probe, built first when
 //! missing) and the in-process run (how `cargo xtask` composes tools) are measured.
 //! The demo stack runs with its rate limit off.
+//!
+//! Then the same across links of 0, 50 and 150 ms round trip (day2-tests' latency
+//! proxy in front of the stack): a full run (every check, one origin) with the default
+//! concurrency against `--concurrency 1` (the sequential order) and against the curl
+//! sequence (one connection per curl), with the round trips each used (its time over
+//! the round trip). ROUNDS / 6 rounds each (at least 3, at most 10).
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -15,7 +21,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use day2_tests::{BackendConfig, DemoStack, EdgeConfig};
+use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LatencyProxy};
 
 const ORIGIN: &str = "https://assistant.example.org";
 
@@ -66,6 +72,89 @@ fn probe_args(url: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// A full run through a link: every check (ready, deps, summary, cors, legacy) with
+/// one origin, at the given concurrency.
+fn full_args(url: &str, concurrency: &str) -> Vec<String> {
+    [
+        "status-probe",
+        "--url",
+        url,
+        "--chat-path",
+        "/api/chat",
+        "--origin",
+        ORIGIN,
+        "--concurrency",
+        concurrency,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Times one in-process run.
+fn timed_run(args: &[String]) -> Duration {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let _ = day2_core::cli::run_captured(status_probe::run, &refs, b"");
+    started.elapsed()
+}
+
+/// The three ways across links of 0, 50 and 150 ms round trip.
+fn across_links(stack: &DemoStack, rounds: usize) {
+    println!();
+    println!(
+        "across a link (latency proxy; {rounds} rounds each, alternating; a full run: 5 checks, 1 origin, 7 requests):"
+    );
+    for rtt_ms in [0u64, 50, 150] {
+        let rtt = Duration::from_millis(rtt_ms);
+        let proxy = LatencyProxy::in_front_of(&stack.url(), rtt).expect("latency proxy starts");
+        let url = proxy.url();
+        let script = curl_script(&url);
+        let (concurrent, sequential) = (full_args(&url, "6"), full_args(&url, "1"));
+        let (mut curl, mut seq, mut conc) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let order = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
+            for side in order {
+                match side {
+                    0 => {
+                        let started = Instant::now();
+                        let status = Command::new("bash")
+                            .arg("-c")
+                            .arg(&script)
+                            .stdout(Stdio::null())
+                            .status()
+                            .expect("bash runs");
+                        assert!(status.success());
+                        curl.push(started.elapsed());
+                    }
+                    1 => seq.push(timed_run(&sequential)),
+                    _ => conc.push(timed_run(&concurrent)),
+                }
+            }
+        }
+        let (curl, seq, conc) = (median(&mut curl), median(&mut seq), median(&mut conc));
+        let trips = |d: Duration| {
+            if rtt.is_zero() {
+                "-".to_owned()
+            } else {
+                format!("{:.1}", d.as_secs_f64() / rtt.as_secs_f64())
+            }
+        };
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "  RTT {rtt_ms:>3} ms: concurrent (6) {:>8.1} ms ({} RTT) | --concurrency 1 {:>8.1} ms ({} RTT) {:.2}x | curl sequence {:>8.1} ms ({} RTT) {:.2}x",
+            ms(conc),
+            trips(conc),
+            ms(seq),
+            trips(seq),
+            seq.as_secs_f64() / conc.as_secs_f64(),
+            ms(curl),
+            trips(curl),
+            curl.as_secs_f64() / conc.as_secs_f64(),
+        );
+    }
 }
 
 fn median(samples: &mut [Duration]) -> Duration {
@@ -157,6 +246,7 @@ fn main() {
                         let _ = Command::new(binary)
                             .args(&args[1..])
                             .stdout(Stdio::null())
+                            .stderr(Stdio::null())
                             .status()
                             .expect("status-probe runs");
                         spawned.push(started.elapsed());
@@ -196,4 +286,5 @@ fn main() {
         }
         None => println!("status-probe binary: not built next to the example (cargo build --release -p status-probe)"),
     }
+    across_links(&stack, (rounds / 6).clamp(3, 10));
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::checks::LegacyState;
 use crate::output::Output;
-use crate::probe::{failure_record, is_2xx, Answer, Probe};
+use crate::probe::{failure_record, is_2xx, Answer, Ask, Probe};
 use crate::Args;
 
 const ACAO: &str = "access-control-allow-origin";
@@ -145,22 +145,14 @@ pub fn run(
     // Baselines without Origin: whether the status-path header is there at all, and
     // whether the legacy path is still served (only then is its CORS worth judging).
     let summary_header = header_present(&probe.get_plain(&args.summary_path), &args.status_header);
-    let legacy_served = matches!(
-        probe.get_plain(&args.legacy_path),
-        Ok(ref r) if LegacyState::of(r, &args.status_header) == LegacyState::Served
-    );
+    let legacy_served = served(&probe.get_plain(&args.legacy_path), &args.status_header);
     for origin in origins {
         let mut allowed_on = Vec::new();
         let mut refused_on = Vec::new();
         let mut unchecked = Vec::new();
-        let mut requests = vec![(Kind::Preflight, args.chat_path.as_str(), false)];
-        requests.push((Kind::Summary, &args.summary_path, summary_header));
-        if legacy_served {
-            requests.push((Kind::Legacy, &args.legacy_path, true));
-        }
-        for (kind, path, header_expected) in requests {
+        for (kind, path, header_expected) in allowed_requests(args, summary_header, legacy_served) {
             let target = probe.url(path);
-            let answer = send(probe, kind, path, origin, &args.preflight_method);
+            let answer = probe.send(&ask(kind, path, origin, &args.preflight_method));
             let response = match usable(answer, kind, kind.check(), &target, origin) {
                 Ok(response) => response,
                 Err(skip) => {
@@ -225,12 +217,9 @@ pub fn run(
         let mut allowed = Vec::new();
         let mut unchecked = Vec::new();
         let mut elapsed = std::time::Duration::ZERO;
-        for (kind, path) in [
-            (Kind::Preflight, &args.chat_path),
-            (Kind::Summary, &args.summary_path),
-        ] {
+        for (kind, path) in disallowed_requests(args) {
             let target = probe.url(path);
-            let answer = send(probe, kind, path, origin, &args.preflight_method);
+            let answer = probe.send(&ask(kind, path, origin, &args.preflight_method));
             match usable(answer, kind, "cors.disallowed", &target, origin) {
                 Ok(response) => {
                     elapsed += response.elapsed;
@@ -275,19 +264,90 @@ fn header_present(answer: &Answer, name: &str) -> bool {
     matches!(answer, Ok(r) if r.header(name).is_some())
 }
 
-fn send(probe: &Probe, kind: Kind, path: &str, origin: &str, method: &str) -> Answer {
-    match kind {
-        Kind::Preflight => probe.send(
-            "OPTIONS",
-            path,
-            &[
-                ("Origin", origin),
-                ("Access-Control-Request-Method", method),
-                ("Access-Control-Request-Headers", "content-type"),
-            ],
-        ),
-        Kind::Summary | Kind::Legacy => probe.send("GET", path, &[("Origin", origin)]),
+/// The request of one kind with `origin`: the preflight names the method and the
+/// content-type header, as a browser's does before a JSON POST.
+fn ask(kind: Kind, path: &str, origin: &str, method: &str) -> Ask {
+    let headers = match kind {
+        Kind::Preflight => vec![
+            ("Origin", origin.to_owned()),
+            ("Access-Control-Request-Method", method.to_owned()),
+            ("Access-Control-Request-Headers", "content-type".to_owned()),
+        ],
+        Kind::Summary | Kind::Legacy => vec![("Origin", origin.to_owned())],
+    };
+    Ask {
+        method: match kind {
+            Kind::Preflight => "OPTIONS",
+            Kind::Summary | Kind::Legacy => "GET",
+        },
+        path: path.to_owned(),
+        headers,
     }
+}
+
+/// The requests of an allowed origin: the preflight, the summary, and the legacy
+/// path while it is served (with the status-path header expected on the summary when
+/// its plain answer had it, and always on the legacy path).
+fn allowed_requests(
+    args: &Args,
+    summary_header: bool,
+    legacy_served: bool,
+) -> Vec<(Kind, &str, bool)> {
+    let mut requests = vec![(Kind::Preflight, args.chat_path.as_str(), false)];
+    requests.push((Kind::Summary, &args.summary_path, summary_header));
+    if legacy_served {
+        requests.push((Kind::Legacy, &args.legacy_path, true));
+    }
+    requests
+}
+
+/// The requests of an origin that must be refused: the preflight and the summary.
+fn disallowed_requests(args: &Args) -> [(Kind, &str); 2] {
+    [
+        (Kind::Preflight, &args.chat_path),
+        (Kind::Summary, &args.summary_path),
+    ]
+}
+
+/// Whether the plain (no `Origin`) answer of the legacy path shows it served.
+fn served(answer: &Answer, status_header: &str) -> bool {
+    matches!(answer, Ok(r) if LegacyState::of(r, status_header) == LegacyState::Served)
+}
+
+/// The requests [`run`] will make, for [`Probe::prefetch`]: the plain baselines and
+/// every origin's requests that do not depend on them, then (once the legacy
+/// baseline is in, `legacy_baseline` is `Some`) the legacy path with each origin
+/// while it is served. Nothing when there is no origin (the check asks nothing).
+pub fn asks(args: &Args, origins: &[String], legacy_baseline: Option<&Answer>) -> Vec<Ask> {
+    if origins.is_empty() && args.disallowed_origins.is_empty() {
+        return Vec::new();
+    }
+    let method = &args.preflight_method;
+    let Some(legacy) = legacy_baseline else {
+        let mut asks = vec![Ask::get(&args.summary_path), Ask::get(&args.legacy_path)];
+        for origin in origins {
+            asks.extend(
+                allowed_requests(args, false, false)
+                    .into_iter()
+                    .map(|(kind, path, _)| ask(kind, path, origin, method)),
+            );
+        }
+        for origin in &args.disallowed_origins {
+            asks.extend(
+                disallowed_requests(args)
+                    .into_iter()
+                    .map(|(kind, path)| ask(kind, path, origin, method)),
+            );
+        }
+        return asks;
+    };
+    if !served(legacy, &args.status_header) {
+        return Vec::new();
+    }
+    origins
+        .iter()
+        .map(|origin| ask(Kind::Legacy, &args.legacy_path, origin, method))
+        .collect()
 }
 
 struct Judged {

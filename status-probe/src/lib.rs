@@ -216,6 +216,11 @@ pub struct Args {
     /// Do not verify TLS certificates (recorded in the output).
     #[arg(long)]
     pub insecure: bool,
+    /// Requests in flight at once, over as many keep-alive connections: the checks'
+    /// requests are asked ahead concurrently and the records still come in their
+    /// order. 1 asks one request after another.
+    #[arg(long, default_value_t = 6, value_name = "N", value_parser = bounded::count::<usize>(1, 64).of("a number of requests in flight"))]
+    pub concurrency: usize,
 
     #[command(flatten)]
     pub human: HumanArgs,
@@ -389,6 +394,13 @@ fn probe_all(
         }
     }
     let sel = |name| settings.checks.contains(&name);
+    // The SLO, freshness and Prometheus output need the summary even when the summary
+    // check was not selected; the probe reuses an answer it already has.
+    let needs_summary = args.warming_budget.is_some()
+        || settings.changelog.is_some()
+        || args.format == Format::Prometheus
+        || args.textfile.is_some();
+    ask_ahead(args, settings, needs_summary, probe);
     if sel(CheckName::Ready) {
         out.emit(checks::ready(probe, &args.ready_path))?;
     }
@@ -411,12 +423,6 @@ fn probe_all(
             args.legacy_expect,
         ))?;
     }
-    // The SLO, freshness and Prometheus output need the summary even when the summary
-    // check was not selected; the probe reuses an answer it already has.
-    let needs_summary = args.warming_budget.is_some()
-        || settings.changelog.is_some()
-        || args.format == Format::Prometheus
-        || args.textfile.is_some();
     if needs_summary && out.facts.summary.is_none() {
         out.facts.summary = summary::fetch(probe, &args.summary_path, &args.status_header);
     }
@@ -434,4 +440,39 @@ fn probe_all(
         out.emit(changelog.check(&probe.url(&args.summary_path), out.facts.summary.as_ref()))?;
     }
     Ok(())
+}
+
+/// Asks ahead, concurrently, exactly the requests the checks of [`probe_all`] are
+/// about to make (see [`Probe::prefetch`]): the plain GETs of ready, deps, summary
+/// and legacy with CORS's own (one round of requests), then the legacy path with each
+/// origin once its plain answer shows it served (a second round). The checks then
+/// run in their order and find their answers waiting. Nothing with `--concurrency 1`.
+fn ask_ahead(args: &Args, settings: &Settings, needs_summary: bool, probe: &mut Probe) {
+    if probe.concurrency() <= 1 {
+        return;
+    }
+    let sel = |name| settings.checks.contains(&name);
+    let mut asks = Vec::new();
+    if sel(CheckName::Ready) {
+        asks.push(probe::Ask::get(&args.ready_path));
+    }
+    if sel(CheckName::Deps) {
+        asks.push(probe::Ask::get(&args.deps_path));
+    }
+    if sel(CheckName::Summary) || needs_summary {
+        asks.push(probe::Ask::get(&args.summary_path));
+    }
+    if sel(CheckName::Legacy) {
+        asks.push(probe::Ask::get(&args.legacy_path));
+    }
+    if sel(CheckName::Cors) {
+        asks.extend(cors::asks(args, &settings.origins, None));
+    }
+    probe.prefetch(asks);
+    if sel(CheckName::Cors) {
+        let legacy = probe.peek(&probe::Ask::get(&args.legacy_path)).cloned();
+        if let Some(legacy) = legacy {
+            probe.prefetch(cors::asks(args, &settings.origins, Some(&legacy)));
+        }
+    }
 }

@@ -2,12 +2,23 @@
 //! body cap, no redirects, TLS verified), URLs built from the base URL, and a memo of
 //! plain GETs so that checks that need the same answer without an `Origin` (the CORS
 //! baseline, the legacy check, freshness) do not ask the stack twice.
+//!
+//! Across a real link the cost of a run is its round trips, so the requests a run
+//! will make are asked ahead, concurrently ([`Probe::prefetch`]), over at most
+//! `--concurrency` keep-alive connections of the agent's pool; the checks then take
+//! each answer from there ([`Probe::send`]) in the order they always had, so records
+//! come out the same. Each answer is used once, as each request was made once: the
+//! prefetch asks exactly what the checks will ask, never more (`/api/ready` is
+//! rate-limited on the real edge and asked once). With `--concurrency 1` nothing is
+//! asked ahead and the requests go one after another, as they always did.
 
 use std::collections::HashMap;
-
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use day2_core::http::{request, request_within, HttpFailure, HttpOptions, HttpResponse};
+use day2_core::progress::Progress;
 use day2_core::Record;
 use serde_json::json;
 
@@ -16,12 +27,34 @@ use crate::{quoted, Args};
 /// The result of one exchange.
 pub type Answer = Result<HttpResponse, HttpFailure>;
 
+/// One request a check makes: method, path under the base URL, extra headers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ask {
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Ask {
+    /// A GET without extra headers (what [`Probe::get_plain`] asks).
+    pub fn get(path: &str) -> Ask {
+        Ask {
+            method: "GET",
+            path: path.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+}
+
 pub struct Probe {
     agent: ureq::Agent,
     base: String,
     body_limit: u64,
     http_timeout: Duration,
+    concurrency: usize,
     plain: HashMap<String, Answer>,
+    /// Answers asked ahead and not used yet.
+    prefetched: HashMap<Ask, Answer>,
 }
 
 /// The base URL must be an absolute http(s) URL; anything else is a usage error.
@@ -47,14 +80,17 @@ impl Probe {
             body_limit: args.max_body,
             insecure: args.insecure,
             max_redirects: args.max_redirects,
-            ..HttpOptions::default()
+            // One idle connection per request in flight, so each worker keeps its own.
+            idle_per_host: args.concurrency.max(HttpOptions::default().idle_per_host),
         };
         Probe {
             agent: options.agent(),
             base: args.url.trim_end_matches('/').to_owned(),
             body_limit: args.max_body,
             http_timeout: args.http_timeout,
+            concurrency: args.concurrency,
             plain: HashMap::new(),
+            prefetched: HashMap::new(),
         }
     }
 
@@ -66,15 +102,87 @@ impl Probe {
         format!("{}{path}", self.base)
     }
 
-    /// One request, always a fresh exchange.
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    /// Requests in flight at once (`--concurrency`); 1 is one after another.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// One exchange on the wire.
+    fn exchange(&self, ask: &Ask) -> Answer {
+        let headers: Vec<(&str, &str)> = ask
+            .headers
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
         request(
             &self.agent,
-            method,
-            &self.url(path),
-            headers,
+            ask.method,
+            &self.url(&ask.path),
+            &headers,
             self.body_limit,
         )
+    }
+
+    /// One request: the answer asked ahead for it when there is one (used once),
+    /// otherwise a fresh exchange.
+    pub fn send(&mut self, ask: &Ask) -> Answer {
+        match self.prefetched.remove(ask) {
+            Some(answer) => answer,
+            None => self.exchange(ask),
+        }
+    }
+
+    /// The answer asked ahead for `ask`, without using it up.
+    pub fn peek(&self, ask: &Ask) -> Option<&Answer> {
+        self.prefetched.get(ask).or_else(|| {
+            (ask.method == "GET" && ask.headers.is_empty())
+                .then(|| self.plain.get(&ask.path))
+                .flatten()
+        })
+    }
+
+    /// Asks `asks` ahead, at most `--concurrency` at once over the agent's keep-alive
+    /// pool (std threads, joined before it returns), in their order; each answer
+    /// waits for the [`Probe::send`] that wants it. Requests already answered or
+    /// already asked ahead are not asked again; with `--concurrency 1` nothing is
+    /// asked ahead. A progress line counts the answers on a terminal.
+    pub fn prefetch(&mut self, asks: Vec<Ask>) {
+        let mut todo: Vec<Ask> = Vec::new();
+        for ask in asks {
+            if self.peek(&ask).is_none() && !todo.contains(&ask) {
+                todo.push(ask);
+            }
+        }
+        if self.concurrency <= 1 || todo.is_empty() {
+            return;
+        }
+        let progress = Progress::count(
+            format!("probing {}", day2_core::redact::mask_url(&self.base)),
+            Some(todo.len() as u64),
+            None,
+        );
+        let answers: Vec<Mutex<Option<Answer>>> = todo.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let this = &*self;
+        std::thread::scope(|scope| {
+            for _ in 0..this.concurrency.min(todo.len()) {
+                scope.spawn(|| loop {
+                    let at = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(ask) = todo.get(at) else { break };
+                    let answer = this.exchange(ask);
+                    if let Ok(mut slot) = answers[at].lock() {
+                        *slot = Some(answer);
+                    }
+                    progress.inc(1);
+                });
+            }
+        });
+        for (ask, slot) in todo.into_iter().zip(answers) {
+            // A worker that panicked left its slot empty: the check asks again.
+            if let Some(answer) = slot.into_inner().ok().flatten() {
+                self.prefetched.insert(ask, answer);
+            }
+        }
     }
 
     /// One request that ends within `left` (the time a wait has before its deadline)
@@ -101,7 +209,7 @@ impl Probe {
         if let Some(answer) = self.plain.get(path) {
             return answer.clone();
         }
-        let answer = self.send("GET", path, &[]);
+        let answer = self.send(&Ask::get(path));
         self.plain.insert(path.to_owned(), answer.clone());
         answer
     }

@@ -7,7 +7,7 @@ use day2_core::Record;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::probe::{failure_record, is_2xx, status_record, Probe};
+use crate::probe::{failure_record, is_2xx, status_record, Ask, Probe};
 
 /// The badge the frontend shows once the primary model is present.
 pub const BADGE_PRIMARY: &str = "Agent — primary";
@@ -175,7 +175,7 @@ pub fn read(response: &HttpResponse, status_header: &str) -> Result<SummaryView,
 /// The `summary` check: one record, and the view when the body was readable.
 pub fn check(probe: &mut Probe, path: &str, status_header: &str) -> (Record, Option<SummaryView>) {
     let target = probe.url(path);
-    let answer = probe.send("GET", path, &[]);
+    let answer = probe.send(&Ask::get(path));
     probe.remember(path, &answer);
     let response = match answer {
         Ok(response) => response,

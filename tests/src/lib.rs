@@ -3,6 +3,7 @@
 //! - [`bins`]: the paths of the workspace binaries, for cross-tool tests.
 //! - [`backend`]: a simulator of the assistant backend with fault injection.
 //! - [`edge`]: a real nginx in front of it, configured like the real edge.
+//! - [`latency`]: a loopback TCP proxy that adds a round trip, for links 30–150 ms long.
 //! - [`demo`]: both together, the demo stack.
 //! - [`docker`]: a locally built test image (no registry is assumed) and test scopes
 //!   that label every object a test creates and remove exactly those.
@@ -18,6 +19,7 @@ pub mod docker;
 pub mod edge;
 pub mod fake_edge;
 pub mod http1;
+pub mod latency;
 pub mod process;
 pub mod require;
 pub mod text_view;
@@ -25,3 +27,4 @@ pub mod text_view;
 pub use backend::{Backend, BackendConfig, Fault, MetricsFormat, Provider};
 pub use demo::DemoStack;
 pub use edge::{Edge, EdgeConfig, LegacyRoute};
+pub use latency::LatencyProxy;

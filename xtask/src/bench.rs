@@ -1,6 +1,7 @@
 //! `cargo xtask bench [TOOL]`: the one entry point for the benchmarks. Each tool
 //! keeps its benchmark beside its code, as a release-built example
-//! (`<tool>/examples/bench.rs`) or a script (`<tool>/bench/*.sh`); each runs its
+//! (`<tool>/examples/bench.rs`) or a script (`<tool>/bench/*.sh`); triage's is the
+//! xtask's own example (`xtask/examples/bench_triage.rs`); each runs its
 //! reference in the same run, alternating, and prints medians and ratios. Not in CI.
 //! Its references are installed by the set-up step (`cargo xtask setup bench`), which
 //! `cargo xtask bench` runs first.
@@ -13,11 +14,13 @@ use day2_core::{Exit, Io};
 enum Bench {
     /// `cargo run --release -p TOOL --example bench -- ARGS`
     Example,
+    /// `cargo run --release -p PACKAGE --example EXAMPLE -- ARGS` (a playbook's).
+    ExampleOf(&'static str, &'static str),
     /// `bash SCRIPT ARGS`, relative to the workspace root.
     Script(&'static str),
 }
 
-const BENCHMARKS: [(&str, Bench); 6] = [
+const BENCHMARKS: [(&str, Bench); 7] = [
     ("status-probe", Bench::Example),
     ("legacy-sampler", Bench::Example),
     ("sri-check", Bench::Example),
@@ -27,6 +30,7 @@ const BENCHMARKS: [(&str, Bench); 6] = [
         "tunnel-check",
         Bench::Script("tunnel-check/bench/redact.sh"),
     ),
+    ("triage", Bench::ExampleOf("xtask", "bench_triage")),
 ];
 
 #[derive(Debug, clap::Args)]
@@ -40,21 +44,23 @@ pub struct BenchArgs {
 
 fn command(tool: &str, bench: &Bench, rest: &[String]) -> Command {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let example = |package: &str, example: &str| {
+        let mut c = Command::new(env!("CARGO"));
+        c.args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            package,
+            "--example",
+            example,
+            "--",
+        ]);
+        c
+    };
     let mut command = match bench {
-        Bench::Example => {
-            let mut c = Command::new(env!("CARGO"));
-            c.args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                tool,
-                "--example",
-                "bench",
-                "--",
-            ]);
-            c
-        }
+        Bench::Example => example(tool, "bench"),
+        Bench::ExampleOf(package, name) => example(package, name),
         Bench::Script(script) => {
             let mut c = Command::new("bash");
             c.arg(script);

@@ -47,6 +47,11 @@ pub struct TriageArgs {
     /// recorded in the output. TLS is verified unless this is given.
     #[arg(long)]
     pub insecure: bool,
+    /// Requests in flight at once in each probe (status-probe's checks, each sampler's
+    /// samples); the probes themselves run at the same time. 1 runs the probes one
+    /// after another, each asking one request at a time.
+    #[arg(long, default_value_t = 6, value_name = "N", value_parser = bounded::count::<usize>(1, 64).of("a number of requests in flight"))]
+    pub concurrency: usize,
 }
 
 /// A signature found in the records.
@@ -382,16 +387,37 @@ fn diagnose(
 }
 
 /// legacy-sampler's arguments for one URL.
-fn sampler_args<'a>(samples: &'a str, url: &'a str, insecure: bool) -> Vec<&'a str> {
-    let mut args = vec!["--samples", "off", "--timeout", "3s", "-n", samples, url];
+fn sampler_args<'a>(
+    samples: &'a str,
+    concurrency: &'a str,
+    url: &'a str,
+    insecure: bool,
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "--samples",
+        "off",
+        "--timeout",
+        "3s",
+        "-n",
+        samples,
+        "--concurrency",
+        concurrency,
+        url,
+    ];
     if insecure {
         args.push("--insecure");
     }
     args
 }
 
-pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
+/// Runs the probes: status-probe, a sampler on each of the summary and the dependency
+/// check, and tunnel-check with `--edge`. They are independent, so with a
+/// concurrency above 1 they run at the same time (one thread each, joined here) and
+/// the run takes as long as the slowest; with 1, one after another. Either way the
+/// runs come back in this order, so the records do too.
+fn probes(args: &TriageArgs) -> [ToolRun; 4] {
     let budget = format!("{}ms", args.warming_budget.as_millis());
+    let concurrency = args.concurrency.to_string();
     let mut probe_args = vec![
         "--url",
         args.url.as_str(),
@@ -399,6 +425,8 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
         args.chat_path.as_str(),
         "--warming-budget",
         budget.as_str(),
+        "--concurrency",
+        concurrency.as_str(),
     ];
     for origin in &args.origins {
         probe_args.extend(["--origin", origin.as_str()]);
@@ -409,7 +437,7 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     if args.insecure {
         probe_args.push("--insecure");
     }
-    let probe = invoke("status-probe", status_probe::run, &probe_args, b"");
+    let probe = || invoke("status-probe", status_probe::run, &probe_args, b"");
 
     let base = args.url.trim_end_matches('/');
     let (summary_url, deps_url) = (
@@ -423,12 +451,11 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
         invoke(
             "legacy-sampler",
             legacy_sampler::run,
-            &sampler_args(&samples, url, args.insecure),
+            &sampler_args(&samples, &concurrency, url, args.insecure),
             b"",
         )
     };
-    let (sampled_summary, sampled_deps) = (sample(&summary_url), sample(&deps_url));
-    let tunnel = match &args.edge {
+    let tunnel = || match &args.edge {
         Some(edge) => invoke(
             "tunnel-check",
             tunnel_check::run,
@@ -449,6 +476,27 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
             stderr: String::new(),
         },
     };
+    if args.concurrency <= 1 {
+        return [probe(), sample(&summary_url), sample(&deps_url), tunnel()];
+    }
+    std::thread::scope(|scope| {
+        let probe = scope.spawn(probe);
+        let summary = scope.spawn(|| sample(&summary_url));
+        let deps = scope.spawn(|| sample(&deps_url));
+        let tunnel = tunnel();
+        let joined = |run: std::thread::ScopedJoinHandle<'_, ToolRun>| {
+            run.join().unwrap_or_else(|_| ToolRun {
+                exit: Exit::Usage,
+                records: Vec::new(),
+                stderr: "the probe stopped with a panic".to_owned(),
+            })
+        };
+        [joined(probe), joined(summary), joined(deps), tunnel]
+    })
+}
+
+pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
+    let [probe, sampled_summary, sampled_deps, tunnel] = probes(args);
 
     let mut sink = RecordSink::new(crate::TOOL, io.stdout);
     let runs = [&probe, &sampled_summary, &sampled_deps, &tunnel];

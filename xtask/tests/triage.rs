@@ -87,6 +87,51 @@ fn a_healthy_stack_has_no_signature() {
     assert_eq!(records.last().unwrap()["check"], "triage");
 }
 
+/// The probes run at the same time and ask with concurrency, yet the records are
+/// those of the one-after-another run, in the same order: a stack with findings
+/// (CORS missing at the edge, the SPA trap) so there is something to compare.
+#[test]
+fn concurrent_probes_write_the_records_of_the_sequential_run_in_its_order() {
+    let stack = DemoStack::start(
+        BackendConfig {
+            allowed_origins: vec![],
+            ..BackendConfig::default()
+        },
+        EdgeConfig {
+            allowed_origins: vec![],
+            legacy: LegacyRoute::Removed,
+            rate_limit: false,
+            ..EdgeConfig::default()
+        },
+    )
+    .expect("demo stack");
+    let shape = |records: &[Value]| -> Vec<Value> {
+        records
+            .iter()
+            .map(|r| {
+                json!([
+                    r["tool"],
+                    r["check"],
+                    r["target"],
+                    r["verdict"],
+                    r["reason"],
+                    r["data"]["origin"],
+                    r["data"]["requested"],
+                    r["data"]["statuses"]
+                ])
+            })
+            .collect()
+    };
+    let (one_code, one) = triage(&stack.url(), &["--concurrency", "1"]);
+    let (code, concurrent) = triage(&stack.url(), &[]);
+    assert_eq!(one_code, code);
+    assert_eq!(shape(&one), shape(&concurrent), "{one:#?}\n{concurrent:#?}");
+    assert!(
+        signatures(&one).contains(&"missing_cors".to_owned()),
+        "{one:#?}"
+    );
+}
+
 #[test]
 fn missing_cors_is_found_with_its_remediation() {
     let stack = healthy(BackendConfig {
@@ -336,6 +381,10 @@ fn numbers_out_of_range_are_usage_errors() {
         (
             &["--warming-budget", "1e300"][..],
             "for --warming-budget: a duration from 0 to 30 days",
+        ),
+        (
+            &["--concurrency", "0"][..],
+            "for --concurrency: a number of requests in flight from 1 to 64",
         ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
