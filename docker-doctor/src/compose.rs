@@ -213,6 +213,10 @@ fn compose_files(cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBu
     Vec::new()
 }
 
+/// The cap of the `.env` and of a compose file read whole: 16 MiB, far above any
+/// real compose project.
+pub const INPUT_LIMIT: u64 = day2_core::input::DEFAULT_LIMIT;
+
 struct DotEnv {
     path: PathBuf,
     vars: HashMap<String, String>,
@@ -226,11 +230,12 @@ fn dot_env(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<DotEnv, S
     let mut vars = HashMap::new();
     let disabled = env("COMPOSE_DISABLE_ENV_FILE")
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "t" | "true"));
-    if disabled || !path.is_file() {
+    // A FIFO is read like a file; a directory or nothing is no `.env`.
+    if disabled || !path.exists() || path.is_dir() {
         return Ok(DotEnv { path, vars });
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    // Capped and read as a stream: `/dev/zero` is a one-line error, not memory.
+    let text = day2_core::input::read_text(&path, "env file", INPUT_LIMIT)?;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -257,8 +262,7 @@ fn file_name_key(file: &Path) -> Result<Option<String>, String> {
         #[serde(default)]
         name: Option<serde_json::Value>,
     }
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    let text = day2_core::input::read_text(file, "compose file", INPUT_LIMIT)?;
     if text.trim().is_empty() {
         return Ok(None);
     }
