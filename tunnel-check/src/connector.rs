@@ -187,6 +187,9 @@ pub struct Tally {
     pending_failures: VecDeque<(Option<u64>, String)>,
     last_origin_error: Option<(Option<String>, String)>,
     origin_services: BTreeSet<String>,
+    /// The first line holding JSON nested beyond serde_json's recursion limit
+    /// (128 levels): not a log line anyone wrote, and a usage error (issue 18).
+    too_deep: Option<u64>,
 }
 
 impl Tally {
@@ -198,6 +201,9 @@ impl Tally {
         }
         self.lines += 1;
         let Some(entry) = logs::parse(line) else {
+            if self.too_deep.is_none() && logs::json_too_deep(line) {
+                self.too_deep = Some(self.line_no);
+            }
             return;
         };
         self.recognized += 1;
@@ -735,6 +741,13 @@ pub fn run(args: &ConnectorArgs, io: &mut Io<'_>) -> Exit {
         }
         "stdin".to_owned()
     };
+    if let Some(line) = tally.too_deep {
+        io.error(
+            TOOL,
+            format!("connector: {source} line {line}: JSON nested more than 128 levels deep, not a cloudflared log line"),
+        );
+        return Exit::Usage;
+    }
     let mut sink = RecordSink::new(TOOL, io.stdout);
     for record in tally.records(&source, args) {
         if sink.emit(record).is_err() {

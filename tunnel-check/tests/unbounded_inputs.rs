@@ -269,3 +269,70 @@ fn compose_file_and_env_file_are_read_from_fifos() {
         "{out:#?}"
     );
 }
+
+/// Issue 18, depth: JSON nested 100,000 levels deep in each JSON input (the
+/// credentials file, a cloudflared `--output json` log, a compose config in JSON)
+/// ends in one line naming the file and the line, never a stack overflow.
+#[test]
+fn json_nested_without_bound_is_one_line_naming_file_and_line() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let dir = tempfile::tempdir().unwrap();
+
+    // Credentials: the record names the file and the line.
+    let creds = dir.path().join("creds.json");
+    std::fs::write(
+        &creds,
+        format!("{{\"AccountTag\": \"a\",\n\"TunnelSecret\": {deep}}}\n"),
+    )
+    .unwrap();
+    let config = config_with_credentials(dir.path(), creds.to_str().unwrap());
+    std::fs::set_permissions(&creds, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = run_bounded(
+        &["config", config.to_str().unwrap()],
+        Stdio::null(),
+        &[],
+        LIMIT,
+    );
+    assert!(out.code == Some(1) || out.code == Some(2), "{out:#?}");
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains(&creds.display().to_string()), "{out:#?}");
+    assert!(said.contains("line 2"), "{out:#?}");
+    assert!(!said.contains("\n\n"), "{out:#?}");
+
+    // A cloudflared JSON log on stdin (connector mode), the deep line third.
+    let log = format!(
+        "{{\"level\":\"info\",\"time\":\"2026-11-27T10:00:00Z\",\"message\":\"Starting tunnel\"}}\n\
+         {{\"level\":\"info\",\"time\":\"2026-11-27T10:00:01Z\",\"message\":\"Registered tunnel connection\"}}\n\
+         {{\"level\":\"error\",\"x\":{deep}}}\n"
+    );
+    let out = run_connector(&log);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(matches!(out.code, Some(0..=2)), "{out:#?}");
+    assert!(said.contains("line 3"), "{out:#?}");
+    assert!(
+        said.contains("nest") || said.contains("recursion") || said.contains("deep"),
+        "{out:#?}"
+    );
+
+    // A compose config in JSON, on stdin and as a file.
+    let compose = format!("{{\"services\":\n{deep}}}\n");
+    let out = run_stdin(&["compose"], &compose);
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert!(
+        out.stderr.contains("stdin") && out.stderr.contains("line 2"),
+        "{out:#?}"
+    );
+}
+
+fn run_stdin(args: &[&str], stdin: &str) -> Out {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("stdin");
+    std::fs::write(&input, stdin).unwrap();
+    let file = std::fs::File::open(&input).unwrap();
+    run_bounded(args, Stdio::from(file), &[], LIMIT)
+}
+
+fn run_connector(log: &str) -> Out {
+    run_stdin(&["connector"], log)
+}
