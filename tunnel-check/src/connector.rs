@@ -701,13 +701,22 @@ fn restart(stream: &mut Stream, line: u64) {
     stream.current = Process::default();
 }
 
-/// Feeds every line of a reader to the tally.
+/// Feeds every line of a reader to the tally. A line longer than
+/// [`crate::redact::MAX_LINE`] (`/dev/zero`, a binary file) is an error, not memory.
 fn tally_reader(reader: &mut dyn BufRead, tally: &mut Tally) -> std::io::Result<()> {
+    let limit = crate::redact::MAX_LINE;
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
+        if std::io::Read::take(&mut *reader, limit as u64 + 1).read_until(b'\n', &mut buf)? == 0 {
             return Ok(());
+        }
+        if buf.len() > limit {
+            return Err(std::io::Error::other(format!(
+                "line {} is longer than {} MiB: not a log",
+                tally.line_no + 1,
+                limit >> 20
+            )));
         }
         tally.feed(&String::from_utf8_lossy(&buf));
     }

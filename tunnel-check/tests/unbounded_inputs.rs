@@ -336,3 +336,29 @@ fn run_stdin(args: &[&str], stdin: &str) -> Out {
 fn run_connector(log: &str) -> Out {
     run_stdin(&["connector"], log)
 }
+
+/// The streaming modes hold one line at a time: an endless line (`/dev/zero`) is
+/// an error naming the input once it passes 16 MiB, not memory growing.
+#[test]
+fn an_endless_line_in_a_streamed_input_is_a_one_line_usage_error() {
+    for (args, expected) in [
+        (
+            &["connector", "--file", "/dev/zero"][..],
+            "tunnel-check: connector: cannot read /dev/zero: line 1 is longer than 16 MiB",
+        ),
+        (
+            &["connector"][..],
+            "tunnel-check: connector: cannot read stdin: line 1 is longer than 16 MiB",
+        ),
+        (
+            &["redact"][..],
+            "tunnel-check: redact: cannot copy stdin to stdout: a line is longer than 16 MiB",
+        ),
+    ] {
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        let out = run_bounded(args, Stdio::from(zero), &[], LIMIT);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out:#?}");
+        assert!(out.stderr.starts_with(expected), "{args:?}: {out:#?}");
+    }
+}
