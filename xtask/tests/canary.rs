@@ -161,7 +161,8 @@ fn start_prod_shows_no_credential_from_url_or_docker_host() {
     let compose = compose.to_str().unwrap();
     let url = format!("http://user:{CANARY}@127.0.0.1:1/?token={CANARY}");
     let docker_host = format!("tcp://u:{CANARY}@127.0.0.1:1");
-    let cases: [(&[&str], Vec<(&str, &str)>); 2] = [
+    type Case<'a> = (&'a [&'a str], Vec<(&'a str, &'a str)>);
+    let cases: [Case; 2] = [
         // The engine answers; compose brings nothing up; the edge never answers.
         (
             &[
