@@ -83,8 +83,9 @@ impl Inputs {
             .map(|d| d.join(".env"));
         let env_file = match env_path {
             Some(path) if path.exists() && !path.is_dir() => {
-                let text = day2_core::input::read_text(&path, "env file", COMPOSE_LIMIT)?;
-                Some((path, text))
+                // Only searched for the token: bytes that are not UTF-8 do not matter.
+                let bytes = day2_core::input::read_file(&path, "env file", COMPOSE_LIMIT)?;
+                Some((path, String::from_utf8_lossy(&bytes).into_owned()))
             }
             _ => None,
         };
