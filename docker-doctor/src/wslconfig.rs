@@ -43,7 +43,6 @@
 //! less (or unset) is every logical processor; swap unset is 25% of the VM's memory
 //! rounded up to a whole GB, and `swap=0` means no swap at all.
 
-use std::io::Read;
 use std::path::Path;
 
 use day2_core::Record;
@@ -51,7 +50,7 @@ use serde_json::json;
 
 use crate::size;
 
-/// Files larger than this are not a `.wslconfig`; they are refused unread.
+/// Files larger than this (1 MiB) are not a `.wslconfig`: reading stops at the cap.
 pub const SIZE_LIMIT: u64 = 1024 * 1024;
 
 /// One `key = value` statement as WSL reads it.
@@ -105,21 +104,12 @@ pub struct Thresholds {
     pub swap: u64,
 }
 
-/// Reads the file as WSL decodes it (see the module docs). The error is one line:
-/// `PATH: …` or `PATH:LINE: …`.
+/// Reads the file as WSL decodes it (see the module docs), as a stream (a FIFO
+/// works) capped at [`SIZE_LIMIT`] by day2-core's reader. The error is one line:
+/// `cannot read .wslconfig PATH: …` or `PATH:LINE: …`.
 pub fn read(path: &Path) -> Result<String, String> {
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(SIZE_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    if bytes.len() as u64 > SIZE_LIMIT {
-        return Err(format!(
-            "{shown}: larger than {} KiB, not a .wslconfig",
-            SIZE_LIMIT / 1024
-        ));
-    }
+    let bytes = day2_core::input::read_file(path, ".wslconfig", SIZE_LIMIT)?;
     decode(&bytes).map_err(|(line, message)| format!("{shown}:{line}: {message}"))
 }
 

@@ -155,3 +155,21 @@ fn env_file_and_wslconfig_are_read_from_fifos() {
     );
     assert!(!out.stderr.contains("cannot read"), "{out:#?}");
 }
+
+/// The `.wslconfig` goes through day2-core's capped reader too (1 MiB).
+#[test]
+fn dev_zero_as_wslconfig_is_a_one_line_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        &["--checks", "wslconfig", "--wslconfig", "/dev/zero"],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("cannot read .wslconfig /dev/zero: larger than 1 MiB"),
+        "{out:#?}"
+    );
+}
