@@ -30,6 +30,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use day2_core::bounded::quoted;
+
 /// Compose's auto-discovered file names, in its order of preference.
 pub const DEFAULT_FILE_NAMES: [&str; 4] = [
     "compose.yaml",
@@ -154,9 +156,9 @@ pub fn resolve(
     let name = normalize(&base);
     if name.is_empty() {
         return Err(format!(
-            "{}: the project name must not be empty (the directory {:?} gives none): use --project",
+            "{}: the project name must not be empty (the directory {} gives none): use --project",
             first.display(),
-            working_dir.display().to_string()
+            quoted(&working_dir.display().to_string())
         ));
     }
     Ok(Some(Project {
@@ -182,8 +184,9 @@ fn valid(name: &str, from: &str) -> Result<String, String> {
         Ok(name.to_owned())
     } else {
         Err(format!(
-            "{from}: invalid project name {name:?}: must consist only of lowercase alphanumeric \
-             characters, hyphens, and underscores as well as start with a letter or number"
+            "{from}: invalid project name {}: must consist only of lowercase alphanumeric \
+             characters, hyphens, and underscores as well as start with a letter or number",
+            quoted(name)
         ))
     }
 }
@@ -294,7 +297,8 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
             out.push('$');
             rest = after;
         } else if let Some(braced) = rest.strip_prefix('{') {
-            let end = closing_brace(braced).ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
+            let end =
+                closing_brace(braced).ok_or_else(|| format!("unclosed ${{ in {}", quoted(text)))?;
             out.push_str(&substitute(&braced[..end], lookup)?);
             rest = &braced[end + 1..];
         } else {
@@ -302,7 +306,7 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(rest.len());
             if len == 0 {
-                return Err(format!("invalid $ in {text:?}"));
+                return Err(format!("invalid $ in {}", quoted(text)));
             }
             out.push_str(&lookup(&rest[..len]).unwrap_or_default());
             rest = &rest[len..];

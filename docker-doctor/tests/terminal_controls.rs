@@ -21,7 +21,7 @@ fn a_wslconfig_value_with_controls_is_quoted_escaped() {
         &[],
     );
     assert_eq!(code, Some(1), "{stderr}");
-    assert_escaped(&stderr, "memory=\"8\\u{1b}[2J");
+    assert_escaped(&stderr, "memory=\"8\\u001b[2J");
 }
 
 /// Runs `program` with `args` in `dir`, bounded to 60 s: (exit code, stderr).
@@ -45,4 +45,24 @@ fn assert_escaped(stderr: &str, escaped: &str) {
         "raw controls on stderr: {stderr:?}"
     );
     assert!(stderr.contains(escaped), "{escaped:?} not in {stderr:?}");
+}
+
+/// A `.env` value quoted in the project-name error, in JSON's notation.
+#[test]
+fn an_env_file_value_with_controls_is_quoted_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), "services: {}\n").unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "COMPOSE_PROJECT_NAME=Bad\u{1b}[2J\rname\n",
+    )
+    .unwrap();
+    let (code, stderr) = run_in(
+        env!("CARGO_BIN_EXE_docker-doctor"),
+        dir.path(),
+        &["--checks", "stack"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_escaped(&stderr, "invalid project name \"Bad\\u001b[2J\\rname\"");
 }
