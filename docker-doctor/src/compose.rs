@@ -30,6 +30,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use day2_core::bounded::quoted;
+
 /// Compose's auto-discovered file names, in its order of preference.
 pub const DEFAULT_FILE_NAMES: [&str; 4] = [
     "compose.yaml",
@@ -154,9 +156,9 @@ pub fn resolve(
     let name = normalize(&base);
     if name.is_empty() {
         return Err(format!(
-            "{}: the project name must not be empty (the directory {:?} gives none): use --project",
+            "{}: the project name must not be empty (the directory {} gives none): use --project",
             first.display(),
-            working_dir.display().to_string()
+            quoted(&working_dir.display().to_string())
         ));
     }
     Ok(Some(Project {
@@ -182,8 +184,9 @@ fn valid(name: &str, from: &str) -> Result<String, String> {
         Ok(name.to_owned())
     } else {
         Err(format!(
-            "{from}: invalid project name {name:?}: must consist only of lowercase alphanumeric \
-             characters, hyphens, and underscores as well as start with a letter or number"
+            "{from}: invalid project name {}: must consist only of lowercase alphanumeric \
+             characters, hyphens, and underscores as well as start with a letter or number",
+            quoted(name)
         ))
     }
 }
@@ -213,6 +216,10 @@ fn compose_files(cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBu
     Vec::new()
 }
 
+/// The cap of the `.env` and of a compose file read whole: 16 MiB, far above any
+/// real compose project.
+pub const INPUT_LIMIT: u64 = day2_core::input::DEFAULT_LIMIT;
+
 struct DotEnv {
     path: PathBuf,
     vars: HashMap<String, String>,
@@ -226,11 +233,12 @@ fn dot_env(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<DotEnv, S
     let mut vars = HashMap::new();
     let disabled = env("COMPOSE_DISABLE_ENV_FILE")
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "t" | "true"));
-    if disabled || !path.is_file() {
+    // A FIFO is read like a file; a directory or nothing is no `.env`.
+    if disabled || !path.exists() || path.is_dir() {
         return Ok(DotEnv { path, vars });
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    // Capped and read as a stream: `/dev/zero` is a one-line error, not memory.
+    let text = day2_core::input::read_text(&path, "env file", INPUT_LIMIT)?;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -257,8 +265,7 @@ fn file_name_key(file: &Path) -> Result<Option<String>, String> {
         #[serde(default)]
         name: Option<serde_json::Value>,
     }
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    let text = day2_core::input::read_text(file, "compose file", INPUT_LIMIT)?;
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -290,7 +297,8 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
             out.push('$');
             rest = after;
         } else if let Some(braced) = rest.strip_prefix('{') {
-            let end = closing_brace(braced).ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
+            let end =
+                closing_brace(braced).ok_or_else(|| format!("unclosed ${{ in {}", quoted(text)))?;
             out.push_str(&substitute(&braced[..end], lookup)?);
             rest = &braced[end + 1..];
         } else {
@@ -298,7 +306,7 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(rest.len());
             if len == 0 {
-                return Err(format!("invalid $ in {text:?}"));
+                return Err(format!("invalid $ in {}", quoted(text)));
             }
             out.push_str(&lookup(&rest[..len]).unwrap_or_default());
             rest = &rest[len..];

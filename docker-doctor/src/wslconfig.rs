@@ -43,15 +43,15 @@
 //! less (or unset) is every logical processor; swap unset is 25% of the VM's memory
 //! rounded up to a whole GB, and `swap=0` means no swap at all.
 
-use std::io::Read;
 use std::path::Path;
 
 use day2_core::Record;
 use serde_json::json;
 
 use crate::size;
+use day2_core::bounded::quoted;
 
-/// Files larger than this are not a `.wslconfig`; they are refused unread.
+/// Files larger than this (1 MiB) are not a `.wslconfig`: reading stops at the cap.
 pub const SIZE_LIMIT: u64 = 1024 * 1024;
 
 /// One `key = value` statement as WSL reads it.
@@ -105,21 +105,12 @@ pub struct Thresholds {
     pub swap: u64,
 }
 
-/// Reads the file as WSL decodes it (see the module docs). The error is one line:
-/// `PATH: …` or `PATH:LINE: …`.
+/// Reads the file as WSL decodes it (see the module docs), as a stream (a FIFO
+/// works) capped at [`SIZE_LIMIT`] by day2-core's reader. The error is one line:
+/// `cannot read .wslconfig PATH: …` or `PATH:LINE: …`.
 pub fn read(path: &Path) -> Result<String, String> {
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(SIZE_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    if bytes.len() as u64 > SIZE_LIMIT {
-        return Err(format!(
-            "{shown}: larger than {} KiB, not a .wslconfig",
-            SIZE_LIMIT / 1024
-        ));
-    }
+    let bytes = day2_core::input::read_file(path, ".wslconfig", SIZE_LIMIT)?;
     decode(&bytes).map_err(|(line, message)| format!("{shown}:{line}: {message}"))
 }
 
@@ -580,8 +571,9 @@ pub fn check(path: &Path, parsed: &Parsed, min: Thresholds) -> Vec<Record> {
         let Some(setting) = setting_of(&entry.name) else {
             unknown.push(entry);
             let mut message = format!(
-                "line {}: WSL does not know the key {:?} and ignores it",
-                entry.line, entry.name
+                "line {}: WSL does not know the key {} and ignores it",
+                entry.line,
+                quoted(&entry.name)
             );
             if let Some(known) = KNOWN.iter().flat_map(|names| names.iter()).find(|n| {
                 n.rsplit_once('.')
@@ -666,9 +658,9 @@ fn unset(check: &str, target: &str, key: &str, unknown: &[&Entry], skipped: &[Sk
             };
             Record::fail(check, target, "not_read")
                 .message(format!(
-                    "line {}: {key}={:?} is {place}, so WSL does not read it: {}",
+                    "line {}: {key}={} is {place}, so WSL does not read it: {}",
                     entry.line,
-                    entry.value,
+                    quoted(&entry.value),
                     default_of(key)
                 ))
                 .data(json!({"key": key, "value": entry.value, "line": entry.line, "name": entry.name}))
@@ -728,6 +720,9 @@ fn budget(check: &str, target: &str, key: &str, entry: &Entry, min: Thresholds) 
         "effective": read.and_then(|(_, e)| e),
         "minimum": minimum,
     });
+    let unset_mark = key == "swap" && memory_size(value) == Some(u64::MAX);
+    // Quoted in JSON's notation: a value's control characters are escaped.
+    let value = &quoted(value);
     let record = match read {
         None => {
             let expected = if is_size {
@@ -736,19 +731,19 @@ fn budget(check: &str, target: &str, key: &str, entry: &Entry, min: Thresholds) 
                 "a whole number WSL reads (decimal, 0x hex or 0-prefixed octal)"
             };
             Record::fail(check, target, "bad_value").message(format!(
-                "line {line}: {key}={value:?} is not {expected}; WSL ignores it: {}",
+                "line {line}: {key}={value} is not {expected}; WSL ignores it: {}",
                 default_of(key)
             ))
         }
-        Some((_, None)) if key == "swap" && memory_size(value) == Some(u64::MAX) => {
+        Some((_, None)) if unset_mark => {
             Record::warn(check, target, "means_default").message(format!(
-                "line {line}: swap={value:?} is {}, WSL's mark for unset: {}",
+                "line {line}: swap={value} is {}, WSL's mark for unset: {}",
                 u64::MAX,
                 default_of(key)
             ))
         }
         Some((n, None)) => Record::warn(check, target, "means_default").message(format!(
-            "line {line}: {key}={value:?} is {n}, which WSL reads as unset: {}",
+            "line {line}: {key}={value} is {n}, which WSL reads as unset: {}",
             default_of(key)
         )),
         Some((_, Some(0))) => {
@@ -757,7 +752,7 @@ fn budget(check: &str, target: &str, key: &str, entry: &Entry, min: Thresholds) 
                 Record::pass(check, target)
             } else {
                 Record::fail(check, target, "no_swap").message(format!(
-                    "line {line}: swap={value:?} turns swap off (the minimum asked for is {})",
+                    "line {line}: swap={value} turns swap off (the minimum asked for is {})",
                     shown(minimum)
                 ))
             }
@@ -769,7 +764,7 @@ fn budget(check: &str, target: &str, key: &str, entry: &Entry, min: Thresholds) 
                 String::new()
             };
             Record::fail(check, target, "below_threshold").message(format!(
-                "line {line}: {key}={value:?}{raised} is below the minimum {}",
+                "line {line}: {key}={value}{raised} is below the minimum {}",
                 shown(minimum)
             ))
         }

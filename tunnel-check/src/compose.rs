@@ -40,6 +40,59 @@ pub struct ComposeArgs {
     pub timeout: Duration,
 }
 
+/// The cap of each compose input read whole (stdin, a `-f` file, the `.env`):
+/// 16 MiB, far above any real compose project.
+pub const COMPOSE_LIMIT: u64 = day2_core::input::DEFAULT_LIMIT;
+
+/// The `-f` files and the project's `.env`, read here as streams up to
+/// [`COMPOSE_LIMIT`] before compose runs: `/dev/zero` is a usage error, and a FIFO
+/// (`<(…)`), read once, is handed to compose on its stdin (`-f -`).
+struct Inputs {
+    files: Vec<Input>,
+    env_file: Option<(PathBuf, String)>,
+}
+
+struct Input {
+    path: PathBuf,
+    text: String,
+    /// A regular file compose can open itself; otherwise its text goes on stdin.
+    regular: bool,
+}
+
+impl Inputs {
+    fn read(paths: &[PathBuf]) -> Result<Inputs, String> {
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+            let text = day2_core::input::read_text(path, "compose file", COMPOSE_LIMIT)?;
+            files.push(Input {
+                path: path.clone(),
+                text,
+                regular,
+            });
+        }
+        if files.iter().filter(|f| !f.regular).count() > 1 {
+            return Err(
+                "more than one -f is a pipe or FIFO: compose reads only one from stdin".to_owned(),
+            );
+        }
+        // compose reads `.env` from the project directory (the first file's).
+        let env_path = paths
+            .first()
+            .and_then(|f| f.parent())
+            .map(|d| d.join(".env"));
+        let env_file = match env_path {
+            Some(path) if path.exists() && !path.is_dir() => {
+                // Only searched for the token: bytes that are not UTF-8 do not matter.
+                let bytes = day2_core::input::read_file(&path, "env file", COMPOSE_LIMIT)?;
+                Some((path, String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            _ => None,
+        };
+        Ok(Inputs { files, env_file })
+    }
+}
+
 /// What running compose produced.
 enum Rendered {
     Config(String, Vec<String>),
@@ -52,15 +105,43 @@ fn run_compose(
     program: &str,
     pre: &[&str],
     args: &ComposeArgs,
+    inputs: &Inputs,
 ) -> Result<Option<(bool, String, String)>, String> {
     let mut command = Command::new(program);
     command.args(pre);
-    for file in &args.files {
-        command.arg("-f").arg(file);
+    let mut piped = None;
+    for file in &inputs.files {
+        if file.regular {
+            command.arg("-f").arg(&file.path);
+        } else {
+            command.arg("-f").arg("-");
+            piped = Some(file.text.clone());
+        }
+    }
+    if piped.is_some() {
+        // `-f -` puts the project directory at the working directory: keep it the file's.
+        if let Some(dir) = inputs.files.first().and_then(|f| f.path.parent()) {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            command.arg("--project-directory").arg(dir);
+        }
+        // compose v1 reads `.env` from the working directory then: name the project's.
+        if let Some((path, _)) = &inputs.env_file {
+            if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                command.arg("--env-file").arg(path);
+            }
+        }
     }
     command
         .arg("config")
-        .stdin(Stdio::null())
+        .stdin(if piped.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = match command.spawn() {
@@ -68,6 +149,13 @@ fn run_compose(
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(format!("cannot run {program}: {err}")),
     };
+    if let (Some(text), Some(mut stdin)) = (piped, child.stdin.take()) {
+        // On a thread: compose may not read it all before it fails.
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(text.as_bytes());
+        });
+    }
     // Both pipes are drained on threads so a chatty compose cannot block on a full pipe.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -141,11 +229,11 @@ fn unset_variables(stderr: &str) -> Vec<String> {
         .collect()
 }
 
-fn render(args: &ComposeArgs) -> Result<Rendered, String> {
+fn render(args: &ComposeArgs, inputs: &Inputs) -> Result<Rendered, String> {
     let attempts: [(&str, &[&str]); 2] = [("docker", &["compose"]), ("docker-compose", &[])];
     let mut last_error = "neither `docker compose` nor `docker-compose` could be run".to_owned();
     for (program, pre) in attempts {
-        let Some((ok, stdout, stderr)) = run_compose(program, pre, args)? else {
+        let Some((ok, stdout, stderr)) = run_compose(program, pre, args, inputs)? else {
             continue;
         };
         if ok {
@@ -177,12 +265,23 @@ fn render(args: &ComposeArgs) -> Result<Rendered, String> {
 
 /// Runs the compose checks.
 pub fn run(args: &ComposeArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
-    let (text, unset, target) = if args.files.is_empty() {
-        let mut text = String::new();
-        if let Err(err) = io.stdin.read_to_string(&mut text) {
-            io.error(TOOL, format!("compose: cannot read stdin: {err}"));
+    let inputs = match Inputs::read(&args.files) {
+        Ok(inputs) => inputs,
+        Err(err) => {
+            io.error(TOOL, format!("compose: {err}"));
             return Exit::Usage;
         }
+    };
+    let (text, unset, target) = if args.files.is_empty() {
+        let text = match day2_core::input::read_capped(io.stdin, "stdin", COMPOSE_LIMIT)
+            .and_then(|bytes| day2_core::input::utf8(bytes, "stdin"))
+        {
+            Ok(text) => text,
+            Err(err) => {
+                io.error(TOOL, format!("compose: {err}"));
+                return Exit::Usage;
+            }
+        };
         (text, Vec::new(), "stdin".to_owned())
     } else {
         let target = args
@@ -191,7 +290,7 @@ pub fn run(args: &ComposeArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()
             .join(",");
-        match render(args) {
+        match render(args, &inputs) {
             Ok(Rendered::Config(text, unset)) => (text, unset, target),
             Ok(Rendered::MissingVariable(variable)) => {
                 let mut sink = RecordSink::new(TOOL, io.stdout);
@@ -234,7 +333,7 @@ pub fn run(args: &ComposeArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
     let origin = if args.files.is_empty() {
         Origin::Stdin(text.clone())
     } else {
-        Origin::Files(args.files.clone())
+        Origin::Files(inputs)
     };
     let records = check_services(services, args, &target, &unset, &origin, redactor);
     let mut sink = RecordSink::new(TOOL, io.stdout);
@@ -357,8 +456,8 @@ fn depends_on(service: &Value) -> Vec<String> {
 enum Origin {
     /// The text read from stdin (as written, or rendered by compose).
     Stdin(String),
-    /// The files given with `-f`, rendered here.
-    Files(Vec<PathBuf>),
+    /// The files given with `-f` (and the project's `.env`), rendered here.
+    Files(Inputs),
 }
 
 fn check_services(
@@ -399,9 +498,10 @@ fn check_services(
             .iter()
             .any(|(k, v)| k == "TUNNEL_TOKEN_FILE" && v.as_deref().is_some_and(|v| !v.is_empty()));
     let project_dir = match origin {
-        Origin::Files(files) => files
+        Origin::Files(inputs) => inputs
+            .files
             .first()
-            .and_then(|f| f.parent())
+            .and_then(|f| f.path.parent())
             .map(Path::to_path_buf)
             .unwrap_or_default(),
         Origin::Stdin(_) => PathBuf::from("."),
@@ -588,7 +688,8 @@ fn ingress_origins(
         let Some(path) = host_path(service, &config, project_dir) else {
             continue;
         };
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        // Capped: a mounted `/dev/zero` is no config and ends the look here.
+        let Ok(text) = day2_core::input::read_text(&path, "config", COMPOSE_LIMIT) else {
             continue;
         };
         let Ok(tree) = yaml::parse_tree(&text) else {
@@ -684,19 +785,17 @@ fn committed_record(target: &str, found: Option<&(Place, String)>, origin: &Orig
             .data(json!({"source": "literal", "file": file, "line": line}))
     };
     match origin {
-        Origin::Files(files) => {
-            for file in files {
-                if let Ok(text) = std::fs::read_to_string(file) {
-                    if let Some(line) = line_of(&text, token) {
-                        return committed(&file.display().to_string(), line);
-                    }
+        Origin::Files(inputs) => {
+            for file in &inputs.files {
+                if let Some(line) = line_of(&file.text, token) {
+                    return committed(&file.path.display().to_string(), line);
                 }
             }
-            let env_file = files
-                .first()
-                .and_then(|f| f.parent())
-                .map(|d| d.join(".env"))
-                .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(token)));
+            let env_file = inputs
+                .env_file
+                .as_ref()
+                .filter(|(_, text)| text.contains(token))
+                .map(|(path, _)| path);
             match env_file {
                 Some(path) => Record::warn(check, target, "token_in_env_file")
                     .message(format!(

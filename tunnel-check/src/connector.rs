@@ -187,6 +187,9 @@ pub struct Tally {
     pending_failures: VecDeque<(Option<u64>, String)>,
     last_origin_error: Option<(Option<String>, String)>,
     origin_services: BTreeSet<String>,
+    /// The first line holding JSON nested beyond serde_json's recursion limit
+    /// (128 levels): not a log line anyone wrote, and a usage error (issue 18).
+    too_deep: Option<u64>,
 }
 
 impl Tally {
@@ -198,6 +201,9 @@ impl Tally {
         }
         self.lines += 1;
         let Some(entry) = logs::parse(line) else {
+            if self.too_deep.is_none() && logs::json_too_deep(line) {
+                self.too_deep = Some(self.line_no);
+            }
             return;
         };
         self.recognized += 1;
@@ -695,13 +701,22 @@ fn restart(stream: &mut Stream, line: u64) {
     stream.current = Process::default();
 }
 
-/// Feeds every line of a reader to the tally.
+/// Feeds every line of a reader to the tally. A line longer than
+/// [`crate::redact::MAX_LINE`] (`/dev/zero`, a binary file) is an error, not memory.
 fn tally_reader(reader: &mut dyn BufRead, tally: &mut Tally) -> std::io::Result<()> {
+    let limit = crate::redact::MAX_LINE;
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
+        if std::io::Read::take(&mut *reader, limit as u64 + 1).read_until(b'\n', &mut buf)? == 0 {
             return Ok(());
+        }
+        if buf.len() > limit {
+            return Err(std::io::Error::other(format!(
+                "line {} is longer than {} MiB: not a log",
+                tally.line_no + 1,
+                limit >> 20
+            )));
         }
         tally.feed(&String::from_utf8_lossy(&buf));
     }
@@ -735,6 +750,13 @@ pub fn run(args: &ConnectorArgs, io: &mut Io<'_>) -> Exit {
         }
         "stdin".to_owned()
     };
+    if let Some(line) = tally.too_deep {
+        io.error(
+            TOOL,
+            format!("connector: {source} line {line}: JSON nested more than 128 levels deep, not a cloudflared log line"),
+        );
+        return Exit::Usage;
+    }
     let mut sink = RecordSink::new(TOOL, io.stdout);
     for record in tally.records(&source, args) {
         if sink.emit(record).is_err() {

@@ -270,6 +270,19 @@ fn parse_clean(line: &str) -> Option<Entry<'_>> {
     Some(entry)
 }
 
+/// Whether the JSON object in `line` (from its first `{`) is nested beyond
+/// serde_json's recursion limit (128 levels), which [`parse`] cannot tell from a
+/// line that is not JSON at all.
+pub fn json_too_deep(line: &str) -> bool {
+    let Some(start) = line.find('{') else {
+        return false;
+    };
+    matches!(
+        serde_json::from_str::<Value>(line[start..].trim_end()),
+        Err(e) if e.to_string().starts_with("recursion limit exceeded")
+    )
+}
+
 /// A JSON line is cloudflared's when it has a `level` (zerolog always writes one).
 fn parse_json(object: serde_json::Map<String, Value>) -> Option<Entry<'static>> {
     let mut entry = Entry {

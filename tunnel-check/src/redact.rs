@@ -898,7 +898,9 @@ impl Write for RedactingWriter<'_> {
 
 /// The `redact` mode: copies `input` to `output` line by line with every secret
 /// masked. Reads and writes in blocks of [`FILTER_BLOCK`] bytes; memory is
-/// bounded by the block and the longest line. Line endings (`\n`, `\r\n`,
+/// bounded by the block and the longest line, at most [`MAX_LINE`] bytes: a longer
+/// one (`/dev/zero`, a binary stream) is an error, since half a line cut off could
+/// hold half a token. Line endings (`\n`, `\r\n`,
 /// none at the end) are kept. Returns the number of lines that had something
 /// masked.
 pub fn filter(
@@ -922,10 +924,14 @@ pub fn filter(
         };
         buf.truncate(filled + n);
         let mut start = 0;
-        while let Some(pos) = memchr::memchr(b'\n', &buf[start..]) {
-            let end = start + pos + 1;
+        // The bytes before `filled` hold no line break: only new ones are searched,
+        // so a long line costs its length once, not once per block.
+        let mut from = filled;
+        while let Some(pos) = memchr::memchr(b'\n', &buf[from..]) {
+            let end = from + pos + 1;
             masked_lines += filter_line(&buf[start..end], &mut lines, &mut out);
             start = end;
+            from = end;
         }
         if n == 0 {
             if start < buf.len() {
@@ -934,6 +940,14 @@ pub fn filter(
             break;
         }
         buf.drain(..start);
+        if buf.len() > MAX_LINE {
+            output.write_all(&out)?;
+            output.flush()?;
+            return Err(io::Error::other(format!(
+                "a line is longer than {} MiB (no line break): not text",
+                MAX_LINE >> 20
+            )));
+        }
         if out.len() >= FILTER_BLOCK {
             output.write_all(&out)?;
             out.clear();
@@ -943,6 +957,10 @@ pub fn filter(
     output.flush()?;
     Ok(masked_lines)
 }
+
+/// The longest line read from a stream (`redact`, `connector`): 16 MiB, far above
+/// any log line, so an endless line is an error rather than memory growing.
+pub const MAX_LINE: usize = day2_core::input::DEFAULT_LIMIT as usize;
 
 /// The block size of [`filter`]'s reads and writes.
 const FILTER_BLOCK: usize = 128 * 1024;

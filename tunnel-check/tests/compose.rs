@@ -166,9 +166,9 @@ fn docker_compose_renders_the_files() {
     let absent = run(&["compose", "-f", "/nonexistent/docker-compose.yml"], "");
     assert_eq!(absent.code, 2, "{absent:#?}");
     assert!(
-        absent
-            .stderr
-            .starts_with("tunnel-check: compose: docker-compose config failed"),
+        absent.stderr.starts_with(
+            "tunnel-check: compose: cannot read compose file /nonexistent/docker-compose.yml: "
+        ),
         "{absent:#?}"
     );
 }

@@ -54,22 +54,12 @@ fn token_set(value: &str) -> Result<bool, String> {
 
 /// Runs the config checks.
 pub fn run(args: &ConfigArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
-    // A credentials file the user names holds a secret whatever the mode: its
-    // `TunnelSecret` is masked in everything written, in token mode too, where the
-    // file is not otherwise read (fuzzing found the secret, pasted into a service URL
-    // of config.yml, echoed in the rule's error).
-    if let Some(text) = args
-        .credentials
-        .as_ref()
-        .and_then(|path| std::fs::read_to_string(path).ok())
-    {
-        learn_secret(&text, redactor);
-    }
     let shown = args.file.display().to_string();
-    let text = match std::fs::read_to_string(&args.file) {
+    // Capped and read as a stream: `/dev/zero` or an endless FIFO is a usage error.
+    let text = match day2_core::input::read_text(&args.file, "config", CONFIG_LIMIT) {
         Ok(text) => text,
         Err(err) => {
-            io.error(TOOL, format!("config: cannot read {shown}: {err}"));
+            io.error(TOOL, format!("config: {err}"));
             return Exit::Usage;
         }
     };
@@ -90,6 +80,17 @@ pub fn run(args: &ConfigArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
         .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
     let token_mode = args.token_mode || env_token || tunnel.is_empty();
     if token_mode {
+        // A credentials file the user names holds a secret whatever the mode: its
+        // `TunnelSecret` is masked in everything written, in token mode too, where the
+        // file is not otherwise read (fuzzing found the secret, pasted into a service
+        // URL of config.yml, echoed in the rule's error). Read once (it may be a FIFO).
+        if let Some(text) = args
+            .credentials
+            .as_ref()
+            .and_then(|path| day2_core::input::read_text(path, "credentials", CONFIG_LIMIT).ok())
+        {
+            learn_secret(&text, redactor);
+        }
         // `--token-mode` is also what TUNNEL_TOKEN sets (clap reads the variable):
         // a token in the environment is named as such.
         let why = if env_token {
@@ -114,7 +115,13 @@ pub fn run(args: &ConfigArgs, io: &mut Io<'_>, redactor: &Redactor) -> Exit {
         records.push(tunnel_record(&shown, &config));
     }
     if !token_mode {
-        records.push(credentials_record(args, &shown, &config, redactor));
+        match credentials_record(args, &shown, &config, redactor) {
+            Ok(record) => records.push(record),
+            Err(err) => {
+                io.error(TOOL, format!("config: {err}"));
+                return Exit::Usage;
+            }
+        }
     }
     if refused {
         records.push(
@@ -197,12 +204,18 @@ fn learn_secret(text: &str, redactor: &Redactor) {
     }
 }
 
+/// The cap of `config.yml` and of the credentials file read whole: 16 MiB, far above
+/// any real one (cloudflared's are a few KiB).
+pub const CONFIG_LIMIT: u64 = day2_core::input::DEFAULT_LIMIT;
+
+/// The credentials record; `Err` (a usage error) when the file cannot be read to
+/// its end within [`CONFIG_LIMIT`] (`/dev/zero`, an endless FIFO).
 fn credentials_record(
     args: &ConfigArgs,
     file: &str,
     config: &Config,
     redactor: &Redactor,
-) -> Record {
+) -> Result<Record, String> {
     let check = "config.credentials";
     let configured = config
         .credentials_file
@@ -214,7 +227,8 @@ fn credentials_record(
         Some(path) => vec![path.clone()],
         None => credentials::candidates(&args.file, configured, tunnel_id.as_deref()),
     };
-    let Some(path) = tried.iter().find(|p| p.is_file()) else {
+    // A FIFO or `/dev/stdin` is a file here too; a directory is not.
+    let Some(path) = tried.iter().find(|p| p.exists() && !p.is_dir()) else {
         let message = match configured {
             Some(path) => format!(
                 "Tunnel credentials file '{path}' doesn't exist or is not a file (give the host copy with --credentials)"
@@ -222,21 +236,30 @@ fn credentials_record(
             None if tunnel_id.is_none() => "no `credentials-file:` and `tunnel:` is a name: cloudflared finds the file through the API's tunnel id (give it with --credentials)".to_owned(),
             None => "tunnel credentials file not found: no `credentials-file:`, and no <tunnel-id>.json beside config.yml nor in cloudflared's default directories".to_owned(),
         };
-        return Record::fail(check, file, "credentials_missing")
+        return Ok(Record::fail(check, file, "credentials_missing")
             .message(message)
-            .data(json!({"configured": configured, "tried": tried}));
+            .data(json!({"configured": configured, "tried": tried})));
     };
     let target = path.display().to_string();
     let mut data = json!({"configured": configured, "path": target});
-    let text = match std::fs::read_to_string(path) {
+    // Opened (a missing or forbidden file is the record's failure), then read as a
+    // stream up to the cap: a FIFO works, `/dev/zero` is a usage error.
+    let unreadable = |detail: String, mut data: Value| {
+        data["problem"] = json!("unreadable");
+        data["detail"] = json!(detail);
+        Record::fail(check, &target, "credentials_malformed")
+            .message(format!("couldn't read tunnel credentials from {target}"))
+            .data(data)
+    };
+    let mut opened = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) => return Ok(unreadable(err.to_string(), data)),
+    };
+    let what = format!("credentials file {target}");
+    let bytes = day2_core::input::read_capped(&mut opened, &what, CONFIG_LIMIT)?;
+    let text = match String::from_utf8(bytes) {
         Ok(text) => text,
-        Err(err) => {
-            data["problem"] = json!("unreadable");
-            data["detail"] = json!(err.to_string());
-            return Record::fail(check, &target, "credentials_malformed")
-                .message(format!("couldn't read tunnel credentials from {target}"))
-                .data(data);
-        }
+        Err(err) => return Ok(unreadable(err.to_string(), data)),
     };
     // The secret is masked from here on, whatever follows.
     learn_secret(&text, redactor);
@@ -248,7 +271,7 @@ fn credentials_record(
     };
     let creds = match credentials::decode(&text, path) {
         Ok(creds) => creds,
-        Err(m) => return malformed(m, data),
+        Err(m) => return Ok(malformed(m, data)),
     };
     redactor.learn(&creds.secret);
     data["tunnel_id"] = json!(creds.tunnel_id);
@@ -261,29 +284,29 @@ fn credentials_record(
         data["tunnel_id_written"] = json!(written);
     }
     if let Some(m) = credentials::refused_by_edge(&creds) {
-        return malformed(m, data);
+        return Ok(malformed(m, data));
     }
     if let (Some(tunnel), Some(theirs)) = (&tunnel_id, &creds.tunnel_id) {
         if tunnel != theirs {
-            return Record::fail(check, &target, "credentials_tunnel_mismatch")
+            return Ok(Record::fail(check, &target, "credentials_tunnel_mismatch")
                 .message(format!(
                     "the credentials belong to tunnel {theirs}, not to `tunnel:` {tunnel}: cloudflared sends them for {tunnel} and the edge refuses them"
                 ))
-                .data(data);
+                .data(data));
         }
     }
     if world_readable(path) {
-        return Record::warn(check, &target, "credentials_world_readable")
+        return Ok(Record::warn(check, &target, "credentials_world_readable")
             .message("the credentials file is readable by every user; chmod 600 it")
-            .data(data);
+            .data(data));
     }
     let record = Record::pass(check, &target);
     if creds.tunnel_id.is_none() {
-        return record
+        return Ok(record
             .message("a credentials file from before TunnelID existed: cloudflared takes the id from `tunnel:`")
-            .data(data);
+            .data(data));
     }
-    record.data(data)
+    Ok(record.data(data))
 }
 
 #[cfg(unix)]

@@ -1121,6 +1121,16 @@ fn write_patch(
     let Some(patch) = patch else {
         return Ok(Vec::new());
     };
+    // The diff quotes configuration lines; masked, it would not apply, so a patch
+    // quoting a credential is not written at all (issue 18: no secret in any file).
+    if let Some(place) = secret_in_diff(&patch.diff) {
+        return Err((
+            "patch_holds_secret",
+            format!(
+                "the patch would quote a credential ({place}: a URL with a password or a token, or a token): not written; move the secret out of the configuration (an include or an environment file kept out of the repository) or retire the location by hand"
+            ),
+        ));
+    }
     std::fs::write(patch_path, &patch.diff).map_err(|err| {
         (
             "patch_unwritable",
@@ -1128,6 +1138,44 @@ fn write_patch(
         )
     })?;
     Ok(patch.files)
+}
+
+/// Where a unified diff quotes a line the redactors would mask (a URL's password
+/// or token, [`day2_core::redact::mask_urls`]; a token's shape, tunnel-check's
+/// redactor): `FILE line N` of the file as it is, or `None`.
+fn secret_in_diff(diff: &str) -> Option<String> {
+    let redactor = tunnel_check::redact::Redactor::default();
+    let mut lines = redactor.line_redactor();
+    let (mut file, mut line) = (String::new(), 0usize);
+    for text in diff.lines() {
+        if let Some(name) = text.strip_prefix("--- a/") {
+            file = name.to_owned();
+            continue;
+        }
+        if text.starts_with("+++ ") || text.starts_with("diff ") || text.starts_with("--- ") {
+            continue;
+        }
+        if let Some(hunk) = text.strip_prefix("@@ -") {
+            // `@@ -START,COUNT +…`: the next old line is START.
+            line = hunk
+                .split([',', ' '])
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            continue;
+        }
+        let masked = matches!(
+            day2_core::redact::mask_urls(text),
+            std::borrow::Cow::Owned(_)
+        ) || matches!(lines.redact(text), std::borrow::Cow::Owned(_));
+        if masked {
+            return Some(format!("{file} line {line}"));
+        }
+        if !text.starts_with('+') {
+            line += 1;
+        }
+    }
+    None
 }
 
 fn changelog_step(args: &CutoverArgs) -> Finding {

@@ -1,0 +1,74 @@
+//! Issue 18, the secret canary for legacy-sampler in `--log` mode: a token in a
+//! logged request's query and a password in a logged referer reach no output
+//! (records, Prometheus, the --textfile file, stderr), in plain, percent-encoded
+//! or base64 form.
+
+const CANARY: &str = "CANARY5e0c2a91";
+
+#[test]
+fn logged_tokens_and_passwords_reach_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let lines = [
+        format!("10.0.0.7 - - [29/Nov/2026:10:00:00 +0000] \"GET /status/summary?token={CANARY} HTTP/1.1\" 200 42 \"http://ops:{CANARY}@monitor.test/\" \"probe/1.0 (+https://ops:{CANARY}@monitor.test/?token={CANARY})\""),
+        format!("10.0.0.8 - - [29/Nov/2026:10:00:01 +0000] \"GET /api/status/summary?access_token={CANARY}&v=1 HTTP/1.1\" 200 42 \"-\" \"curl/8.5.0\""),
+        format!("10.0.0.9 - - [29/Nov/2026:10:00:02 +0000] \"GET http://ops:{CANARY}@127.0.0.1/status/summary HTTP/1.1\" 200 42 \"-\" \"curl/8.5.0\""),
+    ];
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let textfile = dir.path().join("legacy.prom");
+    for format in ["json", "prometheus"] {
+        let _ = std::fs::remove_file(&textfile);
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_legacy-sampler"));
+        command
+            .args(["--log", log.to_str().unwrap(), "--quiet-for", "1h"])
+            .args(["--format", format, "--textfile", textfile.to_str().unwrap()])
+            .env_remove("FAIL_ON_LEGACY");
+        let out =
+            day2_tests::process::run_bounded(command, b"", std::time::Duration::from_secs(60));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let written = std::fs::read_to_string(&textfile).unwrap_or_default();
+        assert!(!stdout.is_empty(), "{stderr}");
+        for (what, text) in [
+            ("stdout", &*stdout),
+            ("stderr", &*stderr),
+            ("textfile", &*written),
+        ] {
+            assert_no_canary(CANARY, &format!("{format} {what}"), text);
+        }
+    }
+}
+
+/// The forms of `canary` an output may carry it in: as written, every byte
+/// percent-encoded (`%43%41…`, how a URL or a label may escape it), and base64
+/// (standard and URL-safe) at each of the three alignments inside a longer value.
+fn canary_forms(canary: &str) -> Vec<String> {
+    const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut forms = vec![
+        canary.to_owned(),
+        canary.bytes().map(|b| format!("%{b:02X}")).collect(),
+    ];
+    for pad in 0..3usize {
+        let mut bytes = vec![b'x'; pad];
+        bytes.extend_from_slice(canary.as_bytes());
+        let mut encoded = String::new();
+        for group in bytes.chunks(3).filter(|g| g.len() == 3) {
+            let n = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
+            for shift in [18, 12, 6, 0] {
+                encoded.push(STANDARD[((n >> shift) & 63) as usize] as char);
+            }
+        }
+        // Skip the group holding the padding bytes.
+        let inner = &encoded[if pad == 0 { 0 } else { 4 }..];
+        forms.push(inner.to_owned());
+        forms.push(inner.replace('+', "-").replace('/', "_"));
+    }
+    forms
+}
+
+/// Fails when `text` (an output named `what`) holds `canary` in any of its forms.
+fn assert_no_canary(canary: &str, what: &str, text: &str) {
+    for form in canary_forms(canary) {
+        assert!(!text.contains(&form), "{what} leaks {form:?}:\n{text}");
+    }
+}
