@@ -2,23 +2,19 @@
 //! (`\x1b[2J`, clear screen) and a CR in a value that the error message quotes.
 //! stderr speaks to a terminal: it holds them escaped, never raw.
 
-use day2_tests::controls::assert_escaped;
-use day2_tests::process::run_in;
+use day2_tests::controls::assert_quoted_escaped;
 
 #[test]
 fn a_plan_line_with_controls_is_quoted_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("plan"),
-        "{\"v\":1,\"tool\":\"prune-review\",\"check\":\"plan.\\u001b[2J\\r\",\"target\":\"x\",\"verdict\":\"info\",\"reason\":\"r\",\"ts\":\"t\",\"data\":{}}\n",
-    )
-    .unwrap();
-    let run = run_in(
+    assert_quoted_escaped(
         env!("CARGO_BIN_EXE_prune-review"),
-        dir.path(),
+        &[(
+            "plan",
+            "{\"v\":1,\"tool\":\"prune-review\",\"check\":\"plan.\\u001b[2J\\r\",\"target\":\"x\",\"verdict\":\"info\",\"reason\":\"r\",\"ts\":\"t\",\"data\":{}}\n",
+        )],
         &["apply", "--yes", "--filter", "label=x", "--plan", "plan"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+        2,
+        &["plan:1: check \"plan.\\u{1b}[2J\\r\""],
     );
-    assert_eq!(run.code, Some(2), "{run:?}");
-    assert_escaped(&run.stderr, "plan:1: check \"plan.\\u{1b}[2J\\r\"");
 }

@@ -2,23 +2,19 @@
 //! (`\x1b[2J`, clear screen) and a CR in a value that the error message quotes.
 //! stderr speaks to a terminal: it holds them escaped, never raw.
 
-use day2_tests::controls::assert_escaped;
-use day2_tests::process::run_in;
+use day2_tests::controls::assert_quoted_escaped;
 
 #[test]
 fn a_manifest_key_with_controls_is_quoted_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("sri-manifest.json"),
-        "{\"a\\u001b[2J\\r.js\": \"sha384-x\"}\n",
-    )
-    .unwrap();
-    let run = run_in(
+    assert_quoted_escaped(
         env!("CARGO_BIN_EXE_sri-check"),
-        dir.path(),
+        &[(
+            "sri-manifest.json",
+            "{\"a\\u001b[2J\\r.js\": \"sha384-x\"}\n",
+        )],
         &["--manifest", "sri-manifest.json"],
         &[],
+        1,
+        &["a\\u001b[2J\\r.js"],
     );
-    assert_eq!(run.code, Some(1), "{run:?}");
-    assert_escaped(&run.stderr, "a\\u001b[2J\\r.js");
 }

@@ -2,20 +2,16 @@
 //! (`\x1b[2J`, clear screen) and a CR in a value that the error message quotes.
 //! stderr speaks to a terminal: it holds them escaped, never raw.
 
-use day2_tests::controls::assert_escaped;
-use day2_tests::process::run_in;
+use day2_tests::controls::assert_quoted_escaped;
 
 #[test]
 fn a_changelog_heading_with_controls_is_quoted_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("CHANGELOG.md"),
-        "# Changelog\n\n## [1.x\u{1b}[2J\rz] - 2026-11-01\n- a\n",
-    )
-    .unwrap();
-    let run = run_in(
+    assert_quoted_escaped(
         env!("CARGO_BIN_EXE_status-probe"),
-        dir.path(),
+        &[(
+            "CHANGELOG.md",
+            "# Changelog\n\n## [1.x\u{1b}[2J\rz] - 2026-11-01\n- a\n",
+        )],
         &[
             "--url",
             "http://127.0.0.1:1",
@@ -24,10 +20,7 @@ fn a_changelog_heading_with_controls_is_quoted_escaped() {
             "summary",
         ],
         &[],
-    );
-    assert_eq!(run.code, Some(2), "{run:?}");
-    assert_escaped(
-        &run.stderr,
-        "CHANGELOG.md:3: release heading \"1.x\\u001b[2J",
+        2,
+        &["CHANGELOG.md:3: release heading \"1.x\\u001b[2J"],
     );
 }

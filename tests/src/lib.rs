@@ -1,5 +1,6 @@
 //! Test equipment shared by every crate's tests and by `cargo xtask demo`:
 //!
+//! - [`bench`]: what the benchmarks share (the release binary, medians, figures).
 //! - [`bins`]: the paths of the workspace binaries, for cross-tool tests.
 //! - [`backend`]: a simulator of the assistant backend with fault injection.
 //! - [`edge`]: a real nginx in front of it, configured like the real edge.
@@ -19,6 +20,7 @@
 //! - [`text_view`]: reading the `--format text` checklist back.
 
 pub mod backend;
+pub mod bench;
 pub mod bins;
 pub mod canary;
 pub mod controls;

@@ -95,8 +95,8 @@ fn write_patch_never_writes_a_credential_from_the_configuration() {
     .unwrap();
     let patch = repo.path().join("retire.patch");
     let report = repo.path().join("cutover.md");
-    let (_, stdout, stderr) = xtask(
-        &[
+    let remove = |extra: &[&str]| {
+        let mut args = vec![
             "cutover",
             "--only",
             "remove",
@@ -106,11 +106,11 @@ fn write_patch_never_writes_a_credential_from_the_configuration() {
             repo.path().to_str().unwrap(),
             "--write-patch",
             patch.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &[],
-    );
+        ];
+        args.extend_from_slice(extra);
+        xtask(&args, &[])
+    };
+    let (_, stdout, stderr) = remove(&["--report", report.to_str().unwrap()]);
     assert!(
         stdout.contains("\"check\":\"cutover.remove\""),
         "{stdout}{stderr}"
@@ -136,20 +136,7 @@ fn write_patch_never_writes_a_credential_from_the_configuration() {
             .replace(&format!("?token={CANARY}"), ""),
     )
     .unwrap();
-    let (_, stdout, stderr) = xtask(
-        &[
-            "cutover",
-            "--only",
-            "remove",
-            "--nginx-conf",
-            conf.to_str().unwrap(),
-            "--repo",
-            repo.path().to_str().unwrap(),
-            "--write-patch",
-            patch.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let (_, stdout, stderr) = remove(&[]);
     let patched = std::fs::read_to_string(&patch).unwrap_or_default();
     assert!(patched.contains("return 410;"), "{stdout}{stderr}");
 }

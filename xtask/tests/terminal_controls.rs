@@ -2,20 +2,16 @@
 //! (`\x1b[2J`, clear screen) and a CR in a value that the error message quotes.
 //! stderr speaks to a terminal: it holds them escaped, never raw.
 
-use day2_tests::controls::assert_escaped;
-use day2_tests::process::run_in;
+use day2_tests::controls::assert_quoted_escaped;
 
 #[test]
 fn a_workflow_value_with_controls_is_quoted_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("ci.yml"),
-        "jobs:\n  t:\n    env:\n      FAIL_ON_LEGACY: no\u{1b}[2J\rx\n",
-    )
-    .unwrap();
-    let run = run_in(
+    assert_quoted_escaped(
         env!("CARGO_BIN_EXE_xtask"),
-        dir.path(),
+        &[(
+            "ci.yml",
+            "jobs:\n  t:\n    env:\n      FAIL_ON_LEGACY: no\u{1b}[2J\rx\n",
+        )],
         &[
             "cutover",
             "--only",
@@ -28,7 +24,7 @@ fn a_workflow_value_with_controls_is_quoted_escaped() {
             "1",
         ],
         &[],
+        1,
+        &["ci.yml:4 sets FAIL_ON_LEGACY=no\\u001b[2J"],
     );
-    assert_eq!(run.code, Some(1), "{run:?}");
-    assert_escaped(&run.stderr, "ci.yml:4 sets FAIL_ON_LEGACY=no\\u001b[2J");
 }
