@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use day2_core::{cli::run_captured, Exit};
+use day2_tests::bench::{median, ms};
 
 const REFERENCE: &str = "docker version && docker ps && docker info";
 
@@ -45,15 +46,6 @@ fn spawned(program: &str, args: &[&str]) -> Duration {
     let elapsed = started.elapsed();
     assert!(status.success(), "{program} {args:?} failed: {status}");
     elapsed
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn main() {

@@ -2,67 +2,35 @@
 //! (`\x1b[2J`, clear screen) and a CR in a value that the error message quotes.
 //! stderr speaks to a terminal: it holds them escaped, never raw.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use day2_tests::controls::assert_quoted_escaped;
 
 #[test]
 fn a_wslconfig_value_with_controls_is_quoted_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("wslconfig"),
-        "[wsl2]\nmemory=8\u{1b}[2J\r5GB\nprocessors=2\n",
-    )
-    .unwrap();
-    let (code, stderr) = run_in(
+    assert_quoted_escaped(
         env!("CARGO_BIN_EXE_docker-doctor"),
-        dir.path(),
+        &[(
+            "wslconfig",
+            "[wsl2]\nmemory=8\u{1b}[2J\r5GB\nprocessors=2\n",
+        )],
         &["--checks", "wslconfig", "--wslconfig", "wslconfig"],
         &[],
+        1,
+        &["memory=\"8\\u001b[2J"],
     );
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_escaped(&stderr, "memory=\"8\\u001b[2J");
-}
-
-/// Runs `program` with `args` in `dir`, bounded to 60 s: (exit code, stderr).
-fn run_in(program: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().copied());
-    let out = day2_tests::process::run_bounded(command, b"", Duration::from_secs(60));
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// stderr holds no raw ESC or CR, and shows `escaped` (the quoted input, escaped).
-fn assert_escaped(stderr: &str, escaped: &str) {
-    assert!(
-        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
-        "raw controls on stderr: {stderr:?}"
-    );
-    assert!(stderr.contains(escaped), "{escaped:?} not in {stderr:?}");
 }
 
 /// A `.env` value quoted in the project-name error, in JSON's notation.
 #[test]
 fn an_env_file_value_with_controls_is_quoted_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), "services: {}\n").unwrap();
-    std::fs::write(
-        dir.path().join(".env"),
-        "COMPOSE_PROJECT_NAME=Bad\u{1b}[2J\rname\n",
-    )
-    .unwrap();
-    let (code, stderr) = run_in(
+    assert_quoted_escaped(
         env!("CARGO_BIN_EXE_docker-doctor"),
-        dir.path(),
+        &[
+            ("compose.yaml", "services: {}\n"),
+            (".env", "COMPOSE_PROJECT_NAME=Bad\u{1b}[2J\rname\n"),
+        ],
         &["--checks", "stack"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+        2,
+        &["invalid project name \"Bad\\u001b[2J\\rname\""],
     );
-    assert_eq!(code, Some(2), "{stderr}");
-    assert_escaped(&stderr, "invalid project name \"Bad\\u001b[2J\\rname\"");
 }

@@ -2,24 +2,17 @@
 //! the `.env` ends at the cap with a one-line usage error naming the file, and the
 //! `.wslconfig` and `.env` read from FIFOs. Every run is bounded in time.
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-const LIMIT: Duration = Duration::from_secs(60);
+use day2_tests::inputs::{assert_capped, Fifo};
+use day2_tests::process::{run_bounded_from, Text};
 
 /// Runs docker-doctor in `cwd` with a clean Docker environment plus `env`, killing
-/// it (and failing) after [`LIMIT`]. The daemon is a closed unix socket: only the
+/// it (and failing) after 60 s. The daemon is a closed unix socket: only the
 /// inputs are under test.
-fn run_bounded(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Out {
+fn run_bounded(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Text {
     let mut command = Command::new(env!("CARGO_BIN_EXE_docker-doctor"));
     command
         .args(args)
@@ -29,70 +22,8 @@ fn run_bounded(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Out {
         .env_remove("COMPOSE_FILE")
         .env_remove("COMPOSE_PROJECT_NAME")
         .env("DOCKER_HOST", format!("unix://{}/no.sock", cwd.display()))
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawn docker-doctor");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("docker-doctor {args:?} still running after {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Out {
-        code: status.code(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn assert_capped(out: &Out, file: &str) {
-    assert_eq!(out.code, Some(2), "{out:#?}");
-    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
-    assert!(
-        out.stderr.contains(file) && out.stderr.contains("larger than 16 MiB"),
-        "{out:#?}"
-    );
-    assert!(out.stdout.is_empty(), "{out:#?}");
-}
-
-/// A FIFO at `path` that a thread fills with `text` once a reader opens it.
-fn fifo(path: &Path, text: &str) -> std::thread::JoinHandle<()> {
-    let made = Command::new("mkfifo")
-        .args(["-m", "600"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let path = path.to_path_buf();
-    let text = text.to_owned();
-    std::thread::spawn(move || {
-        let _ = std::fs::write(path, text);
-    })
-}
-
-/// Joins a FIFO's writer, opening the FIFO here if the tool never did.
-fn join(path: &Path, writer: std::thread::JoinHandle<()>) {
-    if !writer.is_finished() {
-        let _ = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut Vec::new()));
-    }
-    writer.join().unwrap();
+        .envs(env.iter().copied());
+    run_bounded_from(command, Stdio::null(), Duration::from_secs(60)).text()
 }
 
 #[test]
@@ -123,9 +54,9 @@ fn env_file_and_wslconfig_are_read_from_fifos() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("compose.yaml"), "services: {}\n").unwrap();
     let env = dir.path().join(".env");
-    let writer = fifo(&env, "COMPOSE_PROJECT_NAME=Not_Normal\n");
+    let writer = Fifo::write(&env, "COMPOSE_PROJECT_NAME=Not_Normal\n");
     let out = run_bounded(&["--checks", "stack"], dir.path(), &[]);
-    join(&env, writer);
+    writer.finish();
     assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(
         out.stderr.contains("invalid project name \"Not_Normal\""),
@@ -133,7 +64,7 @@ fn env_file_and_wslconfig_are_read_from_fifos() {
     );
 
     let wslconfig = dir.path().join("wslconfig");
-    let writer = fifo(&wslconfig, "[wsl2]\nmemory=2GB\nprocessors=1\n");
+    let writer = Fifo::write(&wslconfig, "[wsl2]\nmemory=2GB\nprocessors=1\n");
     let out = run_bounded(
         &[
             "--checks",
@@ -144,7 +75,7 @@ fn env_file_and_wslconfig_are_read_from_fifos() {
         dir.path(),
         &[],
     );
-    join(&wslconfig, writer);
+    writer.finish();
     assert!(
         out.stdout.contains("\"check\":\"wslconfig.memory\""),
         "{out:#?}"

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use day2_core::cli::run_captured;
 use day2_core::Exit;
-use day2_tests::{BackendConfig, DemoStack, EdgeConfig};
+use day2_tests::bench::demo_stack;
 
 struct Options {
     what: String,
@@ -110,14 +110,7 @@ fn summary_field(stdout: &[u8], field: &str) -> serde_json::Value {
 }
 
 fn live(options: &Options) {
-    let stack = DemoStack::start(
-        BackendConfig::default(),
-        EdgeConfig {
-            rate_limit: false,
-            ..EdgeConfig::default()
-        },
-    )
-    .expect("demo stack (nginx installed?)");
+    let stack = demo_stack();
     let url = format!("{}/status/summary", stack.url());
     let n = options.samples.to_string();
     let curl_loop = format!(

@@ -3,6 +3,8 @@
 //! (records, Prometheus, the --textfile file, stderr), in plain, percent-encoded
 //! or base64 form.
 
+use day2_tests::canary::assert_absent;
+
 const CANARY: &str = "CANARY5e0c2a91";
 
 #[test]
@@ -34,41 +36,7 @@ fn logged_tokens_and_passwords_reach_no_output() {
             ("stderr", &*stderr),
             ("textfile", &*written),
         ] {
-            assert_no_canary(CANARY, &format!("{format} {what}"), text);
+            assert_absent(CANARY, &format!("{format} {what}"), text);
         }
-    }
-}
-
-/// The forms of `canary` an output may carry it in: as written, every byte
-/// percent-encoded (`%43%41…`, how a URL or a label may escape it), and base64
-/// (standard and URL-safe) at each of the three alignments inside a longer value.
-fn canary_forms(canary: &str) -> Vec<String> {
-    const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut forms = vec![
-        canary.to_owned(),
-        canary.bytes().map(|b| format!("%{b:02X}")).collect(),
-    ];
-    for pad in 0..3usize {
-        let mut bytes = vec![b'x'; pad];
-        bytes.extend_from_slice(canary.as_bytes());
-        let mut encoded = String::new();
-        for group in bytes.chunks(3).filter(|g| g.len() == 3) {
-            let n = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
-            for shift in [18, 12, 6, 0] {
-                encoded.push(STANDARD[((n >> shift) & 63) as usize] as char);
-            }
-        }
-        // Skip the group holding the padding bytes.
-        let inner = &encoded[if pad == 0 { 0 } else { 4 }..];
-        forms.push(inner.to_owned());
-        forms.push(inner.replace('+', "-").replace('/', "_"));
-    }
-    forms
-}
-
-/// Fails when `text` (an output named `what`) holds `canary` in any of its forms.
-fn assert_no_canary(canary: &str, what: &str, text: &str) {
-    for form in canary_forms(canary) {
-        assert!(!text.contains(&form), "{what} leaks {form:?}:\n{text}");
     }
 }

@@ -2,51 +2,23 @@
 //! (`\x1b[2J`, clear screen) and a CR in a value that the error message quotes.
 //! stderr speaks to a terminal: it holds them escaped, never raw.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use day2_tests::controls::assert_quoted_escaped;
 
 /// legacy-sampler quotes no line content on stderr, only places (`FILE:LINE`): a
 /// log whose name and lines both carry controls shows the name escaped.
 #[test]
 fn a_log_with_controls_in_its_name_and_lines_is_shown_escaped() {
-    let dir = tempfile::tempdir().unwrap();
     let name = "access\u{1b}[2J\r.log";
-    std::fs::write(
-        dir.path().join(name),
-        "garbage \u{1b}[2J\r line\nmore \u{1b}]0;owned\u{7}\r\n",
-    )
-    .unwrap();
-    let (code, stderr) = run_in(
+    let run = assert_quoted_escaped(
         env!("CARGO_BIN_EXE_legacy-sampler"),
-        dir.path(),
+        &[(
+            name,
+            "garbage \u{1b}[2J\r line\nmore \u{1b}]0;owned\u{7}\r\n",
+        )],
         &["--log", name],
         &[],
+        2,
+        &["access\\u001b[2J\\r.log:1"],
     );
-    assert_eq!(code, Some(2), "{stderr}");
-    assert_escaped(&stderr, "access\\u001b[2J\\r.log:1");
-    assert!(!stderr.contains('\u{7}'), "{stderr:?}");
-}
-
-/// Runs `program` with `args` in `dir`, bounded to 60 s: (exit code, stderr).
-fn run_in(program: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().copied());
-    let out = day2_tests::process::run_bounded(command, b"", Duration::from_secs(60));
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// stderr holds no raw ESC or CR, and shows `escaped` (the quoted input, escaped).
-fn assert_escaped(stderr: &str, escaped: &str) {
-    assert!(
-        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
-        "raw controls on stderr: {stderr:?}"
-    );
-    assert!(stderr.contains(escaped), "{escaped:?} not in {stderr:?}");
+    assert!(!run.stderr.contains('\u{7}'), "{run:?}");
 }

@@ -17,11 +17,13 @@
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LatencyProxy};
+use day2_tests::bench::{
+    demo_stack, load_average, median, ms, release_binary, round_trips, time_script,
+};
+use day2_tests::{DemoStack, LatencyProxy};
 
 const ORIGIN: &str = "https://assistant.example.org";
 
@@ -118,31 +120,14 @@ fn across_links(stack: &DemoStack, rounds: usize) {
             let order = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
             for side in order {
                 match side {
-                    0 => {
-                        let started = Instant::now();
-                        let status = Command::new("bash")
-                            .arg("-c")
-                            .arg(&script)
-                            .stdout(Stdio::null())
-                            .status()
-                            .expect("bash runs");
-                        assert!(status.success());
-                        curl.push(started.elapsed());
-                    }
+                    0 => curl.push(time_script(&script)),
                     1 => seq.push(timed_run(&sequential)),
                     _ => conc.push(timed_run(&concurrent)),
                 }
             }
         }
         let (curl, seq, conc) = (median(&mut curl), median(&mut seq), median(&mut conc));
-        let trips = |d: Duration| {
-            if rtt.is_zero() {
-                "-".to_owned()
-            } else {
-                format!("{:.1}", d.as_secs_f64() / rtt.as_secs_f64())
-            }
-        };
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let trips = |d: Duration| round_trips(d, rtt);
         println!(
             "  RTT {rtt_ms:>3} ms: concurrent (6) {:>8.1} ms ({} RTT) | --concurrency 1 {:>8.1} ms ({} RTT) {:.2}x | curl sequence {:>8.1} ms ({} RTT) {:.2}x",
             ms(conc),
@@ -157,52 +142,18 @@ fn across_links(stack: &DemoStack, rounds: usize) {
     }
 }
 
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-/// The release binary beside the examples directory; under `cargo run` (which sets
-/// `CARGO`) it is built first when missing, so `cargo xtask bench` measures it too.
-fn sibling_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let candidate = exe.parent()?.parent()?.join("status-probe");
-    if !candidate.is_file() {
-        let cargo = std::env::var_os("CARGO")?;
-        let _ = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "-p",
-                "status-probe",
-                "--bin",
-                "status-probe",
-            ])
-            .status();
-    }
-    candidate.is_file().then_some(candidate)
-}
-
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(30)
         .max(3);
-    let stack = DemoStack::start(
-        BackendConfig::default(),
-        EdgeConfig {
-            rate_limit: false,
-            ..EdgeConfig::default()
-        },
-    )
-    .expect("demo stack starts (is nginx installed?)");
+    let stack = demo_stack();
     let url = stack.url();
     let script = curl_script(&url);
     let args = probe_args(&url);
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let binary = sibling_binary();
+    let binary = release_binary("status-probe", "status-probe");
 
     // One sanity pass of each, so a broken reference is not timed as a fast one.
     let (_, out, _) = day2_core::cli::run_captured(status_probe::run, &arg_refs, b"");
@@ -227,16 +178,7 @@ fn main() {
         for side in order {
             let started = Instant::now();
             match side {
-                0 => {
-                    let status = Command::new("bash")
-                        .arg("-c")
-                        .arg(&script)
-                        .stdout(Stdio::null())
-                        .status()
-                        .expect("bash runs");
-                    assert!(status.success());
-                    curl.push(started.elapsed());
-                }
+                0 => curl.push(time_script(&script)),
                 1 => {
                     let _ = day2_core::cli::run_captured(status_probe::run, &arg_refs, b"");
                     inproc.push(started.elapsed());
@@ -257,13 +199,9 @@ fn main() {
     }
     let curl = median(&mut curl);
     let inproc = median(&mut inproc);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "rounds: {rounds} (alternating), demo stack behind nginx, rate limit off; load average {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        load_average()
     );
     println!(
         "curl + grep sequence (6 curl calls): median {:.2} ms",

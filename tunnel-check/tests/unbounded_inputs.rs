@@ -5,103 +5,28 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use day2_tests::inputs::{assert_capped, Fifo};
+use day2_tests::process::{run_bounded_from, Text};
 
 const HELLO: &str = "df5ed608-b8b4-4109-89f3-9f2cf199df64";
 const SECRET_JSON: &str = r#"{"AccountTag": "0000d4d14e84bd4ae5a6a02e0000ac63", "TunnelSecret": "00+x9bPCmH+MRxIut9EKGMCWN/nTEKcecTOYqEhkzZA=", "TunnelID": "df5ed608-b8b4-4109-89f3-9f2cf199df64"}"#;
 
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs tunnel-check with `stdin`, killing it (and failing) after `limit`.
-fn run_bounded(args: &[&str], stdin: Stdio, env: &[(&str, &str)], limit: Duration) -> Out {
+fn run_bounded(args: &[&str], stdin: Stdio, env: &[(&str, &str)], limit: Duration) -> Text {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tunnel-check"));
     command
         .args(args)
         .env_remove("TUNNEL_TOKEN")
         .env_remove("CLOUDFLARE_TUNNEL_TOKEN")
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("spawn tunnel-check");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tunnel-check {args:?} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Out {
-        code: status.code(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+        .envs(env.iter().copied());
+    run_bounded_from(command, stdin, limit).text()
 }
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// A one-line usage error saying the cap, naming `file`.
-fn assert_capped(out: &Out, file: &str) {
-    assert_eq!(out.code, Some(2), "{out:#?}");
-    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
-    assert!(
-        out.stderr.contains(file) && out.stderr.contains("larger than 16 MiB"),
-        "{out:#?}"
-    );
-    assert!(out.stdout.is_empty(), "{out:#?}");
-}
-
-/// A FIFO at `path` that a thread fills with `text` once a reader opens it.
-fn fifo(path: &Path, text: &str) -> std::thread::JoinHandle<()> {
-    let made = Command::new("mkfifo")
-        .args(["-m", "600"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let path = path.to_path_buf();
-    let text = text.to_owned();
-    std::thread::spawn(move || {
-        // Opening blocks until the tool opens it for reading.
-        let _ = std::fs::write(path, text);
-    })
-}
-
-/// Joins a FIFO's writer; if the tool never opened the FIFO, opens it here so the
-/// writer thread ends (the test has failed by then anyway).
-fn join(path: &Path, writer: std::thread::JoinHandle<()>) {
-    if !writer.is_finished() {
-        let _ = std::fs::OpenOptions::new()
-            .read(true)
-            .open(path)
-            .and_then(|mut f| f.read_to_end(&mut Vec::new()));
-    }
-    writer.join().unwrap();
-}
 
 fn config_with_credentials(dir: &Path, credentials: &str) -> PathBuf {
     let config = dir.join("config.yml");
@@ -166,21 +91,21 @@ fn dev_zero_as_config_credentials_or_compose_input_is_a_one_line_usage_error() {
 fn config_and_credentials_are_read_from_fifos() {
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("creds.json");
-    let writer_creds = fifo(&creds, SECRET_JSON);
+    let writer_creds = Fifo::write(&creds, SECRET_JSON);
     let config_text = format!(
         "tunnel: {HELLO}\ncredentials-file: {}\ningress:\n - service: hello_world\n",
         creds.display()
     );
     let config = dir.path().join("config.yml");
-    let writer_config = fifo(&config, &config_text);
+    let writer_config = Fifo::write(&config, &config_text);
     let out = run_bounded(
         &["config", config.to_str().unwrap()],
         Stdio::null(),
         &[],
         LIMIT,
     );
-    join(&config, writer_config);
-    join(&creds, writer_creds);
+    writer_config.finish();
+    writer_creds.finish();
     assert!(out.code == Some(0) || out.code == Some(1), "{out:#?}");
     let records: Vec<serde_json::Value> = out
         .stdout
@@ -204,7 +129,7 @@ fn compose_file_and_env_file_are_read_from_fifos() {
     let dir = tempfile::tempdir().unwrap();
     let compose = dir.path().join("docker-compose.yml");
     let token = common::TOKEN;
-    let writer = fifo(
+    let writer = Fifo::write(
         &compose,
         "services:\n  cloudflared:\n    image: cloudflare/cloudflared\n    command: tunnel run\n    environment:\n      TUNNEL_TOKEN: ${CF_TOKEN}\n",
     );
@@ -216,7 +141,7 @@ fn compose_file_and_env_file_are_read_from_fifos() {
         &[],
         LIMIT,
     );
-    join(&compose, writer);
+    writer.finish();
     assert!(!out.stderr.contains("cannot"), "{out:#?}");
     let records: Vec<serde_json::Value> = out
         .stdout
@@ -246,14 +171,14 @@ fn compose_file_and_env_file_are_read_from_fifos() {
     )
     .unwrap();
     let env = dir.path().join(".env");
-    let writer = fifo(&env, &format!("OTHER=1\nCF_TOKEN={token}\n"));
+    let writer = Fifo::write(&env, &format!("OTHER=1\nCF_TOKEN={token}\n"));
     let out = run_bounded(
         &["compose", "-f", compose.to_str().unwrap()],
         Stdio::null(),
         &[("CF_TOKEN", token)],
         LIMIT,
     );
-    join(&env, writer);
+    writer.finish();
     let records: Vec<serde_json::Value> = out
         .stdout
         .lines()
@@ -325,7 +250,7 @@ fn json_nested_without_bound_is_one_line_naming_file_and_line() {
     );
 }
 
-fn run_stdin(args: &[&str], stdin: &str) -> Out {
+fn run_stdin(args: &[&str], stdin: &str) -> Text {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("stdin");
     std::fs::write(&input, stdin).unwrap();
@@ -333,7 +258,7 @@ fn run_stdin(args: &[&str], stdin: &str) -> Out {
     run_bounded(args, Stdio::from(file), &[], LIMIT)
 }
 
-fn run_connector(log: &str) -> Out {
+fn run_connector(log: &str) -> Text {
     run_stdin(&["connector"], log)
 }
 

@@ -13,36 +13,17 @@
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LatencyProxy};
+use day2_tests::bench::{
+    demo_stack, load_average, median, ms, release_binary, round_trips, time_script,
+};
+use day2_tests::LatencyProxy;
 
 const ORIGIN: &str = "https://assistant.example.org";
 /// Samples on each of the summary and the dependency check (triage's default).
 const SAMPLES: u32 = 10;
-
-/// The release xtask binary beside the examples directory, built when missing.
-fn xtask_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let candidate = exe.parent()?.parent()?.join("xtask");
-    if !candidate.is_file() {
-        let cargo = std::env::var_os("CARGO")?;
-        let _ = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "-p",
-                "xtask",
-                "--bin",
-                "xtask",
-            ])
-            .status();
-    }
-    candidate.is_file().then_some(candidate)
-}
 
 /// The guide's way, one curl (one connection) per request: the status checks, then
 /// the samples one after another.
@@ -62,11 +43,6 @@ for i in $(seq {SAMPLES}); do curl -s -m 3 -o /dev/null -w '%{{http_code}}\n' "$
 true
 "#
     )
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 fn timed(mut command: Command) -> Duration {
@@ -90,18 +66,11 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(5)
         .max(3);
-    let Some(xtask) = xtask_binary() else {
+    let Some(xtask) = release_binary("xtask", "xtask") else {
         println!("xtask binary: not built next to the example (cargo build --release -p xtask)");
         std::process::exit(1);
     };
-    let stack = DemoStack::start(
-        BackendConfig::default(),
-        EdgeConfig {
-            rate_limit: false,
-            ..EdgeConfig::default()
-        },
-    )
-    .expect("demo stack starts (is nginx installed?)");
+    let stack = demo_stack();
     let samples = SAMPLES.to_string();
     let triage = |url: &str, concurrency: &str| {
         let mut c = Command::new(&xtask);
@@ -118,13 +87,9 @@ fn main() {
         ]);
         c
     };
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "triage across a link: {rounds} rounds each, alternating; {SAMPLES} samples on each of the summary and /ready; load average {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        load_average()
     );
     for rtt_ms in [0u64, 50, 150] {
         let rtt = Duration::from_millis(rtt_ms);
@@ -159,11 +124,7 @@ fn main() {
                         let _ = day2_core::cli::run_captured(status_probe::run, &probe_args, b"");
                         probe.push(started.elapsed());
                     }
-                    _ => {
-                        let mut c = Command::new("bash");
-                        c.arg("-c").arg(&script);
-                        curl.push(timed(c));
-                    }
+                    _ => curl.push(time_script(&script)),
                 }
             }
         }
@@ -173,14 +134,7 @@ fn main() {
             median(&mut probe),
             median(&mut curl),
         );
-        let trips = |d: Duration| {
-            if rtt.is_zero() {
-                "-".to_owned()
-            } else {
-                format!("{:.1}", d.as_secs_f64() / rtt.as_secs_f64())
-            }
-        };
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let trips = |d: Duration| round_trips(d, rtt);
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         println!(
             "  RTT {rtt_ms:>3} ms: triage {:>8.1} ms ({} RTT) | --concurrency 1 {:>8.1} ms ({} RTT) {:.2}x | curl sequence {:>8.1} ms ({} RTT) {:.2}x | status-probe alone {:>7.1} ms ({} RTT), triage/status-probe {:.2}",

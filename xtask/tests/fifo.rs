@@ -3,46 +3,18 @@
 //! Each run is bounded in time; the writer thread is released if the tool never
 //! opened the FIFO.
 
-use std::io::Read;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use day2_tests::inputs::Fifo;
 use day2_tests::process::run_bounded;
 use serde_json::Value;
 
 fn cutover(args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     command.arg("cutover").args(args);
-    let out = run_bounded(command, b"", Duration::from_secs(60));
-    let records = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (
-        out.status.code(),
-        records,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// A FIFO at `path` that a thread fills with `text` once a reader opens it.
-fn fifo(path: &Path, text: &str) -> std::thread::JoinHandle<()> {
-    let made = Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(made.success());
-    let path = path.to_path_buf();
-    let text = text.to_owned();
-    std::thread::spawn(move || {
-        let _ = std::fs::write(path, text);
-    })
-}
-
-/// Joins a FIFO's writer, opening the FIFO here if the tool never did.
-fn join(path: &Path, writer: std::thread::JoinHandle<()>) {
-    if !writer.is_finished() {
-        let _ = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut Vec::new()));
-    }
-    writer.join().unwrap();
+    let run = run_bounded(command, b"", Duration::from_secs(60)).text();
+    (run.code, run.records(), run.stderr)
 }
 
 fn step<'a>(records: &'a [Value], check: &str) -> &'a Value {
@@ -56,7 +28,7 @@ fn step<'a>(records: &'a [Value], check: &str) -> &'a Value {
 fn the_nginx_configuration_is_read_from_a_fifo() {
     let repo = tempfile::tempdir().unwrap();
     let conf = repo.path().join("nginx.conf");
-    let writer = fifo(
+    let writer = Fifo::write(
         &conf,
         "events {}\nhttp {\n  server {\n    listen 8080;\n    location /status/ {\n        proxy_pass http://127.0.0.1:8000;\n    }\n    location /api/status/ {\n        proxy_pass http://127.0.0.1:8000;\n    }\n  }\n}\n",
     );
@@ -68,7 +40,7 @@ fn the_nginx_configuration_is_read_from_a_fifo() {
         "--repo",
         repo.path().to_str().unwrap(),
     ]);
-    join(&conf, writer);
+    writer.finish();
     let remove = step(&records, "cutover.remove");
     // Understood: the legacy location still proxies, and the step says so.
     assert_eq!(code, Some(1), "{remove:#}\n{stderr}");
@@ -84,7 +56,7 @@ fn the_observe_log_is_read_from_a_fifo() {
         "10.0.0.8 - - [29/Nov/2026:10:00:01 +0000] \"GET /status/summary HTTP/1.1\" 200 42 \"-\" \"curl/8.5.0\"",
         "10.0.0.9 - - [29/Nov/2026:10:00:02 +0000] \"GET /api/status/summary HTTP/1.1\" 200 42 \"-\" \"curl/8.5.0\"",
     ];
-    let writer = fifo(&log, &(lines.join("\n") + "\n"));
+    let writer = Fifo::write(&log, &(lines.join("\n") + "\n"));
     let (_, records, stderr) = cutover(&[
         "--only",
         "observe",
@@ -93,7 +65,7 @@ fn the_observe_log_is_read_from_a_fifo() {
         "--quiet-for",
         "1h",
     ]);
-    join(&log, writer);
+    writer.finish();
     let summary = records
         .iter()
         .find(|r| r["tool"] == "legacy-sampler" && r["check"] == "summary")
