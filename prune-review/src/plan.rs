@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use day2_core::bounded::quoted;
 use day2_core::Record;
 use serde_json::{json, Value};
 
@@ -135,15 +136,18 @@ impl Item {
     /// Reads a plan line back, naming what is wrong with it.
     pub fn from_record(record: &Record) -> Result<Item, String> {
         if record.tool != TOOL {
-            return Err(format!("a record of {:?}, not of {TOOL}", record.tool));
+            return Err(format!(
+                "a record of {}, not of {TOOL}",
+                quoted(&record.tool)
+            ));
         }
         let kind = Kind::ALL
             .into_iter()
             .find(|k| k.check() == record.check)
             .ok_or_else(|| {
                 format!(
-                    "check {:?} is not a plan line (plan.volume, plan.container, ...)",
-                    record.check
+                    "check {} is not a plan line (plan.volume, plan.container, ...)",
+                    quoted(&record.check)
                 )
             })?;
         let data = &record.data;
@@ -160,8 +164,9 @@ impl Item {
         let id = text("id")?;
         if id != record.target {
             return Err(format!(
-                "target {:?} and data.id {id:?} differ",
-                record.target
+                "target {} and data.id {} differ",
+                quoted(&record.target),
+                quoted(&id)
             ));
         }
         let created = data.get("created").cloned().unwrap_or(Value::Null);

@@ -15,6 +15,6 @@ fn a_plan_line_with_controls_is_quoted_escaped() {
         &["apply", "--yes", "--filter", "label=x", "--plan", "plan"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
         2,
-        &["plan:1: check \"plan.\\u{1b}[2J\\r\""],
+        &["plan:1: check \"plan.\\u001b[2J\\r\""],
     );
 }
