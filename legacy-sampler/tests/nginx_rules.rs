@@ -674,9 +674,9 @@ fn pipes_fifos_and_dev_stdin_are_read_without_seeking() {
 
 #[test]
 fn an_endless_line_is_skipped_in_bounded_memory() {
-    // 300 MB of NUL bytes without a newline, under a 120 MB address-space limit: the
+    // 200 MB of NUL bytes without a newline, under a 120 MB address-space limit: the
     // line is cut at 1 MiB, counted as overlong, and reading goes on.
-    let script = r#"ulimit -v 120000; { head -c 300000000 /dev/zero; printf '\n'; cat; } | "$SAMPLER" --log - --max-malformed-ratio 0.5"#;
+    let script = r#"ulimit -v 120000; { head -c 200000000 /dev/zero; printf '\n'; cat; } | "$SAMPLER" --log - --max-malformed-ratio 0.5"#;
     let text = std::fs::read(corpus("normalised-uris.log")).unwrap();
     let run = common::sampler_in_bash(script, &text);
     assert_eq!(run.code, 0, "{run:#?}");
@@ -686,6 +686,21 @@ fn an_endless_line_is_skipped_in_bounded_memory() {
     );
     assert_eq!(run.data("legacy"), 3);
     assert!(run.stderr.contains("longer than 1 MiB"), "{}", run.stderr);
+}
+
+#[test]
+fn an_input_with_no_end_of_line_ends_with_a_usage_error() {
+    // /dev/zero has no newline and no end: after 256 MiB of one line the input is no log,
+    // said in one line (found by a new user: the run went on forever, silent).
+    let run = common::sampler(&["--log", "/dev/zero"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("cannot read /dev/zero: line 1 is longer than 256 MiB: not an access log"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
 
 // ---------------------------------------------------------------------------------

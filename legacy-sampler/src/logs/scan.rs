@@ -5,7 +5,8 @@
 //!
 //! A line is read whole up to [`MAX_LINE`] bytes; a longer one (no real nginx line is
 //! near it, but `/dev/zero` or a file of NUL bytes is one endless line) is counted as
-//! malformed and overlong and skipped to its end, so memory stays bounded.
+//! malformed and overlong and skipped to its end, so memory stays bounded; one without
+//! an end after [`MAX_SKIPPED`] bytes ends the read with an error.
 //!
 //! A tally covers one stretch of one source, so a large plain file can be counted in
 //! parallel stretches and the tallies merged.
@@ -31,6 +32,10 @@ const MALFORMED_SHOWN: usize = 5;
 
 /// The longest line read, in bytes; a longer one is malformed (`overlong`) and skipped.
 pub const MAX_LINE: usize = 1024 * 1024;
+
+/// The longest line skipped, in bytes (256 MiB): beyond it the input is no log at all (`/dev/zero`,
+/// a disk image) and the read ends with an error rather than skipping forever.
+pub const MAX_SKIPPED: u64 = 256 * 1024 * 1024;
 
 /// How many distinct other header values are counted one by one; the rest are counted
 /// together, so a log full of made-up values cannot grow the tally without bound.
@@ -313,6 +318,7 @@ impl<'s> Scanner<'s> {
         // Inside a line longer than MAX_LINE (already counted): bytes are dropped
         // until its newline.
         let mut skipping = false;
+        let mut skipped: u64 = 0;
         loop {
             let n = match input.read(&mut buf[filled..]) {
                 Ok(n) => n,
@@ -337,6 +343,17 @@ impl<'s> Scanner<'s> {
                 start = at + 1;
             }
             if skipping {
+                skipped += (end - filled) as u64;
+                if skipped > MAX_SKIPPED {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "line {} is longer than {} MiB: not an access log",
+                            tally.physical_lines,
+                            MAX_SKIPPED >> 20
+                        ),
+                    ));
+                }
                 filled = 0;
                 continue;
             }
@@ -346,6 +363,7 @@ impl<'s> Scanner<'s> {
                 if buf.len() >= MAX_LINE {
                     self.overlong(tally);
                     skipping = true;
+                    skipped = buf.len() as u64;
                     filled = 0;
                 } else {
                     // One line longer than the block: give it room, up to the cap.
