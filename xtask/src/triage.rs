@@ -105,7 +105,9 @@ fn with_defect<'a>(records: &'a [Record], names: &[&str]) -> Vec<&'a Record> {
         .collect()
 }
 
-const MISSING_CORS: &str = "OPTIONS /chat lacks Access-Control-Allow-Origin: confirm ALLOWED_ORIGINS, the edge config, and the environment.";
+/// The guide's signature names `OPTIONS /chat`; the message names the requests that
+/// failed instead (a tester followed the guide's words to a preflight that had passed).
+const MISSING_CORS: &str = "confirm ALLOWED_ORIGINS, the edge config, and the environment (the guide's \"OPTIONS /chat lacks Access-Control-Allow-Origin\")";
 const WARMING: &str = "ready=false, llm.path=warming beyond the budget: check the model pull, provider health, CPU/memory pressure.";
 const MODEL_MISSING: &str = "model_present=false: pull the model at startup or bake it into the image; verify the network to the provider.";
 const BURST: &str = "5xx burst: provider outage? Is the fallback key/path OK? Rate limit? Retries?";
@@ -249,10 +251,17 @@ fn diagnose(
         &["acao_missing", "preflight_405", "preflight_rejected"],
     );
     if !missing.is_empty() {
+        let failed: Vec<String> = missing
+            .iter()
+            .map(|r| format!("{} {}", r.check, r.target))
+            .collect();
         found.push(Diagnosis {
             signature: "missing_cors",
             verdict: Verdict::Fail,
-            message: MISSING_CORS.into(),
+            message: format!(
+                "Access-Control-Allow-Origin missing or the preflight refused on {}: {MISSING_CORS}.",
+                failed.join(", ")
+            ),
             evidence: missing.into_iter().map(cite).collect(),
         });
     }
@@ -342,11 +351,20 @@ fn diagnose(
         found.push(Diagnosis {
             signature: "server_error_burst",
             verdict: Verdict::Fail,
-            message: format!(
-                "{BURST} ({sampled_5xx} of {requested} sampled answers were 5xx or failed{}; llm.path={path}, fallback {})",
-                if synthetic { ", and nginx is covering the summary with its synthetic warming body" } else { "" },
-                if path == "fallback" { "in use" } else { "not in use" }
-            ),
+            message: if burst {
+                format!(
+                    "{BURST} ({sampled_5xx} of {requested} sampled answers were 5xx or failed{}; llm.path={path}, fallback {})",
+                    if synthetic { ", and nginx is covering the summary with its synthetic warming body" } else { "" },
+                    if path == "fallback" { "in use" } else { "not in use" }
+                )
+            } else {
+                // No 5xx reached the edge: nginx's error_page hides the backend's
+                // failures behind its synthetic body; say that, not "5xx burst".
+                format!(
+                    "the backend is failing behind nginx, which covers the summary with its synthetic warming body, so no 5xx reaches the edge ({sampled_5xx} of {requested} sampled answers were 5xx or failed; llm.path={path}, fallback {}). The guide's 5xx-burst questions apply: provider outage? Is the fallback key/path OK? Rate limit? Retries?",
+                    if path == "fallback" { "in use" } else { "not in use" }
+                )
+            },
             evidence,
         });
     }
