@@ -178,6 +178,7 @@ impl Redactor {
             fold: String::new(),
             decoded: std::collections::HashSet::new(),
             learnt: false,
+            held: None,
         }
     }
 
@@ -224,6 +225,16 @@ pub struct LineRedactor {
     decoded: std::collections::HashSet<String>,
     /// A secret was learnt from the line being masked.
     learnt: bool,
+    /// The prefix of a carry held over another writer's line.
+    held: Option<String>,
+}
+
+/// Whether a prefix signature names a writer (a compose container, a pod, a
+/// syslog identifier), whose lines other writers' lines may come between.
+fn is_writer(signature: &str) -> bool {
+    ["\u{0}compose:", "\u{0}kubectl:", "\u{0}syslog:"]
+        .iter()
+        .any(|kind| signature.contains(kind))
 }
 
 impl std::fmt::Debug for LineRedactor {
@@ -329,7 +340,9 @@ impl LineRedactor {
         let out = self.redactor.mask_literals(Cow::Borrowed(line));
         self.learnt = false;
         let mut out = self.redact_line(out);
-        if self.next == Carry::Nothing {
+        if let Some(prefix) = self.held.take() {
+            self.prefix = prefix;
+        } else if self.next == Carry::Nothing {
             self.prefix.clear();
         } else {
             self.prefix = line_prefix(&out).1;
@@ -347,6 +360,21 @@ impl LineRedactor {
             // Behind the same prefix as the line that started it, the carry goes on
             // after the prefix; otherwise on the whole line.
             let (len, signature) = line_prefix(&out);
+            if len > 0
+                && signature != self.prefix
+                && is_writer(&signature)
+                && is_writer(&self.prefix)
+            {
+                // Another writer's line in between (`docker compose logs` of
+                // several services): what was carried waits for its writer's next line.
+                let prefix = std::mem::take(&mut self.prefix);
+                let out = self.fresh(out);
+                if self.next == Carry::Nothing {
+                    self.next = carry;
+                    self.held = Some(prefix);
+                }
+                return out;
+            }
             let (head, body) = if len > 0 && signature == self.prefix {
                 out.split_at(len)
             } else {
@@ -358,6 +386,11 @@ impl LineRedactor {
                 Carried::Go(None) => {}
             }
         }
+        self.fresh(out)
+    }
+
+    /// The nets of a line that no carry took whole.
+    fn fresh<'a>(&mut self, mut out: Cow<'a, str>) -> Cow<'a, str> {
         if !matches!(self.next, Carry::Base64(_)) {
             self.end_fold();
         }
@@ -1442,6 +1475,29 @@ mod tests {
                 format!("{line}\nnext line here")
             );
         }
+    }
+
+    #[test]
+    fn line_prefixes_and_their_signatures() {
+        fn sig(line: &str) -> (&str, String) {
+            let (len, signature) = line_prefix(line);
+            (&line[len..], signature)
+        }
+        assert_eq!(sig("cloudflared-1  | body").0, "body");
+        assert_eq!(sig("> > body").0, "body");
+        assert_eq!(sig("> cloudflared-1  | # body").0, "body");
+        assert_eq!(sig("    - body").0, "body");
+        assert_eq!(sig("// body"), ("body", "//".to_owned()));
+        assert_eq!(sig("plain body"), ("plain body", String::new()));
+        assert_eq!(sig("-----BEGIN X-----").0, "-----BEGIN X-----");
+        assert_eq!(sig("  indented").0, "  indented");
+        // Timestamps move on; the writer does not.
+        assert_eq!(
+            sig("Apr 26 13:19:06 host cloudflared[978]: a").1,
+            sig("Apr 26 13:19:07 host cloudflared[978]: b").1
+        );
+        assert_ne!(sig("cloudflared-1  | a").1, sig("nginx-1  | a").1);
+        assert!(is_writer(&sig("[pod/a/b] x").1) && !is_writer(&sig("> x").1));
     }
 
     /// Issue 18: JWTs with short segments, URL passwords.

@@ -584,3 +584,63 @@ fn usage_errors_keep_their_words() {
         "{out:#?}"
     );
 }
+
+/// `docker compose logs` of several services: another writer's lines between the
+/// lines of a PEM body or a folded token do not end what the first writer carries.
+#[test]
+fn other_writers_lines_in_between_do_not_end_a_body() {
+    let cert = std::fs::read_to_string(common::fixture("corpus/redact/cert-pem.txt")).unwrap();
+    let interleave = |lines: Vec<String>, prefix: &str, other: &str| {
+        lines
+            .iter()
+            .map(|l| format!("{prefix}{l}\n{other}172.18.0.1 - - \"GET / HTTP/1.1\" 200 5"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let cases = [
+        (
+            "cert.pem between nginx lines",
+            interleave(
+                cert.lines().skip(1).map(str::to_owned).collect(),
+                "cloudflared-1  | ",
+                "nginx-1        | ",
+            ),
+        ),
+        (
+            "folded token between nginx lines",
+            interleave(
+                fold_at(QA_TOKEN, 60),
+                "cloudflared-1  | ",
+                "nginx-1        | ",
+            ),
+        ),
+        (
+            "folded token between kubectl lines of another pod",
+            interleave(
+                fold_at(QA_TOKEN, 64),
+                "[pod/cf-0/cloudflared] ",
+                "[pod/web-0/nginx] ",
+            ),
+        ),
+        (
+            "folded token between journald lines of another program",
+            interleave(
+                fold_at(QA_TOKEN, 76),
+                "Apr 26 13:19:06 host cloudflared[978]: ",
+                "Apr 26 13:19:06 host nginx[12]: ",
+            ),
+        ),
+    ];
+    let plain_secrets = [QA_TOKEN, QA_SECRET, CERT_API_TOKEN];
+    let decoded_secrets = [QA_SECRET, QA_SECRET_DECODED, CERT_API_TOKEN, "\"s\":\"Zm"];
+    for (shape, text) in &cases {
+        assert_redacted_whole(shape, text, &plain_secrets, &decoded_secrets);
+        let out = run_env(&["redact"], text, &[]);
+        assert_eq!(
+            out.stdout.matches("200 5").count(),
+            text.matches("200 5").count(),
+            "{shape}: the other writer's lines are kept: {}",
+            out.stdout
+        );
+    }
+}
