@@ -4,7 +4,8 @@
 //!
 //! Nets, because any one of them alone misses something:
 //! 1. literals: secrets the run has learnt (the tunnel secret it read from a
-//!    credentials file, a token from the environment), masked wherever they appear;
+//!    credentials file, a token from the environment, the `s` of every token
+//!    masked so far), masked wherever they appear;
 //! 2. shapes: base64 that starts like a secret: `eyJ` (`{"`, a tunnel token, a
 //!    credentials JSON, a JWT), `ewog`/`ew0K` (`{` and a line break: pretty
 //!    JSON), `LS0tLS1CRUdJT` (`-----BEGIN`: a whole cert.pem), `ZXlK` (a token
@@ -16,8 +17,10 @@
 //! 4. lines that carry on a secret: the body of a PEM block (`-----BEGIN ARGO
 //!    TUNNEL TOKEN-----` … `-----END …-----`, any label but certificates and
 //!    public keys), base64 folded over lines after a masked run that reached the
-//!    end of its line, a YAML block scalar (`token: |`) or a value on the line
-//!    after its key or after `--token` (`- --token` then `- eyJ…`).
+//!    end of its line or a shell `\`, a YAML block scalar (`token: |`) or a value
+//!    on the line after its key or after `--token` (`- --token` then `- eyJ…`);
+//!    also behind a collector's or a quote's prefix repeated on every line
+//!    ([`line_prefix`]), other writers' lines in between.
 //!
 //! What is not masked: placeholders (`${VAR}`, `<TOKEN>`, `*****`), empty values,
 //! and an ordinary word after a flag or `key: ` (clap's "unexpected argument
