@@ -128,7 +128,15 @@ impl std::fmt::Debug for Secret {
 /// by a check is masked at once by the writers created earlier.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    literals: Arc<RwLock<Vec<String>>>,
+    literals: Arc<RwLock<Literals>>,
+}
+
+/// The learnt secrets, longest first, and an automaton finding any of them, so a
+/// line without one (nearly every line) costs one SIMD scan, however many are known.
+#[derive(Default)]
+struct Literals {
+    list: Vec<String>,
+    finder: Option<AhoCorasick>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -155,12 +163,17 @@ impl Redactor {
         let escaped = serde_json::to_string(secret).unwrap_or_default();
         let escaped = escaped.trim_matches('"').to_owned();
         for form in [secret.to_owned(), escaped] {
-            if !form.is_empty() && !literals.contains(&form) {
-                literals.push(form);
+            if !form.is_empty() && !literals.list.contains(&form) {
+                literals.list.push(form);
             }
         }
         // Longest first, so a secret that contains another is masked whole.
-        literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        literals.list.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        // Without an automaton (it cannot be built) every literal is searched.
+        literals.finder = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(&literals.list)
+            .ok();
     }
 
     /// Registers the value of each named environment variable, when set.
@@ -187,8 +200,13 @@ impl Redactor {
 
     fn mask_literals<'a>(&self, line: Cow<'a, str>) -> Cow<'a, str> {
         let literals = self.literals.read().unwrap_or_else(PoisonError::into_inner);
+        match &literals.finder {
+            Some(finder) if !finder.is_match(line.as_ref()) => return line,
+            None if literals.list.is_empty() => return line,
+            _ => {}
+        }
         let mut line = line;
-        for literal in literals.iter() {
+        for literal in literals.list.iter() {
             if line.contains(literal.as_str()) {
                 line = Cow::Owned(line.replace(literal.as_str(), MASK_SECRET));
             }
@@ -246,9 +264,10 @@ impl std::fmt::Debug for LineRedactor {
     }
 }
 
-/// At most this many distinct token runs are remembered as decoded; later ones are
-/// decoded each time they are seen (correct, only slower).
-const MAX_DECODED: usize = 1024;
+/// At most this many distinct tokens are decoded and their secrets learnt from the
+/// input: a real log holds a handful, and each secret learnt makes the literal
+/// automaton bigger. Later ones are still masked by their shape.
+const MAX_DECODED: usize = 256;
 
 /// The longest folded body collected to be decoded (a token is about 180
 /// characters, a cert.pem about 400): longer folds are masked, not decoded.
@@ -529,12 +548,10 @@ impl LineRedactor {
     /// secret alone on a later line is masked too. `a` (the account) and `t` (the
     /// tunnel's id) are not secrets and stay readable.
     fn learn_token(&mut self, run: &str) {
-        if self.decoded.contains(run) {
+        if self.decoded.len() >= MAX_DECODED || self.decoded.contains(run) {
             return;
         }
-        if self.decoded.len() < MAX_DECODED {
-            self.decoded.insert(run.to_owned());
-        }
+        self.decoded.insert(run.to_owned());
         if let Some(secret) = crate::token::secret_part(run) {
             self.redactor.learn(&secret);
             self.learnt = true;
