@@ -20,7 +20,7 @@
 //!    end of its line or a shell `\`, a YAML block scalar (`token: |`) or a value
 //!    on the line after its key or after `--token` (`- --token` then `- eyJ…`);
 //!    also behind a collector's or a quote's prefix repeated on every line
-//!    ([`line_prefix`]), other writers' lines in between.
+//!    (`line_prefix`), other writers' lines in between.
 //!
 //! What is not masked: placeholders (`${VAR}`, `<TOKEN>`, `*****`), empty values,
 //! and an ordinary word after a flag or `key: ` (clap's "unexpected argument
@@ -232,8 +232,8 @@ enum Carry {
 
 /// Redacts a stream line by line, carrying what a line says about the next ones
 /// (see [`Carry`]), also behind the prefix a collector or a quote repeats in front
-/// of every line (see [`line_prefix`]), and learning the secret of every token it
-/// masks (see [`LineRedactor::learn_token`]).
+/// of every line (see `line_prefix`), and learning the secret of every token it
+/// masks (see `LineRedactor::learn_token`).
 pub struct LineRedactor {
     redactor: Redactor,
     next: Carry,
