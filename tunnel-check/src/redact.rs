@@ -4,7 +4,8 @@
 //!
 //! Nets, because any one of them alone misses something:
 //! 1. literals: secrets the run has learnt (the tunnel secret it read from a
-//!    credentials file, a token from the environment), masked wherever they appear;
+//!    credentials file, a token from the environment, the `s` of every token
+//!    masked so far), masked wherever they appear;
 //! 2. shapes: base64 that starts like a secret: `eyJ` (`{"`, a tunnel token, a
 //!    credentials JSON, a JWT), `ewog`/`ew0K` (`{` and a line break: pretty
 //!    JSON), `LS0tLS1CRUdJT` (`-----BEGIN`: a whole cert.pem), `ZXlK` (a token
@@ -16,8 +17,10 @@
 //! 4. lines that carry on a secret: the body of a PEM block (`-----BEGIN ARGO
 //!    TUNNEL TOKEN-----` … `-----END …-----`, any label but certificates and
 //!    public keys), base64 folded over lines after a masked run that reached the
-//!    end of its line, a YAML block scalar (`token: |`) or a value on the line
-//!    after its key or after `--token` (`- --token` then `- eyJ…`).
+//!    end of its line or a shell `\`, a YAML block scalar (`token: |`) or a value
+//!    on the line after its key or after `--token` (`- --token` then `- eyJ…`);
+//!    also behind a collector's or a quote's prefix repeated on every line
+//!    (`line_prefix`), other writers' lines in between.
 //!
 //! What is not masked: placeholders (`${VAR}`, `<TOKEN>`, `*****`), empty values,
 //! and an ordinary word after a flag or `key: ` (clap's "unexpected argument
@@ -125,7 +128,15 @@ impl std::fmt::Debug for Secret {
 /// by a check is masked at once by the writers created earlier.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    literals: Arc<RwLock<Vec<String>>>,
+    literals: Arc<RwLock<Literals>>,
+}
+
+/// The learnt secrets, longest first, and an automaton finding any of them, so a
+/// line without one (nearly every line) costs one SIMD scan, however many are known.
+#[derive(Default)]
+struct Literals {
+    list: Vec<String>,
+    finder: Option<AhoCorasick>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -152,12 +163,17 @@ impl Redactor {
         let escaped = serde_json::to_string(secret).unwrap_or_default();
         let escaped = escaped.trim_matches('"').to_owned();
         for form in [secret.to_owned(), escaped] {
-            if !form.is_empty() && !literals.contains(&form) {
-                literals.push(form);
+            if !form.is_empty() && !literals.list.contains(&form) {
+                literals.list.push(form);
             }
         }
         // Longest first, so a secret that contains another is masked whole.
-        literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        literals.list.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        // Without an automaton (it cannot be built) every literal is searched.
+        literals.finder = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(&literals.list)
+            .ok();
     }
 
     /// Registers the value of each named environment variable, when set.
@@ -174,13 +190,23 @@ impl Redactor {
         LineRedactor {
             redactor: self.clone(),
             next: Carry::Nothing,
+            prefix: String::new(),
+            fold: String::new(),
+            decoded: std::collections::HashSet::new(),
+            learnt: false,
+            held: None,
         }
     }
 
     fn mask_literals<'a>(&self, line: Cow<'a, str>) -> Cow<'a, str> {
         let literals = self.literals.read().unwrap_or_else(PoisonError::into_inner);
+        match &literals.finder {
+            Some(finder) if !finder.is_match(line.as_ref()) => return line,
+            None if literals.list.is_empty() => return line,
+            _ => {}
+        }
         let mut line = line;
-        for literal in literals.iter() {
+        for literal in literals.list.iter() {
             if line.contains(literal.as_str()) {
                 line = Cow::Owned(line.replace(literal.as_str(), MASK_SECRET));
             }
@@ -205,11 +231,111 @@ enum Carry {
 }
 
 /// Redacts a stream line by line, carrying what a line says about the next ones
-/// (see [`Carry`]).
-#[derive(Debug)]
+/// (see [`Carry`]), also behind the prefix a collector or a quote repeats in front
+/// of every line (see `line_prefix`), and learning the secret of every token it
+/// masks (see `LineRedactor::learn_token`).
 pub struct LineRedactor {
     redactor: Redactor,
     next: Carry,
+    /// The signature of the prefix of the line that set `next` (see [`line_prefix`]).
+    prefix: String,
+    /// The base64 of a token folded over lines so far, decoded when the fold ends.
+    fold: String,
+    /// The token runs already decoded (at most [`MAX_DECODED`]), so a token
+    /// repeated on every line is decoded once.
+    decoded: std::collections::HashSet<String>,
+    /// A secret was learnt from the line being masked.
+    learnt: bool,
+    /// The prefix of a carry held over another writer's line.
+    held: Option<String>,
+}
+
+/// Whether a prefix signature names a writer (a compose container, a pod, a
+/// syslog identifier), whose lines other writers' lines may come between.
+fn is_writer(signature: &str) -> bool {
+    ["\u{0}compose:", "\u{0}kubectl:", "\u{0}syslog:"]
+        .iter()
+        .any(|kind| signature.contains(kind))
+}
+
+impl std::fmt::Debug for LineRedactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineRedactor")
+    }
+}
+
+/// At most this many distinct tokens are decoded and their secrets learnt from the
+/// input: a real log holds a handful, and each secret learnt makes the literal
+/// automaton bigger. Later ones are still masked by their shape.
+const MAX_DECODED: usize = 256;
+
+/// The longest folded body collected to be decoded (a token is about 180
+/// characters, a cert.pem about 400): longer folds are masked, not decoded.
+const MAX_FOLD: usize = 16 * 1024;
+
+/// The prefix in front of a line that a collector or a quote repeats in front of
+/// every line of a paste, as its length in bytes and a signature that is the same
+/// on every line of one writer: the collector prefixes of
+/// [`day2_core::collector::layers`] (`name-1  | `, `host cloudflared[978]: `,
+/// `[pod/x/c] `, timestamps, whose values change from line to line and are left
+/// out of the signature), and, before or after them, quote and comment markers
+/// (`> `, `# `, `// `, a YAML or Markdown list item `- `, `* `).
+fn line_prefix(line: &str) -> (usize, String) {
+    use day2_core::collector::{self, Layer};
+    let mut signature = String::new();
+    let base = quote_markers(line, 0, &mut signature);
+    let mut at = base;
+    for (layer, end) in collector::layers(&line.as_bytes()[base..]) {
+        match layer {
+            Layer::Time(_) => signature.push_str("\u{0}time"),
+            Layer::Compose(name) => {
+                signature.push_str("\u{0}compose:");
+                signature.push_str(name);
+            }
+            Layer::Kubectl(name) => {
+                signature.push_str("\u{0}kubectl:");
+                signature.push_str(name);
+            }
+            Layer::Syslog { host, ident, pid } => {
+                signature.push_str(&format!("\u{0}syslog:{host}:{ident}:{pid:?}"));
+            }
+        }
+        at = base + end;
+    }
+    if at > base {
+        at = quote_markers(line, at, &mut signature);
+    }
+    (at, signature)
+}
+
+/// Quote and comment markers from `from` (after optional indentation): `>`, `#`,
+/// `//`, and `- ` or `* ` (a list item), each with the one space after it; the
+/// offset after them. Bounded to 8 markers.
+fn quote_markers(line: &str, from: usize, signature: &mut String) -> usize {
+    let bytes = line.as_bytes();
+    let mut at = from;
+    for _ in 0..8 {
+        let start = at
+            + bytes[at..]
+                .iter()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+        let len = match &bytes[start..] {
+            [b'>' | b'#', ..] => 1,
+            [b'/', b'/', ..] => 2,
+            [b'-' | b'*', b' ', ..] => 1,
+            _ => 0,
+        };
+        if len == 0 {
+            break;
+        }
+        signature.push_str(&line[start..start + len]);
+        at = start + len;
+        if bytes.get(at) == Some(&b' ') {
+            at += 1;
+        }
+    }
+    at
 }
 
 /// The indentation of a line in bytes (spaces and tabs).
@@ -222,58 +348,73 @@ fn masked_line(line: &str, mask: &str) -> String {
     format!("{}{mask}", &line[..indent_of(line)])
 }
 
+/// What a line does with what the line before it carried.
+enum Carried {
+    /// The line is part of what was carried: masked as this, nothing else to do.
+    Done(String),
+    /// The line goes through the other nets too (changed, when the carry masked part of it).
+    Go(Option<String>),
+}
+
 impl LineRedactor {
     /// Masks every secret in one line (without its line ending).
     pub fn redact<'a>(&mut self, line: &'a str) -> Cow<'a, str> {
-        let mut out = self.redactor.mask_literals(Cow::Borrowed(line));
-        match std::mem::replace(&mut self.next, Carry::Nothing) {
-            Carry::Nothing => {}
-            Carry::Value => {
-                if !is_mapping_key(&out) {
-                    if let Some(masked) = mask_leading_value(&out) {
-                        out = Cow::Owned(masked);
-                    }
+        let out = self.redactor.mask_literals(Cow::Borrowed(line));
+        self.learnt = false;
+        let mut out = self.redact_line(out);
+        if let Some(prefix) = self.held.take() {
+            self.prefix = prefix;
+        } else if self.next == Carry::Nothing {
+            self.prefix.clear();
+        } else {
+            self.prefix = line_prefix(&out).1;
+        }
+        if self.learnt {
+            // A secret learnt from this very line: masked wherever else it stands on it.
+            out = self.redactor.mask_literals(out);
+        }
+        out
+    }
+
+    fn redact_line<'a>(&mut self, mut out: Cow<'a, str>) -> Cow<'a, str> {
+        let carry = std::mem::replace(&mut self.next, Carry::Nothing);
+        if carry != Carry::Nothing {
+            // Behind the same prefix as the line that started it, the carry goes on
+            // after the prefix; otherwise on the whole line.
+            let (len, signature) = line_prefix(&out);
+            if len > 0
+                && signature != self.prefix
+                && is_writer(&signature)
+                && is_writer(&self.prefix)
+            {
+                // Another writer's line in between (`docker compose logs` of
+                // several services): what was carried waits for its writer's next line.
+                let prefix = std::mem::take(&mut self.prefix);
+                let out = self.fresh(out);
+                if self.next == Carry::Nothing {
+                    self.next = carry;
+                    self.held = Some(prefix);
                 }
+                return out;
             }
-            Carry::Block(indent) => {
-                if out.trim().is_empty() {
-                    self.next = Carry::Block(indent);
-                    return out;
-                }
-                if indent_of(&out) > indent {
-                    self.next = Carry::Block(indent);
-                    return Cow::Owned(masked_line(&out, MASK_SECRET));
-                }
+            let (head, body) = if len > 0 && signature == self.prefix {
+                out.split_at(len)
+            } else {
+                ("", out.as_ref())
+            };
+            match self.carry_on(carry, body) {
+                Carried::Done(masked) => return Cow::Owned(format!("{head}{masked}")),
+                Carried::Go(Some(masked)) => out = Cow::Owned(format!("{head}{masked}")),
+                Carried::Go(None) => {}
             }
-            Carry::Pem => {
-                let trimmed = out.trim();
-                if let Some(end) = out.find("-----END") {
-                    // The body may run up to the END marker on the same line.
-                    if out[..end].trim().is_empty() {
-                        return out;
-                    }
-                    return Cow::Owned(format!("{MASK_SECRET}{}", &out[end..]));
-                }
-                // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) belong to the block too.
-                let header = trimmed
-                    .split_once(": ")
-                    .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' '));
-                if trimmed.is_empty() || header || is_base64_body(trimmed) {
-                    self.next = Carry::Pem;
-                    if trimmed.is_empty() {
-                        return out;
-                    }
-                    return Cow::Owned(masked_line(&out, MASK_SECRET));
-                }
-            }
-            Carry::Base64(width) => {
-                if let Some((masked, ended)) = mask_continuation(&out, width) {
-                    if !ended {
-                        self.next = Carry::Base64(width);
-                    }
-                    return Cow::Owned(masked);
-                }
-            }
+        }
+        self.fresh(out)
+    }
+
+    /// The nets of a line that no carry took whole.
+    fn fresh<'a>(&mut self, mut out: Cow<'a, str>) -> Cow<'a, str> {
+        if !matches!(self.next, Carry::Base64(_)) {
+            self.end_fold();
         }
         let kinds = triggers(&out);
         if kinds == 0 {
@@ -289,8 +430,15 @@ impl LineRedactor {
         }
         let mut at_end = None;
         if kinds & START != 0 {
-            let (masked, end) = mask_token_runs(&out);
+            let (masked, end, runs) = mask_token_runs(&out);
             at_end = end;
+            for (i, &(a, b)) in runs.iter().enumerate() {
+                self.learn_token(&out[a..b]);
+                if end.is_some() && i + 1 == runs.len() && self.next == Carry::Nothing {
+                    self.fold.clear();
+                    self.fold.push_str(&out[a..b]);
+                }
+            }
             if let Some(masked) = masked {
                 out = Cow::Owned(masked);
             }
@@ -311,7 +459,10 @@ impl LineRedactor {
             }
         }
         if self.next == Carry::Nothing {
-            self.next = if keys.next != Carry::Nothing {
+            self.next = if let Carry::Block(_) = keys.next {
+                // A block scalar's indentation counts after the prefix.
+                Carry::Block(indent_of(&out[line_prefix(&out).0..]))
+            } else if keys.next != Carry::Nothing {
                 keys.next
             } else if kinds & KEY != 0 && ends_with_token_flag(&out) {
                 Carry::Value
@@ -321,7 +472,90 @@ impl LineRedactor {
                 Carry::Nothing
             };
         }
+        if !matches!(self.next, Carry::Base64(_)) {
+            self.fold.clear();
+        }
         out
+    }
+
+    /// What `carry` (from the line before) makes of `line` (after its prefix).
+    fn carry_on(&mut self, carry: Carry, line: &str) -> Carried {
+        match carry {
+            Carry::Nothing => {}
+            Carry::Value => {
+                if !is_mapping_key(line) {
+                    return Carried::Go(mask_leading_value(line));
+                }
+            }
+            Carry::Block(indent) => {
+                if line.trim().is_empty() {
+                    self.next = Carry::Block(indent);
+                    return Carried::Done(line.to_owned());
+                }
+                if indent_of(line) > indent {
+                    self.next = Carry::Block(indent);
+                    return Carried::Done(masked_line(line, MASK_SECRET));
+                }
+            }
+            Carry::Pem => {
+                let trimmed = line.trim();
+                if let Some(end) = line.find("-----END") {
+                    // The body may run up to the END marker on the same line.
+                    if line[..end].trim().is_empty() {
+                        return Carried::Done(line.to_owned());
+                    }
+                    return Carried::Done(format!("{MASK_SECRET}{}", &line[end..]));
+                }
+                // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) belong to the block too.
+                let header = trimmed
+                    .split_once(": ")
+                    .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' '));
+                if trimmed.is_empty() || header || is_base64_body(trimmed) {
+                    self.next = Carry::Pem;
+                    if trimmed.is_empty() {
+                        return Carried::Done(line.to_owned());
+                    }
+                    return Carried::Done(masked_line(line, MASK_SECRET));
+                }
+            }
+            Carry::Base64(width) => {
+                if let Some((masked, core, ended)) = mask_continuation(line, width) {
+                    if self.fold.len() + core.len() <= MAX_FOLD {
+                        self.fold.push_str(core);
+                    }
+                    if ended {
+                        self.end_fold();
+                    } else {
+                        self.next = Carry::Base64(width);
+                    }
+                    return Carried::Done(masked);
+                }
+            }
+        }
+        Carried::Go(None)
+    }
+
+    /// Decodes a folded body that has ended and learns the secret it holds.
+    fn end_fold(&mut self) {
+        if !self.fold.is_empty() {
+            let fold = std::mem::take(&mut self.fold);
+            self.learn_token(&fold);
+        }
+    }
+
+    /// Learns the secret of a token this redactor masked: its `s`, decoded as
+    /// cloudflared's `ParseToken` reads a token (`token::secret_part`), so the
+    /// secret alone on a later line is masked too. `a` (the account) and `t` (the
+    /// tunnel's id) are not secrets and stay readable.
+    fn learn_token(&mut self, run: &str) {
+        if self.decoded.len() >= MAX_DECODED || self.decoded.contains(run) {
+            return;
+        }
+        self.decoded.insert(run.to_owned());
+        if let Some(secret) = crate::token::secret_part(run) {
+            self.redactor.learn(&secret);
+            self.learnt = true;
+        }
     }
 }
 
@@ -348,10 +582,16 @@ fn is_mapping_key(line: &str) -> bool {
 /// The next line of a body folded at `width`: masked whole (indentation and
 /// quotes kept) when it is at least as wide (a YAML plain scalar may go on
 /// wider), or a shorter last line that looks like base64 (padding, a digit,
-/// `+`, `/`, both cases; a word of prose does not); `ended` when it ends the body.
-fn mask_continuation(line: &str, width: usize) -> Option<(String, bool)> {
+/// `+`, `/`, both cases; a word of prose does not); also the base64 masked, and
+/// `ended` when it ends the body. A line that ends in a shell `\` goes on below
+/// whatever its width.
+fn mask_continuation(line: &str, width: usize) -> Option<(String, &str, bool)> {
     let indent = indent_of(line);
     let body = line[indent..].trim_end();
+    let (body, backslash) = match body.strip_suffix('\\') {
+        Some(before) => (before.trim_end(), &line[indent + before.trim_end().len()..]),
+        None => (body, ""),
+    };
     let (open, rest) = match body.as_bytes().first() {
         Some(b'"' | b'\'') => body.split_at(1),
         _ => ("", body),
@@ -378,9 +618,10 @@ fn mask_continuation(line: &str, width: usize) -> Option<(String, bool)> {
     if !full && !looks_encoded {
         return None;
     }
-    let ended = !full || !tail.is_empty();
+    let ended = backslash.is_empty() && (!full || !tail.is_empty());
     Some((
-        format!("{}{open}{MASK_TOKEN}{tail}", &line[..indent]),
+        format!("{}{open}{MASK_TOKEN}{tail}{backslash}", &line[..indent]),
+        core,
         ended,
     ))
 }
@@ -431,10 +672,12 @@ fn mask_pem(line: &str) -> Option<(String, bool)> {
 
 /// Masks every base64 run that starts like a secret (see [`SECRET_STARTS`]) and
 /// is long enough, and every JWT; also the width of a masked run that reached the
-/// end of the line without padding (a folded body may go on below).
-fn mask_token_runs(line: &str) -> (Option<String>, Option<usize>) {
+/// end of the line without padding, or before a shell `\` (a folded body may go
+/// on below), and where each masked run other than a JWT stood (to be decoded).
+fn mask_token_runs(line: &str) -> (Option<String>, Option<usize>, Vec<(usize, usize)>) {
     let bytes = line.as_bytes();
     let mut out = String::new();
+    let mut runs = Vec::new();
     let mut last = 0;
     let mut at_end = None;
     for m in STARTS.find_iter(line) {
@@ -482,15 +725,20 @@ fn mask_token_runs(line: &str) -> (Option<String>, Option<usize>) {
             out.push_str(&line[last..start]);
             out.push_str(MASK_TOKEN);
             last = padded;
-            let reaches_end = line[padded..].trim_end_matches(['"', '\'', ' ']).is_empty();
+            let reaches_end = line[padded..]
+                .trim_end_matches(['"', '\'', ' ', '\\'])
+                .is_empty();
             at_end = (!jwt && padded == end && reaches_end).then_some(end - run_start);
+            if !jwt {
+                runs.push((start, padded));
+            }
         }
     }
     if last == 0 {
-        return (None, None);
+        return (None, None, runs);
     }
     out.push_str(&line[last..]);
-    (Some(out), at_end)
+    (Some(out), at_end, runs)
 }
 
 /// Masks the password of URLs (`scheme://user:password@host`), and a user name
@@ -1247,6 +1495,29 @@ mod tests {
                 format!("{line}\nnext line here")
             );
         }
+    }
+
+    #[test]
+    fn line_prefixes_and_their_signatures() {
+        fn sig(line: &str) -> (&str, String) {
+            let (len, signature) = line_prefix(line);
+            (&line[len..], signature)
+        }
+        assert_eq!(sig("cloudflared-1  | body").0, "body");
+        assert_eq!(sig("> > body").0, "body");
+        assert_eq!(sig("> cloudflared-1  | # body").0, "body");
+        assert_eq!(sig("    - body").0, "body");
+        assert_eq!(sig("// body"), ("body", "//".to_owned()));
+        assert_eq!(sig("plain body"), ("plain body", String::new()));
+        assert_eq!(sig("-----BEGIN X-----").0, "-----BEGIN X-----");
+        assert_eq!(sig("  indented").0, "  indented");
+        // Timestamps move on; the writer does not.
+        assert_eq!(
+            sig("Apr 26 13:19:06 host cloudflared[978]: a").1,
+            sig("Apr 26 13:19:07 host cloudflared[978]: b").1
+        );
+        assert_ne!(sig("cloudflared-1  | a").1, sig("nginx-1  | a").1);
+        assert!(is_writer(&sig("[pod/a/b] x").1) && !is_writer(&sig("> x").1));
     }
 
     /// Issue 18: JWTs with short segments, URL passwords.

@@ -207,42 +207,291 @@ fn the_redact_canary_covers_every_shape_encoded_and_decoded() {
         assert!(found, "the canary check sees no secret in the raw {shape}");
     }
     for (shape, text) in &shapes {
-        let input = format!("before\n{text}\nafter line\n");
-        let out = run_env(
-            &["redact", "--secret-env", "MY_ODD"],
-            &input,
-            &[("MY_ODD", ODD_SECRET)],
-        );
-        assert_eq!(out.code, 0, "{shape}: {out:#?}");
-        let stdout = &out.stdout;
-        assert!(
-            stdout.starts_with("before\n") && stdout.ends_with("\nafter line\n"),
-            "{shape}: {stdout}"
-        );
-        assert_eq!(
-            stdout.lines().count(),
-            input.lines().count(),
-            "{shape}: lines kept"
-        );
-        for secret in plain_secrets {
-            for window in 0..secret.len().saturating_sub(11) {
-                let piece = &secret[window..window + 12];
-                assert!(
-                    !stdout.contains(piece),
-                    "{shape}: {piece:?} of a secret survived:\n{stdout}"
-                );
-            }
-        }
-        let decoded = String::from_utf8_lossy(&decodable(stdout)).into_owned();
-        for secret in decoded_secrets {
-            let piece = &secret[..secret.len().min(8)];
+        assert_redacted_whole(shape, text, &plain_secrets, &decoded_secrets);
+    }
+}
+
+/// Runs `text` between two plain lines through `redact` (with `MY_ODD` learnt by
+/// `--secret-env`) and checks that no 12-character piece of `plain_secrets`
+/// survives, that nothing decodable from the output gives back the first 8
+/// characters of any of `decoded_secrets`, that the lines around are kept and
+/// that something was masked.
+fn assert_redacted_whole(
+    shape: &str,
+    text: &str,
+    plain_secrets: &[&str],
+    decoded_secrets: &[&str],
+) {
+    let input = format!("before\n{text}\nafter line\n");
+    let out = run_env(
+        &["redact", "--secret-env", "MY_ODD"],
+        &input,
+        &[("MY_ODD", ODD_SECRET)],
+    );
+    assert_eq!(out.code, 0, "{shape}: {out:#?}");
+    let stdout = &out.stdout;
+    assert!(
+        stdout.starts_with("before\n") && stdout.ends_with("\nafter line\n"),
+        "{shape}: {stdout}"
+    );
+    assert_eq!(
+        stdout.lines().count(),
+        input.lines().count(),
+        "{shape}: lines kept"
+    );
+    for secret in plain_secrets {
+        for window in 0..secret.len().saturating_sub(11) {
+            let piece = &secret[window..window + 12];
             assert!(
-                !decoded.contains(piece),
-                "{shape}: {piece:?} decodes from:\n{stdout}"
+                !stdout.contains(piece),
+                "{shape}: {piece:?} of a secret survived:\n{stdout}"
             );
         }
-        assert!(stdout.contains("[REDACTED"), "{shape}: {stdout}");
     }
+    let decoded = String::from_utf8_lossy(&decodable(stdout)).into_owned();
+    for secret in decoded_secrets {
+        let piece = &secret[..secret.len().min(8)];
+        assert!(
+            !decoded.contains(piece),
+            "{shape}: {piece:?} decodes from:\n{stdout}"
+        );
+        for window in 0..secret.len().saturating_sub(11) {
+            let piece = &secret[window..window + 12];
+            assert!(
+                !decoded.contains(piece),
+                "{shape}: {piece:?} of a secret decodes from:\n{stdout}"
+            );
+        }
+    }
+    assert!(stdout.contains("[REDACTED"), "{shape}: {stdout}");
+}
+
+/// QA 2026-11-29 (findings 1–3): the fake token of the QA pass, whose `s` is
+/// [`QA_SECRET`]; its `a` and `t` are not secret.
+const QA_TOKEN: &str = "eyJhIjoiMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYiLCJ0IjoiMGUwZTBlMGUtMTExMS00MjIyLTgzMzMtNDQ0NDQ0NDQ0NDQ0IiwicyI6IlptRnJaUzFtYVdWc1pDMTBaWE4wTFhObFkzSmxkQzB3TVRJek5EVTJOemc1WVdJPSJ9";
+const QA_SECRET: &str = "ZmFrZS1maWVsZC10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWI=";
+/// What [`QA_SECRET`] decodes to.
+const QA_SECRET_DECODED: &str = "fake-field-test-secret-0123456789ab";
+/// The text a PRIVATE KEY block of the tests carries, base64-encoded in its body.
+const KEY_CANARY: &str = "private-key-canary-material-0123456789-never-printed";
+
+/// `text` cut into lines of `width` characters.
+fn fold_at(text: &str, width: usize) -> Vec<String> {
+    text.as_bytes()
+        .chunks(width)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect()
+}
+
+/// The prefix of line N of a paste.
+type LinePrefix = Box<dyn Fn(usize) -> String>;
+
+/// The prefixes collectors and quoting put in front of every line of a paste,
+/// by line number (timestamps move on from line to line).
+fn line_prefixes() -> Vec<(&'static str, LinePrefix)> {
+    vec![
+        ("compose v2", Box::new(|_| "cloudflared-1  | ".to_owned())),
+        ("compose v1", Box::new(|_| "cloudflared_1  | ".to_owned())),
+        (
+            "compose -t",
+            Box::new(|i| format!("cloudflared-1  | 2026-04-26T13:19:0{i}.123456789Z ")),
+        ),
+        (
+            "journald",
+            Box::new(|i| format!("Apr 26 13:19:0{i} host cloudflared[978]: ")),
+        ),
+        (
+            "journald short-iso",
+            Box::new(|i| format!("2026-04-26T13:19:0{i}+0000 host cloudflared[978]: ")),
+        ),
+        (
+            "kubectl --prefix",
+            Box::new(|_| "[pod/cf-0/cloudflared] ".to_owned()),
+        ),
+        (
+            "docker --timestamps",
+            Box::new(|i| format!("2026-04-26T13:19:0{i}.416529581Z ")),
+        ),
+        ("Markdown quote", Box::new(|_| "> ".to_owned())),
+        ("nested Markdown quote", Box::new(|_| "> > ".to_owned())),
+        (
+            "quoted compose log",
+            Box::new(|_| "> cloudflared-1  | ".to_owned()),
+        ),
+        ("shell comment", Box::new(|_| "# ".to_owned())),
+        ("C++ comment", Box::new(|_| "// ".to_owned())),
+        ("YAML list item", Box::new(|_| "    - ".to_owned())),
+        ("YAML indentation", Box::new(|_| "  ".to_owned())),
+        ("no prefix", Box::new(|_| String::new())),
+    ]
+}
+
+fn prefixed(lines: &[String], prefix: &dyn Fn(usize) -> String) -> String {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| format!("{}{line}", prefix(i)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// QA findings 1 and 2, as families: a PEM body of a secret and a token folded
+/// over lines, each behind every prefix a collector or a quote puts in front of
+/// every line, and a token continued with a shell `\`.
+#[test]
+fn prefixed_pem_bodies_and_folded_tokens_never_leak() {
+    let cert = std::fs::read_to_string(common::fixture("corpus/redact/cert-pem.txt")).unwrap();
+    // `tail -n +2`: without the `$ cat` line.
+    let cert_lines: Vec<String> = cert.lines().skip(1).map(str::to_owned).collect();
+    let mut key_lines = vec!["-----BEGIN PRIVATE KEY-----".to_owned()];
+    key_lines.extend(fold_at(&b64(KEY_CANARY.repeat(2).as_bytes()), 64));
+    key_lines.push("-----END PRIVATE KEY-----".to_owned());
+    let mut encrypted_key = vec![
+        "-----BEGIN RSA PRIVATE KEY-----".to_owned(),
+        "Proc-Type: 4,ENCRYPTED".to_owned(),
+        "DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF".to_owned(),
+        String::new(),
+    ];
+    encrypted_key.extend(fold_at(&b64(KEY_CANARY.as_bytes()), 64));
+    encrypted_key.push("-----END RSA PRIVATE KEY-----".to_owned());
+    let bodies: Vec<(&str, Vec<String>)> = vec![
+        ("cert.pem (corpus)", cert_lines),
+        ("PRIVATE KEY", key_lines),
+        ("encrypted RSA PRIVATE KEY", encrypted_key),
+        ("QA token folded at 60", fold_at(QA_TOKEN, 60)),
+        ("token folded at 64", fold_at(TOKEN, 64)),
+        ("token folded at 76", fold_at(TOKEN, 76)),
+        (
+            "token: then the token folded at 60",
+            fold_at(&format!("token: {QA_TOKEN}"), 60),
+        ),
+        (
+            "TUNNEL_TOKEN= folded at 50",
+            fold_at(&format!("TUNNEL_TOKEN={TOKEN}"), 50),
+        ),
+    ];
+    let plain_secrets = [
+        QA_TOKEN,
+        QA_SECRET,
+        TOKEN,
+        TOKEN_SECRET,
+        CERT_API_TOKEN,
+        KEY_CANARY,
+    ];
+    let decoded_secrets = [
+        QA_SECRET,
+        QA_SECRET_DECODED,
+        TOKEN_SECRET,
+        CERT_API_TOKEN,
+        KEY_CANARY,
+        "\"s\":\"Zm",
+        "\"s\":\"ZGF5",
+    ];
+    for (body, lines) in &bodies {
+        for (kind, prefix) in line_prefixes() {
+            let text = prefixed(lines, &*prefix);
+            let shape = format!("{body} behind {kind}");
+            // The check itself sees the secret where nothing is masked.
+            let decoded = String::from_utf8_lossy(&decodable(&text)).into_owned();
+            assert!(
+                decoded_secrets
+                    .iter()
+                    .any(|s| decoded.contains(&s[..8.min(s.len())]))
+                    || decoded_secrets
+                        .iter()
+                        .any(|s| (0..s.len().saturating_sub(11))
+                            .any(|w| decoded.contains(&s[w..w + 12]))),
+                "the canary check sees no secret in the raw {shape}:\n{text}"
+            );
+            assert_redacted_whole(&shape, &text, &plain_secrets, &decoded_secrets);
+        }
+    }
+}
+
+/// QA finding 2: a token continued on the next line with a shell `\`.
+#[test]
+fn tokens_continued_with_a_shell_backslash_never_leak() {
+    let plain_secrets = [QA_TOKEN, QA_SECRET];
+    let decoded_secrets = [QA_SECRET, QA_SECRET_DECODED, "\"s\":\"Zm"];
+    let cases = [
+        // QA's exact input.
+        (
+            "docker run --token …\\ then indented",
+            format!(
+                "docker run cloudflare/cloudflared tunnel run --token {}\\\n  {}",
+                &QA_TOKEN[..100],
+                &QA_TOKEN[100..]
+            ),
+        ),
+        (
+            "the word split at column 0",
+            format!("cloudflared tunnel run --token {}\\\n{}", &QA_TOKEN[..70], &QA_TOKEN[70..]),
+        ),
+        (
+            "over three lines, a space before each \\",
+            format!(
+                "TUNNEL_TOKEN={} \\\n  {} \\\n  {}\n",
+                &QA_TOKEN[..40],
+                &QA_TOKEN[40..120],
+                &QA_TOKEN[120..]
+            ),
+        ),
+        (
+            "in a compose log",
+            format!(
+                "cloudflared-1  | + exec cloudflared tunnel run --token {}\\\ncloudflared-1  |     {}",
+                &QA_TOKEN[..90],
+                &QA_TOKEN[90..]
+            ),
+        ),
+        (
+            "in a Markdown quote",
+            format!("> $ cloudflared tunnel run --token {}\\\n> {}", &QA_TOKEN[..120], &QA_TOKEN[120..]),
+        ),
+    ];
+    for (shape, text) in &cases {
+        assert_redacted_whole(shape, text, &plain_secrets, &decoded_secrets);
+    }
+}
+
+/// QA finding 3: a token masked in the input teaches its `s`, so the secret alone
+/// on a later line is masked too, as with `TUNNEL_TOKEN` in the environment.
+#[test]
+fn a_token_seen_in_the_input_teaches_its_secret() {
+    let plain_secrets = [QA_TOKEN, QA_SECRET];
+    let decoded_secrets = [QA_SECRET_DECODED];
+    let folded = fold_at(QA_TOKEN, 60).join("\n");
+    let cases = [
+        // QA's exact input.
+        ("TUNNEL_TOKEN= then the secret", format!("TUNNEL_TOKEN={QA_TOKEN}\nlater: {QA_SECRET}")),
+        (
+            "a docker inspect dump, then a debug line",
+            format!("            \"Env\": [\"TUNNEL_TOKEN={QA_TOKEN}\", \"PATH=/usr/bin\"],\n2026-11-29T18:00:00Z DBG secret={QA_SECRET} dial"),
+        ),
+        ("a folded token, then the secret", format!("{folded}\nDBG tunnel secret is {QA_SECRET} ok")),
+        (
+            "a folded token behind a compose prefix, then the secret",
+            format!(
+                "{}\ncloudflared-1  | s={QA_SECRET}",
+                prefixed(&fold_at(QA_TOKEN, 60), &|_| "cloudflared-1  | ".to_owned())
+            ),
+        ),
+        ("the token, then the secret JSON-escaped", format!("--token {QA_TOKEN}\n{{\"msg\":\"{QA_SECRET}\"}}")),
+    ];
+    for (shape, text) in &cases {
+        assert_redacted_whole(shape, text, &plain_secrets, &decoded_secrets);
+    }
+    // `a` and `t` are not secret: the tunnel's id stays readable.
+    let out = run_env(
+        &["redact"],
+        &format!("--token {QA_TOKEN}\ntunnel 0e0e0e0e-1111-4222-8333-444444444444 account 0123456789abcdef0123456789abcdef\n"),
+        &[],
+    );
+    assert_eq!(
+        out.stdout,
+        "--token [REDACTED:token]\ntunnel 0e0e0e0e-1111-4222-8333-444444444444 account 0123456789abcdef0123456789abcdef\n",
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -334,4 +583,64 @@ fn usage_errors_keep_their_words() {
             .starts_with("error: unexpected argument '--token' found"),
         "{out:#?}"
     );
+}
+
+/// `docker compose logs` of several services: another writer's lines between the
+/// lines of a PEM body or a folded token do not end what the first writer carries.
+#[test]
+fn other_writers_lines_in_between_do_not_end_a_body() {
+    let cert = std::fs::read_to_string(common::fixture("corpus/redact/cert-pem.txt")).unwrap();
+    let interleave = |lines: Vec<String>, prefix: &str, other: &str| {
+        lines
+            .iter()
+            .map(|l| format!("{prefix}{l}\n{other}172.18.0.1 - - \"GET / HTTP/1.1\" 200 5"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let cases = [
+        (
+            "cert.pem between nginx lines",
+            interleave(
+                cert.lines().skip(1).map(str::to_owned).collect(),
+                "cloudflared-1  | ",
+                "nginx-1        | ",
+            ),
+        ),
+        (
+            "folded token between nginx lines",
+            interleave(
+                fold_at(QA_TOKEN, 60),
+                "cloudflared-1  | ",
+                "nginx-1        | ",
+            ),
+        ),
+        (
+            "folded token between kubectl lines of another pod",
+            interleave(
+                fold_at(QA_TOKEN, 64),
+                "[pod/cf-0/cloudflared] ",
+                "[pod/web-0/nginx] ",
+            ),
+        ),
+        (
+            "folded token between journald lines of another program",
+            interleave(
+                fold_at(QA_TOKEN, 76),
+                "Apr 26 13:19:06 host cloudflared[978]: ",
+                "Apr 26 13:19:06 host nginx[12]: ",
+            ),
+        ),
+    ];
+    let plain_secrets = [QA_TOKEN, QA_SECRET, CERT_API_TOKEN];
+    let decoded_secrets = [QA_SECRET, QA_SECRET_DECODED, CERT_API_TOKEN, "\"s\":\"Zm"];
+    for (shape, text) in &cases {
+        assert_redacted_whole(shape, text, &plain_secrets, &decoded_secrets);
+        let out = run_env(&["redact"], text, &[]);
+        assert_eq!(
+            out.stdout.matches("200 5").count(),
+            text.matches("200 5").count(),
+            "{shape}: the other writer's lines are kept: {}",
+            out.stdout
+        );
+    }
 }
