@@ -823,6 +823,12 @@ fn value_span(line: &str, start: usize) -> Option<(usize, usize, bool)> {
                 if escaped && line[i..].starts_with("\\\"") {
                     break;
                 }
+                // A bare quote inside an escaped-quoted value ends the string that
+                // holds it (the record's own JSON): the value ends there too, or
+                // masking would eat the rest of the record (found by fuzzing).
+                if escaped && bytes[i] == b'"' {
+                    break;
+                }
                 if !escaped && bytes[i] == b'\\' {
                     i += 2;
                     continue;

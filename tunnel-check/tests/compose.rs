@@ -298,3 +298,24 @@ fn the_edge_is_where_the_ingress_points() {
         Some("no_depends_on_nginx"),
     );
 }
+
+/// Found by fuzzing (`compose_yaml`): a service name holding `"--token", "eyJ…` with no
+/// closing quote. The redactor masked the value in the record's JSON from its escaped
+/// quote to the end of the line, eating the record's own closing quotes and braces:
+/// stdout was no longer JSON lines. The value ends at the bare quote that ends the
+/// record's string.
+#[test]
+fn a_token_value_without_its_closing_quote_leaves_the_record_whole() {
+    let input = std::fs::read_to_string(common::fixture(
+        "fuzz/token_quote_unclosed_in_service_name.yml",
+    ))
+    .unwrap();
+    let out = run(&["compose"], &input);
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert_eq!(out.stdout.lines().count(), out.records.len(), "{out:#?}");
+    let record = &out.records[0];
+    assert_eq!(record.check, "compose.service");
+    let services = record.data["services"].as_array().unwrap();
+    let name = services[0].as_str().unwrap();
+    assert!(name.ends_with("\"--token\", \"[REDACTED:secret]"), "{name}");
+}
