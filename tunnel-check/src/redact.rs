@@ -1109,7 +1109,19 @@ impl<'a> RedactingWriter<'a> {
 
     fn write_line(&mut self, line: &[u8], newline: bool) -> io::Result<()> {
         let text = String::from_utf8_lossy(line);
-        let masked = self.lines.redact(&text);
+        let mut masked = self.lines.redact(&text);
+        // A JSON line (a record) must stay JSON: masking its text can cut through
+        // the string escapes that hold a secret (`\"--token\", \"eyJ…` with no closing
+        // quote; fuzzing found two such shapes). Then each string value is masked
+        // whole, as text, and the line written again as JSON.
+        if masked != text {
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+                if serde_json::from_str::<serde_json::Value>(&masked).is_err() {
+                    let redactor = self.lines.redactor.clone();
+                    masked = Cow::Owned(mask_json_strings(value, &redactor).to_string());
+                }
+            }
+        }
         self.inner.write_all(masked.as_bytes())?;
         if newline {
             self.inner.write_all(b"\n")?;
@@ -1129,6 +1141,35 @@ impl<'a> RedactingWriter<'a> {
             self.write_line(&rest, false)?;
         }
         self.inner.flush()
+    }
+}
+
+/// Every string of `value` (object keys kept) masked as text: the lines of each
+/// string through one fresh line redactor, so a PEM body or a folded token inside
+/// one string is followed across its lines.
+fn mask_json_strings(value: serde_json::Value, redactor: &Redactor) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            let mut lines = redactor.line_redactor();
+            let masked: Vec<String> = text
+                .split('\n')
+                .map(|line| lines.redact(line).into_owned())
+                .collect();
+            Value::String(masked.join("\n"))
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| mask_json_strings(item, redactor))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, item)| (key, mask_json_strings(item, redactor)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

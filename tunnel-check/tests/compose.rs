@@ -319,3 +319,17 @@ fn a_token_value_without_its_closing_quote_leaves_the_record_whole() {
     let name = services[0].as_str().unwrap();
     assert!(name.ends_with("\"--token\", \"[REDACTED:secret]"), "{name}");
 }
+
+/// Found by fuzzing (`compose_json`): service names `-autoupd"--token"` and a next one
+/// holding a CR and `>` runs. Masked as text, the record's line took the next string as
+/// the flag's value and cut through its escapes: stdout was no longer JSON. A record
+/// whose masked text is not JSON is masked string by string instead.
+#[test]
+fn masking_never_breaks_a_record_whatever_its_strings_hold() {
+    let input =
+        std::fs::read_to_string(common::fixture("fuzz/token_value_across_escapes.json")).unwrap();
+    let out = run(&["compose"], &input);
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert_eq!(out.stdout.lines().count(), out.records.len(), "{out:#?}");
+    assert_eq!(out.records[0].check, "compose.service");
+}
