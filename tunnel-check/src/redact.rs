@@ -932,9 +932,13 @@ fn mask_after_keys(line: &str) -> Keys {
                 continue;
             }
             let key_start = key_end - ending.len();
+            // After the character that ends the identifier, whatever its width
+            // (`+ 1` cut a Cyrillic letter in two: a panic found by fuzzing).
             let ident_start = line[..key_start]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                .map_or(0, |p| p + 1);
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .map_or(0, |(p, c)| p + c.len_utf8());
             // `${CLOUDFLARE_TUNNEL_TOKEN:?missing}` names a variable; it holds no value.
             if line[..ident_start].ends_with('{') || line[..ident_start].ends_with('$') {
                 continue;

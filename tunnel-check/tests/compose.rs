@@ -333,3 +333,15 @@ fn masking_never_breaks_a_record_whatever_its_strings_hold() {
     assert_eq!(out.stdout.lines().count(), out.records.len(), "{out:#?}");
     assert_eq!(out.records[0].check, "compose.service");
 }
+
+/// Found by fuzzing (`compose_yaml`): a two-byte letter (`Х`) right before a `token`
+/// key in a service name; the redactor cut it in two and panicked.
+#[test]
+fn a_wide_letter_before_a_token_key_is_no_panic() {
+    let input =
+        std::fs::read_to_string(common::fixture("fuzz/wide_letter_before_token_key.yml")).unwrap();
+    let out = run(&["compose"], &input);
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert!(!out.stderr.contains("internal error"), "{out:#?}");
+    assert_eq!(out.stdout.lines().count(), out.records.len(), "{out:#?}");
+}
