@@ -820,7 +820,10 @@ fn value_span(line: &str, start: usize) -> Option<(usize, usize, bool)> {
     match quote {
         Some(q) => {
             while i < bytes.len() {
-                if escaped && line[i..].starts_with("\\\"") {
+                // Bytes, not `&line[i..]`: `i` walks bytes and may stand inside a
+                // wide character (a panic found by fuzzing); the ASCII bytes compared
+                // never occur inside one, so every stop is a character boundary.
+                if escaped && bytes[i..].starts_with(b"\\\"") {
                     break;
                 }
                 // A bare quote inside an escaped-quoted value ends the string that
@@ -830,7 +833,8 @@ fn value_span(line: &str, start: usize) -> Option<(usize, usize, bool)> {
                     break;
                 }
                 if !escaped && bytes[i] == b'\\' {
-                    i += 2;
+                    // The backslash and the whole character it escapes.
+                    i += 1 + line[i + 1..].chars().next().map_or(0, char::len_utf8);
                     continue;
                 }
                 if !escaped && bytes[i] == q {

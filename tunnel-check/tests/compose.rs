@@ -335,13 +335,21 @@ fn masking_never_breaks_a_record_whatever_its_strings_hold() {
 }
 
 /// Found by fuzzing (`compose_yaml`): a two-byte letter (`Х`) right before a `token`
-/// key in a service name; the redactor cut it in two and panicked.
+/// key in a service name, and one (`ƈ`) inside a quoted value after `--token`; the
+/// redactor cut each in two and panicked.
 #[test]
 fn a_wide_letter_before_a_token_key_is_no_panic() {
-    let input =
-        std::fs::read_to_string(common::fixture("fuzz/wide_letter_before_token_key.yml")).unwrap();
-    let out = run(&["compose"], &input);
-    assert_eq!(out.code, 1, "{out:#?}");
-    assert!(!out.stderr.contains("internal error"), "{out:#?}");
-    assert_eq!(out.stdout.lines().count(), out.records.len(), "{out:#?}");
+    for fixture in [
+        "fuzz/wide_letter_before_token_key.yml",
+        "fuzz/wide_letter_inside_quoted_value.yml",
+    ] {
+        let input = std::fs::read_to_string(common::fixture(fixture)).unwrap();
+        let out = run(&["compose"], &input);
+        assert_eq!(out.code, 1, "{fixture}: {out:#?}");
+        assert!(
+            !out.stderr.contains("internal error"),
+            "{fixture}: {out:#?}"
+        );
+        assert_eq!(out.stdout.lines().count(), out.records.len(), "{out:#?}");
+    }
 }
