@@ -85,28 +85,17 @@ fn unescape(raw: &[u8]) -> String {
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'\\' && i + 1 < raw.len() {
-            match raw[i + 1] {
-                b'"' | b'\'' | b'\\' => {
-                    out.push(raw[i + 1]);
-                    i += 2;
-                    continue;
-                }
-                b't' => {
-                    out.push(b'\t');
-                    i += 2;
-                    continue;
-                }
-                b'r' => {
-                    out.push(b'\r');
-                    i += 2;
-                    continue;
-                }
-                b'n' => {
-                    out.push(b'\n');
-                    i += 2;
-                    continue;
-                }
-                _ => {}
+            let unescaped = match raw[i + 1] {
+                c @ (b'"' | b'\'' | b'\\') => Some(c),
+                b't' => Some(b'\t'),
+                b'r' => Some(b'\r'),
+                b'n' => Some(b'\n'),
+                _ => None,
+            };
+            if let Some(c) = unescaped {
+                out.push(c);
+                i += 2;
+                continue;
             }
         }
         out.push(raw[i]);
