@@ -127,6 +127,35 @@ impl Edge {
         self.dir.path().join("access.log")
     }
 
+    /// Waits (at most 5 s, polling every 20 ms) until nginx has logged `lines`
+    /// requests, and returns the log's path. nginx writes a request's line in its log
+    /// phase, after the response has gone out, so a client that has read the answer
+    /// can be ahead of the log.
+    ///
+    /// Errors: the log has fewer lines after 5 s, or more than `lines`.
+    pub fn logged(&self, lines: usize) -> io::Result<PathBuf> {
+        let path = self.access_log();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let count = text.lines().count();
+            if count > lines {
+                return Err(io::Error::other(format!(
+                    "nginx logged {count} lines, expected {lines}:\n{text}"
+                )));
+            }
+            if count == lines {
+                return Ok(path);
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::other(format!(
+                    "nginx logged {count} of {lines} lines in 5 s:\n{text}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The generated `nginx.conf`, as `nginx -T` would show it.
     pub fn config_file(&self) -> PathBuf {
         self.dir.path().join("nginx.conf")

@@ -140,6 +140,7 @@ fn stack(legacy: LegacyRoute) -> DemoStack {
         &format!("{}/api/status/summary", stack.url()),
         "Mozilla/5.0",
     );
+    stack.edge.logged(1).expect("the api request is logged");
     stack
 }
 
@@ -244,6 +245,7 @@ fn legacy_hits_in_the_logs_fail_observe_and_name_the_callers() {
         &format!("{}/status/summary", stack.url()),
         "uptime-monitor/2.1",
     );
+    stack.edge.logged(2).expect("the legacy request is logged");
     let (out, records) = cutover(&inputs.args(&stack), &["--only", "observe"]);
     assert_eq!(out.status.code(), Some(1));
     assert_gate_fails(&records, "observe", "legacy_in_quiet_window");
@@ -434,6 +436,7 @@ fn observe_by_hand_as_a_pipeline_reaches_the_same_verdict_as_the_xtask() {
         &format!("{}/status/summary", stack.url()),
         "uptime-monitor/2.1",
     );
+    stack.edge.logged(2).expect("the legacy request is logged");
     let logs = [inputs.path("access.log.1"), stack.edge.access_log()];
     let script = format!(
         "cat {} {} | {} --log - --quiet-for 24h | tail -n 1",

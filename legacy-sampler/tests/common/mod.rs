@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use day2_core::record::{read_records, Record, Verdict};
 use day2_tests::process::run_bounded;
@@ -118,19 +118,5 @@ pub fn stack() -> DemoStack {
 
 /// Waits (bounded) until nginx has logged `lines` requests.
 pub fn logged(stack: &DemoStack, lines: usize) -> PathBuf {
-    let path = stack.edge.access_log();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let count = text.lines().count();
-        if count >= lines {
-            assert_eq!(count, lines, "{text}");
-            return path;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nginx logged {count} of {lines} lines"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    stack.edge.logged(lines).expect("the access log")
 }
