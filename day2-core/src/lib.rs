@@ -3,7 +3,8 @@
 //! tool library into a process and back ([`cli`]), the HTTP client settings shared by
 //! the tools that speak HTTP ([`http`]), the Prometheus text conventions ([`prom`]),
 //! numbers from flags and the environment with their ranges ([`bounded`]),
-//! input files read with a cap ([`input`]), the prefixes log collectors put in front of
+//! input files read with a cap ([`input`]), one failure with its reason and sentence
+//! ([`problem`]), the prefixes log collectors put in front of
 //! a program's lines (`docker compose logs`, journald, kubectl: [`collector`]), URL
 //! credentials masked in every output ([`redact`]), input text made safe for a terminal
 //! ([`text`]), and the human side of every run: the lines on stderr and the text view
@@ -20,6 +21,7 @@ pub mod exit;
 pub mod http;
 pub mod human;
 pub mod input;
+pub mod problem;
 pub mod progress;
 pub mod prom;
 pub mod record;
@@ -28,4 +30,5 @@ pub mod text;
 
 pub use cli::Io;
 pub use exit::Exit;
+pub use problem::Problem;
 pub use record::{Closed, Record, RecordSink, Verdict};

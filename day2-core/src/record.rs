@@ -161,6 +161,38 @@ impl Record {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.data.get(key)
     }
+
+    /// Sets `data` from a tool's typed payload (see [`Record::payload`]).
+    ///
+    /// Errors: never for the payload types the tools export (plain structs of
+    /// strings, numbers and maps with string keys); a type serde_json cannot write
+    /// gives `{"value": null}`, which the schema test catches.
+    pub fn with_payload<T: Serialize>(self, payload: &T) -> Record {
+        let data = serde_json::to_value(payload).unwrap_or(Value::Null);
+        self.data(data)
+    }
+
+    /// `data` decoded as a tool's typed payload (the `Serialize + Deserialize`
+    /// structs each tool exports for the records other code reads), so a renamed
+    /// field is a compile error or a decoding error naming the field, never a silent
+    /// `None`.
+    ///
+    /// Errors: `data` does not have the payload's shape; the message names the
+    /// record (`tool/check target`) and serde_json's path to the field.
+    pub fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Problem> {
+        T::deserialize(&self.data).map_err(|e| {
+            crate::Problem::new(
+                "unexpected_payload",
+                format!(
+                    "{}/{} {}: data is not a {}: {e}",
+                    self.tool,
+                    self.check,
+                    self.target,
+                    std::any::type_name::<T>()
+                ),
+            )
+        })
+    }
 }
 
 /// Returned when stdout was closed by the reader (`tool | head -1`): the tool stops
@@ -316,6 +348,28 @@ pub fn say(out: &mut dyn Write, text: &str) {
 mod tests {
     use super::*;
     use std::io;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Entry {
+        path: String,
+        bytes: u64,
+    }
+
+    #[test]
+    fn a_typed_payload_round_trips_and_a_wrong_shape_names_the_field() {
+        let entry = Entry {
+            path: "a.js".into(),
+            bytes: 3,
+        };
+        let record = Record::pass("entry", "a.js").with_payload(&entry);
+        assert_eq!(record.data, serde_json::json!({"path": "a.js", "bytes": 3}));
+        assert_eq!(record.payload::<Entry>().unwrap(), entry);
+        let wrong = Record::pass("entry", "a.js").data(serde_json::json!({"path": 1}));
+        let problem = wrong.payload::<Entry>().unwrap_err();
+        assert_eq!(problem.reason(), "unexpected_payload");
+        assert!(problem.message.contains("entry a.js"), "{problem}");
+        assert!(problem.message.contains("invalid type"), "{problem}");
+    }
 
     #[test]
     fn records_round_trip_and_carry_the_tool_name() {
