@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::JoinHandle;
 
-use crate::process::Text;
+use crate::process::Run;
 
 /// A FIFO (mode 600) whose writer thread writes its text once a reader opens it.
 #[derive(Debug)]
@@ -63,12 +63,12 @@ impl Drop for Fifo {
 
 /// Fails unless `run` is the one-line usage error (exit 2, nothing on stdout) that
 /// names `file` and the 16 MiB cap (`day2_core::input::DEFAULT_LIMIT`).
-pub fn assert_capped(run: &Text, file: &str) {
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+pub fn assert_capped(run: &Run, file: &str) {
+    run.assert_code(2);
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
     assert!(
         run.stderr.contains(file) && run.stderr.contains("larger than 16 MiB"),
-        "{run:#?}"
+        "{run}"
     );
-    assert!(run.stdout.is_empty(), "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run}");
 }
