@@ -1,7 +1,6 @@
 //! Every binary of the workspace honours the shared command-line contract.
 
 use day2_tests::process::Bin;
-use std::process::Command;
 
 use day2_tests::bins::{bin, ALL};
 

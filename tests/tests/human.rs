@@ -4,8 +4,6 @@
 //! as the schema's envelope; `--format text` turns the same run into the checklist.
 
 use std::io::Write;
-use std::process::Command;
-use std::time::Duration;
 
 use day2_core::record::{read_records, Verdict};
 use day2_tests::bins::bin;

@@ -3,7 +3,6 @@
 //! stack, are validated line by line.
 
 use day2_tests::process::Bin;
-use std::process::Command;
 
 use day2_tests::bins::bin;
 use serde_json::Value;

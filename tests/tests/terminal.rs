@@ -4,7 +4,6 @@
 //! every write to the terminal first clears the progress line (day2-core's
 //! `progress::Suspended`).
 
-use std::process::Command;
 use std::time::Duration;
 
 use day2_tests::bins::bin;
