@@ -222,6 +222,61 @@ pub fn run_bounded(command: &mut Command, bounded: Bounded) -> Result<Finished, 
     })
 }
 
+/// Starts a long-running `command` (a server) and waits until `ready()` says it
+/// serves, asking every 20 ms, for `deadline` at most. stdin and stdout are
+/// `/dev/null`, stderr is kept for the error. The child is the caller's to kill and
+/// reap once started.
+///
+/// Errors: a child that exits before it is ready, [`SPAWN_FAILED`] quoting its
+/// stderr; one that is not ready by the deadline is killed and reaped, [`TIMEOUT`];
+/// and a failed spawn as in [`run_bounded`].
+pub fn start_ready(
+    command: &mut Command,
+    deadline: Duration,
+    mut ready: impl FnMut() -> bool,
+) -> Result<Child, Problem> {
+    const ASK_EVERY: Duration = Duration::from_millis(20);
+    let name = program_name(command);
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| Problem::new(SPAWN_FAILED, format!("cannot run `{name}`: {err}")))?;
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        // The wait is the pause between two questions, and notices an early exit.
+        match child.wait_timeout(ASK_EVERY) {
+            Ok(Some(status)) => {
+                let mut said = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = stderr.read_to_string(&mut said);
+                }
+                return Err(Problem::new(
+                    SPAWN_FAILED,
+                    format!("`{name}` exited ({status}): {}", said.trim()),
+                ));
+            }
+            Ok(None) if ready() => return Ok(child),
+            Ok(None) => {}
+            Err(err) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Problem::new(
+                    SPAWN_FAILED,
+                    format!("cannot wait for `{name}`: {err}"),
+                ));
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(Problem::new(
+        TIMEOUT,
+        format!("`{name}` was not ready within {}", words(deadline)),
+    ))
+}
+
 /// Waits for `child` until `deadline`; past it kills and reaps it (`Ok(None)`).
 fn wait(child: &mut Child, deadline: Duration) -> std::io::Result<Option<ExitStatus>> {
     match child.wait_timeout(deadline) {
@@ -348,6 +403,33 @@ mod tests {
             .expect("runs");
         assert_eq!(run.stdout_text(), "done\n");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_server_is_started_when_ready_and_an_early_exit_quotes_its_stderr() {
+        let mut asked = 0;
+        let mut child = start_ready(&mut sh("sleep 30"), Duration::from_secs(10), || {
+            asked += 1;
+            asked == 3
+        })
+        .expect("ready at the third question");
+        let _ = child.kill();
+        let _ = child.wait();
+        let problem = start_ready(
+            &mut sh("echo no port >&2; exit 1"),
+            Duration::from_secs(10),
+            || false,
+        )
+        .expect_err("exited");
+        assert_eq!(problem.reason(), SPAWN_FAILED);
+        assert!(
+            problem.message.ends_with("exit status: 1): no port"),
+            "{}",
+            problem.message
+        );
+        let problem = start_ready(&mut sh("sleep 30"), Duration::from_millis(200), || false)
+            .expect_err("never ready");
+        assert_eq!(problem.reason(), TIMEOUT);
     }
 
     #[test]
