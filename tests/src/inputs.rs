@@ -4,7 +4,6 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::thread::JoinHandle;
 
 use crate::process::Run;
@@ -20,12 +19,11 @@ impl Fifo {
     /// Makes a FIFO at `path` with the real `mkfifo` and starts a thread that fills
     /// it with `text` once a reader opens it; a failed `mkfifo` fails the test.
     pub fn write(path: &Path, text: &str) -> Fifo {
-        let made = Command::new("mkfifo")
+        crate::process::Bin::new("mkfifo")
             .args(["-m", "600"])
             .arg(path)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run mkfifo: {e}"));
-        assert!(made.success(), "mkfifo {} failed: {made}", path.display());
+            .run()
+            .assert_success();
         let owned = path.to_path_buf();
         let text = text.to_owned();
         let writer = std::thread::spawn(move || {

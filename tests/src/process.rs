@@ -253,6 +253,39 @@ impl Run {
     }
 }
 
+/// Declares a crate's own run type, `pub struct $name(pub day2_tests::process::Run)`,
+/// that reads as the shared [`Run`] (fields and methods through `Deref`) and shows
+/// the whole run in `{:?}` and `{}`, so a crate adds only its own finders:
+/// `day2_tests::run_type!(Run); impl Run { … }`.
+#[macro_export]
+macro_rules! run_type {
+    ($name:ident) => {
+        /// One run of the binary: the shared runner's [`day2_tests::process::Run`]
+        /// (exit, streams, records; shown whole when an assertion fails) with this
+        /// crate's finders.
+        pub struct $name(pub $crate::process::Run);
+
+        impl ::std::ops::Deref for $name {
+            type Target = $crate::process::Run;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
 /// Fails unless `record` is `tool`'s and keeps the envelope's rules
 /// (schema/record.schema.json): a check name `[a-z][a-z0-9_.-]*`, an object `data`,
 /// and a non-pass record has a reason `[a-z][a-z0-9_]*`.

@@ -248,7 +248,7 @@ fn json_nested_without_bound_is_one_line_naming_file_and_line() {
     );
 }
 
-fn run_stdin(args: &[&str], stdin: &str) -> Text {
+fn run_stdin(args: &[&str], stdin: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("stdin");
     std::fs::write(&input, stdin).unwrap();
@@ -256,7 +256,7 @@ fn run_stdin(args: &[&str], stdin: &str) -> Text {
     run_bounded(args, Stdio::from(file), &[], LIMIT)
 }
 
-fn run_connector(log: &str) -> Text {
+fn run_connector(log: &str) -> Run {
     run_stdin(&["connector"], log)
 }
 

@@ -3,7 +3,6 @@
 
 use day2_tests::process::Bin;
 use std::path::Path;
-use std::process::Command;
 
 use day2_tests::require::program;
 

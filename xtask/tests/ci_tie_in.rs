@@ -6,7 +6,7 @@
 
 use day2_tests::process::Bin;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use day2_tests::bins::bin;
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LegacyRoute};

@@ -4,7 +4,7 @@
 
 use day2_tests::process::Bin;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use day2_core::http::{request, HttpOptions};
 use day2_tests::bins::bin;

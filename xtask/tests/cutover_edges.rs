@@ -2,7 +2,6 @@
 //! and the verify findings besides a wrong build.sha.
 
 use day2_tests::process::Bin;
-use std::process::Command;
 
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LegacyRoute, Provider};
 use serde_json::Value;

@@ -14,8 +14,8 @@ use day2_tests::process::Bin;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use day2_tests::{Backend, BackendConfig};
 use serde_json::Value;

@@ -5,7 +5,6 @@
 
 use day2_tests::process::Bin;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 

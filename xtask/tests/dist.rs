@@ -1,7 +1,6 @@
 //! `cargo xtask dist` writes completions and a man page for every binary.
 
 use day2_tests::process::Bin;
-use std::process::Command;
 
 #[test]
 fn dist_writes_completions_and_man_pages_for_every_binary() {

@@ -2,7 +2,6 @@
 //! scenario made to show it, and nothing on a healthy stack.
 
 use day2_tests::process::Bin;
-use std::process::Command;
 
 use day2_tests::fake_edge::{EdgeMode, FakeEdge};
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, Fault, LegacyRoute, Provider};

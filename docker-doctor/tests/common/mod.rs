@@ -15,28 +15,7 @@ use day2_tests::process::{assert_envelope, Bin};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-doctor");
 
-/// One run of the binary: the shared runner's [`day2_tests::process::Run`] (exit,
-/// streams, records; shown whole when an assertion fails) with this crate's finders.
-pub struct Run(pub day2_tests::process::Run);
-
-impl std::ops::Deref for Run {
-    type Target = day2_tests::process::Run;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
-    }
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// The only record of a check (and target, when given), or a panic showing the run.

@@ -20,22 +20,7 @@ use day2_tests::process::Bin;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_prune-review");
 
-/// A finished run: the shared runner's [`day2_tests::process::Run`] (exit,
-/// streams, records; shown whole when an assertion fails) with this crate's finders.
-pub struct Run(pub day2_tests::process::Run);
-
-impl std::ops::Deref for Run {
-    type Target = day2_tests::process::Run;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
-    }
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// The one record with this check and target.

@@ -10,23 +10,7 @@ use day2_core::record::{Record, Verdict};
 use day2_tests::process::Bin;
 use sha2::Digest;
 
-/// What one run of the tool left behind: the shared runner's
-/// [`day2_tests::process::Run`] (shown whole when an assertion fails) with this
-/// crate's finders.
-pub struct Run(pub day2_tests::process::Run);
-
-impl std::ops::Deref for Run {
-    type Target = day2_tests::process::Run;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
-    }
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// The only record about `target` of the given check.

@@ -17,22 +17,7 @@ pub const EDGE_ONLY: &str = "https://edge-only.example.org";
 /// An origin nobody allows.
 pub const EVIL: &str = "https://evil.example";
 
-/// One run of the binary: the shared runner's [`day2_tests::process::Run`] (exit,
-/// streams, records; shown whole when an assertion fails) with this crate's finders.
-pub struct Run(pub day2_tests::process::Run);
-
-impl std::ops::Deref for Run {
-    type Target = day2_tests::process::Run;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
-    }
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// Every record of a check.

@@ -16,23 +16,7 @@ pub const CREDENTIALS_SECRET: &str = "ZGF5Mi1jcmVkZW50aWFscy1zZWNyZXQtY2FuYXJ5LT
 /// The tunnel id of the fixtures (and of [`TOKEN`]).
 pub const TUNNEL_ID: &str = "6ff42ae2-765d-4adf-8db7-aa8b61168b6a";
 
-/// What one run of the binary produced: the shared runner's
-/// [`day2_tests::process::Run`] (exit, streams, records; shown whole when an
-/// assertion fails) with this crate's finders.
-pub struct Run(pub day2_tests::process::Run);
-
-impl std::ops::Deref for Run {
-    type Target = day2_tests::process::Run;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
-    }
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// The only record of a check, or a panic listing what there is.
