@@ -12,14 +12,9 @@ fn live_counts_become_metrics_that_pass_promtool() {
     let legacy = format!("{}/status/summary", stack.url());
     let out = Bin::new(env!("CARGO_BIN_EXE_legacy-sampler"))
         .args([&api, &legacy, "-n", "10", "--format", "prometheus"])
-        .output();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+        .run();
+    out.assert_code(0);
+    let text = &out.stdout;
     assert!(
         text.contains("legacy_sampler_responses{mode=\"live\",value=\"legacy\"} 5\n"),
         "{text}"

@@ -44,13 +44,8 @@ impl Inputs {
             .args(["generate", "app.js", "--manifest"])
             .arg(inputs.path("site/sri-manifest.json"))
             .current_dir(inputs.path("site"))
-            .output();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .run();
+        out.assert_code(0);
         let manifest: Value = serde_json::from_str(
             &std::fs::read_to_string(inputs.path("site/sri-manifest.json")).unwrap(),
         )

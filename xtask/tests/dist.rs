@@ -8,13 +8,8 @@ fn dist_writes_completions_and_man_pages_for_every_binary() {
     let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["dist", "--out-dir"])
         .arg(out_dir.path())
-        .output();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run();
+    out.assert_code(0);
     for name in day2_tests::bins::ALL {
         // The xtask is completed as people call it: `cargo xtask` (cargo-xtask).
         let called = if name == "xtask" { "cargo-xtask" } else { name };
@@ -26,12 +21,7 @@ fn dist_writes_completions_and_man_pages_for_every_binary() {
             "{script}"
         );
         // The completion script is valid bash.
-        let syntax = Bin::new("bash").arg("-n").arg(&bash).output();
-        assert!(
-            syntax.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&syntax.stderr)
-        );
+        Bin::new("bash").arg("-n").arg(&bash).run().assert_success();
         for file in [
             format!("completions/_{called}"),
             format!("completions/{called}.fish"),
