@@ -36,7 +36,7 @@ fn live_counts_become_metrics_that_pass_promtool() {
         "{text}"
     );
     assert!(!text.contains("\"v\":1"), "no records in prometheus format");
-    promtool_check_metrics(&text);
+    promtool_check_metrics(text);
 }
 
 #[test]
