@@ -91,7 +91,7 @@ pub enum Command {
     /// truly ready.
     #[command(after_help = after_help(&[
         "cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080",
-        "cargo xtask start-prod -f docker-compose.yml --compose-timeout 30m   # first pull of large images",
+        "cargo xtask start-prod -f docker-compose.yml --compose-timeout 30m   # slow first pull",
     ]))]
     StartProd(start_prod::StartProdArgs),
     /// Run the probes and match the guide's on-call signatures, with remediation.
