@@ -34,7 +34,8 @@ impl Engine {
     /// calls with; bollard's own timeout is set a little past it, in whole seconds,
     /// as a second guard.
     ///
-    /// Errors: `docker_error` when the runtime or the client cannot be set up.
+    /// Errors: `io_error` when the runtime cannot start, `docker_error` when the
+    /// client cannot be set up (e.g. no socket at the path).
     pub fn new(
         endpoint: &Endpoint,
         api: Option<ApiVersion>,
@@ -44,7 +45,7 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(|e| {
-                Problem::new(DOCKER_ERROR, format!("cannot start the async runtime: {e}"))
+                Problem::new("io_error", format!("cannot start the async runtime: {e}"))
             })?;
         let version = match api {
             Some((major, minor)) => ClientVersion {
