@@ -44,12 +44,13 @@ pub struct Category {
     pub reclaimable_bytes: u64,
 }
 
-/// What `/system/df` says about one volume. `None`: the daemon did not compute it
-/// (it reports `-1`) or left it out.
+/// What `/system/df` says about one volume.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VolumeUsage {
+    /// `None`: the daemon did not compute it (it reports `-1`) or left it out.
     pub size_bytes: Option<u64>,
-    pub ref_count: Option<u64>,
+    /// As the daemon wrote it (`-1`: not computed); `None` when left out.
+    pub ref_count: Option<i64>,
 }
 
 /// One disk-usage snapshot.
@@ -66,6 +67,12 @@ pub struct DiskUsage {
 }
 
 impl DiskUsage {
+    /// The snapshot as JSON, without the per-volume table: `shape` (`old`/`new`)
+    /// and the four categories.
+    pub fn summary(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
     /// Bytes over all four categories.
     pub fn size_bytes(&self) -> u64 {
         self.images.size_bytes
@@ -155,7 +162,7 @@ fn volume_usage(volume: &Value) -> VolumeUsage {
     let usage = volume.get("UsageData").unwrap_or(&Value::Null);
     VolumeUsage {
         size_bytes: known(usage, "Size"),
-        ref_count: known(usage, "RefCount"),
+        ref_count: usage.get("RefCount").and_then(Value::as_i64),
     }
 }
 
@@ -209,10 +216,11 @@ fn parse_old(value: &Value) -> DiskUsage {
     for usage in volumes.iter().map(volume_usage) {
         let bytes = usage.size_bytes.unwrap_or(0);
         volume_cat.size_bytes += bytes;
+        // Mounted is active; known unmounted is reclaimable; -1 or absent is neither.
         match usage.ref_count {
             Some(0) => volume_cat.reclaimable_bytes += bytes,
-            Some(_) => volume_cat.active += 1,
-            None => {}
+            Some(n) if n > 0 => volume_cat.active += 1,
+            _ => {}
         }
     }
 
@@ -377,7 +385,7 @@ mod tests {
         assert_eq!(df.volumes.size_bytes, 120);
         assert_eq!(df.volumes.active, 1);
         assert_eq!(df.volumes.reclaimable_bytes, 50, "RefCount -1 is unknown");
-        assert_eq!(df.volume_sizes["c"].ref_count, None);
+        assert_eq!(df.volume_sizes["c"].ref_count, Some(-1));
     }
 
     /// docker/cli `disk_usage.go`: the build cache's size leaves out shared records

@@ -16,9 +16,20 @@ use bollard::query_parameters::{
     RemoveImageOptions, RemoveVolumeOptions, WaitContainerOptions,
 };
 use bollard::Docker;
+pub use day2_docker::engine::describe;
+use day2_docker::engine::status_of;
+use day2_docker::raw::{Client, HUNG};
+use day2_docker::Endpoint;
 use futures_util::StreamExt;
 
 use crate::df::{self, DiskUsage};
+
+/// The raw client of the older `/system/df` shape: a verbose answer lists every
+/// image, container, volume and cache record, so up to 256 MiB are read.
+const RAW: Client = Client {
+    user_agent: concat!("prune-review/", env!("CARGO_PKG_VERSION")),
+    body_limit: 256 * 1024 * 1024,
+};
 use crate::protect::LabelMatch;
 
 /// How long removing the inspection container may take, even once the run's
@@ -33,9 +44,6 @@ pub const TIMED_OUT: &str = "the Docker Engine did not answer";
 pub fn is_timeout(message: &str) -> bool {
     message.starts_with(TIMED_OUT)
 }
-
-/// What the engine says while another `/system/df` is being computed.
-const DF_BUSY: &str = "disk usage operation is already running";
 
 /// How long a snapshot waits for a concurrent one to finish.
 const DF_BUSY_BUDGET: Duration = Duration::from_secs(60);
@@ -131,31 +139,16 @@ pub enum Removal {
 /// A connected engine. Every call ends by the run's deadline (`--timeout`): a
 /// stalled engine is an `engine_timeout` error, never a hang.
 pub struct Engine {
-    rt: tokio::runtime::Runtime,
+    /// The bollard client and its runtime (one per connection).
+    api: day2_docker::Engine,
     docker: Docker,
+    /// Where `DOCKER_HOST` points, for the raw `/system/df` request.
+    endpoint: Endpoint,
     deadline: Instant,
     timeout: Duration,
     /// Set once `/system/df` has answered in the older shape, so later snapshots of
     /// the same run go straight to the raw request.
     old_df: bool,
-}
-
-/// A failed engine call, as one line.
-pub fn describe(err: &BollardError) -> String {
-    match err {
-        BollardError::DockerResponseServerError {
-            status_code,
-            message,
-        } => format!("HTTP {status_code}: {message}"),
-        other => other.to_string(),
-    }
-}
-
-fn status_of(err: &BollardError) -> Option<u16> {
-    match err {
-        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
 }
 
 fn removal(result: Result<(), BollardError>) -> Result<Removal, String> {
@@ -172,32 +165,32 @@ fn label_filters(filter: Option<&LabelMatch>) -> Option<HashMap<String, Vec<Stri
 }
 
 impl Engine {
-    /// Connects as bollard does by default (`DOCKER_HOST`, else the local socket) and
-    /// negotiates the API version. Every call of the run, this one included, ends
+    /// Connects to the Engine at `endpoint` (`--host`/`DOCKER_HOST`, parsed by
+    /// `day2_docker::host`) and negotiates the API version. Every call of the run, this one included, ends
     /// within `timeout` from now.
-    pub fn connect(timeout: Duration) -> Result<Engine, String> {
-        Engine::connect_until(Instant::now() + timeout, timeout)
+    pub fn connect(endpoint: Endpoint, timeout: Duration) -> Result<Engine, String> {
+        Engine::connect_until(endpoint, Instant::now() + timeout, timeout)
     }
 
     /// A second connection of the same run: every call ends by the run's deadline
     /// (`--timeout` from the start of the run), on a runtime of its own, so it can
     /// work on another thread (the review's `/system/df` beside the listing).
     pub fn another(&self) -> Result<Engine, String> {
-        Engine::connect_until(self.deadline, self.timeout)
+        Engine::connect_until(self.endpoint.clone(), self.deadline, self.timeout)
     }
 
-    fn connect_until(deadline: Instant, timeout: Duration) -> Result<Engine, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    fn connect_until(
+        endpoint: Endpoint,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Engine, String> {
         // bollard's own timeout (whole seconds) is a second guard behind ours.
-        let docker = Docker::connect_with_defaults()
-            .map_err(|e| format!("cannot reach the Docker Engine: {e}"))?
-            .with_timeout(timeout + Duration::from_secs(1));
+        let api = day2_docker::Engine::new(&endpoint, None, timeout)
+            .map_err(|p| format!("cannot reach the Docker Engine: {p}"))?;
         let mut engine = Engine {
-            rt,
-            docker,
+            docker: api.docker().clone(),
+            api,
+            endpoint,
             deadline,
             timeout,
             old_df: false,
@@ -220,15 +213,12 @@ impl Engine {
     /// Runs one engine call to its end or to the run's deadline, whichever comes
     /// first; `what` names the call in the timeout's message.
     fn call<F: Future>(&self, what: &str, call: F) -> Result<F::Output, String> {
-        let left = self.time_left();
-        self.rt
-            .block_on(async { tokio::time::timeout(left, call).await })
-            .map_err(|_| {
-                format!(
-                    "{TIMED_OUT} within the run's --timeout of {} ({what})",
-                    day2_core::bounded::duration_words(self.timeout)
-                )
-            })
+        self.api.within(self.time_left(), call).ok_or_else(|| {
+            format!(
+                "{TIMED_OUT} within the run's --timeout of {} ({what})",
+                day2_core::bounded::duration_words(self.timeout)
+            )
+        })
     }
 
     /// The negotiated API version, e.g. `1.41`.
@@ -351,7 +341,7 @@ impl Engine {
         loop {
             match self.disk_usage_once() {
                 Err(e)
-                    if e.contains(DF_BUSY)
+                    if e.contains(df::BUSY)
                         && started.elapsed() < DF_BUSY_BUDGET
                         && self.time_left() > pause =>
                 {
@@ -374,15 +364,18 @@ impl Engine {
                 .map_err(|e| format!("GET /system/df: {}", describe(&e)))?;
             let value = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
             if !df::is_empty_new_shape(&value) {
-                return df::parse(&value);
+                return df::parse(&value).map_err(|p| p.message);
             }
             self.old_df = true;
         }
-        let host = std::env::var("DOCKER_HOST").ok();
-        let endpoint = df::endpoint(host.as_deref())?;
         let path = format!("/v{}/system/df", self.api_version());
-        let value = df::fetch_raw(&endpoint, &path, self.deadline)?;
-        df::parse(&value)
+        df::get(&RAW, &self.endpoint, &path, self.deadline).map_err(|p| {
+            if p.reason() == HUNG {
+                format!("{TIMED_OUT} in time (GET {path}): {p}")
+            } else {
+                format!("GET {path}: {p}")
+            }
+        })
     }
 
     pub fn remove_volume(&self, name: &str) -> Result<Removal, String> {
@@ -522,13 +515,10 @@ impl Engine {
             force: true,
             link: false,
         };
-        let _ = self.rt.block_on(async {
-            tokio::time::timeout(
-                CLEANUP_TIMEOUT,
-                self.docker.remove_container(&id, Some(remove)),
-            )
-            .await
-        });
+        let _ = self.api.within(
+            CLEANUP_TIMEOUT,
+            self.docker.remove_container(&id, Some(remove)),
+        );
         result
     }
 }
