@@ -173,83 +173,81 @@ fn volume_table(volumes: &[Value]) -> BTreeMap<String, VolumeUsage> {
         .collect()
 }
 
-fn parse_old(value: &Value) -> DiskUsage {
-    let images = items(value, "Images");
-    let mut image_cat = Category {
-        count: images.len() as u64,
-        size_bytes: size(value, "LayersSize"),
+/// One object's part in its category.
+struct Part {
+    /// Bytes counted in the category's size.
+    size: u64,
+    /// Bytes freed by removing it, when it is known to be unused.
+    reclaim: u64,
+    /// In use (`Some(true)`: active), known unused (`Some(false)`: reclaimable), or
+    /// not computed (`None`: neither).
+    in_use: Option<bool>,
+}
+
+fn category(items: &[Value], part: impl Fn(&Value) -> Part) -> Category {
+    let mut sum = Category {
+        count: items.len() as u64,
         ..Category::default()
     };
-    for image in images {
-        // An image with containers is active; one known to have none frees what it
-        // does not share with others; `-1` (not calculated) is neither.
-        match known(image, "Containers") {
-            Some(0) => {
-                image_cat.reclaimable_bytes +=
-                    size(image, "Size").saturating_sub(size(image, "SharedSize"));
-            }
-            Some(_) => image_cat.active += 1,
+    for part in items.iter().map(part) {
+        sum.size_bytes += part.size;
+        match part.in_use {
+            Some(true) => sum.active += 1,
+            Some(false) => sum.reclaimable_bytes += part.reclaim,
             None => {}
         }
     }
+    sum
+}
 
-    let containers = items(value, "Containers");
-    let mut container_cat = Category {
-        count: containers.len() as u64,
-        ..Category::default()
-    };
-    for container in containers {
+fn parse_old(value: &Value) -> DiskUsage {
+    // An image with containers is active; one known to have none frees what it does
+    // not share with others. The images' size is `LayersSize` (shared layers once).
+    let mut images = category(items(value, "Images"), |image| Part {
+        size: 0,
+        reclaim: size(image, "Size").saturating_sub(size(image, "SharedSize")),
+        in_use: known(image, "Containers").map(|n| n > 0),
+    });
+    images.size_bytes = size(value, "LayersSize");
+    let containers = category(items(value, "Containers"), |container| {
         let layer = size(container, "SizeRw");
-        container_cat.size_bytes += layer;
-        if container.get("State").and_then(Value::as_str) == Some("running") {
-            container_cat.active += 1;
-        } else {
-            container_cat.reclaimable_bytes += layer;
+        Part {
+            size: layer,
+            reclaim: layer,
+            in_use: Some(container.get("State").and_then(Value::as_str) == Some("running")),
         }
-    }
-
+    });
+    // Mounted is active; known unmounted is reclaimable; -1 or absent is neither.
     let volumes = items(value, "Volumes");
-    let mut volume_cat = Category {
-        count: volumes.len() as u64,
-        ..Category::default()
-    };
-    for usage in volumes.iter().map(volume_usage) {
+    let volume_cat = category(volumes, |volume| {
+        let usage = volume_usage(volume);
         let bytes = usage.size_bytes.unwrap_or(0);
-        volume_cat.size_bytes += bytes;
-        // Mounted is active; known unmounted is reclaimable; -1 or absent is neither.
-        match usage.ref_count {
-            Some(0) => volume_cat.reclaimable_bytes += bytes,
-            Some(n) if n > 0 => volume_cat.active += 1,
-            _ => {}
+        Part {
+            size: bytes,
+            reclaim: bytes,
+            in_use: usage.ref_count.filter(|n| *n >= 0).map(|n| n > 0),
         }
-    }
-
+    });
     // docker/cli sums the build cache without its shared records, and reclaims all
     // of it but what is in use.
-    let cache = items(value, "BuildCache");
-    let mut cache_cat = Category {
-        count: cache.len() as u64,
-        ..Category::default()
-    };
-    for entry in cache {
-        let bytes = size(entry, "Size");
-        let shared = flag(entry, "Shared");
-        if !shared {
-            cache_cat.size_bytes += bytes;
+    let build_cache = category(items(value, "BuildCache"), |entry| {
+        let own = if flag(entry, "Shared") {
+            0
+        } else {
+            size(entry, "Size")
+        };
+        Part {
+            size: own,
+            reclaim: own,
+            in_use: Some(flag(entry, "InUse")),
         }
-        if flag(entry, "InUse") {
-            cache_cat.active += 1;
-        } else if !shared {
-            cache_cat.reclaimable_bytes += bytes;
-        }
-    }
-
+    });
     DiskUsage {
         shape: Shape::Old,
-        images: image_cat,
-        containers: container_cat,
+        images,
+        containers,
         volumes: volume_cat,
-        build_cache: cache_cat,
+        build_cache,
         volume_sizes: volume_table(volumes),
     }
 }

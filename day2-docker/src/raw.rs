@@ -514,25 +514,19 @@ mod tests {
     #[test]
     fn a_short_or_garbled_answer_is_garbage() {
         let deadline = Instant::now() + Duration::from_secs(5);
-        let short = one_answer(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}");
-        let err = CLIENT.get(&short, "/x", deadline).unwrap_err();
-        assert_eq!(err.reason(), GARBAGE);
-        assert!(
-            err.message.contains("cut off at 2 of 10"),
-            "{}",
-            err.message
-        );
-        let garbled = one_answer(b"\x16\x03\x01\x02\x00 not http");
-        let err = CLIENT.get(&garbled, "/x", deadline).unwrap_err();
-        assert_eq!(err.reason(), GARBAGE);
-        assert!(
-            err.message.contains("not an HTTP answer"),
-            "{}",
-            err.message
-        );
-        let empty = one_answer(b"");
-        let err = CLIENT.get(&empty, "/x", deadline).unwrap_err();
-        assert!(err.message.contains("without answering"), "{}", err.message);
+        let cases: [(&'static [u8], &str); 3] = [
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}",
+                "cut off at 2 of 10",
+            ),
+            (b"\x16\x03\x01\x02\x00 not http", "not an HTTP answer"),
+            (b"", "closed the connection without answering"),
+        ];
+        for (answer, words) in cases {
+            let err = CLIENT.get(&one_answer(answer), "/x", deadline).unwrap_err();
+            assert_eq!(err.reason(), GARBAGE, "{}", err.message);
+            assert!(err.message.contains(words), "{}", err.message);
+        }
     }
 
     /// A server that accepts and reads but never answers: `hung`, at the deadline

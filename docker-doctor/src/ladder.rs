@@ -165,7 +165,11 @@ pub fn run(settings: &Settings) -> Outcome {
                     human(settings.deadline)
                 ),
             )),
-            (Ok(ep), false) => run_step(n, ep, outcome.api, settings.min_api, deadline),
+            // Each step on its own thread, waited for until its deadline (plus grace).
+            (Ok(ep), false) => {
+                let (ep, api, min_api) = (ep.clone(), outcome.api, settings.min_api);
+                guarded(deadline, move || step(n, &ep, api, min_api, deadline))
+            }
         };
         let elapsed = step_start.elapsed();
         let deadline_ms = deadline.saturating_duration_since(step_start).as_millis() as u64;
@@ -244,18 +248,6 @@ fn step_target(n: usize, host: &str, api: Option<ApiVersion>) -> String {
         4 => versioned("/containers/json"),
         _ => versioned("/info"),
     }
-}
-
-/// Runs step `n` on its own thread and waits for it until `deadline` (plus grace).
-fn run_step(
-    n: usize,
-    endpoint: &Endpoint,
-    api: Option<ApiVersion>,
-    min_api: ApiVersion,
-    deadline: Instant,
-) -> Result<Value, Problem> {
-    let endpoint = endpoint.clone();
-    guarded(deadline, move || step(n, &endpoint, api, min_api, deadline))
 }
 
 /// Runs `work` on its own thread and waits for it until `deadline` plus a grace;

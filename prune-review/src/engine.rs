@@ -221,6 +221,17 @@ impl Engine {
         })
     }
 
+    /// Runs one bollard call as [`Engine::call`] does; a failed call is
+    /// `{what}: {the Engine's message}`.
+    fn ask<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, BollardError>>,
+    ) -> Result<T, String> {
+        self.call(what, call)?
+            .map_err(|e| format!("{what}: {}", describe(&e)))
+    }
+
     /// The negotiated API version, e.g. `1.41`.
     pub fn api_version(&self) -> String {
         let v = self.docker.client_version();
@@ -232,9 +243,7 @@ impl Engine {
         let options = ListVolumesOptions {
             filters: label_filters(filter),
         };
-        let list = self
-            .call("listing volumes", self.docker.list_volumes(Some(options)))?
-            .map_err(|e| format!("listing volumes: {}", describe(&e)))?;
+        let list = self.ask("listing volumes", self.docker.list_volumes(Some(options)))?;
         Ok(list
             .volumes
             .unwrap_or_default()
@@ -260,12 +269,10 @@ impl Engine {
             filters: label_filters(filter),
             ..Default::default()
         };
-        let list = self
-            .call(
-                "listing containers",
-                self.docker.list_containers(Some(options)),
-            )?
-            .map_err(|e| format!("listing containers: {}", describe(&e)))?;
+        let list = self.ask(
+            "listing containers",
+            self.docker.list_containers(Some(options)),
+        )?;
         Ok(list.into_iter().map(container_info).collect())
     }
 
@@ -273,9 +280,7 @@ impl Engine {
         let options = ListNetworksOptions {
             filters: label_filters(filter),
         };
-        let list = self
-            .call("listing networks", self.docker.list_networks(Some(options)))?
-            .map_err(|e| format!("listing networks: {}", describe(&e)))?;
+        let list = self.ask("listing networks", self.docker.list_networks(Some(options)))?;
         Ok(list
             .into_iter()
             .map(|n| NetworkInfo {
@@ -305,9 +310,7 @@ impl Engine {
             filters: label_filters(filter),
             ..Default::default()
         };
-        let list = self
-            .call("listing images", self.docker.list_images(Some(options)))?
-            .map_err(|e| format!("listing images: {}", describe(&e)))?;
+        let list = self.ask("listing images", self.docker.list_images(Some(options)))?;
         Ok(list
             .into_iter()
             .map(|i| ImageInfo {
@@ -359,9 +362,7 @@ impl Engine {
                 _type: None,
                 verbose: true,
             };
-            let typed = self
-                .call("GET /system/df", self.docker.df(Some(options)))?
-                .map_err(|e| format!("GET /system/df: {}", describe(&e)))?;
+            let typed = self.ask("GET /system/df", self.docker.df(Some(options)))?;
             let value = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
             if !df::is_empty_new_shape(&value) {
                 return df::parse(&value).map_err(|p| p.message);
@@ -422,13 +423,11 @@ impl Engine {
 
     /// Prunes the whole build cache (the API cannot target single records).
     pub fn prune_build_cache(&self) -> Result<u64, String> {
-        let out = self
-            .call(
-                "POST /build/prune",
-                self.docker
-                    .prune_build(None::<bollard::query_parameters::PruneBuildOptions>),
-            )?
-            .map_err(|e| format!("POST /build/prune: {}", describe(&e)))?;
+        let out = self.ask(
+            "POST /build/prune",
+            self.docker
+                .prune_build(None::<bollard::query_parameters::PruneBuildOptions>),
+        )?;
         Ok(out
             .space_reclaimed
             .and_then(|n| u64::try_from(n).ok())
@@ -461,13 +460,11 @@ impl Engine {
             }),
             ..Default::default()
         };
-        let created = self
-            .call(
-                "creating the inspection container",
-                self.docker
-                    .create_container(None::<CreateContainerOptions>, body),
-            )?
-            .map_err(|e| format!("creating the inspection container: {}", describe(&e)))?;
+        let created = self.ask(
+            "creating the inspection container",
+            self.docker
+                .create_container(None::<CreateContainerOptions>, body),
+        )?;
         let id = created.id;
         let result = self
             .call("running the inspection container", async {
