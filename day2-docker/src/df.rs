@@ -299,23 +299,27 @@ pub fn get(
 ) -> Result<DiskUsage, Problem> {
     let response = loop {
         let response = client.get(endpoint, path, deadline)?;
-        let busy = response.status == 500 && String::from_utf8_lossy(&response.body).contains(BUSY);
+        let busy =
+            response.status() == 500 && String::from_utf8_lossy(response.body()).contains(BUSY);
         if !busy || Instant::now() + BUSY_PAUSE >= deadline {
             break response;
         }
         std::thread::sleep(BUSY_PAUSE);
     };
-    if !(200..300).contains(&response.status) {
-        let said = serde_json::from_slice::<Value>(&response.body)
+    if !response.status().is_success() {
+        let said = serde_json::from_slice::<Value>(response.body())
             .ok()
             .and_then(|v| v.get("message")?.as_str().map(day2_core::bounded::quoted))
-            .unwrap_or_else(|| raw::snippet(&response.body));
+            .unwrap_or_else(|| raw::snippet(response.body()));
         return Err(Problem::new(
             "docker_error",
-            format!("{path} answered HTTP {}: {said}", response.status),
+            format!(
+                "{path} answered HTTP {}: {said}",
+                response.status().as_u16()
+            ),
         ));
     }
-    let value: Value = serde_json::from_slice(&response.body)
+    let value: Value = serde_json::from_slice(response.body())
         .map_err(|e| Problem::new(raw::GARBAGE, format!("{path} is not JSON ({e})")))?;
     parse(&value).map_err(|p| p.context(path))
 }

@@ -33,24 +33,13 @@ pub const HUNG: &str = "hung";
 /// The reason of an answer that is not (complete) HTTP.
 pub const GARBAGE: &str = "garbage_response";
 
-/// A parsed response.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    /// Header names lower-cased, in order, duplicates kept.
-    pub headers: Vec<(String, String)>,
-    /// The body, de-chunked.
-    pub body: Vec<u8>,
-}
+/// A parsed response (the `http` crate's type, as hyper and bollard use it): status,
+/// headers (looked up case-insensitively), and the de-chunked body.
+pub type Response = http::Response<Vec<u8>>;
 
-impl Response {
-    /// The first value of a header; `name` is lower case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
+/// The first value of a header as text, `None` when absent or not visible ASCII.
+pub fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name)?.to_str().ok()
 }
 
 /// Who asks and how much it reads.
@@ -259,28 +248,27 @@ fn parse(buf: &[u8], eof: bool, limit: usize) -> Result<Option<Response>, Proble
         }
     };
     let status = head.code.unwrap_or_default();
-    let headers: Vec<(String, String)> = head
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_ascii_lowercase(),
-                String::from_utf8_lossy(h.value).trim().to_owned(),
-            )
-        })
-        .collect();
     let body = &buf[head_len..];
-    let response = |body: Vec<u8>| Response {
-        status,
-        headers: headers.clone(),
-        body,
+    let response = |body: Vec<u8>| {
+        let mut builder = http::Response::builder().status(status);
+        for field in head.headers.iter() {
+            builder = builder.header(field.name, field.value);
+        }
+        builder
+            .body(body)
+            .map_err(|e| Problem::new(GARBAGE, format!("a bad HTTP head: {e}")))
     };
-    let value = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+    let value = |name: &str| {
+        head.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_owned())
+    };
     let chunked =
         value("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     if chunked {
         return match dechunk(body, limit)? {
-            Some(decoded) => Ok(Some(response(decoded))),
+            Some(decoded) => response(decoded).map(Some),
             None if eof => garbage("the chunked answer was cut off".to_owned()),
             None => Ok(None),
         };
@@ -289,14 +277,14 @@ fn parse(buf: &[u8], eof: bool, limit: usize) -> Result<Option<Response>, Proble
         let Ok(length) = length.parse::<usize>() else {
             return garbage(format!(
                 "the Content-Length {} is not a number",
-                day2_core::bounded::quoted(length)
+                day2_core::bounded::quoted(&length)
             ));
         };
         if length > limit {
             return garbage(too_large(limit));
         }
         if body.len() >= length {
-            return Ok(Some(response(body[..length].to_vec())));
+            return response(body[..length].to_vec()).map(Some);
         }
         if eof {
             return garbage(format!(
@@ -311,7 +299,7 @@ fn parse(buf: &[u8], eof: bool, limit: usize) -> Result<Option<Response>, Proble
     }
     // No framing: a 1xx/204/304 has no body; anything else ends when the peer closes.
     if status == 204 || status == 304 || (100..200).contains(&status) || eof {
-        return Ok(Some(response(body.to_vec())));
+        return response(body.to_vec()).map(Some);
     }
     Ok(None)
 }
@@ -377,8 +365,11 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApi-Version: 1.41\r\n\r\nOK",
             false,
         );
-        assert_eq!((r.status, r.body.as_slice()), (200, &b"OK"[..]));
-        assert_eq!(r.header("api-version"), Some("1.41"));
+        assert_eq!(
+            (r.status().as_u16(), r.body().as_slice()),
+            (200, &b"OK"[..])
+        );
+        assert_eq!(header(&r, "Api-Version"), Some("1.41"));
 
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\n[1,\r\n2\r\n2]\r\n0\r\n\r\n";
         for cut in [40, 50, chunked.len() - 5] {
@@ -387,7 +378,7 @@ mod tests {
                 "{cut}"
             );
         }
-        assert_eq!(complete(chunked, false).body, b"[1,2]");
+        assert_eq!(complete(chunked, false).body(), b"[1,2]");
         let cut = parse(&chunked[..55], true, LIMIT).unwrap_err();
         assert!(
             cut.message.contains("chunked answer was cut off"),
@@ -398,9 +389,9 @@ mod tests {
         assert!(parse(b"HTTP/1.0 200 OK\r\n\r\n{}", false, LIMIT)
             .unwrap()
             .is_none());
-        assert_eq!(complete(b"HTTP/1.0 200 OK\r\n\r\n{}", true).body, b"{}");
+        assert_eq!(complete(b"HTTP/1.0 200 OK\r\n\r\n{}", true).body(), b"{}");
         assert_eq!(
-            complete(b"HTTP/1.1 204 No Content\r\n\r\n", false).body,
+            complete(b"HTTP/1.1 204 No Content\r\n\r\n", false).body(),
             b""
         );
     }
@@ -506,7 +497,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(5);
         let response = CLIENT.get(&endpoint, "/_ping", deadline).unwrap();
         assert_eq!(
-            (response.status, response.body.as_slice()),
+            (response.status().as_u16(), response.body().as_slice()),
             (200, &b"{}"[..])
         );
     }

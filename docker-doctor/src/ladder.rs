@@ -290,32 +290,35 @@ fn step(
     }
     let path = step_target(n, "", api);
     let response = RAW.get(endpoint, &path, deadline)?;
-    if !(200..300).contains(&response.status) {
-        let body = raw::snippet(&response.body);
+    if !response.status().is_success() {
+        let body = raw::snippet(response.body());
         return Err(Problem::new(
             "http_error",
-            format!("{path} answered HTTP {}: {body}", response.status),
+            format!(
+                "{path} answered HTTP {}: {body}",
+                response.status().as_u16()
+            ),
         ));
     }
     match n {
         2 => {
-            let body = String::from_utf8_lossy(&response.body);
+            let body = String::from_utf8_lossy(response.body());
             if body.trim() != "OK" {
                 return Err(Problem::new(
                     "garbage_response",
                     format!(
                         "/_ping answered {} instead of OK",
-                        raw::snippet(&response.body)
+                        raw::snippet(response.body())
                     ),
                 ));
             }
             Ok(json!({
-                "api_version": response.header("api-version"),
-                "os_type": response.header("ostype"),
+                "api_version": raw::header(&response, "api-version"),
+                "os_type": raw::header(&response, "ostype"),
             }))
         }
         3 => {
-            let version: Value = json_body(&path, &response.body)?;
+            let version: Value = json_body(&path, response.body())?;
             let server_api = version.get("ApiVersion").and_then(Value::as_str);
             let Some(parsed) = server_api.and_then(ApiVersion::parse) else {
                 return Err(Problem::new(
@@ -344,7 +347,7 @@ fn step(
             Ok(data)
         }
         4 => {
-            let list: Value = json_body(&path, &response.body)?;
+            let list: Value = json_body(&path, response.body())?;
             let Some(items) = list.as_array() else {
                 return Err(Problem::new(
                     "garbage_response",
@@ -354,7 +357,7 @@ fn step(
             Ok(json!({"running": items.len()}))
         }
         _ => {
-            let info: Value = json_body(&path, &response.body)?;
+            let info: Value = json_body(&path, response.body())?;
             if !info.is_object() {
                 return Err(Problem::new(
                     "garbage_response",
