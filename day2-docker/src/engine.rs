@@ -52,7 +52,7 @@ impl Engine {
                 major_version: major as usize,
                 minor_version: minor as usize,
             },
-            None => API_DEFAULT_VERSION.clone(),
+            None => *API_DEFAULT_VERSION,
         };
         let backstop = timeout.as_secs() + 2;
         let connected = match endpoint {
