@@ -1,0 +1,146 @@
+//! Step 6, verify (after the deploy): only `api` sampled, the legacy path gone,
+//! status-probe green, and build.sha the one released.
+
+use day2_core::record::Verdict;
+use day2_core::Exit;
+use serde_json::{json, Value};
+
+use super::{CutoverArgs, Finding};
+use crate::tools::invoke;
+
+/// The step.
+pub(super) fn step(args: &CutoverArgs) -> Finding {
+    let mut problems: Vec<(&str, String)> = Vec::new();
+    let url = args.summary_url();
+    let samples = args.live_samples.to_string();
+    let sampled = invoke(
+        "legacy-sampler",
+        legacy_sampler::run,
+        &["--samples", "off", "-n", &samples, &url],
+        b"",
+    );
+    let values = sampled
+        .last("summary")
+        .and_then(|r| r.get("values").cloned())
+        .unwrap_or(json!({}));
+    let only_api = values
+        .as_object()
+        .is_some_and(|v| !v.is_empty() && v.iter().all(|(k, n)| k == "api" || n == 0));
+    if !only_api {
+        problems.push((
+            "not_only_api",
+            format!("sampled {url}: {values}, not only api"),
+        ));
+    }
+    let legacy = invoke(
+        "status-probe",
+        status_probe::run,
+        &[
+            "--url",
+            &args.url,
+            "--legacy-path",
+            &args.legacy_path,
+            "--legacy-expect",
+            "gone",
+            "legacy",
+        ],
+        b"",
+    );
+    if legacy.exit != Exit::Ok {
+        let record = legacy.last("legacy");
+        let reason = record
+            .and_then(|r| r.reason.clone())
+            .unwrap_or_else(|| "legacy_check_failed".into());
+        let trap = reason == "legacy_spa_fallback";
+        problems.push((
+            if trap {
+                "legacy_spa_fallback"
+            } else {
+                "legacy_not_gone"
+            },
+            format!("{}{}: {reason}", args.url, args.legacy_path),
+        ));
+    }
+    let mut probe_args = vec![
+        "--url",
+        args.url.as_str(),
+        "--summary-path",
+        args.summary_path.as_str(),
+    ];
+    let sha_source = match (&args.expect_sha, &args.release) {
+        (Some(_), _) => None,
+        (None, Some(_)) => Some(args.changelog.display().to_string()),
+        (None, None) => None,
+    };
+    if let Some(changelog) = &sha_source {
+        probe_args.extend(["--changelog", changelog.as_str()]);
+    }
+    probe_args.extend(["ready", "deps", "summary"]);
+    let probe = invoke("status-probe", status_probe::run, &probe_args, b"");
+    if probe.exit != Exit::Ok {
+        let failing: Vec<String> = probe
+            .records
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+            .map(|r| format!("{} {}", r.check, r.reason.as_deref().unwrap_or("")))
+            .collect();
+        problems.push(("status_probe_red", failing.join(", ")));
+    }
+    let deployed = probe.last("summary").and_then(|r| {
+        r.get("build_sha")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    match (&args.expect_sha, &args.release) {
+        (Some(expected), _) => {
+            let matches = deployed.as_deref().is_some_and(|sha| {
+                sha != "local"
+                    && !sha.is_empty()
+                    && (sha.starts_with(expected.as_str()) || expected.starts_with(sha))
+            });
+            if !matches {
+                problems.push((
+                    "build_sha_mismatch",
+                    format!("build.sha is {deployed:?}, expected {expected}"),
+                ));
+            }
+        }
+        (None, Some(release)) => {
+            let found = probe
+                .last("freshness")
+                .and_then(|r| r.get("release").and_then(Value::as_str).map(str::to_owned));
+            let same = found
+                .as_deref()
+                .is_some_and(|r| r.trim_start_matches('v') == release.trim_start_matches('v'));
+            if !same {
+                problems.push((
+                    "build_sha_mismatch",
+                    format!("build.sha {deployed:?} is release {found:?}, expected {release}"),
+                ));
+            }
+        }
+        (None, None) => problems.push((
+            "input_missing",
+            "neither --expect-sha nor --release: build.sha cannot be matched".into(),
+        )),
+    }
+    let data = json!({ "sampled_values": values, "build_sha": deployed });
+    let finding = match problems.first() {
+        None => Finding::pass(
+            format!(
+                "only api sampled, {} gone, probes green, build.sha {}",
+                args.legacy_path,
+                deployed.unwrap_or_default()
+            ),
+            data,
+        ),
+        Some((reason, _)) => {
+            let all: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
+            Finding::fail(reason, all.join("; "), data)
+        }
+    };
+    finding
+        .with_evidence(sampled)
+        .with_evidence(legacy)
+        .with_evidence(probe)
+}
