@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use day2_core::bounded;
 use day2_core::record::{Record, RecordSink, Verdict};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
+use legacy_sampler::LiveSummary;
 use serde_json::{json, Value};
 
 use crate::tools::{invoke, ToolRun};
@@ -127,7 +128,7 @@ fn words(reason: &str) -> String {
 
 /// The records that show nothing answered at all: every single-request probe check
 /// got no answer and the samplers got none either. `None` when anything answered.
-fn nothing_answered<'a>(probe: &'a [Record], sampled: &[&'a Record]) -> Option<Vec<&'a Record>> {
+fn nothing_answered<'a>(probe: &'a [Record], sampled: &[&Sampler<'a>]) -> Option<Vec<&'a Record>> {
     let asked: Vec<&Record> = probe
         .iter()
         .filter(|r| SINGLE_REQUEST_CHECKS.contains(&r.check.as_str()))
@@ -136,11 +137,15 @@ fn nothing_answered<'a>(probe: &'a [Record], sampled: &[&'a Record]) -> Option<V
     if asked.is_empty() || !asked.iter().all(no_status) {
         return None;
     }
-    let answered = |r: &&Record| r.get("answered").and_then(Value::as_u64).unwrap_or(0) > 0;
-    if sampled.iter().any(answered) {
+    if sampled.iter().any(|s| s.summary.answered > 0) {
         return None;
     }
-    Some(asked.into_iter().chain(sampled.iter().copied()).collect())
+    Some(
+        asked
+            .into_iter()
+            .chain(sampled.iter().map(|s| s.record))
+            .collect(),
+    )
 }
 
 /// The records that show nginx answering for a backend that does not: the summary
@@ -162,32 +167,42 @@ fn backend_silent<'a>(probe: &'a [Record], summary: Option<&'a Record>) -> Optio
     Some(std::iter::once(summary).chain(gateway).collect())
 }
 
+/// One sampler's `summary` record, and its payload.
+struct Sampler<'a> {
+    record: &'a Record,
+    summary: LiveSummary,
+}
+
+impl<'a> Sampler<'a> {
+    /// The last `summary` of a sampler's run; `None` when it wrote none.
+    ///
+    /// Errors: the summary is not legacy-sampler's live summary (`unexpected_payload`).
+    fn of(run: &'a ToolRun) -> Result<Option<Sampler<'a>>, Problem> {
+        let Some(record) = run.last("summary") else {
+            return Ok(None);
+        };
+        let summary = record.payload::<LiveSummary>()?;
+        Ok(Some(Sampler { record, summary }))
+    }
+}
+
 /// The samplers' summaries: the status summary's and the dependency check's.
 struct Sampled<'a> {
-    summary: Option<&'a Record>,
-    deps: Option<&'a Record>,
+    summary: Option<Sampler<'a>>,
+    deps: Option<Sampler<'a>>,
 }
 
 /// Answers that were 5xx or failed, and requests made, in one sampler's summary;
 /// `except` is a status left out (the dependency check's 503 while it names a
 /// failing dependency is its answer, not a server error).
-fn server_errors(sampled: &Record, except: Option<&str>) -> (u64, u64) {
+fn server_errors(sampled: &LiveSummary, except: Option<&str>) -> (u64, u64) {
     let errors: u64 = sampled
-        .get("statuses")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter(|(code, _)| code.starts_with('5') && Some(code.as_str()) != except)
-                .filter_map(|(_, n)| n.as_u64())
-                .sum()
-        })
-        .unwrap_or(0);
-    let failed = sampled.get("failed").and_then(Value::as_u64).unwrap_or(0);
-    let requested = sampled
-        .get("requested")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    (errors + failed, requested)
+        .statuses
+        .iter()
+        .filter(|(code, _)| code.starts_with('5') && Some(code.as_str()) != except)
+        .map(|(_, n)| n)
+        .sum();
+    (errors + sampled.failed, sampled.requested)
 }
 
 fn diagnose(
@@ -196,7 +211,7 @@ fn diagnose(
     tunnel: &[Record],
     args: &TriageArgs,
 ) -> Vec<Diagnosis> {
-    let samplers: Vec<&Record> = [sampled.summary, sampled.deps]
+    let samplers: Vec<&Sampler<'_>> = [&sampled.summary, &sampled.deps]
         .into_iter()
         .flatten()
         .collect();
@@ -330,11 +345,14 @@ fn diagnose(
         });
     }
     let deps = with_reason(probe, "deps", "dependency_failed");
-    let (summary_errors, summary_requested) =
-        sampled.summary.map_or((0, 0), |s| server_errors(s, None));
+    let (summary_errors, summary_requested) = sampled
+        .summary
+        .as_ref()
+        .map_or((0, 0), |s| server_errors(&s.summary, None));
     let (deps_errors, deps_requested) = sampled
         .deps
-        .map_or((0, 0), |s| server_errors(s, deps.map(|_| "503")));
+        .as_ref()
+        .map_or((0, 0), |s| server_errors(&s.summary, deps.map(|_| "503")));
     let (sampled_5xx, requested) = (
         summary_errors + deps_errors,
         summary_requested + deps_requested,
@@ -343,7 +361,7 @@ fn diagnose(
     // nginx's 502s for a backend that is not there are the backend_down finding.
     if (burst || synthetic) && backend_down.is_none() {
         let mut evidence: Vec<Value> = if burst {
-            samplers.iter().copied().map(cite).collect()
+            samplers.iter().map(|s| cite(s.record)).collect()
         } else {
             Vec::new()
         };
@@ -521,9 +539,12 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     if !runs.iter().all(|run| run.pass_through(&mut sink)) {
         return Exit::Ok;
     }
-    let sampled = Sampled {
-        summary: sampled_summary.last("summary"),
-        deps: sampled_deps.last("summary"),
+    let sampled = match (Sampler::of(&sampled_summary), Sampler::of(&sampled_deps)) {
+        (Ok(summary), Ok(deps)) => Sampled { summary, deps },
+        (Err(problem), _) | (_, Err(problem)) => {
+            io.error(crate::TOOL, problem.to_string());
+            return Exit::Usage;
+        }
     };
     let found = diagnose(&probe.records, &sampled, &tunnel.records, args);
     // The tools' own verdicts are evidence; triage's outcome is its diagnoses.

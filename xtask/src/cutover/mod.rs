@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use day2_core::record::{Record, RecordSink, Verdict};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
 use serde_json::{json, Value};
 
 use crate::tools::{invoke, ToolRun};
@@ -79,6 +79,13 @@ impl Finding {
     fn with_evidence(mut self, run: ToolRun) -> Finding {
         self.evidence.extend(run.records);
         self
+    }
+}
+
+impl From<Problem> for Finding {
+    /// A failed step with the problem's reason and message, and no evidence data.
+    fn from(problem: Problem) -> Finding {
+        Finding::fail(&problem.reason, problem.message, json!({}))
     }
 }
 

@@ -3,7 +3,8 @@
 //! what it cannot measure.
 
 use day2_core::Exit;
-use serde_json::{json, Value};
+use legacy_sampler::{LiveSummary, LogSummary};
+use serde_json::json;
 
 use super::{invoke_owned, tool_failed, CutoverArgs, Finding};
 use crate::tools::invoke;
@@ -28,25 +29,30 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
     let Some(summary) = run.last("summary") else {
         return tool_failed(run);
     };
-    // The callers of the legacy path are the external monitors the guide asks to find.
-    let monitors = json!({
-        "clients": summary.get("legacy_clients").cloned().unwrap_or(json!([])),
-        "user_agents": summary.get("legacy_user_agents").cloned().unwrap_or(json!([])),
-    });
-    let data = json!({
-        "legacy": summary.get("legacy"),
-        "last_legacy": summary.get("last_legacy"),
-        "coverage": summary.get("coverage"),
-        "monitors_still_reading_legacy": monitors,
-    });
+    if run.exit == Exit::Usage {
+        return tool_failed(run);
+    }
     let message = summary.message.clone().unwrap_or_default();
     let reason = summary
         .reason
         .clone()
         .unwrap_or_else(|| "observe_failed".into());
+    let summary = match summary.payload::<LogSummary>() {
+        Ok(summary) => summary,
+        Err(problem) => return Finding::from(problem).with_evidence(run),
+    };
+    // The callers of the legacy path are the external monitors the guide asks to find.
+    let data = json!({
+        "legacy": summary.legacy,
+        "last_legacy": summary.last_legacy,
+        "coverage": summary.coverage,
+        "monitors_still_reading_legacy": {
+            "clients": summary.legacy_clients,
+            "user_agents": summary.legacy_user_agents,
+        },
+    });
     let finding = match run.exit {
         Exit::Ok => Finding::pass(format!("no legacy hit in the last {span}: {message}"), data),
-        Exit::Usage => return tool_failed(run),
         _ => Finding::fail(&reason, message, data),
     };
     finding.with_evidence(run)
@@ -66,20 +72,26 @@ fn observe_live(args: &CutoverArgs) -> Finding {
     let Some(summary) = run.last("summary") else {
         return tool_failed(run);
     };
-    let legacy = summary.get("legacy").and_then(Value::as_u64).unwrap_or(0);
+    if run.exit == Exit::Usage {
+        return tool_failed(run);
+    }
+    let summary = match summary.payload::<LiveSummary>() {
+        Ok(summary) => summary,
+        Err(problem) => return Finding::from(problem).with_evidence(run),
+    };
+    let legacy = summary.legacy;
     let limits = format!(
         "a live sample of {samples} requests to {url}: it shows what that URL serves now, not who else reads {}, and it does not measure the last {} (give --access-log for that)",
         args.legacy_prefix,
         day2_core::duration::words(args.quiet_for)
     );
-    let data = json!({ "limits": limits, "values": summary.get("values"), "legacy": legacy });
+    let data = json!({ "limits": limits, "values": summary.values, "legacy": legacy });
     let finding = match run.exit {
         Exit::Ok if legacy == 0 => Finding::warn(
             "live_sample_only",
             format!("0 legacy answers; {limits}"),
             data,
         ),
-        Exit::Usage => return tool_failed(run),
         _ => Finding::fail(
             "legacy_seen",
             format!("{legacy} legacy answer(s); {limits}"),

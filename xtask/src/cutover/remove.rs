@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use day2_core::record::Record;
 use day2_core::Exit;
+use legacy_sampler::LogSummary;
 use serde_json::{json, Value};
 
 use super::{invoke_owned, readers, tool_failed, CutoverArgs, Finding};
@@ -46,16 +47,11 @@ fn legacy_uris(args: &CutoverArgs) -> Result<(Vec<String>, Option<Record>), Find
         return Err(tool_failed(run));
     }
     let logged = summary
-        .get("legacy_paths")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .payload::<LogSummary>()
+        .map_err(|problem| Finding::from(problem).with_evidence(run))?
+        .legacy_paths;
     for entry in logged {
-        if let Some(uri) = entry
-            .get("path")
-            .and_then(Value::as_str)
-            .and_then(nginx::route::normalize_uri)
-        {
+        if let Some(uri) = nginx::route::normalize_uri(&entry.path) {
             if !uris.contains(&uri) {
                 uris.push(uri);
             }

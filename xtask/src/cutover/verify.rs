@@ -1,8 +1,9 @@
 //! Step 6, verify (after the deploy): only `api` sampled, the legacy path gone,
 //! status-probe green, and build.sha the one released.
 
-use day2_core::record::Verdict;
+use day2_core::record::{Record, Verdict};
 use day2_core::Exit;
+use legacy_sampler::LiveSummary;
 use serde_json::{json, Value};
 
 use super::{CutoverArgs, Finding};
@@ -19,13 +20,16 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
         &["--samples", "off", "-n", &samples, &url],
         b"",
     );
-    let values = sampled
-        .last("summary")
-        .and_then(|r| r.get("values").cloned())
-        .unwrap_or(json!({}));
-    let only_api = values
-        .as_object()
-        .is_some_and(|v| !v.is_empty() && v.iter().all(|(k, n)| k == "api" || n == 0));
+    let values = match sampled.last("summary").map(Record::payload::<LiveSummary>) {
+        Some(Ok(summary)) => summary.values,
+        Some(Err(problem)) => {
+            problems.push(("tool_error", problem.message));
+            Default::default()
+        }
+        None => Default::default(),
+    };
+    let only_api = !values.is_empty() && values.iter().all(|(k, n)| k == "api" || *n == 0);
+    let values = json!(values);
     if !only_api {
         problems.push((
             "not_only_api",
