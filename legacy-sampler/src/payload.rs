@@ -42,7 +42,7 @@ pub enum SummaryReason {
 
 impl SummaryReason {
     /// The reason as written in records, e.g. `legacy_seen`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             SummaryReason::LegacySeen => "legacy_seen",
             SummaryReason::LegacyCountExceeded => "legacy_count_exceeded",

@@ -4,7 +4,8 @@
 use day2_core::record::{Record, Verdict};
 use day2_core::Exit;
 use legacy_sampler::LiveSummary;
-use serde_json::{json, Value};
+use serde_json::json;
+use status_probe::{Freshness, SummaryView};
 
 use super::{CutoverArgs, Finding};
 use crate::tools::invoke;
@@ -90,11 +91,14 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
             .collect();
         problems.push(("status_probe_red", failing.join(", ")));
     }
-    let deployed = probe.last("summary").and_then(|r| {
-        r.get("build_sha")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    });
+    let deployed = match probe.last("summary").map(SummaryView::of) {
+        Some(Ok(view)) => view.and_then(|v| v.build_sha),
+        Some(Err(problem)) => {
+            problems.push(("tool_error", problem.message));
+            None
+        }
+        None => None,
+    };
     match (&args.expect_sha, &args.release) {
         (Some(expected), _) => {
             let matches = deployed.as_deref().is_some_and(|sha| {
@@ -110,9 +114,14 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
             }
         }
         (None, Some(release)) => {
-            let found = probe
-                .last("freshness")
-                .and_then(|r| r.get("release").and_then(Value::as_str).map(str::to_owned));
+            let found = match probe.last("freshness").map(Record::payload::<Freshness>) {
+                Some(Ok(freshness)) => freshness.release,
+                Some(Err(problem)) => {
+                    problems.push(("tool_error", problem.message));
+                    None
+                }
+                None => None,
+            };
             let same = found
                 .as_deref()
                 .is_some_and(|r| r.trim_start_matches('v') == release.trim_start_matches('v'));
