@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use day2_core::record::Record;
-use day2_core::Exit;
+use day2_core::{Exit, Problem};
 use legacy_sampler::LogSummary;
 use serde_json::{json, Value};
 
@@ -212,8 +212,8 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
                 };
                 data["patch_files"] = json!(files);
             }
-            Err((reason, message)) => {
-                let mut finding = Finding::fail(reason, message, data);
+            Err(problem) => {
+                let mut finding = Finding::fail(&problem.reason, problem.message, data);
                 finding.evidence.append(&mut evidence);
                 return finding;
             }
@@ -307,16 +307,20 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
 }
 
 /// Writes the patch retiring the legacy URIs; the files it changes, named relative to
-/// the repository (`--repo`), or a reason and a message.
+/// the repository (`--repo`).
+///
+/// Errors: `repo_unreadable`, `patch_impossible` (the configuration cannot be
+/// patched), `patch_holds_secret` (the diff would quote a credential: not written),
+/// `patch_unwritable`.
 fn write_patch(
     args: &CutoverArgs,
     conf_path: &Path,
     config: &nginx::Config,
     uris: &[String],
     patch_path: &Path,
-) -> Result<Vec<String>, (&'static str, String)> {
+) -> Result<Vec<String>, Problem> {
     let repo = std::fs::canonicalize(&args.repo).map_err(|err| {
-        (
+        Problem::new(
             "repo_unreadable",
             format!("cannot resolve --repo {}: {err}", args.repo.display()),
         )
@@ -342,14 +346,14 @@ fn write_patch(
             .map_err(|err| format!("the patched configuration: {err}"))
     };
     let patch = nginx::patch::retire(config, uris, &args.legacy_prefix, &relative, &reload)
-        .map_err(|why| ("patch_impossible", why))?;
+        .map_err(|why| Problem::new("patch_impossible", why))?;
     let Some(patch) = patch else {
         return Ok(Vec::new());
     };
     // The diff quotes configuration lines; masked, it would not apply, so a patch
     // quoting a credential is not written at all (issue 18: no secret in any file).
     if let Some(place) = secret_in_diff(&patch.diff) {
-        return Err((
+        return Err(Problem::new(
             "patch_holds_secret",
             format!(
                 "the patch would quote a credential ({place}: a URL with a password or a token, or a token): not written; move the secret out of the configuration (an include or an environment file kept out of the repository) or retire the location by hand"
@@ -357,7 +361,7 @@ fn write_patch(
         ));
     }
     std::fs::write(patch_path, &patch.diff).map_err(|err| {
-        (
+        Problem::new(
             "patch_unwritable",
             format!("cannot write {}: {err}", patch_path.display()),
         )

@@ -2,7 +2,7 @@
 //! status-probe green, and build.sha the one released.
 
 use day2_core::record::{Record, Verdict};
-use day2_core::Exit;
+use day2_core::{Exit, Problem};
 use legacy_sampler::LiveSummary;
 use serde_json::json;
 use status_probe::{Freshness, SummaryView};
@@ -12,7 +12,7 @@ use crate::tools::invoke;
 
 /// The step.
 pub(super) fn step(args: &CutoverArgs) -> Finding {
-    let mut problems: Vec<(&str, String)> = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
     let url = args.summary_url();
     let samples = args.live_samples.to_string();
     let sampled = invoke(
@@ -24,7 +24,7 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
     let values = match sampled.last("summary").map(Record::payload::<LiveSummary>) {
         Some(Ok(summary)) => summary.values,
         Some(Err(problem)) => {
-            problems.push(("tool_error", problem.message));
+            problems.push(problem);
             Default::default()
         }
         None => Default::default(),
@@ -32,7 +32,7 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
     let only_api = !values.is_empty() && values.iter().all(|(k, n)| k == "api" || *n == 0);
     let values = json!(values);
     if !only_api {
-        problems.push((
+        problems.push(Problem::new(
             "not_only_api",
             format!("sampled {url}: {values}, not only api"),
         ));
@@ -57,7 +57,7 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
             .and_then(|r| r.reason.clone())
             .unwrap_or_else(|| "legacy_check_failed".into());
         let trap = reason == "legacy_spa_fallback";
-        problems.push((
+        problems.push(Problem::new(
             if trap {
                 "legacy_spa_fallback"
             } else {
@@ -89,12 +89,12 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
             .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
             .map(|r| format!("{} {}", r.check, r.reason.as_deref().unwrap_or("")))
             .collect();
-        problems.push(("status_probe_red", failing.join(", ")));
+        problems.push(Problem::new("status_probe_red", failing.join(", ")));
     }
     let deployed = match probe.last("summary").map(SummaryView::of) {
         Some(Ok(view)) => view.and_then(|v| v.build_sha),
         Some(Err(problem)) => {
-            problems.push(("tool_error", problem.message));
+            problems.push(problem);
             None
         }
         None => None,
@@ -107,7 +107,7 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
                     && (sha.starts_with(expected.as_str()) || expected.starts_with(sha))
             });
             if !matches {
-                problems.push((
+                problems.push(Problem::new(
                     "build_sha_mismatch",
                     format!("build.sha is {deployed:?}, expected {expected}"),
                 ));
@@ -117,7 +117,7 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
             let found = match probe.last("freshness").map(Record::payload::<Freshness>) {
                 Some(Ok(freshness)) => freshness.release,
                 Some(Err(problem)) => {
-                    problems.push(("tool_error", problem.message));
+                    problems.push(problem);
                     None
                 }
                 None => None,
@@ -126,15 +126,15 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
                 .as_deref()
                 .is_some_and(|r| r.trim_start_matches('v') == release.trim_start_matches('v'));
             if !same {
-                problems.push((
+                problems.push(Problem::new(
                     "build_sha_mismatch",
                     format!("build.sha {deployed:?} is release {found:?}, expected {release}"),
                 ));
             }
         }
-        (None, None) => problems.push((
+        (None, None) => problems.push(Problem::new(
             "input_missing",
-            "neither --expect-sha nor --release: build.sha cannot be matched".into(),
+            "neither --expect-sha nor --release: build.sha cannot be matched",
         )),
     }
     let data = json!({ "sampled_values": values, "build_sha": deployed });
@@ -147,9 +147,9 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
             ),
             data,
         ),
-        Some((reason, _)) => {
-            let all: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
-            Finding::fail(reason, all.join("; "), data)
+        Some(first) => {
+            let all: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+            Finding::fail(first.reason(), all.join("; "), data)
         }
     };
     finding
