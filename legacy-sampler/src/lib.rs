@@ -20,8 +20,11 @@ use day2_core::{cli, exit::after_help, Exit, Io};
 pub mod gate;
 pub mod live;
 pub mod logs;
+pub mod payload;
 mod prom;
 mod stats;
+
+pub use payload::{LiveSummary, LogSummary, SummaryReason};
 
 /// The name stamped on every record this tool writes.
 pub const TOOL: &str = "legacy-sampler";

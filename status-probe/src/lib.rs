@@ -20,11 +20,17 @@ pub mod checks;
 pub mod cors;
 pub mod freshness;
 pub mod output;
+pub mod payload;
 pub mod probe;
 pub mod prom;
 pub mod summary;
 pub mod wait;
 pub mod warming;
+
+pub use payload::{
+    Answered, CorsAnswer, CorsDefect, Deps, Freshness, PathClass, SummaryReason, SummaryView,
+    WaitAttempt,
+};
 
 use output::{Format, Output};
 use probe::Probe;
