@@ -377,11 +377,6 @@ fn json_body(path: &str, body: &[u8]) -> Result<Value, Failure> {
     })
 }
 
-/// A duration as people write it: `500ms`, `3s`, `1.5s`.
-pub fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
+/// A duration as people write it (`500ms`, `3s`, `1s 500ms`): day2-core's one
+/// humaniser, humantime's format in whole milliseconds.
+pub use day2_core::duration::words as human;

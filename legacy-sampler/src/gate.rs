@@ -168,20 +168,10 @@ fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
     }
 }
 
-/// `90061` → `1d 1h 1m 1s`, for messages.
+/// `90061` seconds → `1day 1h 1m 1s`, for messages (humantime's format; a negative
+/// span reads `0s`).
 fn humanize(seconds: i64) -> String {
-    let mut s = seconds.max(0) as u64;
-    if s == 0 {
-        return "0s".into();
-    }
-    let mut parts = Vec::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if s >= size {
-            parts.push(format!("{}{unit}", s / size));
-            s %= size;
-        }
-    }
-    parts.join(" ")
+    day2_core::duration::words(Duration::from_secs(seconds.max(0) as u64))
 }
 
 impl Outcome {
@@ -298,6 +288,7 @@ mod tests {
         assert_eq!(outcome.verdict(None).0, Verdict::Info);
         let (verdict, reason, _) = outcome.verdict(Some(("no_responses", "x".into())));
         assert_eq!((verdict, reason), (Verdict::Error, Some("no_responses")));
-        assert_eq!(humanize(90_061), "1d 1h 1m 1s");
+        assert_eq!(humanize(90_061), "1day 1h 1m 1s");
+        assert_eq!(humanize(-5), "0s");
     }
 }

@@ -168,7 +168,7 @@ fn serve_keeps_the_stack_up_for_the_duration_and_stops() {
         "stopped after {elapsed:?}"
     );
     for expected in [
-        "demo stack serving for 5 seconds",
+        "demo stack serving for 5s",
         &format!("edge     {edge}"),
         &format!("cargo run -q -p status-probe -- --url {edge} --wait --timeout 10m"),
         "demo stack stopped",
