@@ -65,10 +65,11 @@ pub struct Config {
 }
 
 /// `--log-format` (or nginx's `combined`) for the status header `header`.
-/// Errors (reason `usage`): the format does not parse; the message says where.
+/// Errors (reason `invalid_log_format`, a usage error): the format does not parse;
+/// the message says where.
 pub fn parse_format(text: Option<&str>, header: &str) -> Result<LogFormat, Problem> {
     LogFormat::parse(text.unwrap_or(COMBINED), header)
-        .map_err(|message| Problem::new("usage", format!("invalid --log-format: {message}")))
+        .map_err(|problem| problem.context("invalid --log-format"))
 }
 
 fn display(path: &Path) -> String {
