@@ -25,13 +25,18 @@ fn flip(dir: &Path, secret: &Path, stop: &AtomicBool, flips: &AtomicU64) {
     let file_tmp = dir.join(".a.js.file");
     let link_tmp = dir.join(".a.js.link");
     let deadline = Instant::now() + Duration::from_secs(30);
+    // Both replacements are made ready first and each state is held for the same
+    // short time, so a loaded machine still sees both (it once saw only the link).
+    let hold = Duration::from_micros(200);
     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
         std::fs::write(&file_tmp, INSIDE).unwrap();
-        std::fs::rename(&file_tmp, &target).unwrap();
         let _ = std::fs::remove_file(&link_tmp);
         std::os::unix::fs::symlink(secret, &link_tmp).unwrap();
+        std::fs::rename(&file_tmp, &target).unwrap();
+        std::thread::sleep(hold);
         std::fs::rename(&link_tmp, &target).unwrap();
         flips.fetch_add(1, Ordering::Relaxed);
+        std::thread::sleep(hold);
     }
 }
 
