@@ -374,4 +374,33 @@ mod tests {
     fn the_argument_definitions_are_consistent() {
         <Args as clap::CommandFactory>::command().debug_assert();
     }
+
+    /// Every flag that cannot be right is refused by `Config::from_args`, before the
+    /// run and its report: one line on stderr, exit 2, nothing on stdout in any
+    /// format. (`--log-format` used to be parsed inside the report, so `--format text`
+    /// printed an empty checklist, "(no records)", for it alone.)
+    #[test]
+    fn every_usage_error_is_refused_before_the_report() {
+        let cases: [&[&str]; 2] = [
+            &["--log", "-", "--log-format", "$remote_addr $status"],
+            &["--log", "-", "--legacy-prefix", "status"],
+        ];
+        for args in cases {
+            for format in ["json", "text", "prometheus"] {
+                let mut argv = vec![TOOL];
+                argv.extend_from_slice(args);
+                argv.extend(["--format", format]);
+                let (exit, stdout, stderr) = day2_core::cli::run_captured(run, &argv, b"");
+                let stderr = String::from_utf8_lossy(&stderr);
+                assert_eq!(exit, Exit::Usage, "{argv:?}: {stderr}");
+                assert!(
+                    stdout.is_empty(),
+                    "{argv:?}: {}",
+                    String::from_utf8_lossy(&stdout)
+                );
+                assert_eq!(stderr.lines().count(), 1, "{argv:?}: {stderr}");
+                assert!(stderr.starts_with("legacy-sampler: "), "{argv:?}: {stderr}");
+            }
+        }
+    }
 }
