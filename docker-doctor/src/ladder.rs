@@ -4,7 +4,7 @@
 //! Every step runs on its own thread and the caller waits for it with a timeout, so
 //! even a call the OS will not time out (a Unix `connect` on a full backlog, a DNS
 //! lookup) cannot hang the probe: the step is reported as hung and its thread is
-//! abandoned. The socket timeouts inside [`crate::rawhttp`] normally end the step
+//! abandoned. The socket timeouts inside [`day2_docker::raw`] normally end the step
 //! first, with a precise message.
 
 use std::sync::mpsc;
@@ -13,9 +13,40 @@ use std::time::{Duration, Instant};
 use day2_core::Record;
 use serde_json::{json, Value};
 
-use crate::endpoint::{self, Endpoint};
-use crate::rawhttp::{self, Failure};
+use day2_core::Problem;
+use day2_docker::host::{self, Endpoint};
+use day2_docker::raw::{self, Client};
+
 use crate::remedy::{self, Platform};
+
+/// The raw client of the ladder and the disk query: bodies up to 32 MiB (a
+/// `docker ps` of a busy host fits easily).
+pub const RAW: Client = Client {
+    user_agent: concat!("docker-doctor/", env!("CARGO_PKG_VERSION")),
+    body_limit: 32 * 1024 * 1024,
+};
+
+/// A classified failure of the ladder: `reason` is one of the documented probe
+/// reasons. (It keeps a `&'static str` reason because `recover.rs`, outside this
+/// change, passes it on as one; every reason comes from [`Problem::new`].)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl From<Problem> for Failure {
+    fn from(problem: Problem) -> Failure {
+        let reason = match problem.reason {
+            std::borrow::Cow::Borrowed(reason) => reason,
+            std::borrow::Cow::Owned(_) => "io_error",
+        };
+        Failure {
+            reason,
+            message: problem.message,
+        }
+    }
+}
 
 /// How long the watchdog waits past a step's deadline for the step's own timeout.
 const GRACE: Duration = Duration::from_millis(250);
@@ -97,7 +128,7 @@ const STEPS: [(&str, &str); 5] = [
 pub fn run(settings: &Settings) -> Outcome {
     let started = Instant::now();
     let overall = started + settings.deadline;
-    let parsed = endpoint::parse(&settings.host, settings.tls_verify);
+    let parsed = host::parse(&settings.host, settings.tls_verify);
     let platform = settings
         .platform
         .resolve(&settings.host, parsed.as_ref().ok());
@@ -126,15 +157,19 @@ pub fn run(settings: &Settings) -> Outcome {
         let step_start = Instant::now();
         let deadline = overall.min(step_start + settings.step_timeout);
         let result = match (&parsed, step_start >= overall) {
-            (Err(err), _) => Err(Failure::new(err.reason, err.message.clone())),
-            (Ok(_), true) => Err(Failure::new(
+            (Err(err), _) => Err(err.clone()),
+            (Ok(_), true) => Err(Problem::new(
                 "hung",
                 format!(
                     "the overall deadline of {} ran out before this step",
                     human(settings.deadline)
                 ),
             )),
-            (Ok(ep), false) => run_step(n, ep, outcome.api, settings.min_api, deadline),
+            // Each step on its own thread, waited for until its deadline (plus grace).
+            (Ok(ep), false) => {
+                let (ep, api, min_api) = (ep.clone(), outcome.api, settings.min_api);
+                guarded(deadline, move || step(n, &ep, api, min_api, deadline))
+            }
         };
         let elapsed = step_start.elapsed();
         let deadline_ms = deadline.saturating_duration_since(step_start).as_millis() as u64;
@@ -152,7 +187,8 @@ pub fn run(settings: &Settings) -> Outcome {
                     .records
                     .push(Record::pass(check, &target).data(data).duration(elapsed));
             }
-            Err(mut failure) => {
+            Err(problem) => {
+                let mut failure = Failure::from(problem);
                 if failure.reason == "hung" {
                     failure.message = format!(
                         "timed out at step {n} ({name}) after {}: {}",
@@ -214,24 +250,12 @@ fn step_target(n: usize, host: &str, api: Option<ApiVersion>) -> String {
     }
 }
 
-/// Runs step `n` on its own thread and waits for it until `deadline` (plus grace).
-fn run_step(
-    n: usize,
-    endpoint: &Endpoint,
-    api: Option<ApiVersion>,
-    min_api: ApiVersion,
-    deadline: Instant,
-) -> Result<Value, Failure> {
-    let endpoint = endpoint.clone();
-    guarded(deadline, move || step(n, &endpoint, api, min_api, deadline))
-}
-
 /// Runs `work` on its own thread and waits for it until `deadline` plus a grace;
 /// past that the work is abandoned and reported as hung.
 pub fn guarded<T: Send + 'static>(
     deadline: Instant,
-    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
-) -> Result<T, Failure> {
+    work: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
     let (tx, rx) = mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("docker-doctor-probe".into())
@@ -239,14 +263,14 @@ pub fn guarded<T: Send + 'static>(
             let _ = tx.send(work());
         });
     if let Err(err) = spawned {
-        return Err(Failure::new(
+        return Err(Problem::new(
             "io_error",
             format!("cannot start a probe thread: {err}"),
         ));
     }
     let wait = deadline.saturating_duration_since(Instant::now()) + GRACE;
     rx.recv_timeout(wait).unwrap_or_else(|_| {
-        Err(Failure::new(
+        Err(Problem::new(
             "hung",
             "a blocking call did not return (the watchdog gave up on it)",
         ))
@@ -259,42 +283,45 @@ fn step(
     api: Option<ApiVersion>,
     min_api: ApiVersion,
     deadline: Instant,
-) -> Result<Value, Failure> {
+) -> Result<Value, Problem> {
     if n == 1 {
-        rawhttp::connect(endpoint, deadline)?;
+        raw::connect(endpoint, deadline)?;
         return Ok(json!({"kind": endpoint.kind(), "address": endpoint.address()}));
     }
     let path = step_target(n, "", api);
-    let response = rawhttp::get(endpoint, &path, deadline)?;
-    if !(200..300).contains(&response.status) {
-        let body = rawhttp::snippet(&response.body);
-        return Err(Failure::new(
+    let response = RAW.get(endpoint, &path, deadline)?;
+    if !response.status().is_success() {
+        let body = raw::snippet(response.body());
+        return Err(Problem::new(
             "http_error",
-            format!("{path} answered HTTP {}: {body}", response.status),
+            format!(
+                "{path} answered HTTP {}: {body}",
+                response.status().as_u16()
+            ),
         ));
     }
     match n {
         2 => {
-            let body = String::from_utf8_lossy(&response.body);
+            let body = String::from_utf8_lossy(response.body());
             if body.trim() != "OK" {
-                return Err(Failure::new(
+                return Err(Problem::new(
                     "garbage_response",
                     format!(
-                        "/_ping answered {:?} instead of OK",
-                        rawhttp::snippet(&response.body)
+                        "/_ping answered {} instead of OK",
+                        raw::snippet(response.body())
                     ),
                 ));
             }
             Ok(json!({
-                "api_version": response.header("api-version"),
-                "os_type": response.header("ostype"),
+                "api_version": raw::header(&response, "api-version"),
+                "os_type": raw::header(&response, "ostype"),
             }))
         }
         3 => {
-            let version: Value = json_body(&path, &response.body)?;
+            let version: Value = json_body(&path, response.body())?;
             let server_api = version.get("ApiVersion").and_then(Value::as_str);
             let Some(parsed) = server_api.and_then(ApiVersion::parse) else {
-                return Err(Failure::new(
+                return Err(Problem::new(
                     "garbage_response",
                     "/version has no ApiVersion",
                 ));
@@ -312,7 +339,7 @@ fn step(
                 "required_api_version": min_api.to_string(),
             });
             if parsed < min_api {
-                return Err(Failure::new(
+                return Err(Problem::new(
                     "api_too_old",
                     format!("the Engine speaks API {parsed}, older than the required {min_api}"),
                 ));
@@ -320,9 +347,9 @@ fn step(
             Ok(data)
         }
         4 => {
-            let list: Value = json_body(&path, &response.body)?;
+            let list: Value = json_body(&path, response.body())?;
             let Some(items) = list.as_array() else {
-                return Err(Failure::new(
+                return Err(Problem::new(
                     "garbage_response",
                     format!("{path} is not a JSON list"),
                 ));
@@ -330,9 +357,9 @@ fn step(
             Ok(json!({"running": items.len()}))
         }
         _ => {
-            let info: Value = json_body(&path, &response.body)?;
+            let info: Value = json_body(&path, response.body())?;
             if !info.is_object() {
-                return Err(Failure::new(
+                return Err(Problem::new(
                     "garbage_response",
                     format!("{path} is not a JSON object"),
                 ));
@@ -365,13 +392,13 @@ pub fn negotiated(server: ApiVersion) -> ApiVersion {
     client.min(server)
 }
 
-fn json_body(path: &str, body: &[u8]) -> Result<Value, Failure> {
+fn json_body(path: &str, body: &[u8]) -> Result<Value, Problem> {
     serde_json::from_slice(body).map_err(|e| {
-        Failure::new(
+        Problem::new(
             "garbage_response",
             format!(
-                "{path} is not JSON ({e}): starts with {:?}",
-                rawhttp::snippet(body)
+                "{path} is not JSON ({e}): starts with {}",
+                raw::snippet(body)
             ),
         )
     })

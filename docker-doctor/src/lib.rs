@@ -2,10 +2,10 @@
 //! resource checks and bounded recovery.
 //!
 //! The run: read `--wslconfig` first (a file WSL cannot decode is a usage error
-//! before anything is probed), then the probe ladder ([`ladder`], over the raw
-//! client in [`rawhttp`]), recovery if asked ([`recover`], [`remedy`]), then, with
-//! the daemon answering, stack health ([`stack`]) and resources ([`resources`])
-//! through bollard ([`daemon`]), and the `.wslconfig` checks ([`wslconfig`]).
+//! before anything is probed), then the probe ladder ([`ladder`], over day2-docker's
+//! raw client), recovery if asked ([`recover`], [`remedy`]), then, with the daemon
+//! answering, stack health ([`stack`]) and resources ([`resources`]) through
+//! day2-docker's bollard facade, and the `.wslconfig` checks ([`wslconfig`]).
 //! Records go out as JSON lines or a text checklist ([`report`]).
 
 use std::ffi::OsString;
@@ -18,10 +18,7 @@ use day2_core::progress::Progress;
 use day2_core::{cli, exit::after_help, Exit, Io, Record};
 
 pub mod compose;
-pub mod daemon;
-pub mod endpoint;
 pub mod ladder;
-pub mod rawhttp;
 pub mod recover;
 pub mod remedy;
 pub mod report;
@@ -79,7 +76,7 @@ const EXAMPLES: &[&str] = &[
 #[command(name = TOOL, version, after_help = after_help(EXAMPLES))]
 pub struct Args {
     /// The daemon endpoint: unix:///path/to/docker.sock or tcp://host:port.
-    #[arg(long, env = "DOCKER_HOST", default_value = endpoint::DEFAULT_UNIX, value_name = "URL")]
+    #[arg(long, env = "DOCKER_HOST", default_value = day2_docker::host::DEFAULT_UNIX, value_name = "URL")]
     pub host: String,
 
     /// Set (to anything non-empty) when the tcp endpoint needs TLS, as for the docker CLI.
@@ -283,7 +280,7 @@ fn daemon(
 ) -> Result<(), day2_core::Closed> {
     // An empty DOCKER_HOST means "unset" to the docker CLI; the same here.
     let host = match args.host.trim() {
-        "" => endpoint::DEFAULT_UNIX.to_owned(),
+        "" => day2_docker::host::DEFAULT_UNIX.to_owned(),
         _ => args.host.clone(),
     };
     let settings = ladder::Settings {
@@ -349,31 +346,25 @@ fn daemon(
 
 fn stack_and_resources(
     args: &Args,
-    endpoint: &endpoint::Endpoint,
+    endpoint: &day2_docker::Endpoint,
     api: ApiVersion,
     project: Option<&compose::Project>,
     (stack_wanted, resources_wanted): (bool, bool),
     report: &mut Report<'_>,
 ) -> Result<(), day2_core::Closed> {
     let target = project.map(|p| p.name.clone()).unwrap_or_default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let client = daemon::client(endpoint, api, args.step_timeout);
-    let (runtime, docker) = match (runtime, client) {
-        (Ok(runtime), Ok(docker)) => (runtime, docker),
-        (Err(err), _) => {
-            return report.emit(
-                Record::error("stack", &target, "io_error")
-                    .message(format!("cannot start the async runtime: {err}")),
-            );
-        }
-        (_, Err(failure)) => {
-            return report
-                .emit(Record::error("stack", &target, failure.reason).message(failure.message));
-        }
+    // The API version negotiated from the ladder's `/version` answer (no second
+    // round trip). Note: bollard 0.21.1 builds its URLs with `Url::join` on an
+    // absolute path, which drops the `/vX.Y` prefix, so its requests are unversioned
+    // and the daemon answers them in its own current version.
+    let client_api = ladder::negotiated(api);
+    let client_api = Some((client_api.major, client_api.minor));
+    let engine = match day2_docker::Engine::new(endpoint, client_api, args.step_timeout) {
+        Ok(engine) => engine,
+        Err(problem) => return report.emit(problem.into_record("stack", &target)),
     };
-    runtime.block_on(async {
+    let docker = engine.docker();
+    engine.block_on(async {
         let Some(project) = project else {
             // Compose itself finds no project here ("no configuration file provided").
             // The default run skips the stack check then; a stack check the user asked
@@ -408,17 +399,15 @@ fn stack_and_resources(
             one_shot: args.one_shot.clone(),
             timeout: args.step_timeout,
         };
-        let members = match stack::check(&docker, &settings).await {
+        let members = match stack::check(docker, &settings).await {
             Ok(found) => {
                 if stack_wanted {
                     report.emit_all(found.records)?;
                 }
                 Some(found.members)
             }
-            Err(failure) => {
-                report.emit(
-                    Record::error("stack", &target, failure.reason).message(failure.message),
-                )?;
+            Err(problem) => {
+                report.emit(problem.into_record("stack", &target))?;
                 None
             }
         };
@@ -432,7 +421,7 @@ fn stack_and_resources(
                 None,
             );
             let memory =
-                resources::memory(&docker, &members, args.mem_warn_percent, args.step_timeout)
+                resources::memory(docker, &members, args.mem_warn_percent, args.step_timeout)
                     .await;
             drop(waiting);
             report.emit_all(memory)?;
@@ -447,7 +436,7 @@ fn stack_and_resources(
 }
 
 /// The disk-use record, with a progress line while the daemon sizes everything.
-fn disk(endpoint: &endpoint::Endpoint, api: ApiVersion, args: &Args) -> Record {
+fn disk(endpoint: &day2_docker::Endpoint, api: ApiVersion, args: &Args) -> Record {
     let _waiting = Progress::wait(
         "asking the daemon for its disk use (/system/df sizes every volume)",
         Some(args.df_timeout),

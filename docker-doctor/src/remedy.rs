@@ -9,7 +9,7 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use crate::endpoint::Endpoint;
+use day2_docker::Endpoint;
 
 /// The kind of Docker installation the remediation is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -2,10 +2,9 @@
 //! running containers (one-shot stats), and what the Ollama container's
 //! `OLLAMA_KEEP_ALIVE` means for RAM.
 //!
-//! Disk use is read from `/system/df` with the raw client, because bollard 0.21's
-//! `df()` only knows the newer shape and silently returns all-`None` fields from
-//! daemons that speak the older one (Docker ≤ 28, the 20.10 here); both shapes are
-//! parsed.
+//! Disk use is read from `/system/df` with day2-docker's raw client and model,
+//! because bollard 0.21's `df()` only knows the newer shape and silently returns
+//! all-`None` fields from daemons that speak the older one (Docker ≤ 28).
 
 use std::time::{Duration, Instant};
 
@@ -13,110 +12,15 @@ use bollard::query_parameters::StatsOptionsBuilder;
 use bollard::Docker;
 use day2_core::Record;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::daemon::bounded;
-use crate::endpoint::Endpoint;
+use day2_docker::df::{self, Shape};
+use day2_docker::engine::bounded;
+use day2_docker::Endpoint;
+
 use crate::ladder::{self, ApiVersion};
-use crate::rawhttp::{self, Failure};
 use crate::size;
 use crate::stack::Member;
-
-/// The pause before asking again while another disk-usage computation runs.
-const DF_RETRY: Duration = Duration::from_millis(200);
-
-/// Bytes used and reclaimable per kind, from `/system/df`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DiskUse {
-    pub images: u64,
-    pub containers: u64,
-    pub volumes: u64,
-    pub build_cache: u64,
-    pub reclaimable: u64,
-    /// `legacy` (API ≤ 1.51: item lists) or `current` (per-kind usage objects).
-    pub shape: &'static str,
-}
-
-impl DiskUse {
-    pub fn total(&self) -> u64 {
-        self.images + self.containers + self.volumes + self.build_cache
-    }
-}
-
-fn num(v: &Value, key: &str) -> u64 {
-    v.get(key)
-        .and_then(Value::as_i64)
-        .filter(|n| *n > 0)
-        .unwrap_or(0) as u64
-}
-
-fn items<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
-    v.get(key).and_then(Value::as_array).into_iter().flatten()
-}
-
-/// Reads either shape of `/system/df`; `None` when it is neither.
-pub fn parse_df(v: &Value) -> Option<DiskUse> {
-    let kinds = [
-        "ImageUsage",
-        "ContainerUsage",
-        "VolumeUsage",
-        "BuildCacheUsage",
-    ];
-    if kinds.iter().any(|k| v.get(k).is_some()) {
-        let part = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
-        let (images, containers, volumes, cache) = (
-            part(kinds[0]),
-            part(kinds[1]),
-            part(kinds[2]),
-            part(kinds[3]),
-        );
-        return Some(DiskUse {
-            images: num(&images, "TotalSize"),
-            containers: num(&containers, "TotalSize"),
-            volumes: num(&volumes, "TotalSize"),
-            build_cache: num(&cache, "TotalSize"),
-            reclaimable: [&images, &containers, &volumes, &cache]
-                .iter()
-                .map(|p| num(p, "Reclaimable"))
-                .sum(),
-            shape: "current",
-        });
-    }
-    v.get("LayersSize")?;
-    // The reclaimable estimate follows `docker system df`: unused images minus
-    // shared layers, stopped containers' layers, unreferenced volumes, idle cache.
-    let unused_images: u64 = items(v, "Images")
-        .filter(|i| i.get("Containers").and_then(Value::as_i64) == Some(0))
-        .map(|i| num(i, "Size").saturating_sub(num(i, "SharedSize")))
-        .sum();
-    let containers: u64 = items(v, "Containers").map(|c| num(c, "SizeRw")).sum();
-    let stopped: u64 = items(v, "Containers")
-        .filter(|c| c.get("State").and_then(Value::as_str) != Some("running"))
-        .map(|c| num(c, "SizeRw"))
-        .sum();
-    let usage = |vol: &Value| vol.get("UsageData").cloned().unwrap_or(Value::Null);
-    let volumes: u64 = items(v, "Volumes")
-        .map(|vol| num(&usage(vol), "Size"))
-        .sum();
-    let orphan_volumes: u64 = items(v, "Volumes")
-        .map(usage)
-        .filter(|u| u.get("RefCount").and_then(Value::as_i64) == Some(0))
-        .map(|u| num(&u, "Size"))
-        .sum();
-    let cache: u64 = items(v, "BuildCache").map(|b| num(b, "Size")).sum();
-    let idle_cache: u64 = items(v, "BuildCache")
-        .filter(|b| b.get("InUse").and_then(Value::as_bool) != Some(true))
-        .map(|b| num(b, "Size"))
-        .sum();
-    Some(DiskUse {
-        images: num(v, "LayersSize"),
-        containers,
-        volumes,
-        build_cache: cache,
-        reclaimable: unused_images + stopped + orphan_volumes + idle_cache,
-        shape: "legacy",
-    })
-}
 
 /// The `resources.disk` record: total use against `limit`.
 pub fn disk(endpoint: &Endpoint, api: ApiVersion, limit: u64, timeout: Duration) -> Record {
@@ -126,68 +30,46 @@ pub fn disk(endpoint: &Endpoint, api: ApiVersion, limit: u64, timeout: Duration)
     let deadline = started + timeout;
     let get_path = path.clone();
     let fetched = ladder::guarded(deadline, move || {
-        // The daemon runs one disk-usage computation at a time and answers a second
-        // caller (another tool, a person's `docker system df`) with a 500: wait for
-        // it, within the deadline.
-        loop {
-            let response = rawhttp::get(&ep, &get_path, deadline)?;
-            let busy = response.status == 500
-                && String::from_utf8_lossy(&response.body).contains("already running");
-            if !busy || Instant::now() + DF_RETRY >= deadline {
-                return Ok(response);
-            }
-            std::thread::sleep(DF_RETRY);
-        }
+        df::get(&ladder::RAW, &ep, &get_path, deadline)
     });
-    let parsed = fetched.and_then(|response| {
-        if !(200..300).contains(&response.status) {
-            return Err(Failure::new(
-                "docker_error",
-                format!(
-                    "{path} answered HTTP {}: {}",
-                    response.status,
-                    rawhttp::snippet(&response.body)
-                ),
-            ));
-        }
-        serde_json::from_slice::<Value>(&response.body)
-            .ok()
-            .as_ref()
-            .and_then(parse_df)
-            .ok_or_else(|| {
-                Failure::new(
-                    "garbage_response",
-                    format!("{path} is not a disk-usage answer"),
-                )
-            })
-    });
-    let use_ = match parsed {
+    let use_ = match fetched {
         Ok(use_) => use_,
-        Err(failure) => {
-            return Record::error("resources.disk", &path, failure.reason)
-                .message(failure.message)
+        Err(problem) => {
+            return Record::error("resources.disk", &path, &problem.reason)
+                .message(problem.message)
                 .duration(started.elapsed());
         }
     };
-    let total = use_.total();
+    let total = use_.size_bytes();
+    let (images, containers, volumes, build_cache) = (
+        use_.images.size_bytes,
+        use_.containers.size_bytes,
+        use_.volumes.size_bytes,
+        use_.build_cache.size_bytes,
+    );
+    let reclaimable = use_.reclaimable_bytes();
     let data = json!({
-        "images_bytes": use_.images,
-        "containers_bytes": use_.containers,
-        "volumes_bytes": use_.volumes,
-        "build_cache_bytes": use_.build_cache,
+        "images_bytes": images,
+        "containers_bytes": containers,
+        "volumes_bytes": volumes,
+        "build_cache_bytes": build_cache,
         "total_bytes": total,
-        "reclaimable_bytes": use_.reclaimable,
+        "reclaimable_bytes": reclaimable,
         "limit_bytes": limit,
-        "shape": use_.shape,
+        // This tool's record words for the two shapes (the records predate the model).
+        "shape": match use_.shape {
+            Shape::Old => "legacy",
+            Shape::New => "current",
+        },
     });
     let summary = format!(
         "Docker uses {} (images {}, containers {}, volumes {}, build cache {}); about {} reclaimable",
         size::human(total),
-        size::human(use_.images),
-        size::human(use_.containers),
-        size::human(use_.volumes),
-        size::human(use_.build_cache),
-        size::human(use_.reclaimable)
+        size::human(images),
+        size::human(containers),
+        size::human(volumes),
+        size::human(build_cache),
+        size::human(reclaimable)
     );
     let record = if total > limit {
         Record::fail("resources.disk", &path, "disk_over_threshold").message(format!(
@@ -257,8 +139,8 @@ pub async fn memory(
             }
             Ok(None) => Record::error("resources.memory", &member.name, "docker_error")
                 .message("the stats stream ended without a sample"),
-            Err(failure) => Record::error("resources.memory", &member.name, failure.reason)
-                .message(failure.message),
+            Err(problem) => Record::error("resources.memory", &member.name, &problem.reason)
+                .message(problem.message),
         };
         records.push(record.duration(started.elapsed()));
     }
@@ -408,29 +290,5 @@ mod tests {
         // Go durations have no days: Ollama falls back to its default.
         assert_eq!(keep_alive("1d"), KeepAlive::Invalid);
         assert_eq!(keep_alive("soon"), KeepAlive::Invalid);
-    }
-
-    #[test]
-    fn reads_both_df_shapes() {
-        let legacy = json!({
-            "LayersSize": 1000,
-            "Images": [{"Size": 600, "SharedSize": 100, "Containers": 0}, {"Size": 400, "SharedSize": 0, "Containers": 1}],
-            "Containers": [{"SizeRw": 10, "State": "running"}, {"SizeRw": 5, "State": "exited"}],
-            "Volumes": [{"UsageData": {"Size": 50, "RefCount": 0}}, {"UsageData": {"Size": -1, "RefCount": 1}}],
-            "BuildCache": [{"Size": 7, "InUse": false}]
-        });
-        let got = parse_df(&legacy).unwrap();
-        assert_eq!(
-            (got.images, got.containers, got.volumes, got.build_cache),
-            (1000, 15, 50, 7)
-        );
-        assert_eq!(got.reclaimable, 500 + 5 + 50 + 7);
-        let current = json!({"ImageUsage": {"TotalSize": 9, "Reclaimable": 4}, "VolumeUsage": {"TotalSize": 1, "Reclaimable": 1}});
-        let got = parse_df(&current).unwrap();
-        assert_eq!(
-            (got.total(), got.reclaimable, got.shape),
-            (10, 5, "current")
-        );
-        assert!(parse_df(&json!({"nope": 1})).is_none());
     }
 }

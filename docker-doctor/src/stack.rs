@@ -11,8 +11,8 @@ use bollard::Docker;
 use day2_core::{Record, Verdict};
 use serde_json::json;
 
-use crate::daemon::bounded;
-use crate::rawhttp::Failure;
+use day2_core::Problem;
+use day2_docker::engine::bounded;
 
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
@@ -139,7 +139,7 @@ pub fn classify(v: &View) -> (Verdict, Option<&'static str>, String) {
 }
 
 /// Checks the project's containers; missing expected services are failures.
-pub async fn check(docker: &Docker, settings: &Settings) -> Result<Stack, Failure> {
+pub async fn check(docker: &Docker, settings: &Settings) -> Result<Stack, Problem> {
     let filters = HashMap::from([(
         "label",
         vec![format!("{PROJECT_LABEL}={}", settings.project)],

@@ -47,7 +47,8 @@ fn docker_parallel(jobs: Vec<Vec<String>>) {
 /// Our classification: connect, list volumes and containers, classify.
 fn ours() -> (Duration, BTreeSet<String>) {
     let started = Instant::now();
-    let engine = Engine::connect(Duration::from_secs(600)).expect("engine");
+    let endpoint = day2_docker::host::from_env().expect("DOCKER_HOST");
+    let engine = Engine::connect(endpoint, Duration::from_secs(600)).expect("engine");
     let volumes = engine.volumes(None).expect("volumes");
     let containers = engine.containers(None).expect("containers");
     let protection = Protection::new(&[]).expect("protection");

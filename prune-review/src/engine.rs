@@ -16,9 +16,20 @@ use bollard::query_parameters::{
     RemoveImageOptions, RemoveVolumeOptions, WaitContainerOptions,
 };
 use bollard::Docker;
+pub use day2_docker::engine::describe;
+use day2_docker::engine::status_of;
+use day2_docker::raw::{Client, HUNG};
+use day2_docker::Endpoint;
 use futures_util::StreamExt;
 
 use crate::df::{self, DiskUsage};
+
+/// The raw client of the older `/system/df` shape: a verbose answer lists every
+/// image, container, volume and cache record, so up to 256 MiB are read.
+const RAW: Client = Client {
+    user_agent: concat!("prune-review/", env!("CARGO_PKG_VERSION")),
+    body_limit: 256 * 1024 * 1024,
+};
 use crate::protect::LabelMatch;
 
 /// How long removing the inspection container may take, even once the run's
@@ -33,9 +44,6 @@ pub const TIMED_OUT: &str = "the Docker Engine did not answer";
 pub fn is_timeout(message: &str) -> bool {
     message.starts_with(TIMED_OUT)
 }
-
-/// What the engine says while another `/system/df` is being computed.
-const DF_BUSY: &str = "disk usage operation is already running";
 
 /// How long a snapshot waits for a concurrent one to finish.
 const DF_BUSY_BUDGET: Duration = Duration::from_secs(60);
@@ -131,31 +139,16 @@ pub enum Removal {
 /// A connected engine. Every call ends by the run's deadline (`--timeout`): a
 /// stalled engine is an `engine_timeout` error, never a hang.
 pub struct Engine {
-    rt: tokio::runtime::Runtime,
+    /// The bollard client and its runtime (one per connection).
+    api: day2_docker::Engine,
     docker: Docker,
+    /// Where `DOCKER_HOST` points, for the raw `/system/df` request.
+    endpoint: Endpoint,
     deadline: Instant,
     timeout: Duration,
     /// Set once `/system/df` has answered in the older shape, so later snapshots of
     /// the same run go straight to the raw request.
     old_df: bool,
-}
-
-/// A failed engine call, as one line.
-pub fn describe(err: &BollardError) -> String {
-    match err {
-        BollardError::DockerResponseServerError {
-            status_code,
-            message,
-        } => format!("HTTP {status_code}: {message}"),
-        other => other.to_string(),
-    }
-}
-
-fn status_of(err: &BollardError) -> Option<u16> {
-    match err {
-        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
 }
 
 fn removal(result: Result<(), BollardError>) -> Result<Removal, String> {
@@ -172,32 +165,32 @@ fn label_filters(filter: Option<&LabelMatch>) -> Option<HashMap<String, Vec<Stri
 }
 
 impl Engine {
-    /// Connects as bollard does by default (`DOCKER_HOST`, else the local socket) and
-    /// negotiates the API version. Every call of the run, this one included, ends
+    /// Connects to the Engine at `endpoint` (`--host`/`DOCKER_HOST`, parsed by
+    /// `day2_docker::host`) and negotiates the API version. Every call of the run, this one included, ends
     /// within `timeout` from now.
-    pub fn connect(timeout: Duration) -> Result<Engine, String> {
-        Engine::connect_until(Instant::now() + timeout, timeout)
+    pub fn connect(endpoint: Endpoint, timeout: Duration) -> Result<Engine, String> {
+        Engine::connect_until(endpoint, Instant::now() + timeout, timeout)
     }
 
     /// A second connection of the same run: every call ends by the run's deadline
     /// (`--timeout` from the start of the run), on a runtime of its own, so it can
     /// work on another thread (the review's `/system/df` beside the listing).
     pub fn another(&self) -> Result<Engine, String> {
-        Engine::connect_until(self.deadline, self.timeout)
+        Engine::connect_until(self.endpoint.clone(), self.deadline, self.timeout)
     }
 
-    fn connect_until(deadline: Instant, timeout: Duration) -> Result<Engine, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    fn connect_until(
+        endpoint: Endpoint,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Engine, String> {
         // bollard's own timeout (whole seconds) is a second guard behind ours.
-        let docker = Docker::connect_with_defaults()
-            .map_err(|e| format!("cannot reach the Docker Engine: {e}"))?
-            .with_timeout(timeout + Duration::from_secs(1));
+        let api = day2_docker::Engine::new(&endpoint, None, timeout)
+            .map_err(|p| format!("cannot reach the Docker Engine: {p}"))?;
         let mut engine = Engine {
-            rt,
-            docker,
+            docker: api.docker().clone(),
+            api,
+            endpoint,
             deadline,
             timeout,
             old_df: false,
@@ -220,15 +213,23 @@ impl Engine {
     /// Runs one engine call to its end or to the run's deadline, whichever comes
     /// first; `what` names the call in the timeout's message.
     fn call<F: Future>(&self, what: &str, call: F) -> Result<F::Output, String> {
-        let left = self.time_left();
-        self.rt
-            .block_on(async { tokio::time::timeout(left, call).await })
-            .map_err(|_| {
-                format!(
-                    "{TIMED_OUT} within the run's --timeout of {} ({what})",
-                    day2_core::bounded::duration_words(self.timeout)
-                )
-            })
+        self.api.within(self.time_left(), call).ok_or_else(|| {
+            format!(
+                "{TIMED_OUT} within the run's --timeout of {} ({what})",
+                day2_core::bounded::duration_words(self.timeout)
+            )
+        })
+    }
+
+    /// Runs one bollard call as [`Engine::call`] does; a failed call is
+    /// `{what}: {the Engine's message}`.
+    fn ask<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, BollardError>>,
+    ) -> Result<T, String> {
+        self.call(what, call)?
+            .map_err(|e| format!("{what}: {}", describe(&e)))
     }
 
     /// The negotiated API version, e.g. `1.41`.
@@ -242,9 +243,7 @@ impl Engine {
         let options = ListVolumesOptions {
             filters: label_filters(filter),
         };
-        let list = self
-            .call("listing volumes", self.docker.list_volumes(Some(options)))?
-            .map_err(|e| format!("listing volumes: {}", describe(&e)))?;
+        let list = self.ask("listing volumes", self.docker.list_volumes(Some(options)))?;
         Ok(list
             .volumes
             .unwrap_or_default()
@@ -270,12 +269,10 @@ impl Engine {
             filters: label_filters(filter),
             ..Default::default()
         };
-        let list = self
-            .call(
-                "listing containers",
-                self.docker.list_containers(Some(options)),
-            )?
-            .map_err(|e| format!("listing containers: {}", describe(&e)))?;
+        let list = self.ask(
+            "listing containers",
+            self.docker.list_containers(Some(options)),
+        )?;
         Ok(list.into_iter().map(container_info).collect())
     }
 
@@ -283,9 +280,7 @@ impl Engine {
         let options = ListNetworksOptions {
             filters: label_filters(filter),
         };
-        let list = self
-            .call("listing networks", self.docker.list_networks(Some(options)))?
-            .map_err(|e| format!("listing networks: {}", describe(&e)))?;
+        let list = self.ask("listing networks", self.docker.list_networks(Some(options)))?;
         Ok(list
             .into_iter()
             .map(|n| NetworkInfo {
@@ -315,9 +310,7 @@ impl Engine {
             filters: label_filters(filter),
             ..Default::default()
         };
-        let list = self
-            .call("listing images", self.docker.list_images(Some(options)))?
-            .map_err(|e| format!("listing images: {}", describe(&e)))?;
+        let list = self.ask("listing images", self.docker.list_images(Some(options)))?;
         Ok(list
             .into_iter()
             .map(|i| ImageInfo {
@@ -351,7 +344,7 @@ impl Engine {
         loop {
             match self.disk_usage_once() {
                 Err(e)
-                    if e.contains(DF_BUSY)
+                    if e.contains(df::BUSY)
                         && started.elapsed() < DF_BUSY_BUDGET
                         && self.time_left() > pause =>
                 {
@@ -369,20 +362,21 @@ impl Engine {
                 _type: None,
                 verbose: true,
             };
-            let typed = self
-                .call("GET /system/df", self.docker.df(Some(options)))?
-                .map_err(|e| format!("GET /system/df: {}", describe(&e)))?;
+            let typed = self.ask("GET /system/df", self.docker.df(Some(options)))?;
             let value = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
             if !df::is_empty_new_shape(&value) {
-                return df::parse(&value);
+                return df::parse(&value).map_err(|p| p.message);
             }
             self.old_df = true;
         }
-        let host = std::env::var("DOCKER_HOST").ok();
-        let endpoint = df::endpoint(host.as_deref())?;
         let path = format!("/v{}/system/df", self.api_version());
-        let value = df::fetch_raw(&endpoint, &path, self.deadline)?;
-        df::parse(&value)
+        df::get(&RAW, &self.endpoint, &path, self.deadline).map_err(|p| {
+            if p.reason() == HUNG {
+                format!("{TIMED_OUT} in time (GET {path}): {p}")
+            } else {
+                format!("GET {path}: {p}")
+            }
+        })
     }
 
     pub fn remove_volume(&self, name: &str) -> Result<Removal, String> {
@@ -429,13 +423,11 @@ impl Engine {
 
     /// Prunes the whole build cache (the API cannot target single records).
     pub fn prune_build_cache(&self) -> Result<u64, String> {
-        let out = self
-            .call(
-                "POST /build/prune",
-                self.docker
-                    .prune_build(None::<bollard::query_parameters::PruneBuildOptions>),
-            )?
-            .map_err(|e| format!("POST /build/prune: {}", describe(&e)))?;
+        let out = self.ask(
+            "POST /build/prune",
+            self.docker
+                .prune_build(None::<bollard::query_parameters::PruneBuildOptions>),
+        )?;
         Ok(out
             .space_reclaimed
             .and_then(|n| u64::try_from(n).ok())
@@ -468,13 +460,11 @@ impl Engine {
             }),
             ..Default::default()
         };
-        let created = self
-            .call(
-                "creating the inspection container",
-                self.docker
-                    .create_container(None::<CreateContainerOptions>, body),
-            )?
-            .map_err(|e| format!("creating the inspection container: {}", describe(&e)))?;
+        let created = self.ask(
+            "creating the inspection container",
+            self.docker
+                .create_container(None::<CreateContainerOptions>, body),
+        )?;
         let id = created.id;
         let result = self
             .call("running the inspection container", async {
@@ -522,13 +512,10 @@ impl Engine {
             force: true,
             link: false,
         };
-        let _ = self.rt.block_on(async {
-            tokio::time::timeout(
-                CLEANUP_TIMEOUT,
-                self.docker.remove_container(&id, Some(remove)),
-            )
-            .await
-        });
+        let _ = self.api.within(
+            CLEANUP_TIMEOUT,
+            self.docker.remove_container(&id, Some(remove)),
+        );
         result
     }
 }

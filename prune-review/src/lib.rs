@@ -25,7 +25,8 @@ use serde_json::json;
 pub mod apply;
 pub mod candidates;
 pub mod classify;
-pub mod df;
+/// The `/system/df` model (day2-docker's, one for every tool).
+pub use day2_docker::df;
 pub mod engine;
 pub mod inspect;
 pub mod plan;
@@ -277,15 +278,14 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
         interactive,
     } = io;
     let mut sink = RecordSink::new(TOOL, *stdout);
-    // `--host` speaks for DOCKER_HOST, which the engine connection (bollard's
-    // defaults) and the older /system/df reader both read; only a value given on the
-    // command line differs from the variable.
-    if let Some(host) = &args.common.host {
-        if std::env::var("DOCKER_HOST").ok().as_deref() != Some(host.as_str()) {
-            std::env::set_var("DOCKER_HOST", host);
-        }
-    }
-    let engine = match Engine::connect(args.common.timeout) {
+    // `--host` (or DOCKER_HOST) parsed once, for bollard and the raw /system/df
+    // reader alike.
+    let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
+    let endpoint = day2_docker::host::parse(args.common.host.as_deref().unwrap_or(""), tls);
+    let engine = match endpoint
+        .map_err(|p| p.message)
+        .and_then(|endpoint| Engine::connect(endpoint, args.common.timeout))
+    {
         Ok(engine) => engine,
         Err(e) => {
             let reason = if engine::is_timeout(&e) {

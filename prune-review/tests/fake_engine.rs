@@ -12,8 +12,8 @@ use common::{run_with, FakeEngine};
 use day2_core::Verdict;
 use serde_json::{json, Value};
 
-const OLD: &str = include_str!("fixtures/df-old.json");
-const NEW: &str = include_str!("fixtures/df-new.json");
+const OLD: &str = include_str!("../../day2-docker/tests/fixtures/df-old.json");
+const NEW: &str = include_str!("../../day2-docker/tests/fixtures/df-new.json");
 
 /// The volumes of a fixture's `/system/df`, as `/volumes` lists them, each
 /// labelled into the scope `fake`.

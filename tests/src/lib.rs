@@ -8,6 +8,8 @@
 //! - [`demo`]: both together, the demo stack.
 //! - [`docker`]: a locally built test image (no registry is assumed) and test scopes
 //!   that label every object a test creates and remove exactly those.
+//! - [`fake_docker`]: one fake Docker Engine on a Unix socket, answering as a test's
+//!   handler says (JSON, raw bytes, silence), or never reading at all.
 //! - [`process`]: running a binary under test with a deadline (bytes or a file on
 //!   stdin, the run as text, its JSON-line records); promtool's check.
 //! - [`tls`]: a real nginx serving HTTPS with a self-signed certificate.
@@ -27,6 +29,7 @@ pub mod controls;
 pub mod demo;
 pub mod docker;
 pub mod edge;
+pub mod fake_docker;
 pub mod fake_edge;
 pub mod http1;
 pub mod inputs;

@@ -729,8 +729,7 @@ pub fn run(args: &ConnectorArgs, io: &mut Io<'_>) -> Exit {
         let target = format!("container:{name}");
         if let Err(failure) = container::tally_logs(name, args.tail, args.timeout, &mut tally) {
             let mut sink = RecordSink::new(TOOL, io.stdout);
-            let record = Record::error("connector.connections", &target, failure.reason)
-                .message(failure.message);
+            let record = failure.into_record("connector.connections", &target);
             let _ = sink.emit(record);
             return sink.exit();
         }

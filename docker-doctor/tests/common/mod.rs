@@ -3,15 +3,13 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use day2_core::record::{read_records, Record};
+pub use day2_tests::fake_docker::{Answer, Call, FakeEngine};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-doctor");
 
@@ -146,129 +144,74 @@ pub enum Mode {
     DeepJson,
 }
 
-/// A fake daemon on a Unix socket in its own temp dir. Its thread ends when the
-/// value is dropped or after two minutes, whichever is first.
-pub struct FakeDaemon {
-    pub dir: tempfile::TempDir,
-    pub socket: PathBuf,
-    stop: Arc<AtomicBool>,
-}
+/// The fake daemon: day2-tests' one fake Docker Engine, behaving as a [`Mode`] says.
+#[derive(Debug)]
+pub struct FakeDaemon(FakeEngine);
 
 impl FakeDaemon {
     pub fn start(mode: Mode) -> FakeDaemon {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let socket = dir.path().join("docker.sock");
-        let listener = UnixListener::bind(&socket).expect("bind fake daemon");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::spawn(move || serve(listener, mode, &flag));
-        FakeDaemon { dir, socket, stop }
-    }
-
-    pub fn host(&self) -> String {
-        format!("unix://{}", self.socket.display())
-    }
-}
-
-impl Drop for FakeDaemon {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-fn serve(listener: UnixListener, mode: Mode, stop: &AtomicBool) {
-    let until = Instant::now() + Duration::from_secs(120);
-    let mut held = Vec::new();
-    while !stop.load(Ordering::SeqCst) && Instant::now() < until {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                if mode == Mode::Silent {
-                    held.push(stream);
-                } else {
-                    std::thread::spawn(move || answer(stream, mode));
-                }
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        if mode == Mode::Silent {
+            return FakeDaemon(FakeEngine::deaf());
         }
+        let api = if mode == Mode::OldApi { "1.25" } else { "1.41" };
+        FakeDaemon(FakeEngine::start(
+            api,
+            Arc::new(move |call: &Call| answer(call, mode, api)),
+        ))
     }
 }
 
-fn answer(mut stream: UnixStream, mode: Mode) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut request = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => request.extend_from_slice(&buf[..n]),
-        }
+impl std::ops::Deref for FakeDaemon {
+    type Target = FakeEngine;
+
+    fn deref(&self) -> &FakeEngine {
+        &self.0
     }
-    let line = String::from_utf8_lossy(&request)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
-    let api = if mode == Mode::OldApi { "1.25" } else { "1.41" };
+}
+
+fn answer(call: &Call, mode: Mode, api: &str) -> Option<Answer> {
     let versioned = |p: &str| format!("/v{api}{p}");
+    // The ladder's raw requests; bollard 0.21 sends unversioned paths.
     let ladder = [
         String::from("/_ping"),
         "/version".into(),
         versioned("/containers/json"),
         versioned("/info"),
     ];
-    // bollard 0.21 sends unversioned paths (`Url::join` drops its `/vX.Y` prefix).
-    let bare = path.strip_prefix(&versioned("")).unwrap_or(&path);
-    let bare = bare.split('?').next().unwrap_or_default();
-    let (status, body) = match mode {
-        Mode::Garbage => {
-            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
-            return;
-        }
-        Mode::LaterErrors if !ladder.contains(&path) => (500, r#"{"message":"fake failure"}"#.to_owned()),
-        Mode::LaterSilent if !ladder.contains(&path) => {
-            // Hold the connection open without a word, for longer than any test waits.
-            std::thread::sleep(Duration::from_secs(30));
-            return;
-        }
-        Mode::LaterOdd if !ladder.contains(&path) => (200, r#"{"odd":true}"#.to_owned()),
-        Mode::DeepJson if bare == "/version" => (
+    let in_ladder = ladder.contains(&call.path);
+    let json = |status: u16, body: &str| Some(Answer::Json(status, body.to_owned()));
+    match (mode, call.bare.as_str()) {
+        (Mode::Garbage, _) => Some(Answer::Raw(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n".to_vec())),
+        (Mode::LaterErrors, _) if !in_ladder => json(500, r#"{"message":"fake failure"}"#),
+        // Hold the connection open without a word, for longer than any test waits.
+        (Mode::LaterSilent, _) if !in_ladder => Some(Answer::Silence(Duration::from_secs(30))),
+        (Mode::LaterOdd, _) if !in_ladder => json(200, r#"{"odd":true}"#),
+        (Mode::DeepJson, "/version") => Some(Answer::Json(
             200,
             format!(
                 r#"{{"ApiVersion":"{api}","Version":{}{}}}"#,
                 "[".repeat(100_000),
                 "]".repeat(100_000)
             ),
-        ),
-        Mode::OneOllama if bare == "/containers/json" && path.contains('?') => (
+        )),
+        (Mode::OneOllama, "/containers/json") if !call.query.is_empty() => json(
             200,
-            r#"[{"Id":"f00d","Names":["/deploy-ollama-1"],"Labels":{"com.docker.compose.project":"deploy","com.docker.compose.service":"ollama"}}]"#.to_owned(),
+            r#"[{"Id":"f00d","Names":["/deploy-ollama-1"],"Labels":{"com.docker.compose.project":"deploy","com.docker.compose.service":"ollama"}}]"#,
         ),
-        Mode::OneOllama if bare == "/containers/f00d/json" => (
+        (Mode::OneOllama, "/containers/f00d/json") => json(
             200,
-            r#"{"Id":"f00d","Name":"/deploy-ollama-1","RestartCount":0,"State":{"Status":"running","Running":true,"ExitCode":0},"Config":{"Image":"ollama/ollama","Env":["OLLAMA_KEEP_ALIVE=-1"]}}"#.to_owned(),
+            r#"{"Id":"f00d","Name":"/deploy-ollama-1","RestartCount":0,"State":{"Status":"running","Running":true,"ExitCode":0},"Config":{"Image":"ollama/ollama","Env":["OLLAMA_KEEP_ALIVE=-1"]}}"#,
         ),
-        Mode::OneOllama if bare == "/containers/f00d/stats" => (500, r#"{"message":"stats broke"}"#.to_owned()),
-        Mode::InfoError if bare == "/info" => (500, r#"{"message":"info broke"}"#.to_owned()),
-        _ => match bare {
-            "/_ping" => (200, "OK".to_owned()),
-            "/version" => (
-                200,
-                format!(r#"{{"Version":"20.10.99-fake","ApiVersion":"{api}","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}}"#),
-            ),
-            "/containers/json" => (200, "[]".to_owned()),
-            "/info" => (200, r#"{"ServerVersion":"20.10.99-fake","Containers":0}"#.to_owned()),
-            "/system/df" => (200, r#"{"LayersSize":1024,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]}"#.to_owned()),
-            _ => (404, format!(r#"{{"message":"page not found: {path}"}}"#)),
-        },
-    };
-    let response = format!(
-        "HTTP/1.1 {status} X\r\nApi-Version: {api}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes());
+        (Mode::OneOllama, "/containers/f00d/stats") => json(500, r#"{"message":"stats broke"}"#),
+        (Mode::InfoError, "/info") => json(500, r#"{"message":"info broke"}"#),
+        (_, "/containers/json") => json(200, "[]"),
+        (_, "/info") => json(200, r#"{"ServerVersion":"20.10.99-fake","Containers":0}"#),
+        (_, "/system/df") => json(
+            200,
+            r#"{"LayersSize":1024,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]}"#,
+        ),
+        _ => None,
+    }
 }
 
 /// A path inside `dir` as a `unix://` host.

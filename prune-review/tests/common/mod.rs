@@ -7,12 +7,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use day2_core::{Record, Verdict};
 use day2_tests::docker::TestScope;
@@ -222,34 +219,28 @@ pub fn build_image(scope: &TestScope, dockerfile: &str, tag: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// A fake Docker Engine on a unix socket: answers `/_ping`, `/version` and the
-/// routes the handler knows, over HTTP/1.1 keep-alive (bollard) and HTTP/1.0
-/// (the raw `/system/df` fallback). The handler gets method and path without the
+/// The fake Docker Engine (day2-tests' one): answers `/_ping` and `/version`, and
+/// the routes the handler knows. The handler gets method and path without the
 /// `/vX.Y` prefix and query, and returns status and JSON body.
-pub struct FakeEngine {
-    pub dir: tempfile::TempDir,
-    pub socket: PathBuf,
-}
+#[derive(Debug)]
+pub struct FakeEngine(day2_tests::fake_docker::FakeEngine);
 
 pub type Handler = dyn Fn(&str, &str) -> (u16, String) + Send + Sync;
 
 impl FakeEngine {
     pub fn start(api_version: &'static str, handler: Arc<Handler>) -> FakeEngine {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let socket = dir.path().join("docker.sock");
-        let listener = UnixListener::bind(&socket).expect("bind fake engine");
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let handler = Arc::clone(&handler);
-                std::thread::spawn(move || serve(stream, api_version, &*handler));
+        use day2_tests::fake_docker::{Answer, Call};
+        let routes = move |call: &Call| match call.bare.as_str() {
+            "/_ping" | "/version" => None,
+            bare => {
+                let (status, body) = handler(&call.method, bare);
+                Some(Answer::Json(status, body))
             }
-        });
-        FakeEngine { dir, socket }
-    }
-
-    pub fn host(&self) -> String {
-        format!("unix://{}", self.socket.display())
+        };
+        FakeEngine(day2_tests::fake_docker::FakeEngine::start(
+            api_version,
+            Arc::new(routes),
+        ))
     }
 
     /// A command aimed at this engine.
@@ -260,60 +251,10 @@ impl FakeEngine {
     }
 }
 
-fn serve(stream: std::os::unix::net::UnixStream, api: &str, handler: &Handler) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut writer = stream.try_clone().expect("clone stream");
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("").to_owned();
-        let target = parts.next().unwrap_or("").to_owned();
-        let http10 = parts.next() == Some("HTTP/1.0");
-        let mut length = 0usize;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            if header.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        let _ = reader.read_exact(&mut body);
-        let path = target.split('?').next().unwrap_or("");
-        let path = match path.strip_prefix("/v") {
-            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
-                rest.find('/').map_or("/", |i| &rest[i..]).to_owned()
-            }
-            _ => path.to_owned(),
-        };
-        let (status, text) = match path.as_str() {
-            "/_ping" => (200, "OK".to_owned()),
-            "/version" => (
-                200,
-                format!(
-                    r#"{{"ApiVersion":"{api}","MinAPIVersion":"1.12","Version":"fake","Os":"linux","Arch":"amd64"}}"#
-                ),
-            ),
-            _ => handler(&method, &path),
-        };
-        let response = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nApi-Version: {api}\r\nContent-Length: {}\r\n{}\r\n{text}",
-            text.len(),
-            if http10 { "Connection: close\r\n" } else { "" }
-        );
-        if writer.write_all(response.as_bytes()).is_err() || http10 {
-            return;
-        }
+impl std::ops::Deref for FakeEngine {
+    type Target = day2_tests::fake_docker::FakeEngine;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }

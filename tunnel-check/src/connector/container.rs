@@ -8,60 +8,69 @@ use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::LogsOptions;
 use bollard::Docker;
+use day2_core::bounded::quoted;
+use day2_core::Problem;
 use futures_util::StreamExt;
 
 use super::Tally;
 
-/// Why the logs could not be read, as a record reason and a sentence.
-#[derive(Debug)]
-pub struct Failure {
-    pub reason: &'static str,
-    pub message: String,
-}
+/// `docker_unreachable`: no Engine to read from (bad `DOCKER_HOST`, no socket, an
+/// error on the way).
+const UNREACHABLE: &str = "docker_unreachable";
 
-fn docker_failure(err: &DockerError, name: &str) -> Failure {
-    match err {
-        DockerError::DockerResponseServerError {
-            status_code: 404, ..
-        } => Failure {
-            reason: "container_not_found",
-            message: format!("no container named {name:?} on this Docker Engine"),
-        },
-        other => Failure {
-            reason: "docker_unreachable",
-            message: format!("cannot read the logs of {name:?} from the Docker Engine: {other}"),
-        },
+fn docker_failure(err: &DockerError, name: &str) -> Problem {
+    match day2_docker::engine::status_of(err) {
+        Some(404) => Problem::new(
+            "container_not_found",
+            format!("no container named {} on this Docker Engine", quoted(name)),
+        ),
+        _ => Problem::new(
+            UNREACHABLE,
+            format!(
+                "cannot read the logs of {} from the Docker Engine: {}",
+                quoted(name),
+                day2_docker::engine::describe(err)
+            ),
+        ),
     }
 }
 
-/// Reads the container's stdout and stderr (cloudflared logs to stderr) into `tally`.
+/// Reads the container's stdout and stderr (cloudflared logs to stderr) into `tally`,
+/// from the Engine `DOCKER_HOST` names, all within `timeout`.
+///
+/// Errors: `container_not_found` (HTTP 404), `docker_timeout` past `timeout`,
+/// `docker_unreachable` otherwise.
 pub fn tally_logs(
     name: &str,
     tail: Option<u64>,
     timeout: Duration,
     tally: &mut Tally,
-) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure {
-            reason: "docker_unreachable",
-            message: format!("cannot start the Docker client: {e}"),
-        })?;
-    runtime.block_on(async {
-        match tokio::time::timeout(timeout, stream_logs(name, tail, tally)).await {
-            Ok(result) => result,
-            Err(_) => Err(Failure {
-                reason: "docker_timeout",
-                message: format!("reading the logs of {name:?} took longer than {timeout:?}"),
-            }),
-        }
-    })
+) -> Result<(), Problem> {
+    let engine = day2_docker::host::from_env()
+        .and_then(|endpoint| day2_docker::Engine::new(&endpoint, None, timeout))
+        .map_err(|p| Problem::new(UNREACHABLE, p.message))?;
+    engine
+        .within(timeout, stream_logs(engine.docker(), name, tail, tally))
+        .unwrap_or_else(|| {
+            Err(Problem::new(
+                "docker_timeout",
+                format!(
+                    "reading the logs of {} took longer than {}",
+                    quoted(name),
+                    day2_core::duration::words(timeout)
+                ),
+            ))
+        })
 }
 
-async fn stream_logs(name: &str, tail: Option<u64>, tally: &mut Tally) -> Result<(), Failure> {
-    let docker = Docker::connect_with_defaults().map_err(|e| docker_failure(&e, name))?;
+async fn stream_logs(
+    docker: &Docker,
+    name: &str,
+    tail: Option<u64>,
+    tally: &mut Tally,
+) -> Result<(), Problem> {
     let docker = docker
+        .clone()
         .negotiate_version()
         .await
         .map_err(|e| docker_failure(&e, name))?;
