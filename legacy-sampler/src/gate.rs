@@ -7,6 +7,8 @@ use std::time::Duration;
 use day2_core::record::Verdict;
 use serde_json::{json, Value};
 
+use crate::payload::SummaryReason;
+
 /// The limits the user asked for (`--fail-on-legacy`, `--max-legacy-ratio`,
 /// `--max-legacy-count`, `--quiet-for`, set by `lib.rs`); none at all means the run
 /// only counts.
@@ -54,8 +56,8 @@ pub struct Observed {
 pub struct Check {
     pub gate: &'static str,
     pub passed: bool,
-    /// The summary's reason when this check is the failing one.
-    pub reason: &'static str,
+    /// The summary's reason when this check is the failing one (`None` once passed).
+    pub reason: Option<SummaryReason>,
     pub why: String,
 }
 
@@ -73,7 +75,7 @@ impl Gate {
             checks.push(Check {
                 gate: "fail_on_legacy",
                 passed: seen.legacy == 0,
-                reason: "legacy_seen",
+                reason: (seen.legacy != 0).then_some(SummaryReason::LegacySeen),
                 why: if seen.legacy == 0 {
                     "no legacy hit".into()
                 } else {
@@ -85,7 +87,7 @@ impl Gate {
             checks.push(Check {
                 gate: "max_legacy_count",
                 passed: seen.legacy <= max,
-                reason: "legacy_count_exceeded",
+                reason: (seen.legacy > max).then_some(SummaryReason::LegacyCountExceeded),
                 why: format!("{}, limit {max}", hits(seen.legacy)),
             });
         }
@@ -100,7 +102,7 @@ impl Gate {
             checks.push(Check {
                 gate: "max_legacy_ratio",
                 passed,
-                reason: "legacy_ratio_exceeded",
+                reason: (!passed).then_some(SummaryReason::LegacyRatioExceeded),
                 why,
             });
         }
@@ -118,28 +120,28 @@ fn hits(n: u64) -> String {
 
 fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
     let span_text = humanize(span.as_secs() as i64);
-    let fail = |reason: &'static str, why: String| Check {
+    let fail = |reason: SummaryReason, why: String| Check {
         gate: "quiet_for",
         passed: false,
-        reason,
+        reason: Some(reason),
         why,
     };
     // A hit is a hit whatever the coverage; coverage only matters for a pass.
     if quiet.legacy_in_span > 0 {
         return fail(
-            "legacy_in_quiet_window",
+            SummaryReason::LegacyInQuietWindow,
             format!("{} in the last {span_text}", hits(quiet.legacy_in_span)),
         );
     }
     let Some(first) = quiet.first_line else {
         return fail(
-            "insufficient_coverage",
+            SummaryReason::InsufficientCoverage,
             format!("no dated log line: the logs cover nothing of the {span_text} asked"),
         );
     };
     if first > quiet.start {
         return fail(
-            "insufficient_coverage",
+            SummaryReason::InsufficientCoverage,
             format!(
                 "the logs cover {} of the {span_text} asked (oldest line {})",
                 humanize((quiet.until - first).max(0)),
@@ -150,7 +152,7 @@ fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
     if let Some(last) = quiet.last_line {
         if last < quiet.start {
             return fail(
-                "stale_logs",
+                SummaryReason::StaleLogs,
                 format!(
                     "the newest line ({}) is older than the {span_text} span: these logs say nothing about it",
                     rfc3339(last)
@@ -161,7 +163,7 @@ fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
     Check {
         gate: "quiet_for",
         passed: true,
-        reason: "",
+        reason: None,
         why: format!("no legacy hit in the last {span_text}, and the logs cover it"),
     }
 }
@@ -182,20 +184,20 @@ impl Outcome {
     /// unreadable logs) overrides the gate: nothing can be concluded.
     pub fn verdict(
         &self,
-        problem: Option<(&'static str, String)>,
-    ) -> (Verdict, Option<&'static str>, String) {
+        problem: Option<(SummaryReason, String)>,
+    ) -> (Verdict, Option<SummaryReason>, String) {
         if let Some((reason, why)) = problem {
             return (Verdict::Error, Some(reason), why);
         }
         match (self.failed(), self.checks.is_empty()) {
             (Some(check), _) => (
                 Verdict::Fail,
-                Some(check.reason),
+                check.reason,
                 format!("gate {} failed: {}", check.gate, check.why),
             ),
             (None, true) => (
                 Verdict::Info,
-                Some("counted"),
+                Some(SummaryReason::Counted),
                 "no gate asked: counts only".into(),
             ),
             (None, false) => (
@@ -222,7 +224,7 @@ impl Outcome {
                 json!({
                     "gate": c.gate,
                     "passed": c.passed,
-                    "reason": if c.passed { Value::Null } else { json!(c.reason) },
+                    "reason": if c.passed { None } else { c.reason },
                     "why": c.why,
                 })
             })
@@ -262,7 +264,12 @@ mod tests {
             quiet_for: Some(Duration::from_secs(86_400)),
             ..Gate::default()
         };
-        let reason = |o: Observed| gate.judge(&o).failed().map(|c| c.reason);
+        let reason = |o: Observed| {
+            gate.judge(&o)
+                .failed()
+                .and_then(|c| c.reason)
+                .map(SummaryReason::as_str)
+        };
         assert_eq!(reason(quiet(Some(900), Some(87_000), 0)), None);
         assert_eq!(
             reason(quiet(Some(900), Some(87_000), 1)),
@@ -284,8 +291,11 @@ mod tests {
             quiet: None,
         });
         assert_eq!(outcome.verdict(None).0, Verdict::Info);
-        let (verdict, reason, _) = outcome.verdict(Some(("no_responses", "x".into())));
-        assert_eq!((verdict, reason), (Verdict::Error, Some("no_responses")));
+        let (verdict, reason, _) = outcome.verdict(Some((SummaryReason::NoResponses, "x".into())));
+        assert_eq!(
+            (verdict, reason),
+            (Verdict::Error, Some(SummaryReason::NoResponses))
+        );
         assert_eq!(humanize(90_061), "1day 1h 1m 1s");
         assert_eq!(humanize(-5), "0s");
     }

@@ -22,8 +22,11 @@ use gate::Gate;
 pub mod gate;
 pub mod live;
 pub mod logs;
+pub mod payload;
 mod prom;
 mod stats;
+
+pub use payload::{LiveSummary, LogSummary, SummaryReason};
 
 /// The name stamped on every record this tool writes.
 pub const TOOL: &str = "legacy-sampler";

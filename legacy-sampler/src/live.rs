@@ -27,6 +27,7 @@ use day2_core::{Exit, Io};
 use serde_json::{json, Value};
 
 use crate::gate::{Gate, Observed};
+use crate::payload::{LiveSummary, SummaryReason, UrlCounts};
 use crate::stats::{ms, Histogram};
 use crate::TOOL;
 
@@ -506,7 +507,7 @@ fn summary_record(
     });
     let problem = (tally.answered == 0).then(|| {
         (
-            "no_responses",
+            SummaryReason::NoResponses,
             format!(
                 "none of the {requested} samples got an answer ({} failed, {} unfinished at the end of --for, {} missed)",
                 tally.failed, tally.unfinished, tally.missed
@@ -520,14 +521,20 @@ fn summary_record(
         }
         _ => None,
     };
-    let by_url: serde_json::Map<String, Value> = shared
+    let by_url: BTreeMap<String, UrlCounts> = shared
         .urls
         .iter()
         .zip(&tally.by_url)
         .map(|(url, t)| {
             (
                 url.clone(),
-                json!({"answered": t.answered, "failed": t.failed, "unfinished": t.unfinished, "values": t.values, "values_unlisted": t.values_unlisted}),
+                UrlCounts {
+                    answered: t.answered,
+                    failed: t.failed,
+                    unfinished: t.unfinished,
+                    values: t.values.clone(),
+                    values_unlisted: t.values_unlisted,
+                },
             )
         })
         .collect();
@@ -536,40 +543,49 @@ fn summary_record(
         .iter()
         .map(|(status, n)| (status.to_string(), *n))
         .collect();
-    let data = json!({
-        "header": shared.header,
-        "origin": shared.origin,
-        "insecure": shared.insecure,
-        "requested": requested,
-        "sent": sent,
-        "answered": tally.answered,
-        "failed": tally.failed,
-        "unfinished": tally.unfinished,
-        "missed": tally.missed,
-        "skipped": skipped,
-        "stopped_by_gate": stopped_by_gate,
-        "values": tally.values,
-        "values_unlisted": tally.values_unlisted,
-        "statuses": statuses,
-        "errors": tally.errors,
-        "legacy": tally.legacy,
-        "legacy_ratio": ratio,
-        "first_legacy": tally.first_legacy.map(|t| t.to_string()),
-        "last_legacy": tally.last_legacy.map(|t| t.to_string()),
-        "latency_ms": tally.latencies_us.percentiles_ms(),
-        "schedule": {
+    let payload = LiveSummary {
+        header: shared.header.to_owned(),
+        origin: shared.origin.map(str::to_owned),
+        insecure: shared.insecure,
+        requested,
+        sent,
+        answered: tally.answered,
+        failed: tally.failed,
+        unfinished: tally.unfinished,
+        missed: tally.missed,
+        skipped,
+        stopped_by_gate,
+        values: tally.values,
+        values_unlisted: tally.values_unlisted,
+        statuses,
+        errors: tally
+            .errors
+            .iter()
+            .map(|(reason, n)| ((*reason).to_owned(), *n))
+            .collect(),
+        legacy: tally.legacy,
+        legacy_ratio: ratio,
+        first_legacy: tally.first_legacy.map(|t| t.to_string()),
+        last_legacy: tally.last_legacy.map(|t| t.to_string()),
+        latency_ms: tally.latencies_us.percentiles_ms(),
+        schedule: json!({
             "interval_ms": plan.interval.map(|i| i.as_secs_f64() * 1000.0),
             "target_rate": plan.interval.map(|i| 1.0 / i.as_secs_f64()),
             "achieved_rate": achieved,
             "lateness_ms": tally.lateness_us.percentiles_ms(),
             "late": tally.late,
-        },
-        "by_url": by_url,
-        "gate": outcome.to_json(),
-    });
+        }),
+        by_url,
+        gate: outcome.to_json(),
+    };
     let target = shared.urls.join(" ");
-    Record::new("summary", &target, verdict, reason)
-        .message(message)
-        .data(data)
-        .duration(elapsed)
+    Record::new(
+        "summary",
+        &target,
+        verdict,
+        reason.map(SummaryReason::as_str),
+    )
+    .message(message)
+    .with_payload(&payload)
+    .duration(elapsed)
 }

@@ -12,6 +12,7 @@ use day2_core::record::Verdict;
 use day2_tests::edge::COMBINED_LOG_FORMAT;
 use day2_tests::{DemoStack, EdgeConfig};
 use flate2::write::GzEncoder;
+use legacy_sampler::payload::{LegacyClient, LogSummary};
 use serde_json::json;
 
 const NGINX_ALLOWED_ORIGIN: &str = "https://assistant.example.org";
@@ -58,6 +59,19 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// The summary's payload as its type, which must hold every field the tool wrote:
+/// decoded and written again it is the same JSON.
+fn log_summary(run: &common::Run) -> LogSummary {
+    let record = run.summary();
+    let summary: LogSummary = record.payload().unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        serde_json::to_value(&summary).unwrap(),
+        record.data,
+        "LogSummary does not round-trip the summary the tool wrote"
+    );
+    summary
+}
+
 fn quiet_run(log: &Path) -> common::Run {
     sampler(&[
         "--log",
@@ -93,27 +107,29 @@ fn a_log_written_by_real_nginx_is_counted_exactly() {
         (run.verdict(), run.reason()),
         (Verdict::Info, Some("counted"))
     );
+    let summary = log_summary(&run);
+    let counts = |pairs: &[(&str, u64)]| -> std::collections::BTreeMap<String, u64> {
+        pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
+    };
     assert_eq!(
-        run.data("values"),
-        &json!({"api": 5, "legacy": 7, "not_status": 3})
+        summary.values,
+        counts(&[("api", 5), ("legacy", 7), ("not_status", 3)])
     );
-    assert_eq!(run.data("lines"), 15);
-    assert_eq!(run.data("statuses"), &json!({"200": 15}));
-    assert_eq!(run.data("legacy_statuses"), &json!({"200": 7}));
-    assert_eq!(run.data("classified_by"), &json!({"header": 0, "path": 12}));
-    assert_eq!(run.data("format"), "combined");
-    assert_eq!(run.data("legacy_clients")[0]["client"], "127.0.0.1");
-    assert_eq!(run.data("legacy_clients")[0]["hits"], 7);
-    let agent = run.data("legacy_user_agents")[0]["user_agent"]
-        .as_str()
-        .unwrap();
+    assert_eq!(summary.lines, 15);
+    assert_eq!(summary.statuses, counts(&[("200", 15)]));
+    assert_eq!(summary.legacy_statuses, counts(&[("200", 7)]));
+    assert_eq!(summary.classified_by, json!({"header": 0, "path": 12}));
+    assert_eq!(summary.format, "combined");
+    assert_eq!(summary.legacy_clients[0].client, "127.0.0.1");
+    assert_eq!(summary.legacy_clients[0].hits, 7);
+    let agent = &summary.legacy_user_agents[0].user_agent;
     assert!(agent.starts_with("day2/"), "{agent}");
     assert_eq!(
-        run.data("malformed"),
-        &json!({"count": 0, "first": [], "overlong": 0})
+        summary.malformed,
+        json!({"count": 0, "first": [], "overlong": 0})
     );
-    assert_eq!(run.data("foreign")["count"], 0);
-    assert_eq!(run.data("rejected"), 0);
+    assert_eq!(summary.foreign["count"], 0);
+    assert_eq!(summary.rejected, 0);
     // Windows of an hour: the traffic of a few seconds sits in one (two at most,
     // should the test straddle an hour), and the windows add up to the totals.
     let windows = run.checks("window");
@@ -133,7 +149,7 @@ fn a_log_written_by_real_nginx_is_counted_exactly() {
         (run.code, run.reason()),
         (1, Some("legacy_in_quiet_window"))
     );
-    assert_eq!(run.data("quiet")["legacy_in_span"], 7);
+    assert_eq!(log_summary(&run).quiet["legacy_in_span"], 7);
 }
 
 #[test]
@@ -238,15 +254,17 @@ fn quiet_for_24h_fails_on_a_legacy_hit_inside_the_span() {
         (run.verdict(), run.reason()),
         (Verdict::Fail, Some("legacy_in_quiet_window"))
     );
-    assert_eq!(run.data("last_legacy"), "2026-11-27T22:00:00Z");
+    let summary = log_summary(&run);
+    assert_eq!(summary.last_legacy.as_deref(), Some("2026-11-27T22:00:00Z"));
     assert_eq!(
-        run.data("legacy_clients"),
-        &json!([{"client": "198.51.100.7", "hits": 1, "last": "2026-11-27T22:00:00Z"}])
+        summary.legacy_clients,
+        [LegacyClient {
+            client: "198.51.100.7".into(),
+            hits: 1,
+            last: "2026-11-27T22:00:00Z".into()
+        }]
     );
-    assert_eq!(
-        run.data("legacy_user_agents")[0]["user_agent"],
-        "old-monitor/1"
-    );
+    assert_eq!(summary.legacy_user_agents[0].user_agent, "old-monitor/1");
 }
 
 #[test]

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use day2_core::Record;
 use day2_tests::backend::Response;
 use day2_tests::http1::{read_request, write_response};
+use legacy_sampler::LiveSummary;
 
 const SAMPLES: u64 = 100;
 
@@ -63,25 +65,23 @@ fn distinct_values_beyond_64_are_counted_unlisted() {
         .env_remove("FAIL_ON_LEGACY");
     let out = day2_tests::process::run_bounded(command, b"", Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let summary: serde_json::Value = stdout
+    let summary: Record = stdout
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r["check"] == "summary")
+        .map(|l| serde_json::from_str::<Record>(l).unwrap())
+        .find(|r| r.check == "summary")
         .unwrap_or_else(|| panic!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(answered.load(Ordering::SeqCst), SAMPLES);
-    let data = &summary["data"];
-    assert_eq!(data["answered"], SAMPLES, "{data:#}");
-    let values = data["values"].as_object().unwrap();
-    assert_eq!(values.len(), 64, "{data:#}");
-    assert!(values.values().all(|n| n == 1), "{data:#}");
-    assert_eq!(data["values_unlisted"], SAMPLES - 64, "{data:#}");
-    let per_url = &data["by_url"][&url];
-    assert_eq!(
-        per_url["values"].as_object().unwrap().len(),
-        64,
-        "{per_url:#}"
-    );
-    assert_eq!(per_url["values_unlisted"], SAMPLES - 64, "{per_url:#}");
+    let data = &summary.data;
+    let live: LiveSummary = summary.payload().unwrap_or_else(|p| panic!("{p}"));
+    // The type holds every field the tool wrote: written again it is the same JSON.
+    assert_eq!(&serde_json::to_value(&live).unwrap(), data);
+    assert_eq!(live.answered, SAMPLES, "{data:#}");
+    assert_eq!(live.values.len(), 64, "{data:#}");
+    assert!(live.values.values().all(|n| *n == 1), "{data:#}");
+    assert_eq!(live.values_unlisted, SAMPLES - 64, "{data:#}");
+    let per_url = &live.by_url[&url];
+    assert_eq!(per_url.values.len(), 64, "{data:#}");
+    assert_eq!(per_url.values_unlisted, SAMPLES - 64, "{data:#}");
     // Sample records still say each answer's own value.
     let samples = stdout
         .lines()

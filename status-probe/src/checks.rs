@@ -6,6 +6,7 @@ use day2_core::http::HttpResponse;
 use day2_core::Record;
 use serde_json::{json, Value};
 
+use crate::payload::Deps;
 use crate::probe::{failure_record, is_2xx, status_record, Probe};
 
 /// What the legacy path is expected to do.
@@ -90,16 +91,15 @@ pub fn deps_record(target: &str, response: &HttpResponse) -> Record {
         .or_else(|| body.pointer("/detail/checks"))
         .cloned()
         .unwrap_or(Value::Null);
-    let failing: Vec<&str> = checks
+    let failing: Vec<String> = checks
         .as_object()
         .map(|map| {
             map.iter()
                 .filter(|(_, v)| v.get("ok") == Some(&Value::Bool(false)))
-                .map(|(k, _)| k.as_str())
+                .map(|(k, _)| k.clone())
                 .collect()
         })
         .unwrap_or_default();
-    let data = json!({"status": response.status, "failing": failing, "checks": checks});
     let record = if response.status == 200 {
         Record::pass("deps", target)
     } else {
@@ -109,7 +109,11 @@ pub fn deps_record(target: &str, response: &HttpResponse) -> Record {
             format!("failing dependencies: {}", failing.join(", "))
         })
     };
-    record.duration(response.elapsed).data(data)
+    record.duration(response.elapsed).with_payload(&Deps {
+        status: response.status,
+        failing,
+        checks,
+    })
 }
 
 /// What the legacy path does, seen without an `Origin`.

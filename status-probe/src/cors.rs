@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::checks::LegacyState;
 use crate::output::Output;
+use crate::payload::{CorsAnswer, CorsDefect};
 use crate::probe::{failure_record, is_2xx, Answer, Ask, Probe};
 
 /// The paths and names the CORS checks use, taken by `lib.rs` from `--summary-path`,
@@ -185,7 +186,7 @@ pub fn run(
                 header_expected,
             );
             // An unrouted preflight (405 from the SPA) says nothing about allow-lists.
-            if !judged.defects.contains(&"preflight_405") {
+            if !judged.defects.contains(&CorsDefect::Preflight405) {
                 if judged.allowed {
                     allowed_on.push(kind.name());
                 } else {
@@ -194,10 +195,19 @@ pub fn run(
             }
             let record = match judged.defects.first() {
                 None => Record::pass(kind.check(), &target),
-                Some(first) => Record::fail(kind.check(), &target, first)
-                    .message(format!("{origin}: {}", judged.defects.join(", "))),
+                Some(first) => {
+                    Record::fail(kind.check(), &target, first.as_str()).message(format!(
+                        "{origin}: {}",
+                        judged
+                            .defects
+                            .iter()
+                            .map(|d| d.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
             };
-            out.emit(record.duration(response.elapsed).data(judged.data))?;
+            out.emit(record.duration(response.elapsed).with_payload(&judged.data))?;
         }
         // A refusal is a finding even beside requests that went unanswered; "allowed
         // everywhere" is only a pass when every request was answered.
@@ -367,10 +377,10 @@ pub fn asks(plan: &Plan, origins: &[String], legacy_baseline: Option<&Answer>) -
 
 struct Judged {
     /// Named defects, most telling first.
-    defects: Vec<&'static str>,
+    defects: Vec<CorsDefect>,
     /// Whether a browser would let the origin in on this request.
     allowed: bool,
-    data: Value,
+    data: CorsAnswer,
 }
 
 fn judge(
@@ -388,9 +398,9 @@ fn judge(
     };
     if !status_ok {
         defects.push(match (kind, response.status) {
-            (Kind::Preflight, 405) => "preflight_405",
-            (Kind::Preflight, _) => "preflight_rejected",
-            _ => "unexpected_status",
+            (Kind::Preflight, 405) => CorsDefect::Preflight405,
+            (Kind::Preflight, _) => CorsDefect::PreflightRejected,
+            _ => CorsDefect::UnexpectedStatus,
         });
     }
     let acao = response.header_values(ACAO);
@@ -404,19 +414,19 @@ fn judge(
         .flat_map(|v| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case("origin") || t.trim() == "*");
     match acao.as_slice() {
-        [] => defects.push("acao_missing"),
+        [] => defects.push(CorsDefect::AcaoMissing),
         [value] if value.trim() == "*" => {
             if credentials {
-                defects.push("acao_wildcard_with_credentials");
+                defects.push(CorsDefect::AcaoWildcardWithCredentials);
             }
         }
-        [value] if value.trim() != origin => defects.push("acao_wrong_value"),
+        [value] if value.trim() != origin => defects.push(CorsDefect::AcaoWrongValue),
         [_] => {
             if !vary_origin {
-                defects.push("vary_missing_origin");
+                defects.push(CorsDefect::VaryMissingOrigin);
             }
         }
-        _ => defects.push("acao_duplicated"),
+        _ => defects.push(CorsDefect::AcaoDuplicated),
     }
     let allow_methods = response.header("access-control-allow-methods");
     if kind == Kind::Preflight && status_ok {
@@ -425,25 +435,25 @@ fn judge(
                 .any(|m| m.trim() == "*" || m.trim().eq_ignore_ascii_case(method))
         });
         if !allowed {
-            defects.push("method_not_allowed");
+            defects.push(CorsDefect::MethodNotAllowed);
         }
     }
     let status_path = response.header(status_header);
     if header_expected && status_path.is_none() {
-        defects.push("status_path_header_lost_with_origin");
+        defects.push(CorsDefect::StatusPathHeaderLostWithOrigin);
     }
     let allowed = status_ok && !acao.is_empty();
-    let data = json!({
-        "origin": origin,
-        "request": kind.name(),
-        "status": response.status,
-        "allow_origin": acao,
-        "allow_credentials": credentials,
-        "vary": vary,
-        "allow_methods": allow_methods,
-        "status_path": status_path,
-        "defects": defects,
-    });
+    let data = CorsAnswer {
+        origin: origin.to_owned(),
+        request: kind.name().to_owned(),
+        status: response.status,
+        allow_origin: acao.iter().map(|v| (*v).to_owned()).collect(),
+        allow_credentials: credentials,
+        vary: vary.iter().map(|v| (*v).to_owned()).collect(),
+        allow_methods: allow_methods.map(str::to_owned),
+        status_path: status_path.map(str::to_owned),
+        defects: defects.clone(),
+    };
     Judged {
         defects,
         allowed,

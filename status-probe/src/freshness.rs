@@ -12,8 +12,8 @@ use std::process::Command;
 
 use day2_core::Record;
 use semver::Version;
-use serde_json::json;
 
+use crate::payload::Freshness;
 use crate::summary::SummaryView;
 use day2_core::bounded::quoted;
 use day2_core::Problem;
@@ -266,40 +266,42 @@ impl Changelog {
     /// The `freshness` record for the summary this run saw.
     pub fn check(&self, target: &str, view: Option<&SummaryView>) -> Record {
         let latest = self.latest();
-        let mut data = json!({
-            "changelog": self.path.display().to_string(),
-            "latest": latest.map(|r| &r.name),
-            "latest_date": latest.and_then(|r| r.date.as_ref()),
-        });
-        let mut set = |key: &str, value: serde_json::Value| {
-            if let Some(map) = data.as_object_mut() {
-                map.insert(key.to_owned(), value);
-            }
+        let mut data = Freshness {
+            changelog: self.path.display().to_string(),
+            latest: latest.map(|r| r.name.clone()),
+            latest_date: latest.and_then(|r| r.date.clone()),
+            sha: None,
+            commit: None,
+            tags: None,
+            describe: None,
+            release: None,
+            release_date: None,
+            release_line: None,
         };
         // No summary from the backend itself: nothing was asked successfully.
         let view = match view {
             None => {
                 return Record::error("freshness", target, "not_checked")
                     .message("no readable summary: the deployed build could not be read")
-                    .data(data)
+                    .with_payload(&data)
             }
             Some(view) if view.synthetic => {
                 return Record::error("freshness", target, "not_checked")
                     .message("nginx answered its synthetic warming body (the backend did not answer): the deployed build could not be read")
-                    .data(data)
+                    .with_payload(&data)
             }
             Some(view) => view,
         };
         let Some(sha) = view.build_sha.clone() else {
             return Record::warn("freshness", target, "build_sha_missing")
                 .message("the summary carries no build.sha")
-                .data(data);
+                .with_payload(&data);
         };
-        set("sha", json!(sha));
+        data.sha = Some(sha.clone());
         if sha == "local" {
             return Record::warn("freshness", target, "local_build")
                 .message("build.sha is \"local\": the image was built without a SHA, so the build is unknown")
-                .data(data);
+                .with_payload(&data);
         }
         if sha.trim().is_empty() {
             return Record::warn("freshness", target, "build_sha_empty")
@@ -307,7 +309,7 @@ impl Changelog {
                     "build.sha is {} (empty): the image was built without a SHA, so the build is unknown",
                     quoted(&sha)
                 ))
-                .data(data);
+                .with_payload(&data);
         }
         let commit = if plausible_sha(&sha) {
             git(
@@ -331,10 +333,10 @@ impl Changelog {
                         quoted(&sha),
                         self.git_dir.display()
                     ))
-                    .data(data);
+                    .with_payload(&data);
             }
         };
-        set("commit", json!(commit));
+        data.commit = Some(commit.clone());
         let tags: Vec<String> = git(&self.git_dir, &["tag", "--points-at", &commit])
             .ok()
             .flatten()
@@ -343,15 +345,15 @@ impl Changelog {
         let describe = git(&self.git_dir, &["describe", "--tags", &commit])
             .ok()
             .flatten();
-        set("tags", json!(tags));
-        set("describe", json!(describe));
+        data.tags = Some(tags.clone());
+        data.describe = Some(describe.clone());
         if tags.is_empty() {
             return Record::warn("freshness", target, "untagged_build")
                 .message(format!(
                     "{sha} carries no release tag (describe: {})",
                     describe.as_deref().unwrap_or("no tag before it")
                 ))
-                .data(data);
+                .with_payload(&data);
         }
         let matched = tags.iter().find_map(|tag| {
             let version = parse_version(tag)?;
@@ -362,11 +364,11 @@ impl Changelog {
         let Some(release) = matched else {
             return Record::warn("freshness", target, "release_not_in_changelog")
                 .message(format!("tags {} have no changelog entry", tags.join(", ")))
-                .data(data);
+                .with_payload(&data);
         };
-        set("release", json!(release.name));
-        set("release_date", json!(release.date));
-        set("release_line", json!(release.line));
+        data.release = Some(release.name.clone());
+        data.release_date = Some(release.date.clone());
+        data.release_line = Some(release.line);
         match latest {
             Some(newest)
                 if newest.version.cmp_precedence(&release.version) == Ordering::Greater =>
@@ -376,9 +378,9 @@ impl Changelog {
                         "deployed {} but the changelog's newest release is {}",
                         release.name, newest.name
                     ))
-                    .data(data)
+                    .with_payload(&data)
             }
-            _ => Record::pass("freshness", target).data(data),
+            _ => Record::pass("freshness", target).with_payload(&data),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod checks;
 pub mod cors;
 pub mod freshness;
 pub mod output;
+pub mod payload;
 pub mod probe;
 pub mod prom;
 pub mod summary;
@@ -28,6 +29,10 @@ pub mod wait;
 pub mod warming;
 
 pub use checks::LegacyExpect;
+pub use payload::{
+    Answered, CorsAnswer, CorsDefect, Deps, Freshness, PathClass, SummaryReason, SummaryView,
+    WaitAttempt,
+};
 pub use wait::Until;
 
 use output::{Format, Output};

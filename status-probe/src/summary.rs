@@ -4,26 +4,15 @@
 
 use day2_core::http::HttpResponse;
 use day2_core::Record;
-use serde::Serialize;
 use serde_json::{json, Value};
 
+pub use crate::payload::{PathClass, SummaryReason, SummaryView};
 use crate::probe::{failure_record, is_2xx, status_record, Ask, Probe};
 
 /// The badge the frontend shows once the primary model is present.
 pub const BADGE_PRIMARY: &str = "Agent — primary";
 /// The badge the frontend shows while the primary model is absent.
 pub const BADGE_FALLBACK: &str = "fallback (no model)";
-
-/// `llm.path` as the tool understands it; anything else is `Unknown`, never a crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PathClass {
-    Primary,
-    Warming,
-    Fallback,
-    Down,
-    Unknown,
-}
 
 impl PathClass {
     pub const ALL: [PathClass; 5] = [
@@ -53,29 +42,6 @@ impl PathClass {
             PathClass::Unknown => "unknown",
         }
     }
-}
-
-/// What a summary body says, with what was missing from it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SummaryView {
-    pub status: u16,
-    pub ready: Option<bool>,
-    /// `llm.path` as sent.
-    pub path: Option<String>,
-    pub path_class: PathClass,
-    /// `llm.primary_model_present`, else `primary.model_present`.
-    pub model_present: Option<bool>,
-    pub model: Option<String>,
-    pub build_sha: Option<String>,
-    /// The UI badge the guide describes, derived from model presence.
-    pub badge: &'static str,
-    /// nginx's substitute body: the backend is failing, not warming.
-    pub synthetic: bool,
-    /// The status-path header as received (None when absent).
-    pub status_path: Option<String>,
-    pub content_type: Vec<String>,
-    /// Fields the tool looks for that the body lacks.
-    pub missing: Vec<&'static str>,
 }
 
 impl SummaryView {
@@ -160,7 +126,8 @@ pub fn read(response: &HttpResponse, status_header: &str) -> Result<SummaryView,
             BADGE_PRIMARY
         } else {
             BADGE_FALLBACK
-        },
+        }
+        .to_owned(),
         synthetic: is_synthetic(&body),
         status_path: response.header(status_header).map(str::to_owned),
         content_type: response
@@ -168,7 +135,7 @@ pub fn read(response: &HttpResponse, status_header: &str) -> Result<SummaryView,
             .into_iter()
             .map(str::to_owned)
             .collect(),
-        missing,
+        missing: missing.into_iter().map(str::to_owned).collect(),
     })
 }
 
@@ -208,27 +175,25 @@ pub fn record(
         }
     };
     let base = match (view.synthetic, view.path_class, view.ready) {
-        (true, _, _) => Record::fail("summary", target, "synthetic_warming").message(
+        (true, _, _) => Record::fail("summary", target, SummaryReason::SyntheticWarming.as_str()).message(
             "nginx answered its synthetic warming body: the backend is failing or down, not warming",
         ),
         (false, PathClass::Primary, Some(true)) => Record::pass("summary", target),
-        (false, PathClass::Primary, _) => Record::fail("summary", target, "not_ready")
+        (false, PathClass::Primary, _) => Record::fail("summary", target, SummaryReason::NotReady.as_str())
             .message("llm.path is primary but ready is not true (empty retrieval index?)"),
-        (false, PathClass::Warming, _) => Record::warn("summary", target, "warming")
+        (false, PathClass::Warming, _) => Record::warn("summary", target, SummaryReason::Warming.as_str())
             .message("the model server is up and the model is still being pulled"),
-        (false, PathClass::Fallback, _) => Record::fail("summary", target, "fallback")
+        (false, PathClass::Fallback, _) => Record::fail("summary", target, SummaryReason::Fallback.as_str())
             .message("the model server is down; answers come from the hosted fallback"),
-        (false, PathClass::Down, _) => Record::fail("summary", target, "down")
+        (false, PathClass::Down, _) => Record::fail("summary", target, SummaryReason::Down.as_str())
             .message("neither the model server nor a fallback is available"),
-        (false, PathClass::Unknown, _) => Record::fail("summary", target, "unknown_path")
+        (false, PathClass::Unknown, _) => Record::fail("summary", target, SummaryReason::UnknownPath.as_str())
             .message(match &view.path {
                 Some(path) => format!("llm.path {} is not one the tool knows", crate::quoted(path)),
                 None => "the summary has no llm.path".to_owned(),
             }),
     };
-    let record = base
-        .duration(response.elapsed)
-        .data(serde_json::to_value(&view).unwrap_or_default());
+    let record = base.duration(response.elapsed).with_payload(&view);
     (record, Some(view))
 }
 

@@ -16,6 +16,7 @@ use day2_core::{Closed, Exit, Record};
 use serde_json::{json, Value};
 
 use crate::output::Output;
+use crate::payload::WaitAttempt;
 use crate::probe::{is_2xx, Answer, Probe};
 use crate::summary::{self, SummaryView, Unreadable};
 use crate::warming::Tracker;
@@ -161,19 +162,19 @@ pub fn run(
         let elapsed = start.elapsed();
         clock.observe(&seen.state, seen.view.as_ref());
         out.facts.summary = seen.view.clone().or(out.facts.summary.take());
-        let data = json!({
-            "attempt": attempt,
-            "state": seen.state,
-            "status": seen.status,
-            "elapsed_s": elapsed.as_secs_f64(),
-            "until": until,
-        });
+        let data = WaitAttempt {
+            attempt,
+            state: seen.state.clone(),
+            status: seen.status,
+            elapsed_s: elapsed.as_secs_f64(),
+            until: until.to_owned(),
+        };
         let record = if seen.met {
             Record::pass("wait.attempt", &target)
         } else {
             Record::info("wait.attempt", &target, attempt_reason(&seen.state))
         };
-        out.emit(record.data(data))?;
+        out.emit(record.with_payload(&data))?;
         if previous.as_deref() != Some(seen.state.as_str()) {
             if let Some(from) = &previous {
                 out.emit(

@@ -10,6 +10,21 @@ use day2_core::record::Verdict;
 use day2_tests::edge::SYNTHETIC_WARMING;
 use day2_tests::{BackendConfig, EdgeConfig, Fault, LegacyRoute, Provider};
 use serde_json::json;
+use status_probe::{CorsAnswer, CorsDefect, Deps, PathClass, SummaryView};
+
+/// A record's payload as its status-probe type, which must hold every field the tool
+/// wrote: decoded and written again it is the same JSON.
+fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(record: &day2_core::Record) -> T {
+    let payload: T = record.payload().unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        serde_json::to_value(&payload).unwrap(),
+        record.data,
+        "{} does not round-trip the {} record the tool wrote",
+        std::any::type_name::<T>(),
+        record.check
+    );
+    payload
+}
 
 #[test]
 fn a_healthy_edge_passes_the_status_checks_and_names_every_cors_defect() {
@@ -33,18 +48,18 @@ fn a_healthy_edge_passes_the_status_checks_and_names_every_cors_defect() {
     assert_eq!(run.one("ready").verdict, Verdict::Pass, "{run:?}");
     assert_eq!(run.one("ready").data["rag_chunks"], 42);
     let deps = run.one("deps");
-    assert_eq!(
-        (deps.verdict, &deps.data["failing"]),
-        (Verdict::Pass, &json!([]))
-    );
+    assert_eq!(deps.verdict, Verdict::Pass);
+    assert_eq!(typed::<Deps>(deps).failing, Vec::<String>::new());
     let summary = run.one("summary");
     assert_eq!(summary.verdict, Verdict::Pass, "{run:?}");
-    assert_eq!(summary.data["badge"], "Agent — primary");
-    assert_eq!(summary.data["status_path"], "api");
-    assert_eq!(summary.data["path_class"], "primary");
-    assert_eq!(summary.data["model_present"], true);
-    assert_eq!(summary.data["build_sha"], "local");
-    assert_eq!(summary.data["synthetic"], false);
+    let view: SummaryView = typed(summary);
+    assert_eq!(SummaryView::of(summary).unwrap().as_ref(), Some(&view));
+    assert_eq!(view.badge, "Agent — primary");
+    assert_eq!(view.status_path.as_deref(), Some("api"));
+    assert_eq!(view.path_class, PathClass::Primary);
+    assert_eq!(view.model_present, Some(true));
+    assert_eq!(view.build_sha.as_deref(), Some("local"));
+    assert!(!view.synthetic);
 
     // Both layers allow it: two Allow-Origin lines on the summary, and the header gone.
     assert_eq!(
@@ -57,11 +72,11 @@ fn a_healthy_edge_passes_the_status_checks_and_names_every_cors_defect() {
         (Verdict::Fail, Some("acao_duplicated")),
         "{run:?}"
     );
-    assert_eq!(both.data["allow_origin"], json!([BOTH_LAYERS, BOTH_LAYERS]));
-    assert!(both.data["defects"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("status_path_header_lost_with_origin")));
+    let both: CorsAnswer = typed(both);
+    assert_eq!(both.allow_origin, [BOTH_LAYERS, BOTH_LAYERS]);
+    assert!(both
+        .defects
+        .contains(&CorsDefect::StatusPathHeaderLostWithOrigin));
     assert_eq!(
         verdict(run.for_origin("cors.legacy", BOTH_LAYERS)),
         (Verdict::Fail, Some("status_path_header_lost_with_origin"))
@@ -98,7 +113,7 @@ fn a_healthy_edge_passes_the_status_checks_and_names_every_cors_defect() {
         verdict(preflight),
         (Verdict::Fail, Some("preflight_rejected"))
     );
-    assert_eq!(preflight.data["status"], 400);
+    assert_eq!(typed::<CorsAnswer>(preflight).status, 400);
     assert_eq!(
         verdict(run.for_origin("cors.summary", EDGE_ONLY)),
         (Verdict::Fail, Some("status_path_header_lost_with_origin"))

@@ -11,6 +11,7 @@ use common::*;
 use day2_core::record::Verdict;
 use day2_tests::Fault;
 use serde_json::json;
+use status_probe::Freshness;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -74,6 +75,20 @@ fn repo() -> Repo {
     }
 }
 
+/// A record's payload as its status-probe type, which must hold every field the tool
+/// wrote: decoded and written again it is the same JSON.
+fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(record: &day2_core::Record) -> T {
+    let payload: T = record.payload().unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        serde_json::to_value(&payload).unwrap(),
+        record.data,
+        "{} does not round-trip the {} record the tool wrote",
+        std::any::type_name::<T>(),
+        record.check
+    );
+    payload
+}
+
 #[test]
 fn build_sha_is_matched_to_a_release_through_tags_and_the_changelog() {
     let repo = repo();
@@ -90,12 +105,13 @@ fn build_sha_is_matched_to_a_release_through_tags_and_the_changelog() {
     let run = run_for(&repo.current);
     let fresh = run.one("freshness");
     assert_eq!(fresh.verdict, Verdict::Pass, "{run:?}");
+    let fresh: Freshness = typed(fresh);
     assert_eq!(
-        (&fresh.data["release"], &fresh.data["release_date"]),
-        (&json!("v0.3.0"), &json!("2026-11-01"))
+        (fresh.release.as_deref(), fresh.release_date),
+        (Some("v0.3.0"), Some(Some("2026-11-01".to_owned())))
     );
-    assert_eq!(fresh.data["tags"], json!(["v0.3.0"]));
-    assert_eq!(fresh.data["latest"], "v0.3.0");
+    assert_eq!(fresh.tags, Some(vec!["v0.3.0".to_owned()]));
+    assert_eq!(fresh.latest.as_deref(), Some("v0.3.0"));
 
     // An abbreviated SHA of an older release: matched, and stale.
     let run = run_for(&repo.old[..10]);
@@ -105,7 +121,7 @@ fn build_sha_is_matched_to_a_release_through_tags_and_the_changelog() {
         (Verdict::Fail, Some("not_latest_release")),
         "{run:?}"
     );
-    assert_eq!(stale.data["release"], "0.2.0");
+    assert_eq!(typed::<Freshness>(stale).release.as_deref(), Some("0.2.0"));
     assert_eq!(run.code, 1);
 
     let run = run_for(&repo.untagged);
@@ -115,14 +131,15 @@ fn build_sha_is_matched_to_a_release_through_tags_and_the_changelog() {
         (Verdict::Warn, Some("untagged_build")),
         "{run:?}"
     );
+    let untagged: Freshness = typed(untagged);
     assert!(
-        untagged.data["describe"]
-            .as_str()
-            .unwrap()
-            .starts_with("v0.3.0-1-g"),
+        untagged
+            .describe
+            .flatten()
+            .is_some_and(|d| d.starts_with("v0.3.0-1-g")),
         "{run:?}"
     );
-    assert!(untagged.data.get("release").is_none());
+    assert_eq!(untagged.release, None);
 
     let run = run_for(&repo.unlisted);
     assert_eq!(

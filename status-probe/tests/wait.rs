@@ -9,6 +9,7 @@ use common::*;
 use day2_core::record::Verdict;
 use day2_tests::{BackendConfig, EdgeConfig, Fault, Provider};
 use serde_json::json;
+use status_probe::WaitAttempt;
 
 fn warming_stack(after: Duration) -> day2_tests::DemoStack {
     stack_with(
@@ -18,6 +19,20 @@ fn warming_stack(after: Duration) -> day2_tests::DemoStack {
         },
         EdgeConfig::default(),
     )
+}
+
+/// A record's payload as its status-probe type, which must hold every field the tool
+/// wrote: decoded and written again it is the same JSON.
+fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(record: &day2_core::Record) -> T {
+    let payload: T = record.payload().unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        serde_json::to_value(&payload).unwrap(),
+        record.data,
+        "{} does not round-trip the {} record the tool wrote",
+        std::any::type_name::<T>(),
+        record.check
+    );
+    payload
 }
 
 #[test]
@@ -193,7 +208,10 @@ fn a_synthetic_200_does_not_end_a_wait_for_primary_but_ends_a_wait_for_2xx() {
         "ready",
     ]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.one("wait.attempt").data["state"], "synthetic_warming");
+    assert_eq!(
+        typed::<WaitAttempt>(run.one("wait.attempt")).state,
+        "synthetic_warming"
+    );
     assert_eq!(run.one("wait").verdict, Verdict::Pass);
     assert_eq!(run.one("ready").verdict, Verdict::Pass);
 
@@ -211,8 +229,11 @@ fn a_synthetic_200_does_not_end_a_wait_for_primary_but_ends_a_wait_for_2xx() {
     assert_eq!(run.code, 0, "{run:?}");
     let attempt = run.one("wait.attempt");
     assert_eq!(
-        (attempt.verdict, &attempt.data["state"]),
-        (Verdict::Pass, &json!("http_200"))
+        (
+            attempt.verdict,
+            typed::<WaitAttempt>(attempt).state.as_str()
+        ),
+        (Verdict::Pass, "http_200")
     );
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use day2_core::record::{Record, RecordSink, Verdict};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
 use day2_tests::docker::TestScope;
 use day2_tests::edge::{render_config, EdgeConfig as NginxConfig};
 use day2_tests::fake_edge::FakeEdge;
@@ -286,15 +286,15 @@ const DOCKER_STEPS: [&str; 2] = [
 
 /// Why the Docker steps cannot run here, from docker-doctor's probe record (the
 /// xtask does not probe the Engine itself) and the docker CLI the demo's scope uses.
-fn docker_unavailable(probe: &ToolRun) -> Option<(&'static str, String)> {
+fn docker_unavailable(probe: &ToolRun) -> Option<Problem> {
     match probe.last("probe") {
         Some(record) if record.verdict == Verdict::Pass => {
             match xtask_setup::require_program("docker") {
                 Ok(_) => None,
-                Err(message) => Some(("docker_cli_missing", message)),
+                Err(message) => Some(Problem::new("docker_cli_missing", message)),
             }
         }
-        Some(record) => Some((
+        Some(record) => Some(Problem::new(
             "docker_unreachable",
             format!(
                 "the Docker Engine does not answer ({}: {})",
@@ -305,7 +305,7 @@ fn docker_unavailable(probe: &ToolRun) -> Option<(&'static str, String)> {
                     .unwrap_or("see docker-doctor's records")
             ),
         )),
-        None => Some((
+        None => Some(Problem::new(
             "docker_unreachable",
             format!(
                 "docker-doctor gave no probe record: {}",
@@ -324,9 +324,9 @@ fn tour_docker(step: &mut Report<'_>, skip: &mut dyn FnMut(&str, &str, &str)) {
     );
     let unavailable = docker_unavailable(&probe);
     step(DOCKER_PROBE, probe);
-    if let Some((reason, why)) = unavailable {
+    if let Some(problem) = unavailable {
         for title in DOCKER_STEPS {
-            skip(title, reason, &why);
+            skip(title, problem.reason(), &problem.message);
         }
         return;
     }

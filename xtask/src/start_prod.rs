@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use day2_core::bounded;
 use day2_core::record::{Record, RecordSink, Verdict};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
 use serde_json::json;
+use status_probe::{SummaryView, WaitAttempt};
 
-use crate::tools::invoke;
+use crate::tools::{invoke, ToolRun};
 
 #[derive(Debug, clap::Args)]
 pub struct StartProdArgs {
@@ -194,17 +195,19 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
     }
     // After a failed wait status-probe runs no checks: the last attempt's state is
     // then the best word on the path.
-    let summary = ready.last("summary");
-    let last_attempt = ready.last("wait.attempt");
-    let path = summary
-        .and_then(|r| r.get("path"))
-        .or_else(|| last_attempt.and_then(|r| r.get("state")))
-        .cloned()
-        .unwrap_or(json!(null));
-    let present = summary
-        .and_then(|r| r.get("model_present"))
-        .cloned()
-        .unwrap_or(json!(null));
+    let (view, attempt) = match read_state(&ready) {
+        Ok(read) => read,
+        Err(problem) => {
+            let _ = sink.emit(problem.into_record("start-prod", &args.url));
+            return sink.exit();
+        }
+    };
+    let path = match (&view, attempt) {
+        (Some(view), _) => json!(view.path),
+        (None, Some(attempt)) => json!(attempt.state),
+        (None, None) => json!(null),
+    };
+    let present = json!(view.and_then(|v| v.model_present));
     let data = json!({ "llm_path": path, "primary_model_present": present });
     let last = if ready.exit == Exit::Ok {
         Record::pass("start-prod", &args.url).message(format!(
@@ -224,4 +227,22 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
         day2_core::cli::for_stderr(&format!("llm.path={path} primary_model_present={present}"))
     );
     sink.exit()
+}
+
+/// What status-probe's wait ended with: the summary it read, if any, and its last
+/// poll (after a failed wait it runs no checks: the last poll's state is then the
+/// best word on the path).
+///
+/// Errors: a `summary` or `wait.attempt` record that is not status-probe's payload
+/// (`unexpected_payload`).
+fn read_state(ready: &ToolRun) -> Result<(Option<SummaryView>, Option<WaitAttempt>), Problem> {
+    let view = match ready.last("summary") {
+        Some(record) => SummaryView::of(record)?,
+        None => None,
+    };
+    let attempt = ready
+        .last("wait.attempt")
+        .map(Record::payload::<WaitAttempt>)
+        .transpose()?;
+    Ok((view, attempt))
 }

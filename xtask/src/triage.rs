@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use day2_core::bounded;
 use day2_core::record::{Record, RecordSink, Verdict};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
+use legacy_sampler::LiveSummary;
 use serde_json::{json, Value};
+use status_probe::{Answered, CorsDefect, Deps, SummaryReason, SummaryView};
 
 use crate::tools::{invoke, ToolRun};
 
@@ -62,7 +64,10 @@ struct Diagnosis {
     evidence: Vec<Value>,
 }
 
-/// A short, stable description of a record, as evidence.
+/// A short, stable description of a record, as evidence. `origin` is copied as the
+/// tool wrote it (a string on status-probe's CORS records and legacy-sampler's
+/// summary, an object on tunnel-check's edge record, absent elsewhere): it is shown,
+/// never read.
 fn cite(record: &Record) -> Value {
     json!({
         "tool": record.tool,
@@ -74,20 +79,52 @@ fn cite(record: &Record) -> Value {
     })
 }
 
+/// What a status-probe record says of its answer ([`Answered`]): its status and its
+/// CORS defects. [`check_payloads`] has decoded every record of the run before
+/// [`diagnose`] reads them, so the default stands for nothing here.
+fn answered(record: &Record) -> Answered {
+    record.payload().unwrap_or_default()
+}
+
+/// The names of a record's CORS defects, and its reason.
 fn defects(record: &Record) -> Vec<String> {
-    let mut found: Vec<String> = record
-        .get("defects")
-        .and_then(Value::as_array)
-        .map(|d| {
-            d.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut found: Vec<String> = answered(record)
+        .defects
+        .iter()
+        .map(|d| d.as_str().to_owned())
+        .collect();
     found.extend(record.reason.clone());
     found
 }
+
+/// The summary view of a `summary` record ([`SummaryView::of`]); checked like
+/// [`answered`].
+fn summary_view(record: &Record) -> Option<SummaryView> {
+    SummaryView::of(record).ok().flatten()
+}
+
+/// Decodes every payload of status-probe's records that [`diagnose`] reads, so that a
+/// record of another shape is an error naming it, not a signature missed.
+///
+/// Errors: a record whose `data` is not the payload its check and reason promise
+/// (`unexpected_payload`).
+fn check_payloads(probe: &[Record]) -> Result<(), Problem> {
+    for record in probe {
+        record.payload::<Answered>()?;
+        match (record.check.as_str(), record.reason.as_deref()) {
+            ("summary", _) => drop(SummaryView::of(record)?),
+            ("deps", Some(DEPENDENCY_FAILED)) => drop(record.payload::<Deps>()?),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The reason of status-probe's `summary` record on nginx's synthetic warming body.
+const SYNTHETIC_WARMING: &str = SummaryReason::SyntheticWarming.as_str();
+
+/// The reason of status-probe's `deps` record when a dependency is down.
+const DEPENDENCY_FAILED: &str = "dependency_failed";
 
 /// The first record of `check` with `reason`.
 fn with_reason<'a>(records: &'a [Record], check: &str, reason: &str) -> Option<&'a Record> {
@@ -96,11 +133,15 @@ fn with_reason<'a>(records: &'a [Record], check: &str, reason: &str) -> Option<&
         .find(|r| r.check == check && r.reason.as_deref() == Some(reason))
 }
 
-fn with_defect<'a>(records: &'a [Record], names: &[&str]) -> Vec<&'a Record> {
+/// The CORS records with one of `names` among their defects (or as their reason).
+fn with_defect<'a>(records: &'a [Record], names: &[CorsDefect]) -> Vec<&'a Record> {
     records
         .iter()
         .filter(|r| {
-            r.check.starts_with("cors.") && defects(r).iter().any(|d| names.contains(&d.as_str()))
+            r.check.starts_with("cors.")
+                && defects(r)
+                    .iter()
+                    .any(|d| names.iter().any(|n| n.as_str() == d))
         })
         .collect()
 }
@@ -118,7 +159,7 @@ const SINGLE_REQUEST_CHECKS: [&str; 4] = ["ready", "deps", "summary", "legacy"];
 
 /// Statuses nginx answers itself when its upstream does not: bad gateway, gateway
 /// timeout.
-const GATEWAY_STATUSES: [u64; 2] = [502, 504];
+const GATEWAY_STATUSES: [u16; 2] = [502, 504];
 
 /// A reason in words (`connection_refused` → `connection refused`).
 fn words(reason: &str) -> String {
@@ -127,32 +168,36 @@ fn words(reason: &str) -> String {
 
 /// The records that show nothing answered at all: every single-request probe check
 /// got no answer and the samplers got none either. `None` when anything answered.
-fn nothing_answered<'a>(probe: &'a [Record], sampled: &[&'a Record]) -> Option<Vec<&'a Record>> {
+fn nothing_answered<'a>(probe: &'a [Record], sampled: &[&Sampler<'a>]) -> Option<Vec<&'a Record>> {
     let asked: Vec<&Record> = probe
         .iter()
         .filter(|r| SINGLE_REQUEST_CHECKS.contains(&r.check.as_str()))
         .collect();
-    let no_status = |r: &&Record| r.verdict == Verdict::Error && r.get("status").is_none();
+    let no_status = |r: &&Record| r.verdict == Verdict::Error && answered(r).status.is_none();
     if asked.is_empty() || !asked.iter().all(no_status) {
         return None;
     }
-    let answered = |r: &&Record| r.get("answered").and_then(Value::as_u64).unwrap_or(0) > 0;
-    if sampled.iter().any(answered) {
+    if sampled.iter().any(|s| s.summary.answered > 0) {
         return None;
     }
-    Some(asked.into_iter().chain(sampled.iter().copied()).collect())
+    Some(
+        asked
+            .into_iter()
+            .chain(sampled.iter().map(|s| s.record))
+            .collect(),
+    )
 }
 
 /// The records that show nginx answering for a backend that does not: the summary
 /// is nginx's synthetic body and a proxied check got nginx's 502/504.
 fn backend_silent<'a>(probe: &'a [Record], summary: Option<&'a Record>) -> Option<Vec<&'a Record>> {
-    let summary = summary.filter(|r| r.reason.as_deref() == Some("synthetic_warming"))?;
+    let summary = summary.filter(|r| r.reason.as_deref() == Some(SYNTHETIC_WARMING))?;
     let gateway: Vec<&Record> = probe
         .iter()
         .filter(|r| SINGLE_REQUEST_CHECKS.contains(&r.check.as_str()))
         .filter(|r| {
-            r.get("status")
-                .and_then(Value::as_u64)
+            answered(r)
+                .status
                 .is_some_and(|s| GATEWAY_STATUSES.contains(&s))
         })
         .collect();
@@ -162,32 +207,42 @@ fn backend_silent<'a>(probe: &'a [Record], summary: Option<&'a Record>) -> Optio
     Some(std::iter::once(summary).chain(gateway).collect())
 }
 
+/// One sampler's `summary` record, and its payload.
+struct Sampler<'a> {
+    record: &'a Record,
+    summary: LiveSummary,
+}
+
+impl<'a> Sampler<'a> {
+    /// The last `summary` of a sampler's run; `None` when it wrote none.
+    ///
+    /// Errors: the summary is not legacy-sampler's live summary (`unexpected_payload`).
+    fn of(run: &'a ToolRun) -> Result<Option<Sampler<'a>>, Problem> {
+        let Some(record) = run.last("summary") else {
+            return Ok(None);
+        };
+        let summary = record.payload::<LiveSummary>()?;
+        Ok(Some(Sampler { record, summary }))
+    }
+}
+
 /// The samplers' summaries: the status summary's and the dependency check's.
 struct Sampled<'a> {
-    summary: Option<&'a Record>,
-    deps: Option<&'a Record>,
+    summary: Option<Sampler<'a>>,
+    deps: Option<Sampler<'a>>,
 }
 
 /// Answers that were 5xx or failed, and requests made, in one sampler's summary;
 /// `except` is a status left out (the dependency check's 503 while it names a
 /// failing dependency is its answer, not a server error).
-fn server_errors(sampled: &Record, except: Option<&str>) -> (u64, u64) {
+fn server_errors(sampled: &LiveSummary, except: Option<&str>) -> (u64, u64) {
     let errors: u64 = sampled
-        .get("statuses")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter(|(code, _)| code.starts_with('5') && Some(code.as_str()) != except)
-                .filter_map(|(_, n)| n.as_u64())
-                .sum()
-        })
-        .unwrap_or(0);
-    let failed = sampled.get("failed").and_then(Value::as_u64).unwrap_or(0);
-    let requested = sampled
-        .get("requested")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    (errors + failed, requested)
+        .statuses
+        .iter()
+        .filter(|(code, _)| code.starts_with('5') && Some(code.as_str()) != except)
+        .map(|(_, n)| n)
+        .sum();
+    (errors + sampled.failed, sampled.requested)
 }
 
 fn diagnose(
@@ -196,7 +251,7 @@ fn diagnose(
     tunnel: &[Record],
     args: &TriageArgs,
 ) -> Vec<Diagnosis> {
-    let samplers: Vec<&Record> = [sampled.summary, sampled.deps]
+    let samplers: Vec<&Sampler<'_>> = [&sampled.summary, &sampled.deps]
         .into_iter()
         .flatten()
         .collect();
@@ -239,16 +294,20 @@ fn diagnose(
         return found;
     }
     let summary = probe.iter().rev().find(|r| r.check == "summary");
-    let path = summary
-        .and_then(|r| r.get("path"))
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_owned();
+    let view = summary.and_then(summary_view);
+    let path = view
+        .as_ref()
+        .and_then(|v| v.path.clone())
+        .unwrap_or_else(|| "unknown".to_owned());
     let backend_down = backend_silent(probe, summary);
 
     let missing = with_defect(
         probe,
-        &["acao_missing", "preflight_405", "preflight_rejected"],
+        &[
+            CorsDefect::AcaoMissing,
+            CorsDefect::Preflight405,
+            CorsDefect::PreflightRejected,
+        ],
     );
     if !missing.is_empty() {
         let failed: Vec<String> = missing
@@ -265,7 +324,7 @@ fn diagnose(
             evidence: missing.into_iter().map(cite).collect(),
         });
     }
-    let duplicated = with_defect(probe, &["acao_duplicated"]);
+    let duplicated = with_defect(probe, &[CorsDefect::AcaoDuplicated]);
     if !duplicated.is_empty() {
         found.push(Diagnosis {
             signature: "duplicate_cors",
@@ -277,13 +336,7 @@ fn diagnose(
     if let Some(evidence) = &backend_down {
         let statuses: Vec<String> = evidence
             .iter()
-            .filter_map(|r| {
-                Some(format!(
-                    "HTTP {} on {}",
-                    r.get("status")?.as_u64()?,
-                    r.check
-                ))
-            })
+            .filter_map(|r| Some(format!("HTTP {} on {}", answered(r).status?, r.check)))
             .collect();
         found.push(Diagnosis {
             signature: "backend_down",
@@ -306,15 +359,18 @@ fn diagnose(
             evidence: vec![cite(warming)],
         });
     }
-    let synthetic = summary.is_some_and(|r| r.reason.as_deref() == Some("synthetic_warming"));
+    let synthetic = summary.is_some_and(|r| r.reason.as_deref() == Some(SYNTHETIC_WARMING));
     // The model's presence is only known while the model server answers (llm.path
     // warming or primary); with it down (down, fallback) the backend cannot list the
     // models, so `model_present=false` says nothing about the model.
     let model_server_up = matches!(path.as_str(), "warming" | "primary");
     let model_server_down = matches!(path.as_str(), "down" | "fallback") && !synthetic;
-    if let Some(summary) = summary
-        .filter(|r| r.get("model_present") == Some(&json!(false)) && !synthetic && model_server_up)
-    {
+    if let Some(summary) = summary.filter(|_| {
+        view.as_ref()
+            .is_some_and(|v| v.model_present == Some(false))
+            && !synthetic
+            && model_server_up
+    }) {
         // Inside the warming budget a missing model is the pull still running.
         let warming_ok =
             path == "warming" && !found.iter().any(|d| d.signature == "warming_over_budget");
@@ -329,12 +385,15 @@ fn diagnose(
             evidence: vec![cite(summary)],
         });
     }
-    let deps = with_reason(probe, "deps", "dependency_failed");
-    let (summary_errors, summary_requested) =
-        sampled.summary.map_or((0, 0), |s| server_errors(s, None));
+    let deps = with_reason(probe, "deps", DEPENDENCY_FAILED);
+    let (summary_errors, summary_requested) = sampled
+        .summary
+        .as_ref()
+        .map_or((0, 0), |s| server_errors(&s.summary, None));
     let (deps_errors, deps_requested) = sampled
         .deps
-        .map_or((0, 0), |s| server_errors(s, deps.map(|_| "503")));
+        .as_ref()
+        .map_or((0, 0), |s| server_errors(&s.summary, deps.map(|_| "503")));
     let (sampled_5xx, requested) = (
         summary_errors + deps_errors,
         summary_requested + deps_requested,
@@ -343,7 +402,7 @@ fn diagnose(
     // nginx's 502s for a backend that is not there are the backend_down finding.
     if (burst || synthetic) && backend_down.is_none() {
         let mut evidence: Vec<Value> = if burst {
-            samplers.iter().copied().map(cite).collect()
+            samplers.iter().map(|s| cite(s.record)).collect()
         } else {
             Vec::new()
         };
@@ -369,10 +428,9 @@ fn diagnose(
         });
     }
     if deps.is_some() || model_server_down {
-        let failing: Vec<&str> = deps
-            .and_then(|d| d.get("failing"))
-            .and_then(Value::as_array)
-            .map(|names| names.iter().filter_map(Value::as_str).collect())
+        let failing: Vec<String> = deps
+            .and_then(|d| d.payload::<Deps>().ok())
+            .map(|d| d.failing)
             .unwrap_or_default();
         let mut message = if failing.is_empty() {
             "The dependency check reports a failing dependency.".to_owned()
@@ -521,9 +579,16 @@ pub fn run(args: &TriageArgs, io: &mut Io<'_>) -> Exit {
     if !runs.iter().all(|run| run.pass_through(&mut sink)) {
         return Exit::Ok;
     }
-    let sampled = Sampled {
-        summary: sampled_summary.last("summary"),
-        deps: sampled_deps.last("summary"),
+    if let Err(problem) = check_payloads(&probe.records) {
+        io.error(crate::TOOL, problem.to_string());
+        return Exit::Usage;
+    }
+    let sampled = match (Sampler::of(&sampled_summary), Sampler::of(&sampled_deps)) {
+        (Ok(summary), Ok(deps)) => Sampled { summary, deps },
+        (Err(problem), _) | (_, Err(problem)) => {
+            io.error(crate::TOOL, problem.to_string());
+            return Exit::Usage;
+        }
     };
     let found = diagnose(&probe.records, &sampled, &tunnel.records, args);
     // The tools' own verdicts are evidence; triage's outcome is its diagnoses.

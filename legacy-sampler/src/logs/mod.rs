@@ -27,6 +27,9 @@ use serde_json::{json, Value};
 use self::format::{LogFormat, COMBINED};
 use self::scan::{Caller, Scanner, Settings, Tally, MAX_LINE};
 use crate::gate::{rfc3339, Gate, Observed, Quiet};
+use crate::payload::{
+    Coverage, LegacyClient, LegacyPath, LegacyUserAgent, LogSummary, SummaryReason,
+};
 use crate::TOOL;
 
 /// Plain files at least this large are split across threads.
@@ -286,7 +289,7 @@ pub fn run(config: &Config, gate: &Gate, io: &mut Io<'_>) -> Exit {
         );
         io.error(TOOL, &message);
         let _ = RecordSink::new(TOOL, io.stdout).emit(
-            Record::error("summary", &target, "too_many_malformed")
+            Record::error("summary", &target, SummaryReason::TooManyMalformed.as_str())
                 .message(message)
                 .data(json!({
                     "lines": tally.lines,
@@ -322,7 +325,7 @@ pub fn run(config: &Config, gate: &Gate, io: &mut Io<'_>) -> Exit {
     // them has not passed either (issue 18: never a pass without an answer).
     let problem = (access_lines == 0 && outcome.failed().is_none()).then(|| {
         (
-            "no_access_lines",
+            SummaryReason::NoAccessLines,
             format!(
                 "the logs hold no access line ({} line(s) read): nothing was counted",
                 tally.lines
@@ -330,59 +333,83 @@ pub fn run(config: &Config, gate: &Gate, io: &mut Io<'_>) -> Exit {
         )
     });
     let (verdict, reason, message) = outcome.verdict(problem);
-    let mut values = serde_json::Map::new();
-    values.insert("api".into(), json!(tally.api));
-    values.insert("legacy".into(), json!(tally.legacy));
-    values.insert("not_status".into(), json!(tally.not_status));
+    let mut values = BTreeMap::new();
+    values.insert("api".to_owned(), tally.api);
+    values.insert("legacy".to_owned(), tally.legacy);
+    values.insert("not_status".to_owned(), tally.not_status);
     for (value, n) in &tally.other_values {
-        values.insert(String::from_utf8_lossy(value).into_owned(), json!(n));
+        values.insert(String::from_utf8_lossy(value).into_owned(), *n);
     }
     let path_variable = settings.format.path_kind.variable();
-    let data = json!({
-        "sources": sources,
-        "format": if config.custom_format { "custom" } else { "combined" },
-        "escape": settings.format.escape.name(),
-        "header_variable": settings.format.header_variable,
-        "path_variable": path_variable,
-        "merge_slashes": settings.merge_slashes,
-        "lines": tally.lines,
-        "malformed": {"count": tally.malformed, "first": malformed_at, "overlong": tally.overlong},
-        "prefixed": tally.prefixed,
-        "foreign": foreign,
-        "rejected": tally.rejected,
-        "values": values,
-        "other_values_unlisted": tally.other_values_unlisted,
-        "classified_by": {"header": tally.by_header, "path": tally.by_path},
-        "statuses": statuses(&tally.statuses),
-        "legacy": tally.legacy,
-        "legacy_ratio": ratio,
-        "legacy_statuses": statuses(&tally.legacy_statuses),
-        "first_legacy": tally.first_legacy.map(rfc3339),
-        "last_legacy": tally.last_legacy.map(rfc3339),
-        "coverage": {
-            "first": tally.first_ts.map(rfc3339),
-            "last": tally.last_ts.map(rfc3339),
-            "span_s": tally.first_ts.zip(tally.last_ts).map(|(f, l)| l - f),
+    let payload = LogSummary {
+        sources,
+        format: if config.custom_format {
+            "custom"
+        } else {
+            "combined"
+        }
+        .to_owned(),
+        escape: settings.format.escape.name().to_owned(),
+        header_variable: settings.format.header_variable.clone(),
+        path_variable: json!(path_variable),
+        merge_slashes: settings.merge_slashes,
+        lines: tally.lines,
+        malformed: json!({"count": tally.malformed, "first": malformed_at, "overlong": tally.overlong}),
+        prefixed: tally.prefixed,
+        foreign,
+        rejected: tally.rejected,
+        values,
+        other_values_unlisted: tally.other_values_unlisted,
+        classified_by: json!({"header": tally.by_header, "path": tally.by_path}),
+        statuses: statuses(&tally.statuses),
+        legacy: tally.legacy,
+        legacy_ratio: ratio,
+        legacy_statuses: statuses(&tally.legacy_statuses),
+        first_legacy: tally.first_legacy.map(rfc3339),
+        last_legacy: tally.last_legacy.map(rfc3339),
+        coverage: Coverage {
+            first: tally.first_ts.map(rfc3339),
+            last: tally.last_ts.map(rfc3339),
+            span_s: tally.first_ts.zip(tally.last_ts).map(|(f, l)| l - f),
         },
-        "window_s": window_s,
-        "windows": tally.windows.len(),
-        "windows_with_legacy": tally.windows.values().filter(|w| w.legacy > 0).count(),
-        "legacy_clients": top(&tally.clients, config.top, "client"),
-        "legacy_user_agents": top(&tally.agents, config.top, "user_agent"),
-        "legacy_paths": top(&tally.paths, config.top, "path"),
-        "quiet": quiet.map(|q| json!({
-            "for_s": until - q.start,
-            "start": rfc3339(q.start),
-            "until": rfc3339(until),
-            "legacy_in_span": q.legacy_in_span,
-        })),
-        "gate": outcome.to_json(),
-    });
+        window_s,
+        windows: tally.windows.len() as u64,
+        windows_with_legacy: tally.windows.values().filter(|w| w.legacy > 0).count() as u64,
+        legacy_clients: top(&tally.clients, config.top, |client, hits, last| {
+            LegacyClient { client, hits, last }
+        }),
+        legacy_user_agents: top(&tally.agents, config.top, |user_agent, hits, last| {
+            LegacyUserAgent {
+                user_agent,
+                hits,
+                last,
+            }
+        }),
+        legacy_paths: top(&tally.paths, config.top, |path, hits, last| LegacyPath {
+            path,
+            hits,
+            last,
+        }),
+        quiet: quiet.map_or(Value::Null, |q| {
+            json!({
+                "for_s": until - q.start,
+                "start": rfc3339(q.start),
+                "until": rfc3339(until),
+                "legacy_in_span": q.legacy_in_span,
+            })
+        }),
+        gate: outcome.to_json(),
+    };
     let _ = sink.emit(
-        Record::new("summary", &target, verdict, reason)
-            .message(message)
-            .data(data)
-            .duration(started.elapsed()),
+        Record::new(
+            "summary",
+            &target,
+            verdict,
+            reason.map(SummaryReason::as_str),
+        )
+        .message(message)
+        .with_payload(&payload)
+        .duration(started.elapsed()),
     );
     sink.exit()
 }
@@ -432,8 +459,13 @@ fn statuses(counts: &[u64; 1000]) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// The `n` busiest callers, most hits first (ties: most recent first, then by name).
-fn top(callers: &std::collections::HashMap<Box<[u8]>, Caller>, n: usize, key: &str) -> Vec<Value> {
+/// The `n` busiest callers, most hits first (ties: most recent first, then by name),
+/// each made by `entry(name, hits, last)`.
+fn top<T>(
+    callers: &std::collections::HashMap<Box<[u8]>, Caller>,
+    n: usize,
+    entry: impl Fn(String, u64, String) -> T,
+) -> Vec<T> {
     let mut list: Vec<(&Box<[u8]>, &Caller)> = callers.iter().collect();
     list.sort_by(|a, b| {
         b.1.hits
@@ -444,11 +476,11 @@ fn top(callers: &std::collections::HashMap<Box<[u8]>, Caller>, n: usize, key: &s
     list.into_iter()
         .take(n)
         .map(|(name, caller)| {
-            json!({
-                key: String::from_utf8_lossy(name),
-                "hits": caller.hits,
-                "last": rfc3339(caller.last),
-            })
+            entry(
+                String::from_utf8_lossy(name).into_owned(),
+                caller.hits,
+                rfc3339(caller.last),
+            )
         })
         .collect()
 }

@@ -1,6 +1,10 @@
 //! The changelog gate: `docs/CHANGELOG.md` (Keep a Changelog) has an entry for the
 //! legacy removal under `[Unreleased]` or under the release being cut.
 
+use serde_json::json;
+
+use super::{read_input, CutoverArgs, Finding};
+
 /// Where the removal entry was found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -59,6 +63,39 @@ pub fn find_removal_entry(text: &str, legacy_prefix: &str, release: Option<&str>
         }
     }
     None
+}
+
+/// The step: a removal entry under `[Unreleased]` (or the release being cut).
+pub(super) fn step(args: &CutoverArgs) -> Finding {
+    let text = match read_input(&args.changelog, "changelog") {
+        Ok(text) => text,
+        Err(finding) => return finding,
+    };
+    match find_removal_entry(&text, &args.legacy_prefix, args.release.as_deref()) {
+        Some(entry) => Finding::pass(
+            format!(
+                "{}:{} under {}: {}",
+                args.changelog.display(),
+                entry.line,
+                entry.section,
+                entry.text
+            ),
+            json!({"file": args.changelog, "line": entry.line, "section": entry.section, "entry": entry.text}),
+        ),
+        None => Finding::fail(
+            "changelog_entry_missing",
+            format!(
+                "{} has no entry for the removal of {} under [Unreleased]{}",
+                args.changelog.display(),
+                args.legacy_prefix,
+                args.release
+                    .as_deref()
+                    .map(|r| format!(" or [{r}]"))
+                    .unwrap_or_default()
+            ),
+            json!({"file": args.changelog}),
+        ),
+    }
 }
 
 #[cfg(test)]
