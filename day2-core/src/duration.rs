@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-/// A duration for messages, in humantime's format (`24h`, `1day 12h 30m`, `1m 30s`,
+/// A duration for messages, in humantime's format (`1day` for 24 hours, `1day 12h 30m`, `2h`, `1m 30s`,
 /// `500ms`): the same syntax every duration flag accepts, so a message can be pasted
 /// back. Whole milliseconds: a finer part is dropped (a person does not read
 /// nanoseconds); below one millisecond it reads `0s`.
