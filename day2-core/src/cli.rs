@@ -49,7 +49,7 @@ impl<'a> Io<'a> {
 /// Text made fit for stderr: URL credentials masked, terminal controls escaped (one
 /// line). For tools that write to stderr other than through [`Io::error`].
 pub fn for_stderr(text: &str) -> String {
-    crate::human::printable(text).into_owned()
+    crate::text::printable(text).into_owned()
 }
 
 /// Parses arguments with clap without ever exiting the process: `--help` and

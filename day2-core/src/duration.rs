@@ -3,38 +3,13 @@
 
 use std::time::Duration;
 
-/// A duration in words for messages: `24 hours`, `1 day 12 hours`, `90 minutes` is
-/// `1 hour 30 minutes`, `500 ms`. Whole hours up to two days stay hours, as the guide
-/// says "24 hours". (humantime's own format writes `1day`, which is for machines.)
+/// A duration for messages, in humantime's format (`1day` for 24 hours, `1day 12h 30m`, `2h`, `1m 30s`,
+/// `500ms`): the same syntax every duration flag accepts, so a message can be pasted
+/// back. Whole milliseconds: a finer part is dropped (a person does not read
+/// nanoseconds); below one millisecond it reads `0s`.
 pub fn words(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{} ms", d.as_millis());
-    }
-    let unit = |n: u64, one: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {one}s")
-        }
-    };
-    let (days, hours) = if secs.is_multiple_of(3600) && secs <= 48 * 3600 {
-        (0, secs / 3600)
-    } else {
-        (secs / 86_400, secs % 86_400 / 3600)
-    };
-    let parts = [
-        (days, "day"),
-        (hours, "hour"),
-        (secs % 3600 / 60, "minute"),
-        (secs % 60, "second"),
-    ];
-    parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, name)| unit(*n, name))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    humantime::format_duration(Duration::from_millis(millis)).to_string()
 }
 
 /// Milliseconds as a float, the unit of every `duration_ms` field.
@@ -47,17 +22,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_in_words_read_as_a_person_says_them() {
+    fn durations_read_in_the_syntax_the_flags_accept() {
         let cases = [
-            ("24h", "24 hours"),
-            ("1h", "1 hour"),
-            ("72h", "3 days"),
-            ("36h 30m", "1 day 12 hours 30 minutes"),
-            ("90m", "1 hour 30 minutes"),
-            ("5m", "5 minutes"),
-            ("1s", "1 second"),
-            ("500ms", "500 ms"),
-            ("7d", "7 days"),
+            ("24h", "1day"),
+            ("1h", "1h"),
+            ("72h", "3days"),
+            ("36h 30m", "1day 12h 30m"),
+            ("90m", "1h 30m"),
+            ("5m", "5m"),
+            ("1s", "1s"),
+            ("1500ms", "1s 500ms"),
+            ("500ms", "500ms"),
+            ("7d", "7days"),
+            ("1ms 250us", "1ms"),
+            ("0s", "0s"),
         ];
         for (text, said) in cases {
             assert_eq!(

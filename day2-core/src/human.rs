@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use crate::exit::Exit;
 use crate::record::{Record, Verdict};
+use crate::text::printable;
 use crate::Io;
 
 /// `--color`: when the text view is coloured.
@@ -421,20 +422,6 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
         format!("{n} {one}")
     } else {
         format!("{n} {many}")
-    }
-}
-
-/// `text` made fit for a person's terminal, as everything the renderer shows (stderr
-/// lines, the checklist, progress): credentials in URLs masked
-/// ([`crate::redact::mask_urls`]) and control characters (terminal escapes, newlines,
-/// bidi controls) shown escaped ([`crate::text::escape_controls`]), so a value a
-/// server sent can neither leak a password nor move the cursor or forge a line.
-/// Borrowed when there is nothing to change; [`crate::cli::for_stderr`] is the same.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    use std::borrow::Cow;
-    match crate::redact::mask_urls(text) {
-        Cow::Borrowed(text) => crate::text::escape_controls(text),
-        Cow::Owned(masked) => Cow::Owned(crate::text::escape_controls(&masked).into_owned()),
     }
 }
 

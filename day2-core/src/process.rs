@@ -151,7 +151,7 @@ pub fn program_name(command: &Command) -> String {
 /// at the deadline. `command`'s own stdin/stdout/stderr settings are replaced.
 ///
 /// Errors: a [`Problem`] with reason [`TIMEOUT`] ("`docker compose` did not finish
-/// within 2 minutes and was killed"), [`PROGRAM_NOT_FOUND`] or [`SPAWN_FAILED`]
+/// within 2m and was killed"), [`PROGRAM_NOT_FOUND`] or [`SPAWN_FAILED`]
 /// ("cannot run `nginx`: …"). A non-zero exit is not an error: it is in
 /// [`Finished::status`].
 pub fn run_bounded(command: &mut Command, bounded: Bounded) -> Result<Finished, Problem> {
@@ -365,7 +365,7 @@ mod tests {
         assert_eq!(problem.reason(), TIMEOUT);
         assert_eq!(
             problem.message,
-            "`sh` did not finish within 300 ms and was killed"
+            "`sh` did not finish within 300ms and was killed"
         );
     }
 

@@ -178,7 +178,7 @@ fn render(
     let mut line = format!("{frame} ");
     // A message is a person's text and may hold anything a server sent: control
     // characters would move the cursor, so they are shown escaped.
-    let what = crate::human::printable(what);
+    let what = crate::text::printable(what);
     let budget = MAX_LINE.saturating_sub(40);
     if what.chars().count() > budget {
         line.extend(what.chars().take(budget.saturating_sub(1)));

@@ -50,6 +50,19 @@ pub fn escape_controls_keep_lines(text: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// `text` made fit for a person's terminal, as everything the renderer shows (stderr
+/// lines, the checklist, progress): credentials in URLs masked
+/// ([`crate::redact::mask_urls`]) and control characters (terminal escapes, newlines,
+/// bidi controls) shown escaped ([`escape_controls`]), so a value a
+/// server sent can neither leak a password nor move the cursor or forge a line.
+/// Borrowed when there is nothing to change; [`crate::cli::for_stderr`] is the same.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    match crate::redact::mask_urls(text) {
+        Cow::Borrowed(text) => escape_controls(text),
+        Cow::Owned(masked) => Cow::Owned(escape_controls(&masked).into_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,14 +133,9 @@ pub async fn bounded<T>(
     }
 }
 
-/// A duration in a message: `250ms` below a second, `2.5s` above.
-pub fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
+/// A duration in a message (`250ms`, `2s 500ms`): day2-core's one humaniser,
+/// humantime's format in whole milliseconds.
+pub use day2_core::duration::words as human;
 
 /// A bollard error in words: the Engine's own message for an HTTP error status,
 /// bollard's text otherwise.

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use day2_core::bounded::quoted;
+use day2_core::Problem;
 
 /// Compose's auto-discovered file names, in its order of preference.
 pub const DEFAULT_FILE_NAMES: [&str; 4] = [
@@ -91,13 +92,15 @@ pub struct Project {
 /// Resolves the project as compose does from `cwd`, with `given` the value of
 /// `--project`/`COMPOSE_PROJECT_NAME` (empty counts as unset, as in compose) and `env`
 /// the process environment. `Ok(None)`: nothing given and no compose file found.
-/// Errors (an invalid name, an unreadable or malformed compose file) are one line
-/// naming the file.
+/// Errors (usage errors) are one line naming the file: `invalid_project` (an invalid
+/// or empty name, a `name:` that does not interpolate), `unreadable_input` (a compose
+/// or env file that cannot be read), `invalid_compose_file` (not YAML, a `name:` that
+/// is not a string).
 pub fn resolve(
     given: Option<&str>,
     cwd: &Path,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Project>, String> {
+) -> Result<Option<Project>, Problem> {
     if let Some(name) = given.filter(|n| !n.is_empty()) {
         return valid(name, "--project/COMPOSE_PROJECT_NAME").map(|name| {
             Some(Project {
@@ -136,7 +139,7 @@ pub fn resolve(
     for file in &files {
         if let Some(name) = file_name_key(file)? {
             let name = interpolate(&name, &lookup)
-                .map_err(|e| format!("{}: name: {e}", file.display()))?;
+                .map_err(|e| invalid_project(format!("{}: name: {e}", file.display())))?;
             let name = normalize(&name);
             if !name.is_empty() {
                 named = Some((name, file.clone()));
@@ -155,11 +158,11 @@ pub fn resolve(
         .unwrap_or_default();
     let name = normalize(&base);
     if name.is_empty() {
-        return Err(format!(
+        return Err(invalid_project(format!(
             "{}: the project name must not be empty (the directory {} gives none): use --project",
             first.display(),
             quoted(&working_dir.display().to_string())
-        ));
+        )));
     }
     Ok(Some(Project {
         name,
@@ -179,16 +182,26 @@ pub fn normalize(name: &str) -> String {
 }
 
 /// A name given imperatively must already be normal (compose-go `InvalidProjectNameErr`).
-fn valid(name: &str, from: &str) -> Result<String, String> {
+fn valid(name: &str, from: &str) -> Result<String, Problem> {
     if normalize(name) == name {
         Ok(name.to_owned())
     } else {
-        Err(format!(
+        Err(invalid_project(format!(
             "{from}: invalid project name {}: must consist only of lowercase alphanumeric \
              characters, hyphens, and underscores as well as start with a letter or number",
             quoted(name)
-        ))
+        )))
     }
+}
+
+/// A project name compose would refuse.
+fn invalid_project(message: String) -> Problem {
+    Problem::new("invalid_project", message)
+}
+
+/// A compose or env file that cannot be read whole within [`INPUT_LIMIT`].
+fn unreadable(message: String) -> Problem {
+    Problem::new("unreadable_input", message)
 }
 
 /// The compose files compose would load from `cwd`.
@@ -228,7 +241,7 @@ struct DotEnv {
 /// The working directory's `.env`: `KEY=value` lines, `export ` allowed, `#` comments,
 /// values in single or double quotes; enough for `COMPOSE_PROJECT_NAME` and the
 /// variables a `name:` interpolates.
-fn dot_env(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<DotEnv, String> {
+fn dot_env(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<DotEnv, Problem> {
     let path = dir.join(".env");
     let mut vars = HashMap::new();
     let disabled = env("COMPOSE_DISABLE_ENV_FILE")
@@ -238,7 +251,7 @@ fn dot_env(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<DotEnv, S
         return Ok(DotEnv { path, vars });
     }
     // Capped and read as a stream: `/dev/zero` is a one-line error, not memory.
-    let text = day2_core::input::read_text(&path, "env file", INPUT_LIMIT)?;
+    let text = day2_core::input::read_text(&path, "env file", INPUT_LIMIT).map_err(unreadable)?;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -259,20 +272,24 @@ fn dot_env(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<DotEnv, S
 }
 
 /// The top-level `name:` of a compose file, as a string.
-fn file_name_key(file: &Path) -> Result<Option<String>, String> {
+fn file_name_key(file: &Path) -> Result<Option<String>, Problem> {
     #[derive(serde::Deserialize)]
     struct Named {
         #[serde(default)]
         name: Option<serde_json::Value>,
     }
-    let text = day2_core::input::read_text(file, "compose file", INPUT_LIMIT)?;
+    let text =
+        day2_core::input::read_text(file, "compose file", INPUT_LIMIT).map_err(unreadable)?;
     if text.trim().is_empty() {
         return Ok(None);
     }
     let named: Named = serde_saphyr::from_str(&text).map_err(|e| {
         let message = e.to_string();
         let first = message.lines().next().unwrap_or("not YAML");
-        format!("{}: {first}", file.display())
+        Problem::new(
+            "invalid_compose_file",
+            format!("{}: {first}", file.display()),
+        )
     })?;
     Ok(match named.name {
         None | Some(serde_json::Value::Null) => None,
@@ -280,7 +297,12 @@ fn file_name_key(file: &Path) -> Result<Option<String>, String> {
         Some(other @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
             Some(other.to_string())
         }
-        Some(_) => return Err(format!("{}: name: must be a string", file.display())),
+        Some(_) => {
+            return Err(Problem::new(
+                "invalid_compose_file",
+                format!("{}: name: must be a string", file.display()),
+            ))
+        }
     })
 }
 
@@ -421,8 +443,10 @@ mod tests {
         assert_eq!(normalize("/"), "");
         for bad in ["-my_project", "_my_project", "www.my.project", "MY_PROJECT"] {
             let err = resolve(Some(bad), Path::new("/"), &no_env).unwrap_err();
+            assert_eq!(err.reason(), "invalid_project");
             assert!(
-                err.contains(&format!("invalid project name {bad:?}")),
+                err.message
+                    .contains(&format!("invalid project name {bad:?}")),
                 "{err}"
             );
         }
@@ -525,7 +549,8 @@ mod tests {
         write(&dir, ".env", "COMPOSE_PROJECT_NAME=Bad.Name\n");
         let err = resolve(None, &dir, &no_env).unwrap_err();
         assert!(
-            err.contains(".env (COMPOSE_PROJECT_NAME): invalid project name"),
+            err.message
+                .contains(".env (COMPOSE_PROJECT_NAME): invalid project name"),
             "{err}"
         );
     }
@@ -537,12 +562,13 @@ mod tests {
         write(root.path(), "compose.yaml", "name: [a\n");
         let err = resolve(None, root.path(), &no_env).unwrap_err();
         assert!(
-            err.starts_with(&format!("{}:", root.path().join("compose.yaml").display())),
+            err.message
+                .starts_with(&format!("{}:", root.path().join("compose.yaml").display())),
             "{err}"
         );
         write(root.path(), "compose.yaml", "name: ${X:?set X}\n");
         let err = resolve(None, root.path(), &no_env).unwrap_err();
-        assert!(err.contains("required variable X"), "{err}");
+        assert!(err.message.contains("required variable X"), "{err}");
         let env = |k: &str| (k == "COMPOSE_FILE").then(|| "a.yml:b.yml".to_owned());
         write(root.path(), "a.yml", "name: first\n");
         write(root.path(), "b.yml", "services: {}\n");

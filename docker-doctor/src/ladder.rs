@@ -404,5 +404,6 @@ fn json_body(path: &str, body: &[u8]) -> Result<Value, Problem> {
     })
 }
 
-/// A duration as people write it: `500ms`, `3.0s`, `1.5s`.
-pub use day2_docker::engine::human;
+/// A duration as people write it (`500ms`, `3s`, `1s 500ms`): day2-core's one
+/// humaniser, humantime's format in whole milliseconds.
+pub use day2_core::duration::words as human;

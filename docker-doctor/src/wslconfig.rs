@@ -45,7 +45,7 @@
 
 use std::path::Path;
 
-use day2_core::Record;
+use day2_core::{Problem, Record};
 use serde_json::json;
 
 use crate::size;
@@ -107,11 +107,15 @@ pub struct Thresholds {
 
 /// Reads the file as WSL decodes it (see the module docs), as a stream (a FIFO
 /// works) capped at [`SIZE_LIMIT`] by day2-core's reader. The error is one line:
-/// `cannot read .wslconfig PATH: …` or `PATH:LINE: …`.
-pub fn read(path: &Path) -> Result<String, String> {
+/// `cannot read .wslconfig PATH: …` (reason `unreadable_input`) or `PATH:LINE: …`
+/// (reason `invalid_wslconfig`); both are usage errors.
+pub fn read(path: &Path) -> Result<String, Problem> {
     let shown = path.display();
-    let bytes = day2_core::input::read_file(path, ".wslconfig", SIZE_LIMIT)?;
-    decode(&bytes).map_err(|(line, message)| format!("{shown}:{line}: {message}"))
+    let bytes = day2_core::input::read_file(path, ".wslconfig", SIZE_LIMIT)
+        .map_err(|message| Problem::new("unreadable_input", message))?;
+    decode(&bytes).map_err(|(line, message)| {
+        Problem::new("invalid_wslconfig", format!("{shown}:{line}: {message}"))
+    })
 }
 
 /// Decodes like `_wfopen(…, "rt,ccs=UTF-8")`: the BOM decides between UTF-8 and

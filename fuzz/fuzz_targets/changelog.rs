@@ -24,8 +24,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(names.insert(release.name.clone()), "{release:?} twice");
             }
         }
-        Err(message) => {
-            assert!(message.starts_with("CHANGELOG.md:"), "{message}");
+        Err(problem) => {
+            assert!(problem.message.starts_with("CHANGELOG.md:"), "{problem}");
         }
     }
 });

@@ -12,8 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let items = match plan::read(&text, "plan.jsonl") {
         Ok(items) => items,
-        Err(message) => {
-            assert!(message.starts_with("plan.jsonl:"), "{message}");
+        Err(problem) => {
+            assert_eq!(problem.reason(), "invalid_plan", "{problem}");
+            assert!(problem.message.starts_with("plan.jsonl:"), "{problem}");
             return;
         }
     };

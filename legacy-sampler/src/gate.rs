@@ -8,26 +8,25 @@ use day2_core::record::Verdict;
 use serde_json::{json, Value};
 
 use crate::payload::SummaryReason;
-use crate::Args;
 
-/// The limits the user asked for; none at all means the run only counts.
+/// The limits the user asked for (`--fail-on-legacy`, `--max-legacy-ratio`,
+/// `--max-legacy-count`, `--quiet-for`, set by `lib.rs`); none at all means the run
+/// only counts.
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
     pub fail_on_legacy: bool,
+    /// Largest legacy share of the status answers, 0 to 1.
     pub max_ratio: Option<f64>,
     pub max_count: Option<u64>,
+    /// Log mode: the span before `--until` that must hold no legacy hit.
     pub quiet_for: Option<Duration>,
 }
 
-impl Gate {
-    pub fn from_args(args: &Args) -> Gate {
-        Gate {
-            fail_on_legacy: args.fail_on_legacy,
-            max_ratio: args.max_legacy_ratio,
-            max_count: args.max_legacy_count,
-            quiet_for: args.quiet_for,
-        }
-    }
+/// Epoch seconds as RFC 3339 UTC (the number itself when out of jiff's range).
+pub fn rfc3339(epoch: i64) -> String {
+    jiff::Timestamp::from_second(epoch)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| epoch.to_string())
 }
 
 /// What the quiet-span verdict looks at (log mode), in epoch seconds.
@@ -146,7 +145,7 @@ fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
             format!(
                 "the logs cover {} of the {span_text} asked (oldest line {})",
                 humanize((quiet.until - first).max(0)),
-                crate::logs::rfc3339(first)
+                rfc3339(first)
             ),
         );
     }
@@ -156,7 +155,7 @@ fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
                 SummaryReason::StaleLogs,
                 format!(
                     "the newest line ({}) is older than the {span_text} span: these logs say nothing about it",
-                    crate::logs::rfc3339(last)
+                    rfc3339(last)
                 ),
             );
         }
@@ -169,20 +168,10 @@ fn quiet_check(span: Duration, quiet: &Quiet) -> Check {
     }
 }
 
-/// `90061` → `1d 1h 1m 1s`, for messages.
+/// `90061` seconds → `1day 1h 1m 1s`, for messages (humantime's format; a negative
+/// span reads `0s`).
 fn humanize(seconds: i64) -> String {
-    let mut s = seconds.max(0) as u64;
-    if s == 0 {
-        return "0s".into();
-    }
-    let mut parts = Vec::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if s >= size {
-            parts.push(format!("{}{unit}", s / size));
-            s %= size;
-        }
-    }
-    parts.join(" ")
+    day2_core::duration::words(Duration::from_secs(seconds.max(0) as u64))
 }
 
 impl Outcome {
@@ -307,6 +296,7 @@ mod tests {
             (verdict, reason),
             (Verdict::Error, Some(SummaryReason::NoResponses))
         );
-        assert_eq!(humanize(90_061), "1d 1h 1m 1s");
+        assert_eq!(humanize(90_061), "1day 1h 1m 1s");
+        assert_eq!(humanize(-5), "0s");
     }
 }

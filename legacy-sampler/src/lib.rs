@@ -15,7 +15,9 @@ use std::time::Duration;
 use clap::builder::{ArgAction, BoolishValueParser};
 use day2_core::bounded::{self, DAY, MAX_DURATION, SECOND};
 use day2_core::human::{self, HumanArgs};
-use day2_core::{cli, exit::after_help, Exit, Io};
+use day2_core::{cli, exit::after_help, Exit, Io, Problem};
+
+use gate::Gate;
 
 pub mod gate;
 pub mod live;
@@ -233,49 +235,124 @@ fn parse_timestamp(text: &str) -> Result<jiff::Timestamp, String> {
 
 /// Checks what clap cannot: combinations and prefixes (numbers are range-checked by
 /// their `bounded` parsers as clap reads them).
-fn validate(args: &Args) -> Result<(), String> {
-    for prefix in args.legacy_prefixes.iter().chain(&args.api_prefixes) {
-        if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
-            return Err(format!(
-                "--legacy-prefix and --api-prefix take a path as nginx's locations match it (starting with `/`, without `?` or `#`), got {prefix:?}"
-            ));
-        }
-    }
-    if args.logs.is_empty() {
-        if args.quiet_for.is_some() {
-            return Err("--quiet-for needs --log".into());
-        }
-    } else if args.logs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
-        return Err("--log - (stdin) can be given once".into());
-    }
-    Ok(())
+/// A run's settings, validated from [`Args`]: the mode with its own settings, the
+/// gate, and where the output goes. The modules take these, never the flags.
+#[derive(Debug)]
+pub struct Config {
+    pub mode: Mode,
+    pub gate: Gate,
+    pub format: Format,
+    /// `--textfile`: the Prometheus exposition is also written there.
+    pub textfile: Option<PathBuf>,
 }
 
-/// Runs the tool with the given arguments (the first is the program name).
+/// Live sampling or counting in logs (`--log`).
+#[derive(Debug)]
+pub enum Mode {
+    Live(live::Config),
+    Logs(logs::Config),
+}
+
+impl Config {
+    /// Validates the flags. Errors (reason `usage`, exit 2): a `--legacy-prefix` or
+    /// `--api-prefix` that is not a path as nginx's locations match it, `--quiet-for`
+    /// without `--log`, `--log -` twice, a `--log-format` that does not parse.
+    pub fn from_args(args: &Args) -> Result<Config, Problem> {
+        let usage = |message: String| Problem::new("usage", message);
+        for prefix in args.legacy_prefixes.iter().chain(&args.api_prefixes) {
+            if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
+                return Err(usage(format!(
+                    "--legacy-prefix and --api-prefix take a path as nginx's locations match it (starting with `/`, without `?` or `#`), got {prefix:?}"
+                )));
+            }
+        }
+        let gate = Gate {
+            fail_on_legacy: args.fail_on_legacy,
+            max_ratio: args.max_legacy_ratio,
+            max_count: args.max_legacy_count,
+            quiet_for: args.quiet_for,
+        };
+        let mode = if args.logs.is_empty() {
+            if args.quiet_for.is_some() {
+                return Err(usage("--quiet-for needs --log".into()));
+            }
+            Mode::Live(live::Config {
+                urls: if args.urls.is_empty() {
+                    vec![DEFAULT_URL.to_owned()]
+                } else {
+                    args.urls.clone()
+                },
+                header: args.header.clone(),
+                origin: args.origin.clone(),
+                count: args.count,
+                run_for: args.run_for,
+                interval: args.every.or(args.rate),
+                concurrency: args.concurrency,
+                insecure: args.insecure,
+                timeout: args.timeout,
+                samples: args.samples,
+            })
+        } else {
+            if args.logs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+                return Err(usage("--log - (stdin) can be given once".into()));
+            }
+            Mode::Logs(logs::Config {
+                sources: args.logs.clone(),
+                format: logs::parse_format(args.log_format.as_deref(), &args.header)?,
+                custom_format: args.log_format.is_some(),
+                legacy_prefixes: args.legacy_prefixes.clone(),
+                api_prefixes: args.api_prefixes.clone(),
+                merge_slashes: args.merge_slashes,
+                window: args.window,
+                top: args.top,
+                until: args.until,
+                max_malformed_ratio: args.max_malformed_ratio,
+            })
+        };
+        Ok(Config {
+            mode,
+            gate,
+            format: args.format,
+            textfile: args.textfile.clone(),
+        })
+    }
+}
+
 pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
     let args: Args = match cli::parse_args(args, io) {
         Ok(args) => args,
         Err(exit) => return exit,
     };
-    if let Err(message) = validate(&args) {
-        io.error(TOOL, message);
-        return Exit::Usage;
-    }
+    let config = match Config::from_args(&args) {
+        Ok(config) => config,
+        Err(problem) => {
+            io.error(TOOL, problem);
+            return Exit::Usage;
+        }
+    };
     let options = human::Options::new(args.format, &args.human);
     human::report(TOOL, options, io, |io| {
-        if args.format != Format::Prometheus && args.textfile.is_none() {
-            return run_mode(&args, io);
+        if config.format != Format::Prometheus && config.textfile.is_none() {
+            return run_mode(&config, io);
         }
-        prom::run(&args, io)
+        let mode = match config.mode {
+            Mode::Live(_) => "live",
+            Mode::Logs(_) => "logs",
+        };
+        prom::run(
+            mode,
+            config.format == Format::Prometheus,
+            config.textfile.as_deref(),
+            io,
+            |io| run_mode(&config, io),
+        )
     })
 }
 
-/// Runs live or log mode, writing records to `io.stdout`.
-fn run_mode(args: &Args, io: &mut Io<'_>) -> Exit {
-    if args.logs.is_empty() {
-        live::run(args, io)
-    } else {
-        logs::run(args, io)
+fn run_mode(config: &Config, io: &mut Io<'_>) -> Exit {
+    match &config.mode {
+        Mode::Live(live) => live::run(live, &config.gate, io),
+        Mode::Logs(logs) => logs::run(logs, &config.gate, io),
     }
 }
 
@@ -299,5 +376,34 @@ mod tests {
     #[test]
     fn the_argument_definitions_are_consistent() {
         <Args as clap::CommandFactory>::command().debug_assert();
+    }
+
+    /// Every flag that cannot be right is refused by `Config::from_args`, before the
+    /// run and its report: one line on stderr, exit 2, nothing on stdout in any
+    /// format. (`--log-format` used to be parsed inside the report, so `--format text`
+    /// printed an empty checklist, "(no records)", for it alone.)
+    #[test]
+    fn every_usage_error_is_refused_before_the_report() {
+        let cases: [&[&str]; 2] = [
+            &["--log", "-", "--log-format", "$remote_addr $status"],
+            &["--log", "-", "--legacy-prefix", "status"],
+        ];
+        for args in cases {
+            for format in ["json", "text", "prometheus"] {
+                let mut argv = vec![TOOL];
+                argv.extend_from_slice(args);
+                argv.extend(["--format", format]);
+                let (exit, stdout, stderr) = day2_core::cli::run_captured(run, &argv, b"");
+                let stderr = String::from_utf8_lossy(&stderr);
+                assert_eq!(exit, Exit::Usage, "{argv:?}: {stderr}");
+                assert!(
+                    stdout.is_empty(),
+                    "{argv:?}: {}",
+                    String::from_utf8_lossy(&stdout)
+                );
+                assert_eq!(stderr.lines().count(), 1, "{argv:?}: {stderr}");
+                assert!(stderr.starts_with("legacy-sampler: "), "{argv:?}: {stderr}");
+            }
+        }
     }
 }

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use crate::gate::{Gate, Observed};
 use crate::payload::{LiveSummary, SummaryReason, UrlCounts};
 use crate::stats::{ms, Histogram};
-use crate::{Args, DEFAULT_URL, TOOL};
+use crate::TOOL;
 
 /// Bodies are read (so connections stay reusable) but never kept beyond this.
 const BODY_LIMIT: u64 = 1024 * 1024;
@@ -41,6 +41,31 @@ const DEFAULT_COUNT: u64 = 30;
 /// as `values_unlisted`, so a server inventing values cannot grow the run's memory.
 pub const MAX_VALUES: usize = 64;
 
+/// Live mode's settings, validated by `lib.rs` from the URLs, `--header`, `--origin`,
+/// `-n`, `--for`, `--every`/`--rate`, `-c`, `--insecure`, `--timeout` and `--samples`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The URLs sampled in turn (at least one).
+    pub urls: Vec<String>,
+    /// The response header whose value classifies an answer (`X-Status-Path`).
+    pub header: String,
+    /// The `Origin` sent with each request, if any.
+    pub origin: Option<String>,
+    /// `-n`: samples asked for.
+    pub count: Option<u64>,
+    /// `--for`: how long the run samples.
+    pub run_for: Option<Duration>,
+    /// Time between two samples (`--every`, or one over `--rate`); `None` is unpaced.
+    pub interval: Option<Duration>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    pub insecure: bool,
+    /// Deadline of each request.
+    pub timeout: Duration,
+    /// Whether each sample is written as a record (`--samples on`).
+    pub samples: bool,
+}
+
 /// How many samples are asked for, how often, and until when.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
@@ -51,15 +76,15 @@ struct Plan {
 }
 
 impl Plan {
-    fn from_args(args: &Args) -> Plan {
-        let interval = args.every.or(args.rate);
-        let by_time = match (args.run_for, interval) {
+    fn new(config: &Config) -> Plan {
+        let interval = config.interval;
+        let by_time = match (config.run_for, interval) {
             (Some(run_for), Some(interval)) => {
                 Some((run_for.as_nanos().div_ceil(interval.as_nanos())) as u64)
             }
             _ => None,
         };
-        let requested = match (args.count, args.run_for) {
+        let requested = match (config.count, config.run_for) {
             (Some(n), _) => Some(by_time.map_or(n, |t| t.min(n))),
             (None, None) => Some(DEFAULT_COUNT),
             (None, Some(_)) => by_time,
@@ -67,7 +92,7 @@ impl Plan {
         Plan {
             requested,
             interval,
-            run_for: args.run_for,
+            run_for: config.run_for,
         }
     }
 }
@@ -382,29 +407,24 @@ fn merge(mut a: Value, b: Value) -> Value {
 }
 
 /// Runs live mode.
-pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
-    let urls: Vec<String> = if args.urls.is_empty() {
-        vec![DEFAULT_URL.to_owned()]
-    } else {
-        args.urls.clone()
-    };
+pub fn run(config: &Config, gate: &Gate, io: &mut Io<'_>) -> Exit {
+    let urls = &config.urls;
     let options = HttpOptions {
-        connect_timeout: args.timeout.min(Duration::from_secs(3)),
-        timeout: args.timeout,
+        connect_timeout: config.timeout.min(Duration::from_secs(3)),
+        timeout: config.timeout,
         body_limit: BODY_LIMIT,
-        idle_per_host: args.concurrency.max(8),
-        insecure: args.insecure,
+        idle_per_host: config.concurrency.max(8),
+        insecure: config.insecure,
         ..HttpOptions::default()
     };
-    let plan = Plan::from_args(args);
-    let gate = Gate::from_args(args);
+    let plan = Plan::new(config);
     let shared = Shared {
-        urls: &urls,
-        header: &args.header,
-        origin: args.origin.as_deref(),
-        insecure: args.insecure,
+        urls,
+        header: &config.header,
+        origin: config.origin.as_deref(),
+        insecure: config.insecure,
         agent: options.agent(),
-        timeout: args.timeout,
+        timeout: config.timeout,
         plan,
         stop_on_legacy: gate.fail_on_legacy,
         start: Instant::now(),
@@ -422,15 +442,15 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     // On a terminal: samples taken of those asked for, legacy answers so far, time left
     // (with --samples off this line is all a person sees until the summary).
     let what = match urls.len() {
-        1 => format!("sampling {} of {}", args.header, urls[0]),
-        n => format!("sampling {} of {n} URLs", args.header),
+        1 => format!("sampling {} of {}", config.header, urls[0]),
+        n => format!("sampling {} of {n} URLs", config.header),
     };
     let progress = Progress::count(what.clone(), plan.requested, plan.run_for);
     thread::scope(|scope| {
         let (sender, events) = mpsc::channel();
         let workers = plan
             .requested
-            .map_or(args.concurrency, |n| args.concurrency.min(n as usize));
+            .map_or(config.concurrency, |n| config.concurrency.min(n as usize));
         for _ in 0..workers {
             let sender = sender.clone();
             let shared = &shared;
@@ -445,7 +465,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
             if tally.legacy != legacy_before {
                 progress.message(format!("{what}: {} legacy", tally.legacy));
             }
-            if args.samples
+            if config.samples
                 && sink
                     .emit(sample_record(&shared, &sample, gate.fail_on_legacy))
                     .is_err()
@@ -463,7 +483,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         let sent = tally.answered + tally.failed + tally.unfinished;
         tally.missed = plan.requested.map_or(0, |n| n.saturating_sub(sent));
     }
-    let summary = summary_record(&shared, &gate, tally, elapsed, stopped_by_gate);
+    let summary = summary_record(&shared, gate, tally, elapsed, stopped_by_gate);
     let _ = sink.emit(summary);
     sink.exit()
 }

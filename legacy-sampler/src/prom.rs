@@ -5,13 +5,14 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
+use std::path::Path;
 
 use day2_core::prom::{escape, gauge_family, write_textfile};
 use day2_core::record::{read_records, Record, Verdict};
 use day2_core::{Exit, Io};
 use serde_json::Value;
 
-use crate::{run_mode, Args, Format, TOOL};
+use crate::TOOL;
 
 /// Copies the records to stdout as they come (JSON format) while keeping the last one
 /// (the summary) for the exposition written at the end. Earlier records are dropped
@@ -40,7 +41,16 @@ impl Write for Tee<'_> {
     }
 }
 
-pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
+/// Runs `run_mode` (live or log mode, named by `mode` in the exposition) and writes
+/// the exposition of its summary to `textfile` (atomically) and, when `to_stdout`,
+/// on stdout. A textfile that cannot be written is a usage error (exit 2).
+pub fn run(
+    mode: &str,
+    to_stdout: bool,
+    textfile: Option<&Path>,
+    io: &mut Io<'_>,
+    run_mode: impl FnOnce(&mut Io<'_>) -> Exit,
+) -> Exit {
     // The records go on in every format: day2-core's human side reads them (a line
     // per problem on stderr) and keeps them off stdout for the exposition.
     let mut tee = Tee {
@@ -54,15 +64,15 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
             stderr: &mut *io.stderr,
             interactive: io.interactive,
         };
-        run_mode(args, &mut inner)
+        run_mode(&mut inner)
     };
     let Tee { copy, .. } = tee;
     let records = read_records(&mut copy.as_slice()).unwrap_or_default();
     let Some(summary) = records.iter().rev().find(|r| r.check == "summary") else {
         return exit;
     };
-    let exposition = render(summary, if args.logs.is_empty() { "live" } else { "logs" });
-    if let Some(path) = &args.textfile {
+    let exposition = render(summary, mode);
+    if let Some(path) = textfile {
         if let Err(err) = write_textfile(path, &exposition) {
             io.error(
                 TOOL,
@@ -71,7 +81,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
             return Exit::Usage;
         }
     }
-    if args.format == Format::Prometheus && io.stdout.write_all(exposition.as_bytes()).is_err() {
+    if to_stdout && io.stdout.write_all(exposition.as_bytes()).is_err() {
         return Exit::Ok;
     }
     exit

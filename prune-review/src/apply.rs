@@ -7,7 +7,7 @@
 //! engine's own in-use check stays as a last guard. A re-run after an interruption
 //! finds the deleted objects gone (`already_gone`) and carries on.
 
-use day2_core::{Io, Record};
+use day2_core::{Io, Problem, Record};
 use serde_json::{json, Value};
 
 use crate::candidates::{image_unused, network_unused};
@@ -19,11 +19,12 @@ use crate::{snapshot, ApplyArgs, Context, Stop, TOOL};
 
 /// Reads and validates the plan, and settles whether it may be applied at all,
 /// before the engine is touched: deleting needs `--yes` or a person answering on
-/// the terminal (which the plan cannot be read from).
-pub fn read_plan(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, String> {
+/// the terminal (which the plan cannot be read from). Errors (usage errors):
+/// `unreadable_input`, `invalid_plan`, `unconfirmed`.
+pub fn read_plan(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, Problem> {
     let items = read_plan_text(args, io)?;
     if !items.is_empty() && !args.yes && (!io.interactive || plan_on_stdin(args)) {
-        return Err("refusing to delete without confirmation: run on a terminal with --plan FILE, or pass --yes".into());
+        return Err(Problem::new("unconfirmed", "refusing to delete without confirmation: run on a terminal with --plan FILE, or pass --yes"));
     }
     Ok(items)
 }
@@ -36,16 +37,19 @@ fn plan_on_stdin(args: &ApplyArgs) -> bool {
 /// as a stream (a file, a FIFO, stdin), so `/dev/zero` ends here, not in memory.
 pub const PLAN_LIMIT: u64 = 64 * day2_core::input::MIB;
 
-fn read_plan_text(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, String> {
+fn read_plan_text(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, Problem> {
     use day2_core::input;
+    let unreadable = |message: String| Problem::new("unreadable_input", message);
     match args.plan.as_deref().filter(|p| p.as_os_str() != "-") {
         Some(path) => {
-            let text = input::read_text(path, "--plan", PLAN_LIMIT)?;
+            let text = input::read_text(path, "--plan", PLAN_LIMIT).map_err(unreadable)?;
             plan::read(&text, &path.display().to_string())
         }
         None => {
-            let bytes = input::read_capped(io.stdin, "the plan on stdin", PLAN_LIMIT)?;
-            plan::read(&input::utf8(bytes, "the plan on stdin")?, "stdin")
+            let bytes = input::read_capped(io.stdin, "the plan on stdin", PLAN_LIMIT)
+                .map_err(unreadable)?;
+            let text = input::utf8(bytes, "the plan on stdin").map_err(unreadable)?;
+            plan::read(&text, "stdin")
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use day2_core::bounded::quoted;
-use day2_core::Record;
+use day2_core::{Problem, Record};
 use serde_json::{json, Value};
 
 use crate::TOOL;
@@ -83,12 +83,12 @@ impl VolumeIdentity {
         json!({"labels": self.labels, "driver": self.driver, "options": self.options})
     }
 
-    fn from_data(data: &Value) -> Result<VolumeIdentity, String> {
-        let map = |key: &str| -> Result<BTreeMap<String, String>, String> {
+    fn from_data(data: &Value) -> Result<VolumeIdentity, Problem> {
+        let map = |key: &str| -> Result<BTreeMap<String, String>, Problem> {
             serde_json::from_value(data.get(key).cloned().unwrap_or(Value::Null)).map_err(|_| {
-                format!(
+                invalid(format!(
                     "data.{key} is missing or not an object of strings: without it a volume re-created under the same name cannot be told apart (write the plan again)"
-                )
+                ))
             })
         };
         Ok(VolumeIdentity {
@@ -97,7 +97,7 @@ impl VolumeIdentity {
                 .get("driver")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| "data.driver is missing: without it a volume re-created under the same name cannot be told apart (write the plan again)".to_owned())?,
+                .ok_or_else(|| invalid("data.driver is missing: without it a volume re-created under the same name cannot be told apart (write the plan again)".to_owned()))?,
             options: map("options")?,
         })
     }
@@ -134,46 +134,49 @@ impl Item {
     }
 
     /// Reads a plan line back, naming what is wrong with it.
-    pub fn from_record(record: &Record) -> Result<Item, String> {
+    pub fn from_record(record: &Record) -> Result<Item, Problem> {
         if record.tool != TOOL {
-            return Err(format!(
+            return Err(invalid(format!(
                 "a record of {}, not of {TOOL}",
                 quoted(&record.tool)
-            ));
+            )));
         }
         let kind = Kind::ALL
             .into_iter()
             .find(|k| k.check() == record.check)
             .ok_or_else(|| {
-                format!(
+                invalid(format!(
                     "check {} is not a plan line (plan.volume, plan.container, ...)",
                     quoted(&record.check)
-                )
+                ))
             })?;
         let data = &record.data;
-        let text = |key: &str| -> Result<String, String> {
+        let text = |key: &str| -> Result<String, Problem> {
             data.get(key)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
-                .ok_or_else(|| format!("data.{key} is missing or not a string"))
+                .ok_or_else(|| invalid(format!("data.{key} is missing or not a string")))
         };
         if data.get("kind").and_then(Value::as_str) != Some(kind.as_str()) {
-            return Err(format!("data.kind does not say {:?}", kind.as_str()));
+            return Err(invalid(format!(
+                "data.kind does not say {:?}",
+                kind.as_str()
+            )));
         }
         let id = text("id")?;
         if id != record.target {
-            return Err(format!(
+            return Err(invalid(format!(
                 "target {} and data.id {} differ",
                 quoted(&record.target),
                 quoted(&id)
-            ));
+            )));
         }
         let created = data.get("created").cloned().unwrap_or(Value::Null);
         if kind != Kind::BuildCache && !(created.is_string() || created.is_i64()) {
-            return Err(
+            return Err(invalid(
                 "data.created is missing: without it the object cannot be identified".into(),
-            );
+            ));
         }
         let identity = match kind {
             Kind::Volume => Some(VolumeIdentity::from_data(data)?),
@@ -191,10 +194,11 @@ impl Item {
     }
 }
 
-/// Reads a whole plan: every non-blank line must be a plan record. A line nested
+/// Reads a whole plan: every non-blank line must be a plan record (else reason
+/// `invalid_plan`, the message naming `source:line`). A line nested
 /// deeper than serde_json's recursion limit (128) is such an error, never a stack
 /// overflow.
-pub fn read(text: &str, source: &str) -> Result<Vec<Item>, String> {
+pub fn read(text: &str, source: &str) -> Result<Vec<Item>, Problem> {
     let mut items = Vec::new();
     let mut seen = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
@@ -203,14 +207,20 @@ pub fn read(text: &str, source: &str) -> Result<Vec<Item>, String> {
             continue;
         }
         let record: Record = serde_json::from_str(line)
-            .map_err(|e| format!("{source}:{line_no}: not a day2 record: {e}"))?;
-        let item = Item::from_record(&record).map_err(|e| format!("{source}:{line_no}: {e}"))?;
+            .map_err(|e| invalid(format!("{source}:{line_no}: not a day2 record: {e}")))?;
+        let item = Item::from_record(&record)
+            .map_err(|e| e.context(format_args!("{source}:{line_no}")))?;
         // A line kept twice is deleted once.
         if seen.insert((item.kind, item.id.clone()), line_no).is_none() {
             items.push(item);
         }
     }
     Ok(items)
+}
+
+/// A plan line that cannot be applied as written: a usage error.
+fn invalid(message: String) -> Problem {
+    Problem::new("invalid_plan", message)
 }
 
 #[cfg(test)]
@@ -245,7 +255,11 @@ mod tests {
     #[test]
     fn bad_lines_are_named_with_file_and_line() {
         let err = read("\n{not json\n", "p.jsonl").unwrap_err();
-        assert!(err.starts_with("p.jsonl:2: not a day2 record"), "{err}");
+        assert_eq!(err.reason(), "invalid_plan");
+        assert!(
+            err.message.starts_with("p.jsonl:2: not a day2 record"),
+            "{err}"
+        );
         let mut item = Item {
             kind: Kind::Network,
             id: "n1".into(),
@@ -256,15 +270,15 @@ mod tests {
             identity: None,
         };
         let err = read(&line(&item), "p").unwrap_err();
-        assert!(err.contains("p:1: data.created"), "{err}");
+        assert!(err.message.contains("p:1: data.created"), "{err}");
         item.created = json!("2026-11-27T10:00:00Z");
         let mut r = item.record(json!({}));
         r.tool = "status-probe".into();
         let err = read(&serde_json::to_string(&r).unwrap(), "p").unwrap_err();
-        assert!(err.contains("status-probe"), "{err}");
+        assert!(err.message.contains("status-probe"), "{err}");
         r.tool = TOOL.into();
         r.target = "other".into();
         let err = read(&serde_json::to_string(&r).unwrap(), "p").unwrap_err();
-        assert!(err.contains("differ"), "{err}");
+        assert!(err.message.contains("differ"), "{err}");
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use day2_core::Problem;
 use globset::{Glob, GlobMatcher};
 
 /// Names protected on every run.
@@ -27,13 +28,14 @@ pub struct LabelMatch {
 }
 
 impl LabelMatch {
-    pub fn parse(text: &str) -> Result<LabelMatch, String> {
+    /// `KEY` or `KEY=VALUE`. Error (reason `usage`): no key.
+    pub fn parse(text: &str) -> Result<LabelMatch, Problem> {
         let (key, value) = match text.split_once('=') {
             Some((k, v)) => (k, Some(v.to_owned())),
             None => (text, None),
         };
         if key.is_empty() {
-            return Err(format!("label {text:?} has no key"));
+            return Err(Problem::new("usage", format!("label {text:?} has no key")));
         }
         Ok(LabelMatch {
             key: key.to_owned(),
@@ -58,12 +60,14 @@ impl LabelMatch {
     }
 }
 
-/// Parses `--filter label=KEY[=VALUE]`, the only filter there is.
-pub fn parse_filter(text: &str) -> Result<LabelMatch, String> {
+/// Parses `--filter label=KEY[=VALUE]`, the only filter there is. Errors (reason
+/// `usage`): another filter, a label without a key.
+pub fn parse_filter(text: &str) -> Result<LabelMatch, Problem> {
     match text.strip_prefix("label=") {
         Some(rest) => LabelMatch::parse(rest),
-        None => Err(format!(
-            "filter {text:?}: only label=KEY[=VALUE] is supported"
+        None => Err(Problem::new(
+            "usage",
+            format!("filter {text:?}: only label=KEY[=VALUE] is supported"),
         )),
     }
 }
@@ -75,8 +79,9 @@ pub struct Protection {
 }
 
 impl Protection {
-    /// The defaults plus the given `--protect` values.
-    pub fn new(extra: &[String]) -> Result<Protection, String> {
+    /// The defaults plus the given `--protect` values. Errors (reason `usage`): an
+    /// empty name, a label without a key, a glob that does not compile.
+    pub fn new(extra: &[String]) -> Result<Protection, Problem> {
         let mut rules: Vec<Rule> = DEFAULT_PROTECTED
             .iter()
             .map(|n| Rule::Name((*n).to_owned()))
@@ -84,12 +89,14 @@ impl Protection {
         for text in extra {
             let rule = if let Some(label) = text.strip_prefix("label:") {
                 Rule::Label(
-                    LabelMatch::parse(label).map_err(|e| format!("--protect {text:?}: {e}"))?,
+                    LabelMatch::parse(label)
+                        .map_err(|e| e.context(format_args!("--protect {text:?}")))?,
                 )
             } else if text.is_empty() {
-                return Err("--protect: empty name".into());
+                return Err(Problem::new("usage", "--protect: empty name"));
             } else if text.contains(['*', '?', '[']) {
-                let glob = Glob::new(text).map_err(|e| format!("--protect {text:?}: {e}"))?;
+                let glob = Glob::new(text)
+                    .map_err(|e| Problem::new("usage", format!("--protect {text:?}: {e}")))?;
                 Rule::Glob(text.clone(), glob.compile_matcher())
             } else {
                 Rule::Name(text.clone())
@@ -165,9 +172,13 @@ mod tests {
     fn bad_rules_and_filters_are_named() {
         assert!(Protection::new(&["label:".into()])
             .unwrap_err()
+            .message
             .contains("label:"));
         assert!(Protection::new(&["[".into()]).is_err());
-        assert!(parse_filter("name=x").unwrap_err().contains("name=x"));
+        assert!(parse_filter("name=x")
+            .unwrap_err()
+            .message
+            .contains("name=x"));
         assert_eq!(
             parse_filter("label=a=b").unwrap(),
             LabelMatch {

@@ -10,9 +10,15 @@
 
 use std::path::Path;
 
+use day2_core::Problem;
 use serde_json::{Map, Value};
 
 use crate::sri::Algo;
+
+/// A manifest that is not JSON, or not an object keyed by path (a usage error).
+const INVALID_MANIFEST: &str = "invalid_manifest";
+/// An entry without a usable hash (the entry's `fail` record).
+const INVALID_ENTRY: &str = "invalid_entry";
 
 /// The fields the reference checker looks at, in its order of preference.
 pub const HASH_FIELDS: [&str; 3] = ["sha384", "algo", "integrity"];
@@ -25,29 +31,40 @@ pub struct Manifest {
 
 /// Reads and parses a manifest (a file, a pipe, `/dev/stdin`, up to
 /// [`crate::MANIFEST_LIMIT`]); the error is the one-line message for exit 2, naming
-/// the file and, for syntax errors, the line and column.
-pub fn load(path: &Path) -> Result<Manifest, String> {
-    let bytes = day2_core::input::read_file(path, "manifest", crate::MANIFEST_LIMIT)?;
-    parse(&bytes).map_err(|e| format!("{}:{e}", path.display()))
+/// the file and, for syntax errors, the line and column. Reasons: `unreadable_input`,
+/// `invalid_manifest`.
+pub fn load(path: &Path) -> Result<Manifest, Problem> {
+    let bytes = day2_core::input::read_file(path, "manifest", crate::MANIFEST_LIMIT)
+        .map_err(|message| Problem::new("unreadable_input", message))?;
+    parse(&bytes).map_err(|problem| Problem {
+        message: format!("{}:{}", path.display(), problem.message),
+        ..problem
+    })
 }
 
 /// Parses manifest bytes; the error starts with `line:column: `. Nesting deeper
 /// than serde_json's recursion limit (128 levels) is such an error
-/// ("recursion limit exceeded"), never a stack overflow.
-pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+/// ("recursion limit exceeded"), never a stack overflow. Reason: `invalid_manifest`.
+pub fn parse(bytes: &[u8]) -> Result<Manifest, Problem> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         let text = e.to_string();
         // serde_json appends " at line L column C"; we put the position first instead.
         let what = text
             .rsplit_once(" at line ")
             .map_or(text.as_str(), |(what, _)| what);
-        format!("{}:{}: invalid JSON: {what}", e.line(), e.column())
+        Problem::new(
+            INVALID_MANIFEST,
+            format!("{}:{}: invalid JSON: {what}", e.line(), e.column()),
+        )
     })?;
     match value {
         Value::Object(entries) => Ok(Manifest { entries }),
-        other => Err(format!(
-            "1:1: the manifest must be a JSON object keyed by path, not {}",
-            kind(&other)
+        other => Err(Problem::new(
+            INVALID_MANIFEST,
+            format!(
+                "1:1: the manifest must be a JSON object keyed by path, not {}",
+                kind(&other)
+            ),
         )),
     }
 }
@@ -65,12 +82,16 @@ fn kind(value: &Value) -> &'static str {
 
 /// The SRI string of an entry, taken as the reference checker takes it: the first
 /// of `sha384`, `algo`, `integrity` that is set (JavaScript truthiness: a missing
-/// field, null, false, 0 and "" fall through to the next).
-pub fn expected(entry: &Value) -> Result<&str, String> {
+/// field, null, false, 0 and "" fall through to the next). Reason: `invalid_entry`
+/// (the entry's record says so).
+pub fn expected(entry: &Value) -> Result<&str, Problem> {
     let Value::Object(fields) = entry else {
-        return Err(format!(
-            "the entry is {}, not an object with a sha384 field",
-            kind(entry)
+        return Err(Problem::new(
+            INVALID_ENTRY,
+            format!(
+                "the entry is {}, not an object with a sha384 field",
+                kind(entry)
+            ),
         ));
     };
     for field in HASH_FIELDS {
@@ -80,14 +101,17 @@ pub fn expected(entry: &Value) -> Result<&str, String> {
             Some(Value::Number(n)) if n.as_f64() == Some(0.0) => {}
             Some(Value::String(s)) => return Ok(s),
             Some(other) => {
-                return Err(format!(
-                    "field {field:?} is {}, not an SRI string",
-                    kind(other)
+                return Err(Problem::new(
+                    INVALID_ENTRY,
+                    format!("field {field:?} is {}, not an SRI string", kind(other)),
                 ))
             }
         }
     }
-    Err("no hash under sha384, algo or integrity".to_owned())
+    Err(Problem::new(
+        INVALID_ENTRY,
+        "no hash under sha384, algo or integrity",
+    ))
 }
 
 /// The field a generated entry stores its hash under: `sha384` as the reference
@@ -180,8 +204,9 @@ mod tests {
     #[test]
     fn syntax_errors_name_line_and_column() {
         let err = parse(b"{\n  \"a.js\": {\"sha384\": \"x\"},\n}\n").unwrap_err();
-        assert!(err.starts_with("3:1: invalid JSON: "), "{err}");
-        assert!(parse(b"[1]").unwrap_err().contains("not an array"));
+        assert_eq!(err.reason(), "invalid_manifest");
+        assert!(err.message.starts_with("3:1: invalid JSON: "), "{err}");
+        assert!(parse(b"[1]").unwrap_err().message.contains("not an array"));
     }
 
     #[test]

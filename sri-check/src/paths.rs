@@ -20,6 +20,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use cap_std::fs::{Dir, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
+use day2_core::Problem;
 use globset::GlobBuilder;
 
 /// Why an entry was not read.
@@ -81,15 +82,20 @@ pub struct Root {
 }
 
 impl Root {
-    /// The root directory; an error message when it is not a usable directory.
-    pub fn new(dir: &Path) -> Result<Root, String> {
-        let canonical =
-            fs::canonicalize(dir).map_err(|e| format!("root directory {}: {e}", dir.display()))?;
+    /// The root directory. Errors (reason `invalid_root`, a usage error): it does not
+    /// exist, is not a directory or cannot be opened.
+    pub fn new(dir: &Path) -> Result<Root, Problem> {
+        let unusable = |message: String| Problem::new("invalid_root", message);
+        let canonical = fs::canonicalize(dir)
+            .map_err(|e| unusable(format!("root directory {}: {e}", dir.display())))?;
         if !canonical.is_dir() {
-            return Err(format!("root {} is not a directory", dir.display()));
+            return Err(unusable(format!(
+                "root {} is not a directory",
+                dir.display()
+            )));
         }
         let opened = Dir::open_ambient_dir(&canonical, cap_std::ambient_authority())
-            .map_err(|e| format!("root directory {}: {e}", dir.display()))?;
+            .map_err(|e| unusable(format!("root directory {}: {e}", dir.display())))?;
         Ok(Root {
             absolute: absolute(dir),
             canonical,
@@ -247,12 +253,13 @@ fn is_glob(text: &str) -> bool {
 /// Expands the command-line operands: `-` reads a path list from stdin (one a line,
 /// or NUL-separated with `nul`), an existing path is itself, and anything else with
 /// glob characters is matched against the files under its literal prefix
-/// (`*` stays within a directory, `**` crosses them).
+/// (`*` stays within a directory, `**` crosses them). Errors (usage errors):
+/// `invalid_glob`, `unreadable_input` (the path list on stdin).
 pub fn expand(
     operands: &[OsString],
     stdin: &mut dyn BufRead,
     nul: bool,
-) -> Result<Vec<Operand>, String> {
+) -> Result<Vec<Operand>, Problem> {
     let mut out = Vec::new();
     for operand in operands {
         if operand == "-" {
@@ -274,12 +281,12 @@ pub fn expand(
     Ok(out)
 }
 
-fn glob(pattern: &str) -> Result<Vec<PathBuf>, String> {
+fn glob(pattern: &str) -> Result<Vec<PathBuf>, Problem> {
     let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
     let matcher = GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
-        .map_err(|e| format!("bad glob {pattern:?}: {e}"))?
+        .map_err(|e| Problem::new("invalid_glob", format!("bad glob {pattern:?}: {e}")))?
         .compile_matcher();
     // Walk only below the part of the pattern that has no glob characters.
     let base: Vec<&str> = pattern
@@ -313,7 +320,8 @@ const PATH_LIST_LIMIT: u64 = 64 * day2_core::input::MIB;
 /// Reads a list of paths, skipping empty lines. Names are taken as raw bytes on
 /// Unix, so non-UTF-8 names from `find` arrive intact (and are refused later with a
 /// record, not a crash).
-fn read_list(stdin: &mut dyn BufRead, nul: bool) -> Result<Vec<PathBuf>, String> {
+fn read_list(stdin: &mut dyn BufRead, nul: bool) -> Result<Vec<PathBuf>, Problem> {
+    let unreadable = |message: String| Problem::new("unreadable_input", message);
     let separator = if nul { b'\0' } else { b'\n' };
     let mut paths = Vec::new();
     // An endless stdin (`yes | sri-check generate -`) stops at the cap.
@@ -322,15 +330,15 @@ fn read_list(stdin: &mut dyn BufRead, nul: bool) -> Result<Vec<PathBuf>, String>
         let mut item = Vec::new();
         let n = stdin
             .read_until(separator, &mut item)
-            .map_err(|e| format!("reading paths from stdin: {e}"))?;
+            .map_err(|e| unreadable(format!("reading paths from stdin: {e}")))?;
         if n == 0 {
             break;
         }
         if stdin.limit() == 0 {
-            return Err(format!(
+            return Err(unreadable(format!(
                 "reading paths from stdin: more than {} MiB of paths",
                 PATH_LIST_LIMIT / day2_core::input::MIB
-            ));
+            )));
         }
         if item.last() == Some(&separator) {
             item.pop();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use day2_core::{Exit, Io, Record, RecordSink, Verdict};
+use day2_core::{Exit, Io, Problem, Record, RecordSink, Verdict};
 use serde_json::json;
 
 use crate::hash::{self, run_ordered};
@@ -18,7 +18,7 @@ use crate::{manifest, refusal_record, root_dir, VerifyArgs, TOOL};
 /// One manifest entry to check.
 struct Job<'a> {
     key: &'a str,
-    expected: Result<Metadata, String>,
+    expected: Result<Metadata, Problem>,
 }
 
 pub fn run(args: &VerifyArgs, io: &mut Io<'_>) -> Exit {
@@ -98,9 +98,11 @@ fn check(job: &Job<'_>, root: &Root, buf: &mut [u8]) -> (Record, u64) {
     let key = job.key;
     let metadata = match &job.expected {
         Ok(m) => m,
-        Err(why) => {
-            let record =
-                Record::fail("entry", key, "invalid_entry").message(format!("{key}: {why}"));
+        Err(problem) => {
+            let record = problem
+                .clone()
+                .context(key)
+                .into_record_as(Verdict::Fail, "entry", key);
             return (record, 0);
         }
     };

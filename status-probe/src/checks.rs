@@ -8,7 +8,17 @@ use serde_json::{json, Value};
 
 use crate::payload::Deps;
 use crate::probe::{failure_record, is_2xx, status_record, Probe};
-use crate::LegacyExpect;
+
+/// What the legacy path is expected to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LegacyExpect {
+    /// Served or gone are both fine; only the SPA-fallback trap fails.
+    Any,
+    /// Still served, with its header (before the cutover).
+    Served,
+    /// Gone: 404 or 410 (after the cutover).
+    Gone,
+}
 
 /// `GET /api/ready`: reachable, 2xx, JSON. Asked once per run: the path is
 /// rate-limited on the real edge.

@@ -16,7 +16,22 @@ use crate::checks::LegacyState;
 use crate::output::Output;
 use crate::payload::{CorsAnswer, CorsDefect};
 use crate::probe::{failure_record, is_2xx, Answer, Ask, Probe};
-use crate::Args;
+
+/// The paths and names the CORS checks use, taken by `lib.rs` from `--summary-path`,
+/// `--legacy-path`, `--chat-path`, `--status-header`, `--preflight-method` and
+/// `--disallowed-origin`.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub summary_path: String,
+    pub legacy_path: String,
+    /// Path the preflight is sent to (`/api/chat` at the edge, `/chat` on the backend).
+    pub chat_path: String,
+    pub status_header: String,
+    /// Method named in the preflight's `Access-Control-Request-Method`.
+    pub preflight_method: String,
+    /// Origins the stack must refuse.
+    pub disallowed_origins: Vec<String>,
+}
 
 const ACAO: &str = "access-control-allow-origin";
 const ACAC: &str = "access-control-allow-credentials";
@@ -132,12 +147,12 @@ fn unchecked_words(unchecked: &[Value]) -> String {
 
 /// Runs the check for every origin and every disallowed origin.
 pub fn run(
-    args: &Args,
+    plan: &Plan,
     origins: &[String],
     probe: &mut Probe,
     out: &mut Output<'_>,
 ) -> Result<(), Closed> {
-    if origins.is_empty() && args.disallowed_origins.is_empty() {
+    if origins.is_empty() && plan.disallowed_origins.is_empty() {
         return out.emit(
             Record::info("cors", probe.base(), "no_origins")
                 .message("no --origin, --disallowed-origin or ALLOWED_ORIGINS: nothing to check"),
@@ -145,15 +160,15 @@ pub fn run(
     }
     // Baselines without Origin: whether the status-path header is there at all, and
     // whether the legacy path is still served (only then is its CORS worth judging).
-    let summary_header = header_present(&probe.get_plain(&args.summary_path), &args.status_header);
-    let legacy_served = served(&probe.get_plain(&args.legacy_path), &args.status_header);
+    let summary_header = header_present(&probe.get_plain(&plan.summary_path), &plan.status_header);
+    let legacy_served = served(&probe.get_plain(&plan.legacy_path), &plan.status_header);
     for origin in origins {
         let mut allowed_on = Vec::new();
         let mut refused_on = Vec::new();
         let mut unchecked = Vec::new();
-        for (kind, path, header_expected) in allowed_requests(args, summary_header, legacy_served) {
+        for (kind, path, header_expected) in allowed_requests(plan, summary_header, legacy_served) {
             let target = probe.url(path);
-            let answer = probe.send(&ask(kind, path, origin, &args.preflight_method));
+            let answer = probe.send(&ask(kind, path, origin, &plan.preflight_method));
             let response = match usable(answer, kind, kind.check(), &target, origin) {
                 Ok(response) => response,
                 Err(skip) => {
@@ -166,8 +181,8 @@ pub fn run(
                 &response,
                 kind,
                 origin,
-                &args.preflight_method,
-                &args.status_header,
+                &plan.preflight_method,
+                &plan.status_header,
                 header_expected,
             );
             // An unrouted preflight (405 from the SPA) says nothing about allow-lists.
@@ -222,14 +237,14 @@ pub fn run(
             "unchecked": unchecked,
         })))?;
     }
-    for origin in &args.disallowed_origins {
+    for origin in &plan.disallowed_origins {
         let mut seen = Vec::new();
         let mut allowed = Vec::new();
         let mut unchecked = Vec::new();
         let mut elapsed = std::time::Duration::ZERO;
-        for (kind, path) in disallowed_requests(args) {
+        for (kind, path) in disallowed_requests(plan) {
             let target = probe.url(path);
-            let answer = probe.send(&ask(kind, path, origin, &args.preflight_method));
+            let answer = probe.send(&ask(kind, path, origin, &plan.preflight_method));
             match usable(answer, kind, "cors.disallowed", &target, origin) {
                 Ok(response) => {
                     elapsed += response.elapsed;
@@ -299,23 +314,23 @@ fn ask(kind: Kind, path: &str, origin: &str, method: &str) -> Ask {
 /// path while it is served (with the status-path header expected on the summary when
 /// its plain answer had it, and always on the legacy path).
 fn allowed_requests(
-    args: &Args,
+    plan: &Plan,
     summary_header: bool,
     legacy_served: bool,
 ) -> Vec<(Kind, &str, bool)> {
-    let mut requests = vec![(Kind::Preflight, args.chat_path.as_str(), false)];
-    requests.push((Kind::Summary, &args.summary_path, summary_header));
+    let mut requests = vec![(Kind::Preflight, plan.chat_path.as_str(), false)];
+    requests.push((Kind::Summary, &plan.summary_path, summary_header));
     if legacy_served {
-        requests.push((Kind::Legacy, &args.legacy_path, true));
+        requests.push((Kind::Legacy, &plan.legacy_path, true));
     }
     requests
 }
 
 /// The requests of an origin that must be refused: the preflight and the summary.
-fn disallowed_requests(args: &Args) -> [(Kind, &str); 2] {
+fn disallowed_requests(plan: &Plan) -> [(Kind, &str); 2] {
     [
-        (Kind::Preflight, &args.chat_path),
-        (Kind::Summary, &args.summary_path),
+        (Kind::Preflight, &plan.chat_path),
+        (Kind::Summary, &plan.summary_path),
     ]
 }
 
@@ -328,35 +343,35 @@ fn served(answer: &Answer, status_header: &str) -> bool {
 /// every origin's requests that do not depend on them, then (once the legacy
 /// baseline is in, `legacy_baseline` is `Some`) the legacy path with each origin
 /// while it is served. Nothing when there is no origin (the check asks nothing).
-pub fn asks(args: &Args, origins: &[String], legacy_baseline: Option<&Answer>) -> Vec<Ask> {
-    if origins.is_empty() && args.disallowed_origins.is_empty() {
+pub fn asks(plan: &Plan, origins: &[String], legacy_baseline: Option<&Answer>) -> Vec<Ask> {
+    if origins.is_empty() && plan.disallowed_origins.is_empty() {
         return Vec::new();
     }
-    let method = &args.preflight_method;
+    let method = &plan.preflight_method;
     let Some(legacy) = legacy_baseline else {
-        let mut asks = vec![Ask::get(&args.summary_path), Ask::get(&args.legacy_path)];
+        let mut asks = vec![Ask::get(&plan.summary_path), Ask::get(&plan.legacy_path)];
         for origin in origins {
             asks.extend(
-                allowed_requests(args, false, false)
+                allowed_requests(plan, false, false)
                     .into_iter()
                     .map(|(kind, path, _)| ask(kind, path, origin, method)),
             );
         }
-        for origin in &args.disallowed_origins {
+        for origin in &plan.disallowed_origins {
             asks.extend(
-                disallowed_requests(args)
+                disallowed_requests(plan)
                     .into_iter()
                     .map(|(kind, path)| ask(kind, path, origin, method)),
             );
         }
         return asks;
     };
-    if !served(legacy, &args.status_header) {
+    if !served(legacy, &plan.status_header) {
         return Vec::new();
     }
     origins
         .iter()
-        .map(|origin| ask(Kind::Legacy, &args.legacy_path, origin, method))
+        .map(|origin| ask(Kind::Legacy, &plan.legacy_path, origin, method))
         .collect()
 }
 

@@ -14,8 +14,9 @@ use day2_core::Record;
 use semver::Version;
 
 use crate::payload::Freshness;
-use crate::quoted;
 use crate::summary::SummaryView;
+use day2_core::bounded::quoted;
+use day2_core::Problem;
 
 /// One release heading.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,11 +111,16 @@ fn fence(line: &str) -> Option<(char, usize)> {
 /// bracketed level-1 or level-2 heading that is neither `Unreleased` nor a version,
 /// or one whose first word is meant as a version but is not SemVer (`## 1.2`), is an
 /// error naming its line: a changelog the tool cannot read must not pass.
-pub fn parse_changelog(text: &str, file: &Path) -> Result<Vec<Release>, String> {
+pub fn parse_changelog(text: &str, file: &Path) -> Result<Vec<Release>, Problem> {
     let mut releases: Vec<Release> = Vec::new();
     let mut open_fence: Option<(char, usize)> = None;
     for (index, line) in text.lines().enumerate() {
-        let at = |what: String| format!("{}:{}: {what}", file.display(), index + 1);
+        let at = |what: String| {
+            Problem::new(
+                "invalid_changelog",
+                format!("{}:{}: {what}", file.display(), index + 1),
+            )
+        };
         if let Some((marker, run)) = fence(line) {
             match open_fence {
                 None => open_fence = Some((marker, run)),
@@ -200,8 +206,9 @@ pub fn parse_changelog(text: &str, file: &Path) -> Result<Vec<Release>, String> 
 pub const MAX_CHANGELOG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a changelog (a file, a pipe, `/dev/stdin`) up to [`MAX_CHANGELOG_BYTES`].
-fn read_capped(path: &Path) -> Result<String, String> {
+fn read_capped(path: &Path) -> Result<String, Problem> {
     day2_core::input::read_text(path, "changelog", MAX_CHANGELOG_BYTES)
+        .map_err(|message| Problem::new("unreadable_input", message))
 }
 
 /// The changelog and the repository whose tags name its releases.
@@ -213,13 +220,13 @@ pub struct Changelog {
 }
 
 /// Runs git in the repository; `Ok(None)` when git answers with a non-zero exit.
-fn git(dir: &Path, args: &[&str]) -> Result<Option<String>, String> {
+fn git(dir: &Path, args: &[&str]) -> Result<Option<String>, Problem> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
         .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(|e| Problem::new("git_unavailable", format!("cannot run git: {e}")))?;
     Ok(output
         .status
         .success()
@@ -233,13 +240,13 @@ fn plausible_sha(sha: &str) -> bool {
 
 impl Changelog {
     /// Reads and parses the changelog and checks the repository, before any request.
-    pub fn load(path: &Path, git_dir: PathBuf) -> Result<Changelog, String> {
+    pub fn load(path: &Path, git_dir: PathBuf) -> Result<Changelog, Problem> {
         let text = read_capped(path)?;
         let releases = parse_changelog(&text, path)?;
         if git(&git_dir, &["rev-parse", "--git-dir"])?.is_none() {
-            return Err(format!(
-                "{} is not a git repository (--git-dir)",
-                git_dir.display()
+            return Err(Problem::new(
+                "usage",
+                format!("{} is not a git repository (--git-dir)", git_dir.display()),
             ));
         }
         Ok(Changelog {
@@ -460,11 +467,12 @@ mod tests {
     #[test]
     fn a_header_that_is_not_a_version_names_its_line() {
         let err = parse_changelog("## [v1.0.0]\n\n## [next]\n", Path::new("C.md")).unwrap_err();
-        assert!(err.starts_with("C.md:3:"), "{err}");
-        assert!(err.contains("\"next\""), "{err}");
+        assert_eq!(err.reason(), "invalid_changelog");
+        assert!(err.message.starts_with("C.md:3:"), "{err}");
+        assert!(err.message.contains("\"next\""), "{err}");
         let err =
             parse_changelog("# Changelog\n## 1.2 - 2020-01-01\n", Path::new("C.md")).unwrap_err();
-        assert!(err.starts_with("C.md:2:"), "{err}");
+        assert!(err.message.starts_with("C.md:2:"), "{err}");
         // Deeper headings that are not versions are sections, not errors.
         assert!(parse("## [1.0.0]\n### [Bug Fixes]\n### 2.0 notes\n").len() == 1);
     }

@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use day2_core::bounded;
+use day2_core::http::HttpOptions;
 use day2_core::human::{self, HumanArgs};
-use day2_core::{cli, exit::after_help, Exit, Io, Record};
+use day2_core::{cli, exit::after_help, Exit, Io, Problem, Record};
 
 pub mod checks;
 pub mod cors;
@@ -27,10 +28,12 @@ pub mod summary;
 pub mod wait;
 pub mod warming;
 
+pub use checks::LegacyExpect;
 pub use payload::{
     Answered, CorsAnswer, CorsDefect, Deps, Freshness, PathClass, SummaryReason, SummaryView,
     WaitAttempt,
 };
+pub use wait::Until;
 
 use output::{Format, Output};
 use probe::Probe;
@@ -61,29 +64,6 @@ impl CheckName {
         CheckName::Cors,
         CheckName::Legacy,
     ];
-}
-
-/// What the wait polls for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Until {
-    /// `ready=true` and `llm.path=primary` in the summary JSON.
-    Primary,
-    /// `ready=true` in the summary JSON, whatever the path.
-    Ready,
-    /// Any 2xx answer on the wait path (a bare edge check, e.g. `--wait-path /_up`).
-    #[value(name = "2xx")]
-    AnyOk,
-}
-
-/// What the legacy path is expected to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LegacyExpect {
-    /// Served or gone are both fine; only the SPA-fallback trap fails.
-    Any,
-    /// Still served, with its header (before the cutover).
-    Served,
-    /// Gone: 404 or 410 (after the cutover).
-    Gone,
 }
 
 /// The examples of `--help` and the man page (the README's, and the guide's quick
@@ -244,7 +224,7 @@ const SPAN: bounded::DurationRange = bounded::duration(Duration::ZERO, MAX_DURAT
 /// A network timeout: from 1 ms to a day.
 const NET: bounded::DurationRange = bounded::duration(Duration::from_millis(1), bounded::DAY);
 
-pub(crate) use day2_core::bounded::quoted;
+use day2_core::bounded::quoted;
 
 /// Splits an allow-list the way the backend does: on commas, spaces and newlines.
 pub fn split_origins(list: &str) -> Vec<String> {
@@ -261,53 +241,83 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> Exit {
         Err(exit) => return exit,
     };
     let options = human::Options::new(args.format, &args.human);
-    human::report(TOOL, options, io, |io| run_parsed(&args, io))
+    human::report(TOOL, options, io, |io| match Config::from_args(&args) {
+        Ok(config) => run_config(&config, io),
+        Err(problem) => {
+            io.error(TOOL, problem);
+            Exit::Usage
+        }
+    })
 }
 
-fn run_parsed(args: &Args, io: &mut Io<'_>) -> Exit {
-    let settings = match Settings::from_args(args) {
-        Ok(settings) => settings,
-        Err(message) => {
-            io.error(TOOL, message);
-            return Exit::Usage;
-        }
-    };
-    let mut probe = Probe::new(args);
+fn run_config(config: &Config, io: &mut Io<'_>) -> Exit {
+    let mut probe = Probe::new(&config.url, config.http.clone(), config.concurrency);
     // With --format prometheus the records still pass here: the human side reads them
     // (a line per problem on stderr) and keeps them off stdout.
     let mut out = Output::new(&mut *io.stdout);
-    let result = probe_all(args, &settings, &mut probe, &mut out);
+    let result = probe_all(config, &mut probe, &mut out);
     let exit = out.exit();
     if result.is_err() {
         // stdout went away: nobody reads us, stop quietly.
         return exit;
     }
-    if args.format != Format::Prometheus && args.textfile.is_none() {
+    if config.format != Format::Prometheus && config.textfile.is_none() {
         return exit;
     }
-    let exposition = prom::render(&args.service, out.records(), &out.facts);
-    if let Some(path) = &args.textfile {
+    let exposition = prom::render(&config.service, out.records(), &out.facts);
+    if let Some(path) = &config.textfile {
         if let Err(err) = prom::write_textfile(path, &exposition) {
             io.error(TOOL, format!("cannot write {}: {err}", path.display()));
             return Exit::Usage;
         }
     }
-    if args.format == Format::Prometheus {
+    if config.format == Format::Prometheus {
         let _ = io.stdout.write_all(exposition.as_bytes());
     }
     exit
 }
 
-/// Everything validated before the first request.
-struct Settings {
-    checks: Vec<CheckName>,
-    origins: Vec<String>,
-    started_at: Option<jiff::Timestamp>,
-    changelog: Option<freshness::Changelog>,
+/// A run's settings, validated from [`Args`] before the first request: the modules
+/// below take this (or the part of it they need), never the flags.
+#[derive(Debug)]
+pub struct Config {
+    /// The checks to run, in their order (all of them when none was named).
+    pub checks: Vec<CheckName>,
+    /// The base URL, an absolute http(s) URL with a host.
+    pub url: String,
+    /// Timeouts, body cap, redirects and TLS of every request.
+    pub http: HttpOptions,
+    /// Requests in flight at once (1: one after another).
+    pub concurrency: usize,
+    pub ready_path: String,
+    pub deps_path: String,
+    pub summary_path: String,
+    pub legacy_path: String,
+    pub status_header: String,
+    pub legacy_expect: LegacyExpect,
+    /// The wait to run before the checks (`--wait`), if any.
+    pub wait: Option<wait::Plan>,
+    /// What the wait's condition is judged with, also for a run without `--wait`.
+    pub sample: wait::Plan,
+    /// The CORS checks' paths and refused origins.
+    pub cors: cors::Plan,
+    /// Origins the stack must allow: `--origin`, else the `ALLOWED_ORIGINS` list.
+    pub origins: Vec<String>,
+    pub warming_budget: Option<Duration>,
+    pub started_at: Option<jiff::Timestamp>,
+    pub changelog: Option<freshness::Changelog>,
+    pub format: Format,
+    pub textfile: Option<PathBuf>,
+    /// The `service` label of the Prometheus output.
+    pub service: String,
 }
 
-impl Settings {
-    fn from_args(args: &Args) -> Result<Settings, String> {
+impl Config {
+    /// Validates the flags. Errors (reason `usage`, exit 2): a base URL that is not
+    /// absolute http(s) with a host, a path not starting with `/`, a `--textfile` whose
+    /// directory does not exist, a `--started-at` that is not RFC 3339, a changelog
+    /// that cannot be read or parsed or whose `--git-dir` is not a repository.
+    pub fn from_args(args: &Args) -> Result<Config, Problem> {
         probe::validate_base_url(&args.url)?;
         for (flag, path) in [
             ("--ready-path", &args.ready_path),
@@ -320,24 +330,33 @@ impl Settings {
         .chain(args.wait_path.as_ref().map(|p| ("--wait-path", p)))
         {
             if !path.starts_with('/') {
-                return Err(format!("{flag} {} must start with '/'", quoted(path)));
+                return Err(Problem::new(
+                    "usage",
+                    format!("{flag} {} must start with '/'", quoted(path)),
+                ));
             }
         }
         if let Some(path) = &args.textfile {
             // Found out before probing, not after: the temp file goes beside the target.
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
             if dir.is_some_and(|d| !d.is_dir()) {
-                return Err(format!(
-                    "cannot write {}: its directory does not exist",
-                    path.display()
+                return Err(Problem::new(
+                    "usage",
+                    format!(
+                        "cannot write {}: its directory does not exist",
+                        path.display()
+                    ),
                 ));
             }
         }
         let started_at = match &args.started_at {
             Some(text) => Some(text.parse::<jiff::Timestamp>().map_err(|e| {
-                format!(
-                    "--started-at {} is not an RFC 3339 timestamp ({e})",
-                    quoted(text)
+                Problem::new(
+                    "usage",
+                    format!(
+                        "--started-at {} is not an RFC 3339 timestamp ({e})",
+                        quoted(text)
+                    ),
                 )
             })?),
             None => None,
@@ -365,85 +384,127 @@ impl Settings {
         } else {
             args.origins.clone()
         };
-        Ok(Settings {
+        let sample = wait::Plan {
+            until: args.until,
+            path: args
+                .wait_path
+                .clone()
+                .unwrap_or_else(|| args.summary_path.clone()),
+            status_header: args.status_header.clone(),
+            interval: args.interval,
+            timeout: args.timeout,
+            backoff: args.backoff,
+            max_interval: args.max_interval,
+            grace: args.grace,
+        };
+        Ok(Config {
             checks,
+            url: args.url.clone(),
+            http: HttpOptions {
+                connect_timeout: args.connect_timeout,
+                timeout: args.http_timeout,
+                body_limit: args.max_body,
+                insecure: args.insecure,
+                max_redirects: args.max_redirects,
+                ..HttpOptions::default()
+            },
+            concurrency: args.concurrency,
+            ready_path: args.ready_path.clone(),
+            deps_path: args.deps_path.clone(),
+            summary_path: args.summary_path.clone(),
+            legacy_path: args.legacy_path.clone(),
+            status_header: args.status_header.clone(),
+            legacy_expect: args.legacy_expect,
+            wait: args.wait.then(|| sample.clone()),
+            sample,
+            cors: cors::Plan {
+                summary_path: args.summary_path.clone(),
+                legacy_path: args.legacy_path.clone(),
+                chat_path: args.chat_path.clone(),
+                status_header: args.status_header.clone(),
+                preflight_method: args.preflight_method.clone(),
+                disallowed_origins: args.disallowed_origins.clone(),
+            },
             origins,
+            warming_budget: args.warming_budget,
             started_at,
             changelog,
+            format: args.format,
+            textfile: args.textfile.clone(),
+            service: args.service.clone(),
         })
     }
 }
 
 /// The whole probe; `Err` only when stdout was closed.
 fn probe_all(
-    args: &Args,
-    settings: &Settings,
+    config: &Config,
     probe: &mut Probe,
     out: &mut Output<'_>,
 ) -> Result<(), day2_core::Closed> {
-    out.facts.insecure = args.insecure;
-    if args.insecure {
+    out.facts.insecure = config.http.insecure;
+    if config.http.insecure {
         out.emit(
             Record::info("tls", probe.base(), "tls_verification_disabled")
                 .message("--insecure: TLS certificates are not verified"),
         )?;
     }
-    let mut clock = warming::Tracker::new(settings.started_at);
-    if args.wait {
-        let outcome = wait::run(args, probe, out, &mut clock)?;
+    let mut clock = warming::Tracker::new(config.started_at);
+    if let Some(plan) = &config.wait {
+        let outcome = wait::run(plan, probe, out, &mut clock)?;
         if outcome != wait::Outcome::Met {
-            if let Some(budget) = args.warming_budget {
-                out.emit(clock.record(probe.url(&args.summary_path), budget))?;
+            if let Some(budget) = config.warming_budget {
+                out.emit(clock.record(probe.url(&config.summary_path), budget))?;
             }
             out.facts.warming_seconds = clock.warming_seconds();
             return Ok(());
         }
     }
-    let sel = |name| settings.checks.contains(&name);
+    let sel = |name| config.checks.contains(&name);
     // The SLO, freshness and Prometheus output need the summary even when the summary
     // check was not selected; the probe reuses an answer it already has.
-    let needs_summary = args.warming_budget.is_some()
-        || settings.changelog.is_some()
-        || args.format == Format::Prometheus
-        || args.textfile.is_some();
-    ask_ahead(args, settings, needs_summary, probe);
+    let needs_summary = config.warming_budget.is_some()
+        || config.changelog.is_some()
+        || config.format == Format::Prometheus
+        || config.textfile.is_some();
+    ask_ahead(config, needs_summary, probe);
     if sel(CheckName::Ready) {
-        out.emit(checks::ready(probe, &args.ready_path))?;
+        out.emit(checks::ready(probe, &config.ready_path))?;
     }
     if sel(CheckName::Deps) {
-        out.emit(checks::deps(probe, &args.deps_path))?;
+        out.emit(checks::deps(probe, &config.deps_path))?;
     }
     if sel(CheckName::Summary) {
-        let (record, view) = summary::check(probe, &args.summary_path, &args.status_header);
+        let (record, view) = summary::check(probe, &config.summary_path, &config.status_header);
         out.emit(record)?;
         out.facts.summary = view;
     }
     if sel(CheckName::Cors) {
-        cors::run(args, &settings.origins, probe, out)?;
+        cors::run(&config.cors, &config.origins, probe, out)?;
     }
     if sel(CheckName::Legacy) {
         out.emit(checks::legacy(
             probe,
-            &args.legacy_path,
-            &args.status_header,
-            args.legacy_expect,
+            &config.legacy_path,
+            &config.status_header,
+            config.legacy_expect,
         ))?;
     }
     if needs_summary && out.facts.summary.is_none() {
-        out.facts.summary = summary::fetch(probe, &args.summary_path, &args.status_header);
+        out.facts.summary = summary::fetch(probe, &config.summary_path, &config.status_header);
     }
-    if !args.wait && needs_summary {
+    if config.wait.is_none() && needs_summary {
         // Without a wait, the SLO has one sample: the summary answer of this run
         // (the probe remembers it, so this asks nothing twice).
-        let (state, view) = wait::sample(args, &probe.get_plain(&args.summary_path));
+        let (state, view) = wait::sample(&config.sample, &probe.get_plain(&config.summary_path));
         clock.observe(&state, view.as_ref());
     }
-    if let Some(budget) = args.warming_budget {
-        out.emit(clock.record(probe.url(&args.summary_path), budget))?;
+    if let Some(budget) = config.warming_budget {
+        out.emit(clock.record(probe.url(&config.summary_path), budget))?;
     }
     out.facts.warming_seconds = clock.warming_seconds();
-    if let Some(changelog) = &settings.changelog {
-        out.emit(changelog.check(&probe.url(&args.summary_path), out.facts.summary.as_ref()))?;
+    if let Some(changelog) = &config.changelog {
+        out.emit(changelog.check(&probe.url(&config.summary_path), out.facts.summary.as_ref()))?;
     }
     Ok(())
 }
@@ -453,32 +514,32 @@ fn probe_all(
 /// and legacy with CORS's own (one round of requests), then the legacy path with each
 /// origin once its plain answer shows it served (a second round). The checks then
 /// run in their order and find their answers waiting. Nothing with `--concurrency 1`.
-fn ask_ahead(args: &Args, settings: &Settings, needs_summary: bool, probe: &mut Probe) {
+fn ask_ahead(config: &Config, needs_summary: bool, probe: &mut Probe) {
     if probe.concurrency() <= 1 {
         return;
     }
-    let sel = |name| settings.checks.contains(&name);
+    let sel = |name| config.checks.contains(&name);
     let mut asks = Vec::new();
     if sel(CheckName::Ready) {
-        asks.push(probe::Ask::get(&args.ready_path));
+        asks.push(probe::Ask::get(&config.ready_path));
     }
     if sel(CheckName::Deps) {
-        asks.push(probe::Ask::get(&args.deps_path));
+        asks.push(probe::Ask::get(&config.deps_path));
     }
     if sel(CheckName::Summary) || needs_summary {
-        asks.push(probe::Ask::get(&args.summary_path));
+        asks.push(probe::Ask::get(&config.summary_path));
     }
     if sel(CheckName::Legacy) {
-        asks.push(probe::Ask::get(&args.legacy_path));
+        asks.push(probe::Ask::get(&config.legacy_path));
     }
     if sel(CheckName::Cors) {
-        asks.extend(cors::asks(args, &settings.origins, None));
+        asks.extend(cors::asks(&config.cors, &config.origins, None));
     }
     probe.prefetch(asks);
     if sel(CheckName::Cors) {
-        let legacy = probe.peek(&probe::Ask::get(&args.legacy_path)).cloned();
+        let legacy = probe.peek(&probe::Ask::get(&config.legacy_path)).cloned();
         if let Some(legacy) = legacy {
-            probe.prefetch(cors::asks(args, &settings.origins, Some(&legacy)));
+            probe.prefetch(cors::asks(&config.cors, &config.origins, Some(&legacy)));
         }
     }
 }

@@ -22,7 +22,8 @@ use day2_core::progress::Progress;
 use day2_core::Record;
 use serde_json::json;
 
-use crate::{quoted, Args};
+use day2_core::bounded::quoted;
+use day2_core::Problem;
 
 /// The result of one exchange.
 pub type Answer = Result<HttpResponse, HttpFailure>;
@@ -58,37 +59,44 @@ pub struct Probe {
 }
 
 /// The base URL must be an absolute http(s) URL; anything else is a usage error.
-pub fn validate_base_url(url: &str) -> Result<(), String> {
+pub fn validate_base_url(url: &str) -> Result<(), Problem> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("--url {} must start with http:// or https://", quoted(url)))?;
+        .ok_or_else(|| {
+            Problem::new(
+                "usage",
+                format!("--url {} must start with http:// or https://", quoted(url)),
+            )
+        })?;
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("--url {} has no host", quoted(url)));
+        return Err(Problem::new(
+            "usage",
+            format!("--url {} has no host", quoted(url)),
+        ));
     }
     if url.parse::<ureq::http::Uri>().is_err() {
-        return Err(format!("--url {} is not a valid URL", quoted(url)));
+        return Err(Problem::new(
+            "usage",
+            format!("--url {} is not a valid URL", quoted(url)),
+        ));
     }
     Ok(())
 }
 
 impl Probe {
-    pub fn new(args: &Args) -> Probe {
-        let options = HttpOptions {
-            connect_timeout: args.connect_timeout,
-            timeout: args.http_timeout,
-            body_limit: args.max_body,
-            insecure: args.insecure,
-            max_redirects: args.max_redirects,
-            // One idle connection per request in flight, so each worker keeps its own.
-            idle_per_host: args.concurrency.max(HttpOptions::default().idle_per_host),
-        };
+    /// A probe of `base_url` (validated by [`validate_base_url`]) with the shared
+    /// HTTP settings and `concurrency` requests in flight at most (1: one after
+    /// another). The pool keeps at least one idle connection per request in flight.
+    pub fn new(base_url: &str, mut http: HttpOptions, concurrency: usize) -> Probe {
+        // One idle connection per request in flight, so each worker keeps its own.
+        http.idle_per_host = concurrency.max(http.idle_per_host);
         Probe {
-            agent: options.agent(),
-            base: args.url.trim_end_matches('/').to_owned(),
-            body_limit: args.max_body,
-            http_timeout: args.http_timeout,
-            concurrency: args.concurrency,
+            agent: http.agent(),
+            base: base_url.trim_end_matches('/').to_owned(),
+            body_limit: http.body_limit,
+            http_timeout: http.timeout,
+            concurrency,
             plain: HashMap::new(),
             prefetched: HashMap::new(),
         }

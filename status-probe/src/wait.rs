@@ -20,7 +20,40 @@ use crate::payload::WaitAttempt;
 use crate::probe::{is_2xx, Answer, Probe};
 use crate::summary::{self, SummaryView, Unreadable};
 use crate::warming::Tracker;
-use crate::{Args, Until};
+
+/// What the wait polls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Until {
+    /// `ready=true` and `llm.path=primary` in the summary JSON.
+    Primary,
+    /// `ready=true` in the summary JSON, whatever the path.
+    Ready,
+    /// Any 2xx answer on the wait path (a bare edge check, e.g. `--wait-path /_up`).
+    #[value(name = "2xx")]
+    AnyOk,
+}
+
+/// What the wait polls and how, validated by `lib.rs` from `--until`, `--wait-path`,
+/// `--interval`, `--timeout`, `--backoff`, `--max-interval` and `--grace`.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The condition waited for.
+    pub until: Until,
+    /// Path polled under the base URL (`--wait-path`, else the summary path).
+    pub path: String,
+    /// The header nginx sets to tell the api and legacy locations apart.
+    pub status_header: String,
+    /// First time between two polls; grows by `backoff` up to `max_interval`.
+    pub interval: Duration,
+    /// Deadline of the whole wait; beyond it, exit 124.
+    pub timeout: Duration,
+    /// Factor applied to the interval after each poll (1 = fixed).
+    pub backoff: f64,
+    /// Largest interval the backoff grows to.
+    pub max_interval: Duration,
+    /// How long `llm.path=down` may last before the wait gives up early.
+    pub grace: Duration,
+}
 
 /// How a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +74,12 @@ struct Seen {
 }
 
 /// One poll, capped by the time `left` before the wait's deadline.
-fn observe(args: &Args, probe: &Probe, path: &str, left: Duration) -> Seen {
-    classify(args, &probe.send_within("GET", path, &[], left))
+fn observe(plan: &Plan, probe: &Probe, path: &str, left: Duration) -> Seen {
+    classify(plan, &probe.send_within("GET", path, &[], left))
 }
 
 /// What an answer on the wait path shows.
-fn classify(args: &Args, answer: &Answer) -> Seen {
+fn classify(plan: &Plan, answer: &Answer) -> Seen {
     match answer {
         Err(failure) => Seen {
             state: failure.kind.reason().to_owned(),
@@ -56,17 +89,17 @@ fn classify(args: &Args, answer: &Answer) -> Seen {
         },
         Ok(response) => {
             let status = Some(response.status);
-            let read = summary::read(response, &args.status_header);
+            let read = summary::read(response, &plan.status_header);
             let (state, view) = match read {
                 Ok(view) => (view.state().to_owned(), Some(view)),
                 Err(Unreadable::Status) => (format!("http_{}", response.status), None),
                 // A bare edge path (`/_up`) answers HTML: its status is its state.
-                Err(Unreadable::NotJson(_)) if args.until == Until::AnyOk => {
+                Err(Unreadable::NotJson(_)) if plan.until == Until::AnyOk => {
                     (format!("http_{}", response.status), None)
                 }
                 Err(Unreadable::NotJson(_)) => ("not_json".to_owned(), None),
             };
-            let met = match args.until {
+            let met = match plan.until {
                 Until::AnyOk => is_2xx(response.status),
                 Until::Ready => view
                     .as_ref()
@@ -85,8 +118,8 @@ fn classify(args: &Args, answer: &Answer) -> Seen {
 
 /// The state of a summary answer and its view, as a wait would report them: the
 /// one sample of the warming clock in a run without `--wait`.
-pub fn sample(args: &Args, answer: &Answer) -> (String, Option<SummaryView>) {
-    let seen = classify(args, answer);
+pub fn sample(plan: &Plan, answer: &Answer) -> (String, Option<SummaryView>) {
+    let seen = classify(plan, answer);
     (seen.state, seen.view)
 }
 
@@ -100,23 +133,23 @@ fn attempt_reason(state: &str) -> &str {
 }
 
 pub fn run(
-    args: &Args,
+    plan: &Plan,
     probe: &Probe,
     out: &mut Output<'_>,
     clock: &mut Tracker,
 ) -> Result<Outcome, Closed> {
-    let path = args.wait_path.as_deref().unwrap_or(&args.summary_path);
+    let path = plan.path.as_str();
     let target = probe.url(path);
-    let until = match args.until {
+    let until = match plan.until {
         Until::Primary => "primary",
         Until::Ready => "ready",
         Until::AnyOk => "2xx",
     };
     let start = Instant::now();
-    let deadline = start + args.timeout;
+    let deadline = start + plan.timeout;
     let what = format!("waiting for {until} at {target}");
-    let progress = Progress::wait(what.clone(), Some(args.timeout));
-    let mut interval = args.interval;
+    let progress = Progress::wait(what.clone(), Some(plan.timeout));
+    let mut interval = plan.interval;
     let mut previous: Option<String> = None;
     let mut down_since: Option<Instant> = None;
     let mut attempt = 0u64;
@@ -125,7 +158,7 @@ pub fn run(
     loop {
         attempt += 1;
         let left = deadline.saturating_duration_since(Instant::now());
-        let seen = observe(args, probe, path, left);
+        let seen = observe(plan, probe, path, left);
         let elapsed = start.elapsed();
         clock.observe(&seen.state, seen.view.as_ref());
         out.facts.summary = seen.view.clone().or(out.facts.summary.take());
@@ -167,7 +200,7 @@ pub fn run(
         } else {
             down_since = None;
         }
-        let down_too_long = down_since.is_some_and(|since| since.elapsed() >= args.grace);
+        let down_too_long = down_since.is_some_and(|since| since.elapsed() >= plan.grace);
         let finished = if seen.met {
             Some((
                 Outcome::Met,
@@ -186,21 +219,21 @@ pub fn run(
                 Outcome::Terminal,
                 Record::fail("wait", &target, "terminal_down").message(format!(
                     "llm.path has been down for longer than the {}s grace period",
-                    args.grace.as_secs_f64()
+                    plan.grace.as_secs_f64()
                 )),
             ))
         } else {
             None
         };
         if let Some((outcome, record)) = finished {
-            let data = closing_data(args, &seen.state, attempt, elapsed, until);
+            let data = closing_data(plan, &seen.state, attempt, elapsed, until);
             let record = record.duration(elapsed).data(data);
             drop(progress);
             return end(out, outcome, record);
         }
         let left = deadline.saturating_duration_since(Instant::now());
         std::thread::sleep(interval.min(left));
-        interval = next_interval(interval, args.backoff, args.max_interval);
+        interval = next_interval(interval, plan.backoff, plan.max_interval);
         // No time is left for another request: the deadline ends the wait on what the
         // last attempt saw (an attempt with no time would only report its own timeout).
         if Instant::now() >= deadline {
@@ -210,7 +243,7 @@ pub fn run(
                 seen.state,
                 elapsed.as_secs_f64()
             ));
-            let data = closing_data(args, &seen.state, attempt, elapsed, until);
+            let data = closing_data(plan, &seen.state, attempt, elapsed, until);
             let record = record.duration(elapsed).data(data);
             drop(progress);
             return end(out, Outcome::TimedOut, record);
@@ -219,13 +252,13 @@ pub fn run(
 }
 
 /// The data of the closing `wait` record.
-fn closing_data(args: &Args, state: &str, attempts: u64, elapsed: Duration, until: &str) -> Value {
+fn closing_data(plan: &Plan, state: &str, attempts: u64, elapsed: Duration, until: &str) -> Value {
     json!({
         "attempts": attempts,
         "elapsed_s": elapsed.as_secs_f64(),
         "state": state,
         "until": until,
-        "grace_s": args.grace.as_secs_f64(),
+        "grace_s": plan.grace.as_secs_f64(),
     })
 }
 

@@ -359,7 +359,7 @@ mod tests {
             .downcast::<String>()
             .expect("a message");
         assert!(
-            message.starts_with("sleep 30: `sleep` did not finish within 200 ms"),
+            message.starts_with("sleep 30: `sleep` did not finish within 200ms"),
             "{message}"
         );
     }

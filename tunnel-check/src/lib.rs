@@ -28,6 +28,7 @@ mod golang;
 mod logs;
 mod metrics;
 pub mod redact;
+pub mod secret;
 mod syntax;
 pub mod token;
 mod yaml;

@@ -32,6 +32,8 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use aho_corasick::AhoCorasick;
 
+pub use crate::secret::Secret;
+
 /// What a masked token is replaced with.
 pub const MASK_TOKEN: &str = "[REDACTED:token]";
 /// What any other masked secret is replaced with.
@@ -100,28 +102,6 @@ fn triggers(line: &str) -> u8 {
         }
     }
     kinds
-}
-
-/// A secret value held in memory. Its `Debug` never shows the value, so a stray
-/// `{:?}` or a panic message that formats it cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The value, for the code that has to inspect it (shape checks, hashing).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret([REDACTED])")
-    }
 }
 
 /// The set of secrets a run has learnt. Cloning shares the set, so a secret learnt

@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::redact::Secret;
+use crate::secret::Secret;
 
 /// What is wrong with a token, as a snake_case problem name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

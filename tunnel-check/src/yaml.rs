@@ -11,27 +11,22 @@
 
 use std::borrow::Cow;
 
+use day2_core::Problem;
 use serde::de::DeserializeOwned;
 
-/// A parse error, already formatted as `line L, column C: message`.
-#[derive(Debug)]
-pub struct YamlError(pub String);
-
-impl std::fmt::Display for YamlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// The reason of a document that does not parse (its message reads
+/// `line L, column C: what`).
+const INVALID_YAML: &str = "invalid_yaml";
 
 /// Parses a YAML document into `T`.
-pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Problem> {
     parse_with(text, serde_saphyr::DuplicateKeyPolicy::Error)
 }
 
 fn parse_with<T: DeserializeOwned>(
     text: &str,
     duplicate_keys: serde_saphyr::DuplicateKeyPolicy,
-) -> Result<T, YamlError> {
+) -> Result<T, Problem> {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = duplicate_keys;
     options.strict_booleans = true;
@@ -52,12 +47,11 @@ fn parse_with<T: DeserializeOwned>(
             None => message,
         };
         match err.location() {
-            Some(loc) => YamlError(format!(
-                "line {}, column {}: {message}",
-                loc.line(),
-                loc.column()
-            )),
-            None => YamlError(message),
+            Some(loc) => Problem::new(
+                INVALID_YAML,
+                format!("line {}, column {}: {message}", loc.line(), loc.column()),
+            ),
+            None => Problem::new(INVALID_YAML, message),
         }
     })
 }
@@ -137,7 +131,7 @@ fn json_as_yaml(text: &str) -> Cow<'_, str> {
 /// and key, whether a scalar was plain or quoted (`30` is an int, `"30"` a
 /// string), and every mapping entry, duplicates included (yaml.v3 reports them
 /// itself, with both lines). An empty document is `Null`.
-pub fn parse_tree(text: &str) -> Result<Node, YamlError> {
+pub fn parse_tree(text: &str) -> Result<Node, Problem> {
     let node: Option<serde_saphyr::Spanned<Value>> =
         parse_with(text, serde_saphyr::DuplicateKeyPolicy::PassThrough)?;
     Ok(node.map_or(
@@ -287,7 +281,8 @@ mod tests {
     #[test]
     fn duplicate_keys_are_rejected_with_their_line() {
         let err = parse::<serde_json::Value>("a: 1\nb: 2\na: 3\n").unwrap_err();
-        assert_eq!(err.0, "line 3, column 1: duplicate mapping key: a");
+        assert_eq!(err.reason(), "invalid_yaml");
+        assert_eq!(err.message, "line 3, column 1: duplicate mapping key: a");
     }
 
     #[test]
@@ -298,8 +293,8 @@ mod tests {
             _b: Vec<String>,
         }
         let err = parse::<Doc>("_a: &x s\n_b: *x\n").unwrap_err();
-        assert!(err.0.starts_with("line 2, column 5: "), "{err}");
-        assert!(err.0.ends_with(')'), "{err}");
+        assert!(err.message.starts_with("line 2, column 5: "), "{err}");
+        assert!(err.message.ends_with(')'), "{err}");
     }
 
     #[test]

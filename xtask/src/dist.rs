@@ -24,7 +24,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 use day2_core::exit::{examples_of, EXIT_CODES};
 use day2_core::record::{Record, RecordSink};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
 use roff::{bold, roman, Roff};
 
 #[derive(Debug, clap::Args)]
@@ -57,17 +57,19 @@ fn completed_name(name: &str) -> &str {
 }
 
 /// The bash completion of `command` for the command name `name`, working around
-/// clap-rs/clap#6421 (see the module's documentation).
-pub fn bash(command: &clap::Command, name: &str) -> Result<String, String> {
+/// clap-rs/clap#6421 (see the module's documentation). Error (`write_failed`): the
+/// script is not UTF-8 or no longer ends as the workaround expects.
+pub fn bash(command: &clap::Command, name: &str) -> Result<String, Problem> {
     let safe = name.replace('-', "_");
     let mut script = Vec::new();
     clap_complete::generate(Shell::Bash, &mut command.clone(), &safe, &mut script);
-    let script = String::from_utf8(script).map_err(|e| e.to_string())?;
+    let script =
+        String::from_utf8(script).map_err(|e| Problem::new(WRITE_FAILED, e.to_string()))?;
     let registration = format!(" -o bashdefault -o default {safe}\n");
     if script.matches(&registration).count() != 2 {
-        return Err(format!(
+        return Err(Problem::new(WRITE_FAILED, format!(
             "clap_complete's bash script for {name} no longer ends as expected: check the workaround of clap-rs/clap#6421"
-        ));
+        )));
     }
     Ok(script.replace(
         &registration,
@@ -124,14 +126,15 @@ const FISH_CARGO: &str = "
 complete -c cargo -n '__fish_seen_subcommand_from xtask' -f -a '(__fish_complete_subcommand --fcs-skip=1)'
 ";
 
-/// The completion scripts of one command: (file name, script).
-pub fn completions(command: &clap::Command) -> Result<Vec<(String, String)>, String> {
+/// The completion scripts of one command: (file name, script). Error
+/// (`write_failed`): a script that is not UTF-8, or [`bash`]'s.
+pub fn completions(command: &clap::Command) -> Result<Vec<(String, String)>, Problem> {
     let name = command.get_name().to_owned();
     let called = completed_name(&name);
     let generate = |shell: Shell, bin: &str| {
         let mut out = Vec::new();
         clap_complete::generate(shell, &mut command.clone(), bin, &mut out);
-        String::from_utf8(out).map_err(|e| e.to_string())
+        String::from_utf8(out).map_err(|e| Problem::new(WRITE_FAILED, e.to_string()))
     };
     let mut bash_script = bash(command, called)?;
     let mut zsh = generate(Shell::Zsh, called)?;
@@ -256,10 +259,12 @@ fn page_tree(
 fn write_one(
     command: &clap::Command,
     out_dir: &Path,
-) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Problem> {
     let completions_dir = out_dir.join("completions");
     let man_dir = out_dir.join("man");
-    let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
+    let io = |what: &Path, e: std::io::Error| {
+        Problem::new(WRITE_FAILED, format!("{}: {e}", what.display()))
+    };
     std::fs::create_dir_all(&completions_dir).map_err(|e| io(&completions_dir, e))?;
     std::fs::create_dir_all(&man_dir).map_err(|e| io(&man_dir, e))?;
     let mut scripts = Vec::new();
@@ -269,13 +274,17 @@ fn write_one(
         scripts.push(path);
     }
     let mut pages = Vec::new();
-    for (file, page) in man_pages(command).map_err(|e| e.to_string())? {
+    for (file, page) in man_pages(command).map_err(|e| Problem::new(WRITE_FAILED, e.to_string()))? {
         let path = man_dir.join(file);
         std::fs::write(&path, page).map_err(|e| io(&path, e))?;
         pages.push(path);
     }
     Ok((scripts, pages))
 }
+
+/// The reason of a `dist` error record: a script or page that could not be made
+/// or written.
+const WRITE_FAILED: &str = "write_failed";
 
 pub fn run(args: &DistArgs, io: &mut Io<'_>) -> Exit {
     let mut sink = RecordSink::new(crate::TOOL, io.stdout);
@@ -289,7 +298,7 @@ pub fn run(args: &DistArgs, io: &mut Io<'_>) -> Exit {
                 Record::pass("dist", &name)
                     .data(serde_json::json!({ "completions": scripts, "man": pages }))
             }
-            Err(err) => Record::error("dist", &name, "write_failed").message(err),
+            Err(problem) => problem.into_record("dist", &name),
         };
         if sink.emit(record).is_err() {
             return sink.exit();

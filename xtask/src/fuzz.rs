@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use day2_core::bounded::{self, DAY, SECOND};
 use day2_core::record::{Record, RecordSink};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
 use serde_json::json;
 
 use crate::TOOL;
@@ -264,14 +264,17 @@ fn run_target(
     args: &FuzzArgs,
     target: &str,
     log: &Path,
-) -> Result<(bool, Stats, Duration), String> {
+) -> Result<(bool, Stats, Duration), Problem> {
     // Built before the clock starts (a no-op unless a source changed since the
     // build of every target at the start).
     build(root, Some(target), args)?;
     let scratch = root.join("fuzz/target/scratch").join(target);
-    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let copy = file.try_clone().map_err(|e| e.to_string())?;
+    let io_error = |what: &Path, e: std::io::Error| {
+        Problem::new("io_error", format!("{}: {e}", what.display()))
+    };
+    std::fs::create_dir_all(&scratch).map_err(|e| io_error(&scratch, e))?;
+    let file = std::fs::File::create(log).map_err(|e| io_error(log, e))?;
+    let copy = file.try_clone().map_err(|e| io_error(log, e))?;
     let mut command = cargo_fuzz(root);
     command
         .args(["run", target, "--sanitizer", &args.sanitizer])
@@ -290,7 +293,7 @@ fn run_target(
     let started = Instant::now();
     let mut child = command
         .spawn()
-        .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+        .map_err(|e| Problem::new("tool_unavailable", format!("cannot run cargo fuzz: {e}")))?;
     let deadline = started + args.time + GRACE;
     let status = loop {
         match child.try_wait() {
@@ -330,16 +333,23 @@ fn lsan_options(root: &Path) -> String {
     }
 }
 
-/// `cargo fuzz build [TARGET]` with the sanitizer and profile asked for.
-fn build(root: &Path, target: Option<&str>, args: &FuzzArgs) -> Result<(), String> {
+/// `cargo fuzz build [TARGET]` with the sanitizer and profile asked for. Errors:
+/// `build_failed`, `tool_unavailable` (no cargo-fuzz or nightly).
+fn build(root: &Path, target: Option<&str>, args: &FuzzArgs) -> Result<(), Problem> {
     let mut command = cargo_fuzz(root);
     command.args(["build", "--sanitizer", &args.sanitizer]);
     command.args(args.dev.then_some("--dev"));
     command.args(target);
     match command.status() {
         Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("cargo fuzz build failed ({status})")),
-        Err(err) => Err(format!("cannot run cargo +nightly fuzz: {err}")),
+        Ok(status) => Err(Problem::new(
+            "build_failed",
+            format!("cargo fuzz build failed ({status})"),
+        )),
+        Err(err) => Err(Problem::new(
+            "tool_unavailable",
+            format!("cannot run cargo +nightly fuzz: {err}"),
+        )),
     }
 }
 

@@ -69,7 +69,7 @@ fn without_logs_observe_is_a_live_sample_that_states_its_limits() {
         record["message"]
             .as_str()
             .unwrap()
-            .contains("it does not measure the last 24 hours"),
+            .contains("it does not measure the last 1day"),
         "{record:#}"
     );
     let legacy = [

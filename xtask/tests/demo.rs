@@ -68,8 +68,9 @@ fn assert_speaks_plainly(stderr: &str) {
         "{stderr}"
     );
     // A count of one in the plural ("1 records"), not a larger count ending in 1
-    // ("81 records").
-    for fault in ["1day", "1 pages", "1 entries", "1 records"] {
+    // ("81 records"). Durations are written in humantime's format (`1day`, `5s`:
+    // what the duration flags take back, issue 15), so `1day` is no fault here.
+    for fault in ["1 pages", "1 entries", "1 records"] {
         let singular_in_plural = stderr.match_indices(fault).any(|(at, _)| {
             !stderr[..at]
                 .chars()
@@ -180,7 +181,7 @@ fn serve_keeps_the_stack_up_for_the_duration_and_stops() {
         "stopped after {elapsed:?}"
     );
     for expected in [
-        "demo stack serving for 5 seconds",
+        "demo stack serving for 5s",
         &format!("edge     {edge}"),
         &format!("cargo run -q -p status-probe -- --url {edge} --wait --timeout 10m"),
         "demo stack stopped",

@@ -263,6 +263,6 @@ fn a_compose_up_past_its_deadline_is_killed_and_ends_with_the_timeout_record() {
     );
     assert_eq!(
         last["message"],
-        "`docker-compose` did not finish within 1 second and was killed"
+        "`docker-compose` did not finish within 1s and was killed"
     );
 }

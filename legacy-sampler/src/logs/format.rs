@@ -24,6 +24,7 @@
 
 use std::borrow::Cow;
 
+use day2_core::Problem;
 use memchr::memchr;
 
 /// nginx's default `combined` format.
@@ -245,13 +246,18 @@ const SPACELESS: [&str; 14] = [
     "pid",
 ];
 
+/// A `log_format` that nginx or the matcher cannot use (a usage error).
+fn invalid(message: impl Into<String>) -> Problem {
+    Problem::new("invalid_log_format", message)
+}
+
 impl LogFormat {
     /// Compiles a format. `header` is the classifying response header
     /// (`X-Status-Path` → `$sent_http_x_status_path` / `$upstream_http_x_status_path`).
     ///
     /// The text is the format as written in nginx.conf (see [`conf_format`]) or one
     /// bare format string. Errors name what nginx or the matcher cannot use.
-    pub fn parse(format: &str, header: &str) -> Result<LogFormat, String> {
+    pub fn parse(format: &str, header: &str) -> Result<LogFormat, Problem> {
         let (escape, text) = conf_format(format)?;
         let header = header.to_ascii_lowercase().replace('-', "_");
         let sent = format!("sent_http_{header}");
@@ -274,14 +280,14 @@ impl LogFormat {
                 continue;
             }
             let (name, next) = variable_name(&text, i)
-                .ok_or_else(|| format!("a `$` without a variable name at byte {i}"))?;
+                .ok_or_else(|| invalid(format!("a `$` without a variable name at byte {i}")))?;
             i = next;
             let first = parts.is_empty() && lead.is_empty();
             if let Some((previous, literal)) = parts.last() {
                 if literal.is_empty() {
-                    return Err(format!(
+                    return Err(invalid(format!(
                         "${name} follows {previous:?} with no text between them, so the two cannot be told apart"
-                    ));
+                    )));
                 }
             }
             let field = match name {
@@ -323,12 +329,14 @@ impl LogFormat {
             }
             parts.push((field, Vec::new()));
         }
-        let time_kind = time_kind.ok_or(
-            "the log format has no $time_local, $time_iso8601 or $msec: lines cannot be dated",
-        )?;
-        let path_kind = path_kind.ok_or(
+        let time_kind = time_kind.ok_or_else(|| {
+            invalid(
+                "the log format has no $time_local, $time_iso8601 or $msec: lines cannot be dated",
+            )
+        })?;
+        let path_kind = path_kind.ok_or_else(|| invalid(
             "the log format has no $request, $request_uri or $uri: legacy requests cannot be recognised",
-        )?;
+        ))?;
         // Only the first time variable and the chosen path variable are read; the
         // others are skipped over.
         let mut seen_time = false;
@@ -469,7 +477,7 @@ impl<'a> Fields<'a> {
 /// `escape=NAME` a bare (unquoted) format may follow. Any other text is one bare
 /// format string, taken as it is. Errors: an unknown escaping, an unclosed quote,
 /// text after the `;`, no format at all.
-pub fn conf_format(format: &str) -> Result<(Escape, String), String> {
+pub fn conf_format(format: &str) -> Result<(Escape, String), Problem> {
     let trimmed = format.trim();
     let first_word = trimmed.split_ascii_whitespace().next().unwrap_or("");
     let conf_like = first_word == "log_format"
@@ -485,7 +493,9 @@ pub fn conf_format(format: &str) -> Result<(Escape, String), String> {
         rest = rest["log_format".len()..].trim_start();
         let name = rest.split_ascii_whitespace().next().unwrap_or("");
         if name.is_empty() || name.starts_with(['\'', '"']) || name.starts_with("escape=") {
-            return Err("`log_format` must be followed by the format's name".into());
+            return Err(invalid(
+                "`log_format` must be followed by the format's name",
+            ));
         }
         rest = rest[name.len()..].trim_start();
     }
@@ -498,9 +508,9 @@ pub fn conf_format(format: &str) -> Result<(Escape, String), String> {
             "json" => Escape::Json,
             "none" => Escape::None,
             other => {
-                return Err(format!(
+                return Err(invalid(format!(
                     "unknown log format escaping \"{other}\" (nginx knows default, json and none)"
-                ))
+                )))
             }
         };
         rest = rest[first.len()..].trim_start();
@@ -508,14 +518,14 @@ pub fn conf_format(format: &str) -> Result<(Escape, String), String> {
             // A bare format after the escaping: taken as it is.
             let bare = rest.strip_suffix(';').unwrap_or(rest);
             if bare.trim().is_empty() {
-                return Err("no format after the escape= parameter".into());
+                return Err(invalid("no format after the escape= parameter"));
             }
             return Ok((escape, bare.to_owned()));
         }
     }
     let words = conf_words(rest)?;
     if words.is_empty() {
-        return Err("no format given".into());
+        return Err(invalid("no format given"));
     }
     Ok((escape, words.into_iter().map(|w| w.text).collect()))
 }
@@ -532,7 +542,7 @@ struct Word {
 /// `\'` and `\\` stand for the character, `\t`, `\r` and `\n` for the control
 /// character, any other `\x` stays as it is; `#` at the start of an argument comments
 /// out the rest of the line; `;` ends the directive (only whitespace may follow).
-fn conf_words(text: &str) -> Result<Vec<Word>, String> {
+fn conf_words(text: &str) -> Result<Vec<Word>, Problem> {
     let chars: Vec<char> = text.chars().collect();
     let mut words = Vec::new();
     let mut i = 0;
@@ -547,10 +557,10 @@ fn conf_words(text: &str) -> Result<Vec<Word>, String> {
             ';' => {
                 let after: String = chars[i + 1..].iter().collect();
                 if !after.trim().is_empty() {
-                    return Err(format!(
+                    return Err(invalid(format!(
                         "text after the `;` that ends log_format: {:?}",
                         after.trim()
-                    ));
+                    )));
                 }
                 return Ok(words);
             }
@@ -560,7 +570,7 @@ fn conf_words(text: &str) -> Result<Vec<Word>, String> {
                 }
                 continue;
             }
-            '{' | '}' => return Err(format!("unexpected \"{c}\" (quote the format)")),
+            '{' | '}' => return Err(invalid(format!("unexpected \"{c}\" (quote the format)"))),
             _ => {}
         }
         let quote = matches!(c, '\'' | '"').then_some(c);
@@ -571,7 +581,9 @@ fn conf_words(text: &str) -> Result<Vec<Word>, String> {
         loop {
             let Some(&c) = chars.get(i) else {
                 if let Some(q) = quote {
-                    return Err(format!("a {q}-quoted piece of the format is not closed"));
+                    return Err(invalid(format!(
+                        "a {q}-quoted piece of the format is not closed"
+                    )));
                 }
                 break;
             };
@@ -588,17 +600,17 @@ fn conf_words(text: &str) -> Result<Vec<Word>, String> {
                         .get(i)
                         .is_some_and(|n| !n.is_ascii_whitespace() && *n != ';')
                     {
-                        return Err(format!(
+                        return Err(invalid(format!(
                             "unexpected {:?} after a quoted piece of the format (nginx needs a space)",
                             chars[i]
-                        ));
+                        )));
                     }
                     break;
                 }
                 None if c.is_ascii_whitespace() || c == ';' => break,
                 // `${name}` is a variable, not a block (ngx_conf_read_token's `variable`).
                 None if (c == '{' && !raw.ends_with('$')) || c == '}' && !raw.contains("${") => {
-                    return Err(format!("unexpected \"{c}\" (quote the format)"))
+                    return Err(invalid(format!("unexpected \"{c}\" (quote the format)")))
                 }
                 _ => {
                     raw.push(c);
@@ -813,13 +825,16 @@ mod tests {
         assert!(
             LogFormat::parse("$remote_addr$status $time_local $request", "x")
                 .unwrap_err()
+                .message
                 .contains("no text between")
         );
         assert!(LogFormat::parse("$remote_addr $request", "x")
             .unwrap_err()
+            .message
             .contains("$time_local"));
         assert!(LogFormat::parse("$remote_addr $time_local", "x")
             .unwrap_err()
+            .message
             .contains("$request"));
         assert!(LogFormat::parse("$ $time_local $request", "x").is_err());
         assert!(LogFormat::parse("${uri} ${msec}", "x").is_ok());
@@ -857,21 +872,27 @@ mod tests {
         // What nginx refuses is refused with the reason.
         assert!(conf_format("escape=xml '$msec $request'")
             .unwrap_err()
+            .message
             .contains("unknown log format escaping"));
         assert!(conf_format("'$msec $request")
             .unwrap_err()
+            .message
             .contains("not closed"));
         assert!(conf_format("'$msec $request'x")
             .unwrap_err()
+            .message
             .contains("nginx needs a space"));
         assert!(conf_format("'$msec $request'; '$status'")
             .unwrap_err()
+            .message
             .contains("after the `;`"));
         assert!(conf_format("log_format 'x $msec'")
             .unwrap_err()
+            .message
             .contains("name"));
         assert!(conf_format("log_format main;")
             .unwrap_err()
+            .message
             .contains("no format"));
     }
 

@@ -15,22 +15,22 @@ pub mod uri;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use day2_core::record::{Record, RecordSink};
-use day2_core::{Exit, Io};
+use day2_core::{Exit, Io, Problem};
 use flate2::read::MultiGzDecoder;
 use serde_json::{json, Value};
 
 use self::format::{LogFormat, COMBINED};
 use self::scan::{Caller, Scanner, Settings, Tally, MAX_LINE};
-use crate::gate::{Gate, Observed, Quiet};
+use crate::gate::{rfc3339, Gate, Observed, Quiet};
 use crate::payload::{
     Coverage, LegacyClient, LegacyPath, LegacyUserAgent, LogSummary, SummaryReason,
 };
-use crate::{Args, TOOL};
+use crate::TOOL;
 
 /// Plain files at least this large are split across threads.
 const PARALLEL_MIN: u64 = 64 * 1024 * 1024;
@@ -42,17 +42,37 @@ const PARALLEL_MIN: u64 = 64 * 1024 * 1024;
 /// not one per empty window between (fuzzing found 73,693 records from four lines).
 const MAX_DENSE_WINDOWS: i64 = 10_000;
 
-/// Epoch seconds as RFC 3339 UTC.
-pub fn rfc3339(epoch: i64) -> String {
-    jiff::Timestamp::from_second(epoch)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| epoch.to_string())
+/// Log mode's settings, validated by `lib.rs` from `--log`, `--log-format`,
+/// `--legacy-prefix`, `--api-prefix`, `--merge-slashes`, `--window`, `--top`,
+/// `--until` and `--max-malformed-ratio`.
+#[derive(Debug)]
+pub struct Config {
+    /// The logs, in order; `-` is stdin (at most once).
+    pub sources: Vec<PathBuf>,
+    /// The parsed `--log-format` (nginx's `combined` by default).
+    pub format: LogFormat,
+    /// Whether `--log-format` was given (the summary says `custom`).
+    pub custom_format: bool,
+    /// Path prefixes as nginx's locations match them (start with `/`, no `?` or `#`).
+    pub legacy_prefixes: Vec<String>,
+    pub api_prefixes: Vec<String>,
+    pub merge_slashes: bool,
+    /// Width of a window record.
+    pub window: Duration,
+    /// Callers, user agents and paths listed in the summary.
+    pub top: usize,
+    /// End of the quiet span (default: now).
+    pub until: Option<jiff::Timestamp>,
+    /// Share of unparsable access lines beyond which the run is an error, 0 to 1.
+    pub max_malformed_ratio: f64,
 }
 
-/// A read failure, named by its source.
-struct SourceError {
-    source: String,
-    error: io::Error,
+/// `--log-format` (or nginx's `combined`) for the status header `header`.
+/// Errors (reason `invalid_log_format`, a usage error): the format does not parse;
+/// the message says where.
+pub fn parse_format(text: Option<&str>, header: &str) -> Result<LogFormat, Problem> {
+    LogFormat::parse(text.unwrap_or(COMBINED), header)
+        .map_err(|problem| problem.context("invalid --log-format"))
 }
 
 fn display(path: &Path) -> String {
@@ -70,10 +90,12 @@ fn scan_source(
     path: &Path,
     stdin: &mut dyn BufRead,
     total: &mut Tally,
-) -> Result<(), SourceError> {
-    let fail = |error: io::Error| SourceError {
-        source: display(path),
-        error,
+) -> Result<(), Problem> {
+    let fail = |error: io::Error| {
+        Problem::new(
+            "unreadable_input",
+            format!("cannot read {}: {error}", display(path)),
+        )
     };
     let mut tally = Tally::default();
     if path.as_os_str() == "-" {
@@ -183,47 +205,42 @@ fn stretches(file: &mut File, size: u64, parts: usize) -> io::Result<Vec<u64>> {
 }
 
 /// Runs log mode.
-pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
+pub fn run(config: &Config, gate: &Gate, io: &mut Io<'_>) -> Exit {
     let started = Instant::now();
-    let format_text = args.log_format.as_deref().unwrap_or(COMBINED);
-    let format = match LogFormat::parse(format_text, &args.header) {
-        Ok(format) => format,
-        Err(message) => {
-            io.error(TOOL, format!("invalid --log-format: {message}"));
-            return Exit::Usage;
-        }
-    };
-    let until = args.until.unwrap_or_else(jiff::Timestamp::now).as_second();
-    let quiet_start = args
+    let until = config
+        .until
+        .unwrap_or_else(jiff::Timestamp::now)
+        .as_second();
+    let quiet_start = gate
         .quiet_for
         .map_or(i64::MAX, |span| until.saturating_sub(span.as_secs() as i64));
-    let window_s = args.window.as_secs() as i64;
+    let window_s = config.window.as_secs() as i64;
     let settings = Settings {
-        format,
-        legacy_prefixes: args
+        format: config.format.clone(),
+        legacy_prefixes: config
             .legacy_prefixes
             .iter()
             .map(|p| p.as_bytes().to_vec())
             .collect(),
-        api_prefixes: args
+        api_prefixes: config
             .api_prefixes
             .iter()
             .map(|p| p.as_bytes().to_vec())
             .collect(),
         window_s,
-        merge_slashes: args.merge_slashes,
+        merge_slashes: config.merge_slashes,
         quiet_start,
         until,
     };
     let mut tally = Tally::default();
-    for (index, path) in args.logs.iter().enumerate() {
-        if let Err(e) = scan_source(&settings, index, path, &mut *io.stdin, &mut tally) {
-            io.error(TOOL, format!("cannot read {}: {}", e.source, e.error));
+    for (index, path) in config.sources.iter().enumerate() {
+        if let Err(problem) = scan_source(&settings, index, path, &mut *io.stdin, &mut tally) {
+            io.error(TOOL, problem);
             return Exit::Usage;
         }
     }
     tally.finish();
-    let sources: Vec<String> = args.logs.iter().map(|p| display(p)).collect();
+    let sources: Vec<String> = config.sources.iter().map(|p| display(p)).collect();
     let target = sources.join(" ");
     let at = |list: &[(usize, u64)]| -> Vec<String> {
         list.iter()
@@ -262,7 +279,8 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     }
     // Foreign lines are not the format's fault: the share is of the other lines.
     let access_lines = tally.lines - tally.foreign;
-    if access_lines > 0 && tally.malformed as f64 / access_lines as f64 > args.max_malformed_ratio {
+    if access_lines > 0 && tally.malformed as f64 / access_lines as f64 > config.max_malformed_ratio
+    {
         let message = format!(
             "{} of {} lines do not match the log format (first: {}); is --log-format right?",
             tally.malformed,
@@ -278,7 +296,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
                     "malformed": {"count": tally.malformed, "first": malformed_at, "overlong": tally.overlong},
                     "prefixed": tally.prefixed,
                     "foreign": foreign,
-                    "max_malformed_ratio": args.max_malformed_ratio,
+                    "max_malformed_ratio": config.max_malformed_ratio,
                 }))
                 .duration(started.elapsed()),
         );
@@ -288,7 +306,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     if emit_windows(&mut sink, &target, &tally, window_s).is_err() {
         return sink.exit();
     }
-    let quiet = args.quiet_for.map(|_| Quiet {
+    let quiet = gate.quiet_for.map(|_| Quiet {
         start: quiet_start,
         until,
         first_line: tally.first_ts,
@@ -298,7 +316,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     let status_lines =
         tally.api + tally.legacy + tally.other_values.iter().map(|(_, n)| n).sum::<u64>();
     let ratio = (status_lines > 0).then(|| tally.legacy as f64 / status_lines as f64);
-    let outcome = Gate::from_args(args).judge(&Observed {
+    let outcome = gate.judge(&Observed {
         legacy: tally.legacy,
         ratio,
         quiet,
@@ -325,7 +343,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
     let path_variable = settings.format.path_kind.variable();
     let payload = LogSummary {
         sources,
-        format: if args.log_format.is_some() {
+        format: if config.custom_format {
             "custom"
         } else {
             "combined"
@@ -357,17 +375,17 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Exit {
         window_s,
         windows: tally.windows.len() as u64,
         windows_with_legacy: tally.windows.values().filter(|w| w.legacy > 0).count() as u64,
-        legacy_clients: top(&tally.clients, args.top, |client, hits, last| {
+        legacy_clients: top(&tally.clients, config.top, |client, hits, last| {
             LegacyClient { client, hits, last }
         }),
-        legacy_user_agents: top(&tally.agents, args.top, |user_agent, hits, last| {
+        legacy_user_agents: top(&tally.agents, config.top, |user_agent, hits, last| {
             LegacyUserAgent {
                 user_agent,
                 hits,
                 last,
             }
         }),
-        legacy_paths: top(&tally.paths, args.top, |path, hits, last| LegacyPath {
+        legacy_paths: top(&tally.paths, config.top, |path, hits, last| LegacyPath {
             path,
             hits,
             last,

@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use day2_core::{Exit, Io, Record, RecordSink};
+use day2_core::{Exit, Io, Problem, Record, RecordSink};
 use serde_json::{json, Value};
 
 mod credentials;
@@ -208,14 +208,15 @@ fn learn_secret(text: &str, redactor: &Redactor) {
 /// any real one (cloudflared's are a few KiB).
 pub const CONFIG_LIMIT: u64 = day2_core::input::DEFAULT_LIMIT;
 
-/// The credentials record; `Err` (a usage error) when the file cannot be read to
-/// its end within [`CONFIG_LIMIT`] (`/dev/zero`, an endless FIFO).
+/// The credentials record; `Err` (reason `unreadable_input`, a usage error) when the
+/// file cannot be read to its end within [`CONFIG_LIMIT`] (`/dev/zero`, an endless
+/// FIFO).
 fn credentials_record(
     args: &ConfigArgs,
     file: &str,
     config: &Config,
     redactor: &Redactor,
-) -> Result<Record, String> {
+) -> Result<Record, Problem> {
     let check = "config.credentials";
     let configured = config
         .credentials_file
@@ -256,7 +257,8 @@ fn credentials_record(
         Err(err) => return Ok(unreadable(err.to_string(), data)),
     };
     let what = format!("credentials file {target}");
-    let bytes = day2_core::input::read_capped(&mut opened, &what, CONFIG_LIMIT)?;
+    let bytes = day2_core::input::read_capped(&mut opened, &what, CONFIG_LIMIT)
+        .map_err(|message| Problem::new("unreadable_input", message))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => return Ok(unreadable(err.to_string(), data)),
