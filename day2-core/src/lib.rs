@@ -4,7 +4,8 @@
 //! the tools that speak HTTP ([`http`]), the Prometheus text conventions ([`prom`]),
 //! numbers from flags and the environment with their ranges ([`bounded`]),
 //! input files read with a cap ([`input`]), one failure with its reason and sentence
-//! ([`problem`]), the prefixes log collectors put in front of
+//! ([`problem`]), child processes run with a deadline and drained pipes
+//! ([`process`]), the prefixes log collectors put in front of
 //! a program's lines (`docker compose logs`, journald, kubectl: [`collector`]), URL
 //! credentials masked in every output ([`redact`]), input text made safe for a terminal
 //! ([`text`]), and the human side of every run: the lines on stderr and the text view
@@ -22,6 +23,7 @@ pub mod http;
 pub mod human;
 pub mod input;
 pub mod problem;
+pub mod process;
 pub mod progress;
 pub mod prom;
 pub mod record;

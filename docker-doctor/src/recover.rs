@@ -3,10 +3,10 @@
 //! backoff, and stop after a fixed number of attempts with a final record. Only the
 //! daemon restart command is ever run; no container is touched.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use day2_core::process::Bounded;
 
 use day2_core::{Closed, Record};
 use serde_json::json;
@@ -18,8 +18,8 @@ use crate::stack::clip;
 
 /// How much of the restart command's output a record keeps.
 const OUTPUT_LIMIT: usize = 2000;
-/// How often a running restart command is polled.
-const POLL: Duration = Duration::from_millis(20);
+/// How much of each of its streams is read into memory (the record keeps less).
+const OUTPUT_CAP: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -164,7 +164,9 @@ struct Ran {
     output: String,
 }
 
-/// Runs `argv` with no stdin, capturing its output, killed after `timeout`.
+/// Runs `argv` with no stdin, capturing its output, killed after `timeout`
+/// (day2-core's `run_bounded`: a background process the command leaves behind
+/// holding the pipes does not hold the run).
 fn run_command(argv: &[String], timeout: Duration) -> Ran {
     let Some((program, args)) = argv.split_first() else {
         return Ran {
@@ -173,81 +175,25 @@ fn run_command(argv: &[String], timeout: Duration) -> Ran {
             output: String::new(),
         };
     };
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(err) => {
-            return Ran {
-                code: None,
-                problem: Some(format!("cannot run {program}: {err}")),
-                output: String::new(),
+    let mut command = Command::new(program);
+    command.args(args);
+    match Bounded::new(timeout)
+        .output_cap(OUTPUT_CAP)
+        .run(&mut command)
+    {
+        Ok(done) => {
+            let mut output = done.stdout;
+            output.extend(done.stderr);
+            Ran {
+                code: done.status.code(),
+                problem: None,
+                output: clip(String::from_utf8_lossy(&output).trim(), OUTPUT_LIMIT),
             }
         }
-    };
-    // Readers drain both pipes so a chatty command never blocks on a full pipe.
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    ];
-    for mut pipe in pipes.into_iter().flatten() {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            let _ = tx.send(buf);
-        });
-    }
-    drop(tx);
-    let deadline = Instant::now() + timeout;
-    let (code, problem) = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break (status.code(), None),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break (
-                    None,
-                    Some(format!(
-                        "the restart command ran over {} and was killed",
-                        ladder::human(timeout)
-                    )),
-                );
-            }
-            Ok(None) => std::thread::sleep(POLL),
-            Err(err) => {
-                break (
-                    None,
-                    Some(format!("cannot wait for the restart command: {err}")),
-                )
-            }
-        }
-    };
-    // A background process the command left behind may hold the pipes open: wait
-    // for the output briefly, never for that process.
-    let mut output = Vec::new();
-    let collect_until = Instant::now() + Duration::from_secs(1);
-    for _ in 0..2 {
-        match rx.recv_timeout(collect_until.saturating_duration_since(Instant::now())) {
-            Ok(part) => output.extend(part),
-            Err(_) => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&output);
-    Ran {
-        code,
-        problem,
-        output: clip(text.trim(), OUTPUT_LIMIT),
+        Err(problem) => Ran {
+            code: None,
+            problem: Some(problem.message),
+            output: String::new(),
+        },
     }
 }

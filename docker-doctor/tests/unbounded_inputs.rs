@@ -3,18 +3,15 @@
 //! `.wslconfig` and `.env` read from FIFOs. Every run is bounded in time.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use day2_tests::inputs::{assert_capped, Fifo};
-use day2_tests::process::{run_bounded_from, Text};
+use day2_tests::process::{Bin, Run};
 
 /// Runs docker-doctor in `cwd` with a clean Docker environment plus `env`, killing
 /// it (and failing) after 60 s. The daemon is a closed unix socket: only the
 /// inputs are under test.
-fn run_bounded(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Text {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_docker-doctor"));
-    command
+fn run_bounded(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Run {
+    Bin::new(env!("CARGO_BIN_EXE_docker-doctor"))
         .args(args)
         .current_dir(cwd)
         .env_remove("DOCKER_HOST")
@@ -22,8 +19,8 @@ fn run_bounded(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Text {
         .env_remove("COMPOSE_FILE")
         .env_remove("COMPOSE_PROJECT_NAME")
         .env("DOCKER_HOST", format!("unix://{}/no.sock", cwd.display()))
-        .envs(env.iter().copied());
-    run_bounded_from(command, Stdio::null(), Duration::from_secs(60)).text()
+        .envs(env.iter().copied())
+        .run()
 }
 
 #[test]
@@ -57,10 +54,10 @@ fn env_file_and_wslconfig_are_read_from_fifos() {
     let writer = Fifo::write(&env, "COMPOSE_PROJECT_NAME=Not_Normal\n");
     let out = run_bounded(&["--checks", "stack"], dir.path(), &[]);
     writer.finish();
-    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert_eq!(out.code, 2, "{out}");
     assert!(
         out.stderr.contains("invalid project name \"Not_Normal\""),
-        "{out:#?}"
+        "{out}"
     );
 
     let wslconfig = dir.path().join("wslconfig");
@@ -78,13 +75,13 @@ fn env_file_and_wslconfig_are_read_from_fifos() {
     writer.finish();
     assert!(
         out.stdout.contains("\"check\":\"wslconfig.memory\""),
-        "{out:#?}"
+        "{out}"
     );
     assert!(
         out.stdout.contains("\"check\":\"wslconfig.processors\""),
-        "{out:#?}"
+        "{out}"
     );
-    assert!(!out.stderr.contains("cannot read"), "{out:#?}");
+    assert!(!out.stderr.contains("cannot read"), "{out}");
 }
 
 /// The `.wslconfig` goes through day2-core's capped reader too (1 MiB).
@@ -96,11 +93,11 @@ fn dev_zero_as_wslconfig_is_a_one_line_usage_error() {
         dir.path(),
         &[],
     );
-    assert_eq!(out.code, Some(2), "{out:#?}");
-    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert_eq!(out.code, 2, "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
     assert!(
         out.stderr
             .contains("cannot read .wslconfig /dev/zero: larger than 1 MiB"),
-        "{out:#?}"
+        "{out}"
     );
 }

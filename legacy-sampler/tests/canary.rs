@@ -4,6 +4,7 @@
 //! or base64 form.
 
 use day2_tests::canary::assert_absent;
+use day2_tests::process::Bin;
 
 const CANARY: &str = "CANARY5e0c2a91";
 
@@ -20,15 +21,14 @@ fn logged_tokens_and_passwords_reach_no_output() {
     let textfile = dir.path().join("legacy.prom");
     for format in ["json", "prometheus"] {
         let _ = std::fs::remove_file(&textfile);
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_legacy-sampler"));
-        command
+        let out = Bin::new(env!("CARGO_BIN_EXE_legacy-sampler"))
             .args(["--log", log.to_str().unwrap(), "--quiet-for", "1h"])
             .args(["--format", format, "--textfile", textfile.to_str().unwrap()])
-            .env_remove("FAIL_ON_LEGACY");
-        let out =
-            day2_tests::process::run_bounded(command, b"", std::time::Duration::from_secs(60));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+            .env_remove("FAIL_ON_LEGACY")
+            .deadline(std::time::Duration::from_secs(60))
+            .run();
+        let stdout = out.stdout.clone();
+        let stderr = out.stderr.clone();
         let written = std::fs::read_to_string(&textfile).unwrap_or_default();
         assert!(!stdout.is_empty(), "{stderr}");
         for (what, text) in [

@@ -21,14 +21,12 @@ fn url_credentials_never_reach_any_output() {
     let textfile = dir.path().join("legacy.prom");
     let textfile = textfile.to_str().unwrap();
     for format in ["json", "prometheus"] {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_legacy-sampler"));
-        command
+        let out = common::sampler_bin()
             .args(["-n", "3", "--format", format, "--textfile", textfile, &url])
-            .env_remove("FAIL_ON_LEGACY");
-        let out =
-            day2_tests::process::run_bounded(command, b"", std::time::Duration::from_secs(60));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+            .deadline(std::time::Duration::from_secs(60))
+            .run();
+        let stdout = out.stdout.clone();
+        let stderr = out.stderr.clone();
         let written = std::fs::read_to_string(textfile).expect("textfile");
         assert!(!stdout.is_empty(), "{stderr}");
         for (what, text) in [

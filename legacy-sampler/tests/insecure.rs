@@ -3,16 +3,18 @@
 //! said in words; with it the samples are answered and the run says TLS was not
 //! verified.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 use std::time::Duration;
 
 use day2_tests::tls::{assert_certificate_refused_in_words, HttpsNginx, SelfSigned};
 
 fn sampler(args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"));
-    command.args(args).env_remove("FAIL_ON_LEGACY");
-    let run = day2_tests::process::run_bounded(command, b"", Duration::from_secs(60)).text();
-    (run.code, run.records(), run.stderr)
+    let run = Bin::new(env!("CARGO_BIN_EXE_legacy-sampler"))
+        .args(args)
+        .env_remove("FAIL_ON_LEGACY")
+        .deadline(Duration::from_secs(60))
+        .run();
+    (Some(run.code), run.json_lines(), run.stderr)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `--format prometheus` and `--textfile`: the summary as the metrics the alerting
 //! rules read, valid for the real promtool.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 
 use day2_tests::process::promtool_check_metrics;
 
@@ -10,17 +10,11 @@ fn live_counts_become_metrics_that_pass_promtool() {
     let stack = day2_tests::DemoStack::default_stack().expect("demo stack");
     let api = format!("{}/api/status/summary", stack.url());
     let legacy = format!("{}/status/summary", stack.url());
-    let out = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_legacy-sampler"))
         .args([&api, &legacy, "-n", "10", "--format", "prometheus"])
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+        .run();
+    out.assert_code(0);
+    let text = &out.stdout;
     assert!(
         text.contains("legacy_sampler_responses{mode=\"live\",value=\"legacy\"} 5\n"),
         "{text}"
@@ -42,7 +36,7 @@ fn live_counts_become_metrics_that_pass_promtool() {
         "{text}"
     );
     assert!(!text.contains("\"v\":1"), "no records in prometheus format");
-    promtool_check_metrics(&text);
+    promtool_check_metrics(text);
 }
 
 #[test]
@@ -51,7 +45,7 @@ fn a_failed_gate_and_the_textfile_beside_json_records() {
     let legacy = format!("{}/status/summary", stack.url());
     let dir = tempfile::tempdir().unwrap();
     let textfile = dir.path().join("legacy.prom");
-    let out = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_legacy-sampler"))
         .args([
             &legacy,
             "-n",
@@ -60,8 +54,7 @@ fn a_failed_gate_and_the_textfile_beside_json_records() {
             "--textfile",
             textfile.to_str().unwrap(),
         ])
-        .output()
-        .expect("run");
+        .output();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -78,10 +71,9 @@ fn a_failed_gate_and_the_textfile_beside_json_records() {
         "{text}"
     );
     promtool_check_metrics(&text);
-    let unwritable = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"))
+    let unwritable = Bin::new(env!("CARGO_BIN_EXE_legacy-sampler"))
         .args([&legacy, "-n", "1", "--textfile", "/nonexistent-dir/x.prom"])
-        .output()
-        .expect("run");
+        .output();
     assert_eq!(unwritable.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unwritable.stderr)
         .starts_with("legacy-sampler: cannot write the textfile"));

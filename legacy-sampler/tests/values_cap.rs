@@ -2,9 +2,9 @@
 //! with a new `X-Status-Path` value. The run lists at most `MAX_VALUES` (64)
 //! distinct values and counts the rest as `values_unlisted`, overall and per URL.
 
+use day2_tests::process::Bin;
 use std::io::BufReader;
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,17 +59,17 @@ fn inventing_server() -> (String, Arc<AtomicU64>) {
 #[test]
 fn distinct_values_beyond_64_are_counted_unlisted() {
     let (url, answered) = inventing_server();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"));
-    command
+    let out = Bin::new(env!("CARGO_BIN_EXE_legacy-sampler"))
         .args(["-n", &SAMPLES.to_string(), "-c", "1", &url])
-        .env_remove("FAIL_ON_LEGACY");
-    let out = day2_tests::process::run_bounded(command, b"", Duration::from_secs(60));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .env_remove("FAIL_ON_LEGACY")
+        .deadline(Duration::from_secs(60))
+        .run();
+    let stdout = out.stdout.clone();
     let summary: Record = stdout
         .lines()
         .map(|l| serde_json::from_str::<Record>(l).unwrap())
         .find(|r| r.check == "summary")
-        .unwrap_or_else(|| panic!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(answered.load(Ordering::SeqCst), SAMPLES);
     let data = &summary.data;
     let live: LiveSummary = summary.payload().unwrap_or_else(|p| panic!("{p}"));

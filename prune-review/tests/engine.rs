@@ -273,23 +273,13 @@ fn apply_on_terminal(
         plan_file.display(),
         scope.label()
     );
-    let mut child = std::process::Command::new("script")
+    let out = day2_tests::process::Bin::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .env("PRUNE_REVIEW_REQUIRE_FILTER", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs the tool on a pseudo-terminal");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(answer.as_bytes())
-        .expect("answer");
-    let out = child.wait_with_output().expect("script");
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        .stdin(answer)
+        .deadline(Duration::from_secs(120))
+        .run();
+    let text = out.stdout.replace('\r', "");
     let records = text
         .lines()
         .filter_map(|l| l.find('{').map(|i| &l[i..]))

@@ -419,7 +419,7 @@ fn bad_input_is_one_line_and_exit_2() {
 
 #[test]
 fn help_is_complete() {
-    let out = common::command(&["--help"]).output().unwrap();
+    let out = day2_tests::process::Bin::from(common::command(&["--help"])).output();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     for word in [
@@ -436,16 +436,6 @@ fn help_is_complete() {
     }
 }
 
-/// Runs a command against a fake engine with a deadline the test enforces.
-fn bounded(cmd: std::process::Command, stdin: &str, limit: std::time::Duration) -> common::Run {
-    let out = day2_tests::process::run_bounded(cmd, stdin.as_bytes(), limit);
-    common::decode(&std::process::Output {
-        status: out.status,
-        stdout: out.stdout,
-        stderr: out.stderr,
-    })
-}
-
 /// Issue 18: a stalled engine held a run for up to 300 s (bollard's timeout). Every
 /// engine call now ends by the run's `--timeout`: an `engine_timeout` error, exit 1.
 #[test]
@@ -458,7 +448,7 @@ fn a_stalled_engine_ends_the_run_at_its_deadline() {
     };
     let fake = FakeEngine::start("1.41", Arc::new(stall));
     let started = Instant::now();
-    let out = bounded(
+    let out = common::run_within(
         fake.command(&["review", "--timeout", "2s"]),
         "",
         Duration::from_secs(30),
@@ -523,7 +513,7 @@ fn a_stalled_engine_ends_the_run_at_its_deadline() {
         "label=org.day2.test.scope=fake",
     ];
     let started = Instant::now();
-    let out = bounded(fake.command(&args), &plan, Duration::from_secs(30));
+    let out = common::run_within(fake.command(&args), &plan, Duration::from_secs(30));
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
@@ -574,7 +564,7 @@ fn hostile_plans_are_one_line_usage_errors() {
     ] {
         let mut cmd = common::command(&["apply", "--yes", "--plan", plan, "--filter", "label=x"]);
         cmd.env("DOCKER_HOST", nowhere);
-        let out = bounded(cmd, "", std::time::Duration::from_secs(60));
+        let out = common::run_within(cmd, "", std::time::Duration::from_secs(60));
         assert_eq!(out.code, 2, "{out:#?}");
         assert!(out.records.is_empty());
         assert!(
@@ -609,7 +599,7 @@ fn numbers_out_of_range_are_usage_errors() {
     ] {
         let mut cmd = common::command(args);
         cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
-        let out = bounded(cmd, "", std::time::Duration::from_secs(30));
+        let out = common::run_within(cmd, "", std::time::Duration::from_secs(30));
         assert_eq!(out.code, 2, "{args:?}: {out:#?}");
         assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
     }
@@ -627,12 +617,52 @@ fn docker_host_credentials_never_reach_any_output() {
     ] {
         let mut cmd = common::command(args);
         cmd.env("DOCKER_HOST", &host);
-        let out = day2_tests::process::run_bounded(cmd, b"", std::time::Duration::from_secs(30));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = day2_tests::process::Bin::from(cmd)
+            .deadline(std::time::Duration::from_secs(30))
+            .run();
+        let (stdout, stderr) = (&out.stdout, &out.stderr);
         assert!(
             !stdout.contains(CANARY) && !stderr.contains(CANARY),
             "{args:?}\n{stdout}\n{stderr}"
         );
     }
+}
+
+/// A plan larger than any pipe (over 1 MiB on stdin, and as many records back on
+/// stdout) is applied whole: the runner feeds stdin while it reads the records, so
+/// neither side can block the other (the harness used to write all of stdin first).
+#[test]
+fn a_plan_larger_than_a_pipe_is_applied_without_a_deadlock() {
+    const VOLUMES: usize = 1500;
+    let volumes: Vec<Value> = (0..VOLUMES)
+        .map(|i| {
+            let name = format!("orphan-{i:05}-{}", "x".repeat(300));
+            json!({
+                "CreatedAt": "2026-11-27T10:00:00Z", "Driver": "local", "Labels": {},
+                "Mountpoint": format!("/var/lib/docker/volumes/{name}/_data"), "Name": name,
+                "Options": null, "Scope": "local", "UsageData": {"RefCount": 0, "Size": 1000}
+            })
+        })
+        .collect();
+    let df = json!({"LayersSize": 0, "Images": [], "Containers": [], "Volumes": volumes, "BuildCache": []});
+    let fake = engine("1.41", Box::leak(df.to_string().into_boxed_str()), 204);
+    let plan = plan_for(&fake);
+    assert_eq!(plan.lines().count(), VOLUMES);
+    assert!(plan.len() > 1 << 20, "{} bytes of plan", plan.len());
+    let out = run_with(
+        fake.command(&[
+            "apply",
+            "--yes",
+            "--filter",
+            "label=org.day2.test.scope=fake",
+        ]),
+        &plan,
+    );
+    out.assert_code(0);
+    assert_eq!(out.deleted().len(), VOLUMES, "{out:?}");
+    assert!(
+        out.stdout.len() > 1 << 20,
+        "{} bytes of records",
+        out.stdout.len()
+    );
 }

@@ -2,11 +2,10 @@
 //! `<(…)` gives) as a stream. The plans here are refused for what they hold, which
 //! the one-line error quotes: the FIFO was read, before any engine is asked.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 use std::time::Duration;
 
 use day2_tests::inputs::Fifo;
-use day2_tests::process::run_bounded;
 
 #[test]
 fn a_plan_is_read_from_a_fifo() {
@@ -14,14 +13,14 @@ fn a_plan_is_read_from_a_fifo() {
     let plan = dir.path().join("plan");
     let foreign = r#"{"v":1,"tool":"sri-check","check":"entry","target":"a","verdict":"pass","ts":"2026-11-28T00:00:00Z","data":{}}"#;
     let writer = Fifo::write(&plan, &format!("\n\n{foreign}\n"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_prune-review"));
-    command
+    let out = Bin::new(env!("CARGO_BIN_EXE_prune-review"))
         .args(["apply", "--yes", "--filter", "label=x", "--plan"])
         .arg(&plan)
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
-    let out = run_bounded(command, b"", Duration::from_secs(60));
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .deadline(Duration::from_secs(60))
+        .run();
     writer.finish();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.clone();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("{}:3: a record of \"sri-check\"", plan.display())),

@@ -5,8 +5,8 @@
 
 mod common;
 
+use day2_tests::process::Bin;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{sri384, sri_check, Tree};
 use day2_core::Verdict;
@@ -19,12 +19,11 @@ fn reference_script() -> PathBuf {
 /// Runs the reference checker; returns its exit code and key -> OK?.
 fn reference_check(dir: &Path, manifest: &str) -> (i32, Vec<(String, bool)>) {
     let node = day2_tests::require::program("node", "nodejs");
-    let out = Command::new(node)
+    let out = Bin::new(node)
         .arg(reference_script())
         .args(["check", manifest])
         .current_dir(dir)
-        .output()
-        .expect("run node");
+        .output();
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let verdicts = stdout
         .lines()
@@ -165,14 +164,13 @@ fn generate_writes_the_same_bytes_as_json_stringify() {
         list.push(0);
     }
     let node = day2_tests::require::program("node", "nodejs");
-    let status = Command::new(node)
+    Bin::new(node)
         .arg(reference_script())
         .args(["generate", ".", "reference.json"])
         .args(names)
         .current_dir(tree.path())
-        .status()
-        .expect("run node");
-    assert!(status.success());
+        .run()
+        .assert_success();
     let run = sri_check(tree.path(), &["generate", "-0", "-"], &list);
     assert_eq!(run.code, 0, "{run:?}");
     let reference = std::fs::read(tree.join("reference.json")).unwrap();

@@ -2,26 +2,11 @@
 //! and a token in its query reach no output (records, the text view, Prometheus on
 //! stdout, the --textfile file, stderr), in plain, percent-encoded or base64 form.
 
-use std::process::Command;
-use std::time::Duration;
+mod common;
 
+use common::{canary_argv, probe};
 use day2_tests::canary::assert_absent;
 use day2_tests::{Backend, BackendConfig};
-
-/// Runs status-probe, bounded to 60 s: (stdout, stderr).
-fn probe(args: &[&str]) -> (String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_status-probe"));
-    command
-        .args(args)
-        .env_remove("ALLOWED_ORIGINS")
-        .env_remove("PRIMARY_POLL_INTERVAL_S")
-        .env_remove("PRIMARY_POLL_MAX_S");
-    let out = day2_tests::process::run_bounded(command, b"", Duration::from_secs(60));
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 const CANARY: &str = "CANARY9d41b7e2";
 
@@ -37,19 +22,8 @@ fn a_token_query_and_a_password_reach_no_output_in_any_format() {
     for url in [&with_password, &with_query] {
         for format in ["text", "json", "prometheus"] {
             let _ = std::fs::remove_file(&textfile);
-            let (stdout, stderr) = probe(&[
-                "--url",
-                url,
-                "--chat-path",
-                "/chat",
-                "--format",
-                format,
-                "--textfile",
-                textfile_arg,
-                "ready",
-                "summary",
-                "cors",
-            ]);
+            let run = probe(&canary_argv(url, format, textfile_arg));
+            let (stdout, stderr) = (run.stdout.clone(), run.stderr.clone());
             assert!(!stdout.is_empty(), "{format} {url}: {stderr}");
             let written = std::fs::read_to_string(&textfile).expect("textfile");
             for (what, text) in [

@@ -4,8 +4,8 @@
 
 mod common;
 
+use day2_tests::process::Bin;
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use day2_core::record::Verdict;
@@ -14,7 +14,7 @@ use serde_json::json;
 use status_probe::Freshness;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
+    let output = Bin::new("git")
         .arg("-C")
         .arg(dir)
         .args([
@@ -28,8 +28,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
             "commit.gpgsign=false",
         ])
         .args(args)
-        .output()
-        .expect("git runs");
+        .output();
     assert!(
         output.status.success(),
         "git {args:?}: {}",
@@ -360,11 +359,7 @@ fn a_changelog_from_a_fifo_is_read() {
     let repo = repo();
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("changelog.fifo");
-    let made = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
+    Bin::new("mkfifo").arg(&fifo).run().assert_success();
     let writer = {
         let fifo = fifo.clone();
         // Bounded: opening blocks until the probe opens the other end, then one write.

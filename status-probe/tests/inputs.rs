@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::probe;
+use common::{canary_argv, probe};
 use day2_core::Verdict;
 use day2_tests::fake_edge::StaticServer;
 use day2_tests::{Backend, BackendConfig};
@@ -44,19 +44,7 @@ fn url_credentials_never_reach_any_output() {
     let textfile = dir.path().join("status.prom");
     let textfile_arg = textfile.to_str().unwrap();
     for format in ["json", "prometheus"] {
-        let run = probe(&[
-            "--url",
-            &url,
-            "--chat-path",
-            "/chat",
-            "--format",
-            format,
-            "--textfile",
-            textfile_arg,
-            "ready",
-            "summary",
-            "cors",
-        ]);
+        let run = probe(&canary_argv(&url, format, textfile_arg));
         let written = std::fs::read_to_string(&textfile).expect("textfile");
         for (what, text) in [
             ("stdout", &run.stdout),

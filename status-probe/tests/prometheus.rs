@@ -224,13 +224,12 @@ fn roll_ups_without_an_answer_are_errors_never_passes() {
     let url = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let git = std::process::Command::new("git")
+    day2_tests::process::Bin::new("git")
         .arg("-C")
         .arg(repo)
         .args(["init", "-q"])
-        .status()
-        .expect("git runs");
-    assert!(git.success());
+        .run()
+        .assert_success();
     let changelog = repo.join("CHANGELOG.md");
     std::fs::write(&changelog, "# Changelog\n\n## [1.0.0] - 2026-01-01\n").unwrap();
     let textfile = dir.path().join("status.prom");

@@ -2,7 +2,7 @@
 //! terminal, so an input's ESC sequence (`\x1b[2J`, clear screen) or CR that an
 //! error message quotes must reach it escaped, never raw.
 
-use crate::process::{run_in, Text};
+use crate::process::{run_in, Run};
 
 /// The case of a tool quoting an input's controls: `files` (name, contents) are
 /// written in a fresh directory, `program` runs there with `args` and `env` added
@@ -16,14 +16,14 @@ pub fn assert_quoted_escaped(
     env: &[(&str, &str)],
     code: i32,
     escaped: &[&str],
-) -> Text {
+) -> Run {
     let dir = tempfile::tempdir().expect("a temporary directory");
     for (name, contents) in files {
         std::fs::write(dir.path().join(name), contents)
             .unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
     }
     let run = run_in(program, dir.path(), args, env);
-    assert_eq!(run.code, Some(code), "{run:?}");
+    run.assert_code(code);
     for escaped in escaped {
         assert_escaped(&run.stderr, escaped);
     }

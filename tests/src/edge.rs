@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::require;
@@ -202,47 +202,16 @@ impl Drop for Edge {
 }
 
 /// Starts `nginx` (foreground, one process) with prefix `dir` and configuration
-/// `conf`, and waits (10 s at most) until it accepts connections on `addr`. An nginx
-/// that exits first is an error quoting its stderr.
-pub(crate) fn spawn_nginx(
-    nginx: &Path,
-    dir: &Path,
-    conf: &Path,
-    addr: SocketAddr,
-) -> io::Result<Child> {
-    let mut child = Command::new(nginx)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    // Bounded wait for the port to accept connections.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait()? {
-            let mut message = String::new();
-            if let Some(mut stderr) = child.stderr.take() {
-                let _ = io::Read::read_to_string(&mut stderr, &mut message);
-            }
-            return Err(io::Error::other(format!(
-                "nginx exited ({status}): {}",
-                message.trim()
-            )));
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-            return Ok(child);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(io::Error::new(
-        io::ErrorKind::TimedOut,
-        "nginx did not listen within 10 s",
-    ))
+/// `conf`, and waits (10 s at most) until it accepts connections on `addr`
+/// (day2-core's `start_ready`). An nginx that exits first is an error quoting its
+/// stderr.
+pub fn spawn_nginx(nginx: &Path, dir: &Path, conf: &Path, addr: SocketAddr) -> io::Result<Child> {
+    let mut command = Command::new(nginx);
+    command.arg("-p").arg(dir).arg("-c").arg(conf);
+    day2_core::process::start_ready(&mut command, Duration::from_secs(10), || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
+    })
+    .map_err(io::Error::other)
 }
 
 pub(crate) fn free_loopback_port() -> io::Result<SocketAddr> {

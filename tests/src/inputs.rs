@@ -4,10 +4,9 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::thread::JoinHandle;
 
-use crate::process::Text;
+use crate::process::Run;
 
 /// A FIFO (mode 600) whose writer thread writes its text once a reader opens it.
 #[derive(Debug)]
@@ -20,12 +19,11 @@ impl Fifo {
     /// Makes a FIFO at `path` with the real `mkfifo` and starts a thread that fills
     /// it with `text` once a reader opens it; a failed `mkfifo` fails the test.
     pub fn write(path: &Path, text: &str) -> Fifo {
-        let made = Command::new("mkfifo")
+        crate::process::Bin::new("mkfifo")
             .args(["-m", "600"])
             .arg(path)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run mkfifo: {e}"));
-        assert!(made.success(), "mkfifo {} failed: {made}", path.display());
+            .run()
+            .assert_success();
         let owned = path.to_path_buf();
         let text = text.to_owned();
         let writer = std::thread::spawn(move || {
@@ -63,12 +61,12 @@ impl Drop for Fifo {
 
 /// Fails unless `run` is the one-line usage error (exit 2, nothing on stdout) that
 /// names `file` and the 16 MiB cap (`day2_core::input::DEFAULT_LIMIT`).
-pub fn assert_capped(run: &Text, file: &str) {
-    assert_eq!(run.code, Some(2), "{run:#?}");
-    assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+pub fn assert_capped(run: &Run, file: &str) {
+    run.assert_code(2);
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
     assert!(
         run.stderr.contains(file) && run.stderr.contains("larger than 16 MiB"),
-        "{run:#?}"
+        "{run}"
     );
-    assert!(run.stdout.is_empty(), "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run}");
 }

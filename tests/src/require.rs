@@ -18,16 +18,15 @@ pub fn program(name: &str, debian_package: &str) -> PathBuf {
 
 /// Checks that the Docker Engine answers, or panics with what to do.
 pub fn docker_engine() {
-    let output = Command::new("docker")
-        .args(["version", "--format", "{{.Server.APIVersion}}"])
-        .output();
+    let output = day2_core::process::Bounded::new(std::time::Duration::from_secs(60))
+        .run(Command::new("docker").args(["version", "--format", "{{.Server.APIVersion}}"]));
     match output {
         Ok(out) if out.status.success() => {}
         Ok(out) => panic!(
             "the Docker Engine does not answer (`docker version` failed: {}); \
              these tests need a running engine and never skip",
-            String::from_utf8_lossy(&out.stderr).trim()
+            out.stderr_text().trim()
         ),
-        Err(err) => panic!("the docker CLI cannot be run ({err}); install docker.io"),
+        Err(problem) => panic!("the docker CLI cannot be run ({problem}); install docker.io"),
     }
 }

@@ -4,9 +4,10 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use crate::edge::{free_loopback_port, spawn_nginx};
+use crate::process::Bin;
 use crate::require;
 
 /// How the self-signed certificate is made.
@@ -35,7 +36,7 @@ impl HttpsNginx {
     pub fn start(locations: &str, certificate: SelfSigned) -> io::Result<HttpsNginx> {
         let dir = tempfile::Builder::new().prefix("day2-https-").tempdir()?;
         let d = dir.path();
-        let made = Command::new(require::program("openssl", "openssl"))
+        let made = Bin::new(require::program("openssl", "openssl"))
             .args([
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
             ])
@@ -49,12 +50,10 @@ impl HttpsNginx {
             .arg(d.join("key.pem"))
             .arg("-out")
             .arg(d.join("cert.pem"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        if !made.success() {
+            .run();
+        if !made.status.success() {
             return Err(io::Error::other(format!(
-                "openssl req -x509 made no certificate ({made})"
+                "openssl req -x509 made no certificate:\n{made}"
             )));
         }
         let addr = free_loopback_port()?;

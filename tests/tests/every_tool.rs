@@ -1,16 +1,13 @@
 //! Every binary of the workspace honours the shared command-line contract.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 
 use day2_tests::bins::{bin, ALL};
 
 #[test]
 fn every_binary_has_help_version_and_rejects_a_bad_flag_with_2() {
     for name in ALL {
-        let help = Command::new(bin(name))
-            .arg("--help")
-            .output()
-            .expect("run --help");
+        let help = Bin::new(bin(name)).arg("--help").output();
         assert_eq!(help.status.code(), Some(0), "{name} --help");
         let text = String::from_utf8_lossy(&help.stdout);
         assert!(
@@ -24,10 +21,7 @@ fn every_binary_has_help_version_and_rejects_a_bad_flag_with_2() {
             );
         }
 
-        let version = Command::new(bin(name))
-            .arg("--version")
-            .output()
-            .expect("run --version");
+        let version = Bin::new(bin(name)).arg("--version").output();
         assert_eq!(version.status.code(), Some(0), "{name} --version");
         let text = String::from_utf8_lossy(&version.stdout);
         assert!(
@@ -35,10 +29,7 @@ fn every_binary_has_help_version_and_rejects_a_bad_flag_with_2() {
             "{name} --version: {text}"
         );
 
-        let bad = Command::new(bin(name))
-            .arg("--no-such-flag")
-            .output()
-            .expect("run bad flag");
+        let bad = Bin::new(bin(name)).arg("--no-such-flag").output();
         assert_eq!(bad.status.code(), Some(2), "{name} --no-such-flag");
         assert!(
             bad.stdout.is_empty(),

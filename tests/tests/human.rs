@@ -4,12 +4,10 @@
 //! as the schema's envelope; `--format text` turns the same run into the checklist.
 
 use std::io::Write;
-use std::process::Command;
-use std::time::Duration;
 
 use day2_core::record::{read_records, Verdict};
 use day2_tests::bins::bin;
-use day2_tests::process::run_bounded;
+use day2_tests::process::Bin;
 use day2_tests::text_view;
 
 /// One tool's failing case: arguments, environment, stdin, and the reason that must
@@ -34,12 +32,11 @@ fn cases(dir: &std::path::Path) -> Vec<Case> {
     let missing_socket = format!("unix://{}", dir.join("missing.sock").display());
     // sri-check: a manifest whose file changed since (drift).
     std::fs::write(dir.join("app.js"), "console.log(1);\n").unwrap();
-    let generated = Command::new(bin("sri-check"))
+    Bin::new(bin("sri-check"))
         .current_dir(dir)
         .args(["generate", "app.js"])
-        .output()
-        .unwrap();
-    assert!(generated.status.success(), "{generated:?}");
+        .run()
+        .assert_success();
     std::fs::write(dir.join("app.js"), "console.log(2);\n").unwrap();
     // legacy-sampler: an access log with a legacy hit, against a limit of none.
     let log = dir.join("access.log");
@@ -112,18 +109,16 @@ fn cases(dir: &std::path::Path) -> Vec<Case> {
 }
 
 fn run(case: &Case, extra: &[&str]) -> (i32, String, String) {
-    let mut command = Command::new(bin(case.tool));
-    command.args(&case.args).args(extra);
-    command.env_remove("NO_COLOR");
+    let mut command = Bin::new(bin(case.tool))
+        .args(&case.args)
+        .args(extra)
+        .env_remove("NO_COLOR")
+        .stdin(case.stdin.clone());
     for (name, value) in &case.env {
-        command.env(name, value);
+        command = command.env(name, value);
     }
-    let done = run_bounded(command, &case.stdin, Duration::from_secs(60));
-    (
-        done.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&done.stdout).into_owned(),
-        String::from_utf8_lossy(&done.stderr).into_owned(),
-    )
+    let done = command.run();
+    (done.code, done.stdout, done.stderr)
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! the records of a whole `xtask demo` run, which runs every tool against the demo
 //! stack, are validated line by line.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 
 use day2_tests::bins::bin;
 use serde_json::Value;
@@ -16,10 +16,10 @@ fn validator() -> jsonschema::Validator {
 
 #[test]
 fn every_record_of_a_demo_run_matches_the_published_schema() {
-    let out = Command::new(bin("xtask"))
+    let out = Bin::new(bin("xtask"))
         .arg("demo")
-        .output()
-        .expect("run xtask demo");
+        .deadline(std::time::Duration::from_secs(600))
+        .output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "xtask demo failed:\n{stderr}");
     let validator = validator();

@@ -4,11 +4,10 @@
 //! every write to the terminal first clears the progress line (day2-core's
 //! `progress::Suspended`).
 
-use std::process::Command;
 use std::time::Duration;
 
 use day2_tests::bins::bin;
-use day2_tests::process::run_bounded;
+use day2_tests::process::Bin;
 use day2_tests::{Backend, BackendConfig};
 
 /// Columns and rows of the pseudo-terminal, and of the emulator reading it: the same,
@@ -25,19 +24,13 @@ fn under_a_terminal(argv: &[String]) -> Vec<u8> {
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
         .collect();
     let inner = format!("stty cols {COLS} rows {ROWS}; exec {}", quoted.join(" "));
-    let mut command = Command::new("script");
-    command
+    let done = Bin::new("script")
         .args(["--quiet", "--return", "--command", &inner, "/dev/null"])
         .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR");
-    let done = run_bounded(command, b"", Duration::from_secs(60));
-    assert!(
-        done.status.success(),
-        "{argv:?} under script: {:?}\n{}",
-        done.status,
-        String::from_utf8_lossy(&done.stdout)
-    );
-    done.stdout
+        .env_remove("NO_COLOR")
+        .run();
+    done.assert_success();
+    done.raw_stdout
 }
 
 /// The screen's lines after all of `bytes`, as a terminal shows them.

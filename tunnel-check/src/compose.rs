@@ -5,12 +5,12 @@
 //! and started after it. Every token found is learnt by the redactor before any
 //! record is written.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use day2_core::bounded::{self, DAY};
+use day2_core::process::{self, Bounded};
 use day2_core::{Exit, Io, Record, RecordSink};
 use serde_json::{json, Map, Value};
 
@@ -135,68 +135,22 @@ fn run_compose(
             }
         }
     }
-    command
-        .arg("config")
-        .stdin(if piped.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("cannot run {program}: {err}")),
+    command.arg("config");
+    // compose may not read all of `-f -` before it fails: run_bounded feeds stdin
+    // on a thread while both pipes are drained.
+    let input = match piped {
+        Some(text) => process::Input::Bytes(text.into_bytes()),
+        None => process::Input::Null,
     };
-    if let (Some(text), Some(mut stdin)) = (piped, child.stdin.take()) {
-        // On a thread: compose may not read it all before it fails.
-        std::thread::spawn(move || {
-            use std::io::Write;
-            let _ = stdin.write_all(text.as_bytes());
-        });
+    match Bounded::new(args.timeout).input(input).run(&mut command) {
+        Ok(done) => Ok(Some((
+            done.status.success(),
+            done.stdout_text(),
+            done.stderr_text(),
+        ))),
+        Err(problem) if problem.reason() == process::PROGRAM_NOT_FOUND => Ok(None),
+        Err(problem) => Err(problem.message),
     }
-    // Both pipes are drained on threads so a chatty compose cannot block on a full pipe.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut text);
-            }
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + args.timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{program} config did not finish within {:?}",
-                    args.timeout
-                ));
-            }
-            Err(e) => return Err(format!("cannot wait for {program}: {e}")),
-        }
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    Ok(Some((status.success(), stdout, stderr)))
 }
 
 /// The variable a "required variable is missing" error names, in compose v1's and

@@ -557,17 +557,10 @@ fn an_unreadable_stdin_exits_2_in_every_reading_mode() {
     ] {
         // A directory opens but cannot be read: every read fails with EISDIR.
         let dir = std::fs::File::open(env!("CARGO_MANIFEST_DIR")).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunnel-check"))
-            .arg(mode)
-            .stdin(dir)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{mode}: {out:?}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).starts_with(expected),
-            "{mode}: {out:?}"
-        );
-        assert!(out.stdout.is_empty(), "{mode}: {out:?}");
+        let out = common::tunnel_check(&[mode]).stdin_from(dir).run();
+        assert_eq!(out.code, 2, "{mode}: {out}");
+        assert!(out.stderr.starts_with(expected), "{mode}: {out}");
+        assert!(out.stdout.is_empty(), "{mode}: {out}");
     }
 }
 

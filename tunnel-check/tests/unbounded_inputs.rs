@@ -6,24 +6,22 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use day2_tests::inputs::{assert_capped, Fifo};
-use day2_tests::process::{run_bounded_from, Text};
+use day2_tests::process::Run;
 
 const HELLO: &str = "df5ed608-b8b4-4109-89f3-9f2cf199df64";
 const SECRET_JSON: &str = r#"{"AccountTag": "0000d4d14e84bd4ae5a6a02e0000ac63", "TunnelSecret": "00+x9bPCmH+MRxIut9EKGMCWN/nTEKcecTOYqEhkzZA=", "TunnelID": "df5ed608-b8b4-4109-89f3-9f2cf199df64"}"#;
 
 /// Runs tunnel-check with `stdin`, killing it (and failing) after `limit`.
-fn run_bounded(args: &[&str], stdin: Stdio, env: &[(&str, &str)], limit: Duration) -> Text {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tunnel-check"));
-    command
-        .args(args)
-        .env_remove("TUNNEL_TOKEN")
-        .env_remove("CLOUDFLARE_TUNNEL_TOKEN")
-        .envs(env.iter().copied());
-    run_bounded_from(command, stdin, limit).text()
+fn run_bounded(args: &[&str], stdin: Stdio, env: &[(&str, &str)], limit: Duration) -> Run {
+    common::tunnel_check(args)
+        .envs(env.iter().copied())
+        .stdin_from(stdin)
+        .deadline(limit)
+        .run()
 }
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -106,7 +104,7 @@ fn config_and_credentials_are_read_from_fifos() {
     );
     writer_config.finish();
     writer_creds.finish();
-    assert!(out.code == Some(0) || out.code == Some(1), "{out:#?}");
+    assert!(out.code == 0 || out.code == 1, "{out}");
     let records: Vec<serde_json::Value> = out
         .stdout
         .lines()
@@ -115,10 +113,10 @@ fn config_and_credentials_are_read_from_fifos() {
     let creds_record = records
         .iter()
         .find(|r| r["check"] == "config.credentials")
-        .unwrap_or_else(|| panic!("{out:#?}"));
-    assert_eq!(creds_record["data"]["tunnel_id"], HELLO, "{out:#?}");
-    assert_eq!(creds_record["verdict"], "pass", "{out:#?}");
-    assert!(!out.stdout.contains("00+x9bPCmH"), "{out:#?}");
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(creds_record["data"]["tunnel_id"], HELLO, "{out}");
+    assert_eq!(creds_record["verdict"], "pass", "{out}");
+    assert!(!out.stdout.contains("00+x9bPCmH"), "{out}");
 }
 
 /// A compose file from a FIFO goes to docker-compose on its stdin (`-f -`, the
@@ -142,7 +140,7 @@ fn compose_file_and_env_file_are_read_from_fifos() {
         LIMIT,
     );
     writer.finish();
-    assert!(!out.stderr.contains("cannot"), "{out:#?}");
+    assert!(!out.stderr.contains("cannot"), "{out}");
     let records: Vec<serde_json::Value> = out
         .stdout
         .lines()
@@ -151,14 +149,14 @@ fn compose_file_and_env_file_are_read_from_fifos() {
     let token_record = records
         .iter()
         .find(|r| r["check"] == "compose.token")
-        .unwrap_or_else(|| panic!("{out:#?}"));
-    assert_eq!(token_record["verdict"], "pass", "{out:#?}");
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(token_record["verdict"], "pass", "{out}");
     let committed = records
         .iter()
         .find(|r| r["check"] == "compose.token_committed")
-        .unwrap_or_else(|| panic!("{out:#?}"));
-    assert_eq!(committed["reason"], "token_in_env_file", "{out:#?}");
-    assert!(!out.stdout.contains(token), "{out:#?}");
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(committed["reason"], "token_in_env_file", "{out}");
+    assert!(!out.stdout.contains(token), "{out}");
 
     // The `.env` itself a FIFO: compose v1 skips what is not a regular file, so the
     // value comes from the environment here; the tool reads the FIFO once and
@@ -187,11 +185,11 @@ fn compose_file_and_env_file_are_read_from_fifos() {
     let committed = records
         .iter()
         .find(|r| r["check"] == "compose.token_committed")
-        .unwrap_or_else(|| panic!("{out:#?}"));
-    assert_eq!(committed["reason"], "token_in_env_file", "{out:#?}");
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(committed["reason"], "token_in_env_file", "{out}");
     assert!(
         !out.stdout.contains(token) && !out.stderr.contains(token),
-        "{out:#?}"
+        "{out}"
     );
 }
 
@@ -218,11 +216,11 @@ fn json_nested_without_bound_is_one_line_naming_file_and_line() {
         &[],
         LIMIT,
     );
-    assert!(out.code == Some(1) || out.code == Some(2), "{out:#?}");
+    assert!(out.code == 1 || out.code == 2, "{out}");
     let said = format!("{}{}", out.stdout, out.stderr);
-    assert!(said.contains(&creds.display().to_string()), "{out:#?}");
-    assert!(said.contains("line 2"), "{out:#?}");
-    assert!(!said.contains("\n\n"), "{out:#?}");
+    assert!(said.contains(&creds.display().to_string()), "{out}");
+    assert!(said.contains("line 2"), "{out}");
+    assert!(!said.contains("\n\n"), "{out}");
 
     // A cloudflared JSON log on stdin (connector mode), the deep line third.
     let log = format!(
@@ -232,25 +230,25 @@ fn json_nested_without_bound_is_one_line_naming_file_and_line() {
     );
     let out = run_connector(&log);
     let said = format!("{}{}", out.stdout, out.stderr);
-    assert!(matches!(out.code, Some(0..=2)), "{out:#?}");
-    assert!(said.contains("line 3"), "{out:#?}");
+    assert!(matches!(out.code, 0..=2), "{out}");
+    assert!(said.contains("line 3"), "{out}");
     assert!(
         said.contains("nest") || said.contains("recursion") || said.contains("deep"),
-        "{out:#?}"
+        "{out}"
     );
 
     // A compose config in JSON, on stdin and as a file.
     let compose = format!("{{\"services\":\n{deep}}}\n");
     let out = run_stdin(&["compose"], &compose);
-    assert_eq!(out.code, Some(2), "{out:#?}");
-    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert_eq!(out.code, 2, "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
     assert!(
         out.stderr.contains("stdin") && out.stderr.contains("line 2"),
-        "{out:#?}"
+        "{out}"
     );
 }
 
-fn run_stdin(args: &[&str], stdin: &str) -> Text {
+fn run_stdin(args: &[&str], stdin: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("stdin");
     std::fs::write(&input, stdin).unwrap();
@@ -258,7 +256,7 @@ fn run_stdin(args: &[&str], stdin: &str) -> Text {
     run_bounded(args, Stdio::from(file), &[], LIMIT)
 }
 
-fn run_connector(log: &str) -> Text {
+fn run_connector(log: &str) -> Run {
     run_stdin(&["connector"], log)
 }
 
@@ -282,8 +280,8 @@ fn an_endless_line_in_a_streamed_input_is_a_one_line_usage_error() {
     ] {
         let zero = std::fs::File::open("/dev/zero").unwrap();
         let out = run_bounded(args, Stdio::from(zero), &[], LIMIT);
-        assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
-        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out:#?}");
-        assert!(out.stderr.starts_with(expected), "{args:?}: {out:#?}");
+        assert_eq!(out.code, 2, "{args:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out}");
+        assert!(out.stderr.starts_with(expected), "{args:?}: {out}");
     }
 }

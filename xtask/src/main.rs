@@ -89,7 +89,10 @@ pub enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Bring the stack up: daemon probe, compose up, wait for the edge, wait until
     /// truly ready.
-    #[command(after_help = after_help(&["cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080"]))]
+    #[command(after_help = after_help(&[
+        "cargo xtask start-prod -f docker-compose.yml --url http://127.0.0.1:8080",
+        "cargo xtask start-prod -f docker-compose.yml --compose-timeout 30m   # slow first pull",
+    ]))]
     StartProd(start_prod::StartProdArgs),
     /// Run the probes and match the guide's on-call signatures, with remediation.
     #[command(after_help = after_help(&["cargo xtask triage --url https://host --origin https://assistant.example.org"]))]

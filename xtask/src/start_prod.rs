@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use day2_core::bounded;
+use day2_core::process::{self, Bounded};
 use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io, Problem};
 use serde_json::json;
@@ -42,16 +43,23 @@ pub struct StartProdArgs {
     /// How long `llm.path=down` may last before the readiness wait gives up.
     #[arg(long, default_value = "30s", value_parser = bounded::duration(Duration::ZERO, bounded::MAX_DURATION))]
     pub grace: Duration,
+    /// Deadline of `docker compose up -d` (pulls and builds included); beyond it
+    /// compose is killed, a `start-prod.compose` error record with reason `timeout`
+    /// is written and the run exits 124.
+    #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = bounded::duration(Duration::from_secs(1), bounded::DAY))]
+    pub compose_timeout: Duration,
     /// When the daemon probe fails, run docker-doctor's bounded recovery.
     #[arg(long)]
     pub recover: bool,
 }
 
+/// How long `docker compose version` may take to say whether the plugin is there.
+const VERSION_DEADLINE: Duration = Duration::from_secs(30);
+
 /// The compose command: the v2 plugin when the docker CLI has it, else v1.
 fn compose_command() -> Command {
-    let has_plugin = Command::new("docker")
-        .args(["compose", "version"])
-        .output()
+    let has_plugin = Bounded::new(VERSION_DEADLINE)
+        .run(Command::new("docker").args(["compose", "version"]))
         .is_ok_and(|out| out.status.success());
     if has_plugin {
         let mut command = Command::new("docker");
@@ -97,9 +105,9 @@ fn compose_up(args: &StartProdArgs) -> Record {
         .map(|f| f.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
-    match command.output() {
+    match Bounded::new(args.compose_timeout).run(&mut command) {
         Ok(out) => {
-            let output = redacted(&String::from_utf8_lossy(&out.stderr));
+            let output = redacted(&out.stderr_text());
             let data = json!({ "exit_code": out.status.code(), "output_tail": tail(&output, 8) });
             let record = if out.status.success() {
                 Record::pass("start-prod.compose", &target)
@@ -109,8 +117,11 @@ fn compose_up(args: &StartProdArgs) -> Record {
             };
             record.data(data).duration(started.elapsed())
         }
-        Err(err) => Record::error("start-prod.compose", &target, "compose_unavailable")
-            .message(format!("cannot run compose: {err}")),
+        Err(problem) if problem.reason() == process::TIMEOUT => {
+            problem.into_record("start-prod.compose", &target)
+        }
+        Err(problem) => Record::error("start-prod.compose", &target, "compose_unavailable")
+            .message(problem.message),
     }
 }
 
@@ -144,6 +155,9 @@ pub fn run(args: &StartProdArgs, io: &mut Io<'_>) -> Exit {
     let compose = compose_up(args);
     drop(waiting);
     let compose_ok = compose.verdict == Verdict::Pass;
+    if compose.reason.as_deref() == Some(process::TIMEOUT) {
+        sink.raise(Exit::Timeout);
+    }
     if sink.emit(compose).is_err() || !compose_ok {
         return sink.exit();
     }

@@ -1,18 +1,17 @@
 //! The shipped Prometheus alerting rules are valid and behave as their unit tests
 //! say, checked with the real promtool.
 
+use day2_tests::process::Bin;
 use std::path::Path;
-use std::process::Command;
 
 use day2_tests::require::program;
 
 fn promtool(args: &[&str]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prometheus");
-    let out = Command::new(program("promtool", "prometheus"))
+    let out = Bin::new(program("promtool", "prometheus"))
         .args(args)
         .current_dir(&dir)
-        .output()
-        .expect("run promtool");
+        .output();
     assert!(
         out.status.success(),
         "promtool {args:?} failed:\n{}{}",
@@ -45,10 +44,7 @@ fn used_metrics(prefix: &str) -> std::collections::BTreeSet<String> {
 }
 
 fn exported(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(day2_tests::bins::bin(tool))
-        .args(args)
-        .output()
-        .expect("run the tool");
+    let out = Bin::new(day2_tests::bins::bin(tool)).args(args).output();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -4,23 +4,20 @@
 //! `start-prod`'s `--url` and DOCKER_HOST, reach no output: stdout, stderr, the
 //! report, the patch file; in plain, percent-encoded or base64 form.
 
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
 
 use day2_tests::canary::assert_absent;
-use day2_tests::process::run_bounded;
 
 const CANARY: &str = "CANARY3b7e90d4";
 
 fn xtask(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command.args(args).envs(env.iter().copied());
-    let out = run_bounded(command, b"", Duration::from_secs(120));
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = common::xtask(args)
+        .envs(env.iter().copied())
+        .deadline(Duration::from_secs(120))
+        .run();
+    (Some(out.code), out.stdout, out.stderr)
 }
 
 #[test]
@@ -96,17 +93,8 @@ fn write_patch_never_writes_a_credential_from_the_configuration() {
     let patch = repo.path().join("retire.patch");
     let report = repo.path().join("cutover.md");
     let remove = |extra: &[&str]| {
-        let mut args = vec![
-            "cutover",
-            "--only",
-            "remove",
-            "--nginx-conf",
-            conf.to_str().unwrap(),
-            "--repo",
-            repo.path().to_str().unwrap(),
-            "--write-patch",
-            patch.to_str().unwrap(),
-        ];
+        let mut args = common::remove_argv(conf.to_str().unwrap(), repo.path().to_str().unwrap());
+        args.extend(["--write-patch", patch.to_str().unwrap()]);
         args.extend_from_slice(extra);
         xtask(&args, &[])
     };

@@ -4,8 +4,9 @@
 //! table for GitHub. The workflow passes actionlint (with shellcheck), and the
 //! cutover's guard step accepts it once it turns the legacy gate on.
 
+use day2_tests::process::Bin;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use day2_tests::bins::bin;
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LegacyRoute};
@@ -39,7 +40,7 @@ fn run_script(stack: &DemoStack, env: &[(&str, &str)]) -> (Output, String) {
     );
     let out_dir = tempfile::tempdir().expect("temp dir");
     let records = out_dir.path().join("day2-ci.jsonl");
-    let out = Command::new("bash")
+    let out = Bin::new("bash")
         .arg(script)
         .env("PATH", path)
         .env("DAY2_URL", stack.url())
@@ -48,8 +49,7 @@ fn run_script(stack: &DemoStack, env: &[(&str, &str)]) -> (Output, String) {
         .env_remove("FAIL_ON_LEGACY")
         .env_remove("GITHUB_STEP_SUMMARY")
         .envs(env.iter().copied())
-        .output()
-        .expect("run status-checks.sh");
+        .output();
     let records = std::fs::read_to_string(records).unwrap_or_default();
     (out, records)
 }
@@ -244,12 +244,11 @@ fn the_workflow_and_the_script_pass_actionlint_and_shellcheck() {
     let actionlint = xtask_setup::require_program("actionlint").unwrap_or_else(|m| panic!("{m}"));
     let shellcheck = day2_tests::require::program("shellcheck", "shellcheck");
     let lint = |file: &Path| {
-        Command::new(&actionlint)
+        Bin::new(&actionlint)
             .arg(format!("-shellcheck={}", shellcheck.display()))
             .arg("-no-color")
             .arg(file)
             .output()
-            .expect("run actionlint")
     };
     let workflow = example("github/day2-status.yml");
     let out = lint(&workflow);
@@ -273,10 +272,9 @@ fn the_workflow_and_the_script_pass_actionlint_and_shellcheck() {
     .unwrap();
     let out = lint(&broken);
     assert!(!out.status.success(), "a broken copy passed actionlint");
-    let out = Command::new(&shellcheck)
+    let out = Bin::new(&shellcheck)
         .arg(example("ci/status-checks.sh"))
-        .output()
-        .expect("run shellcheck");
+        .output();
     assert!(
         out.status.success(),
         "shellcheck:\n{}",
@@ -297,13 +295,12 @@ fn the_cutover_guard_accepts_the_example_workflow_with_the_gate_on() {
         .expect("the example sets FAIL_ON_LEGACY: \"false\"")
         + 1;
     let guard = |file: &Path| {
-        let out = Command::new(bin("xtask"))
+        let out = Bin::new(bin("xtask"))
             .args(["cutover", "--only", "guard", "--live-samples", "5", "--url"])
             .arg(stack.url())
             .arg("--workflow")
             .arg(file)
-            .output()
-            .expect("run cutover");
+            .output();
         let records = String::from_utf8_lossy(&out.stdout).into_owned();
         let guard = records
             .lines()

@@ -5,6 +5,7 @@
 //! tool a flag after its subcommand (prune-review, sri-check and tunnel-check are the
 //! ones clap-rs/clap#6421 breaks), and `cargo xtask …`.
 
+use day2_tests::process::Bin;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -43,11 +44,10 @@ const CASES: [(&str, &[&str], &str); 8] = [
 /// Runs `cargo xtask dist` into a temporary directory; returns it.
 fn dist() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["dist", "--out-dir"])
         .arg(dir.path())
-        .output()
-        .unwrap();
+        .output();
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     // It says where it wrote what and how to install it.
@@ -70,25 +70,11 @@ fn completions(dir: &Path) -> PathBuf {
 
 /// A shell run, bounded in time.
 fn shell(program: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(program)
+    let out = Bin::new(program)
         .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let done = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < done, "{program} {args:?} hangs");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+        .stdin(stdin)
+        .deadline(Duration::from_secs(30))
+        .output();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

@@ -2,8 +2,9 @@
 //! for its own reason, a full run passes, the report says so, and a step run by hand
 //! as a pipeline of the tools reaches the same verdict as the xtask.
 
+use day2_tests::process::Bin;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use day2_core::http::{request, HttpOptions};
 use day2_tests::bins::bin;
@@ -39,18 +40,12 @@ impl Inputs {
             "# Changelog\n\n## [Unreleased]\n### Removed\n- Legacy `/status/summary` (answers 410 for one release).\n",
         );
         inputs.write("site/app.js", "console.log('hi');\n");
-        let out = Command::new(bin("sri-check"))
+        let out = Bin::new(bin("sri-check"))
             .args(["generate", "app.js", "--manifest"])
             .arg(inputs.path("site/sri-manifest.json"))
             .current_dir(inputs.path("site"))
-            .output()
-            .expect("sri-check generate");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .run();
+        out.assert_code(0);
         let manifest: Value = serde_json::from_str(
             &std::fs::read_to_string(inputs.path("site/sri-manifest.json")).unwrap(),
         )
@@ -150,11 +145,10 @@ fn get(url: &str, user_agent: &str) {
 }
 
 fn cutover(args: &[String], extra: &[&str]) -> (Output, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
         .args(extra)
-        .output()
-        .expect("run cutover");
+        .output();
     let records = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -306,23 +300,21 @@ fn a_legacy_block_still_proxied_fails_and_the_patch_retires_it() {
     );
     // Both appliers take it at the repository root.
     let repo = inputs.path("repo");
-    let git = Command::new("git")
+    let git = Bin::new("git")
         .args(["apply", "--check"])
         .arg(&patch)
         .current_dir(&repo)
-        .output()
-        .expect("git apply");
+        .output();
     assert!(
         git.status.success(),
         "{}",
         String::from_utf8_lossy(&git.stderr)
     );
-    let out = Command::new("patch")
+    let out = Bin::new("patch")
         .args(["-p1", "-i"])
         .arg(&patch)
         .current_dir(&repo)
-        .output()
-        .expect("run patch (apt-get install patch)");
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -330,13 +322,12 @@ fn a_legacy_block_still_proxied_fails_and_the_patch_retires_it() {
     );
     // The patched configuration is valid for nginx itself, and the gate passes.
     let nginx = day2_tests::require::program("nginx", "nginx-light");
-    let test = Command::new(nginx)
+    let test = Bin::new(nginx)
         .args(["-t", "-p"])
         .arg(stack.edge.config_file().parent().unwrap())
         .arg("-c")
         .arg(&conf_path)
-        .output()
-        .expect("nginx -t");
+        .output();
     assert!(
         test.status.success(),
         "{}",
@@ -444,10 +435,7 @@ fn observe_by_hand_as_a_pipeline_reaches_the_same_verdict_as_the_xtask() {
         logs[1].display(),
         bin("legacy-sampler").display()
     );
-    let by_hand = Command::new("bash")
-        .args(["-c", &script])
-        .output()
-        .expect("pipeline");
+    let by_hand = Bin::new("bash").args(["-c", &script]).output();
     let summary: Value =
         serde_json::from_slice(&by_hand.stdout).expect("the pipeline's last line is a record");
     assert_eq!(summary["check"], "summary");

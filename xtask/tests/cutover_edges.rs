@@ -1,7 +1,7 @@
 //! The cutover's other outcomes: the live-only observe, missing and broken inputs,
 //! and the verify findings besides a wrong build.sha.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LegacyRoute, Provider};
 use serde_json::Value;
@@ -19,11 +19,10 @@ fn stack(legacy: LegacyRoute, backend: BackendConfig) -> DemoStack {
 }
 
 fn cutover(args: &[&str]) -> (Option<i32>, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("cutover")
         .args(args)
-        .output()
-        .expect("run cutover");
+        .output();
     let records = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("record"))

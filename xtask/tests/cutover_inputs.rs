@@ -2,28 +2,20 @@
 //! are range-checked, inputs are read as capped streams, and URL credentials reach
 //! no output (records, stderr, the report).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-use day2_tests::process::run_bounded;
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, LegacyRoute};
 use serde_json::Value;
+use std::path::Path;
 
 const CHANGELOG: &str = "# Changelog\n\n## [Unreleased]\n### Removed\n- Legacy `/status/summary` (answers 410 for one release).\n";
 
 fn cutover(args: &[&str]) -> (i32, Vec<Value>, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command.arg("cutover").args(args);
-    let out = run_bounded(command, b"", std::time::Duration::from_secs(120));
-    let records = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (
-        out.status.code().unwrap_or(-1),
-        records,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = common::xtask(&["cutover"])
+        .args(args)
+        .deadline(std::time::Duration::from_secs(120))
+        .run();
+    (out.code, out.json_lines(), out.stderr)
 }
 
 fn record<'a>(records: &'a [Value], check: &str) -> &'a Value {
@@ -93,11 +85,10 @@ fn the_changelog_is_read_as_a_capped_stream() {
 
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("CHANGELOG.fifo");
-    assert!(Command::new("mkfifo")
+    day2_tests::process::Bin::new("mkfifo")
         .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+        .run()
+        .assert_success();
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, CHANGELOG).unwrap())

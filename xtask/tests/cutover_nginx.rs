@@ -10,11 +10,12 @@
 //! after its `{`; the upstream is the backend simulator, whose request count tells
 //! a proxied answer from nginx's own.
 
+use day2_tests::process::Bin;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use day2_tests::{Backend, BackendConfig};
 use serde_json::Value;
@@ -394,36 +395,8 @@ fn fill(text: &str, addr: SocketAddr, backend: SocketAddr, root: &Path) -> Strin
 /// Runs nginx on `dir/nginx.conf` and waits (bounded) until it listens.
 fn spawn(dir: &Path, addr: SocketAddr) -> Result<Child, String> {
     let nginx = day2_tests::require::program("nginx", "nginx-light");
-    let mut child = Command::new(&nginx)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start nginx");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            return Err(format!("nginx exited ({status}): {err}"));
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-            return Ok(child);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err("nginx did not listen within 10 s".into())
+    day2_tests::edge::spawn_nginx(&nginx, dir, &dir.join("nginx.conf"), addr)
+        .map_err(|e| e.to_string())
 }
 
 fn start(case: &Case, backend: SocketAddr) -> Nginx {
@@ -518,13 +491,12 @@ fn ask(nginx: &Nginx, backend: &Backend, host: &str, target: &str) -> Real {
 
 /// The cutover's answers for one legacy URI.
 fn tool_answers(conf: &Path, target: &str, repo: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["cutover", "--only", "remove", "--nginx-conf"])
         .arg(conf)
         .args(["--legacy-path", target, "--repo"])
         .arg(repo)
-        .output()
-        .expect("run the cutover");
+        .output();
     let remove: Value = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -624,11 +596,10 @@ fn the_tool_names_the_location_and_the_answer_real_nginx_gives() {
 
 /// The whole `cutover.remove` record of a run.
 fn remove_record(extra: &[&str]) -> (Option<i32>, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["cutover", "--only", "remove"])
         .args(extra)
-        .output()
-        .expect("run the cutover");
+        .output();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let remove = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -788,11 +759,7 @@ fn configurations_that_answer_nothing_or_cannot_be_read_never_pass() {
 }
 
 fn run_in(dir: &Path, program: &str, args: &[&str]) -> std::process::Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"))
+    Bin::new(program).args(args).current_dir(dir).output()
 }
 
 /// `--write-patch` at the repository root: paths relative to `--repo`, a diff that
@@ -968,14 +935,13 @@ fn the_output_of_nginx_t_gives_the_same_answers_as_the_files() {
         .unwrap();
     let nginx = start(case, backend.addr());
     let conf = nginx.dir.path().join("nginx.conf");
-    let dump = Command::new(day2_tests::require::program("nginx", "nginx-light"))
+    let dump = Bin::new(day2_tests::require::program("nginx", "nginx-light"))
         .arg("-T")
         .arg("-p")
         .arg(nginx.dir.path())
         .arg("-c")
         .arg(&conf)
-        .output()
-        .expect("nginx -T");
+        .output();
     assert!(
         dump.status.success(),
         "{}",

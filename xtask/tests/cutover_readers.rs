@@ -3,8 +3,8 @@
 //! nginx API location, backend tests, the OpenAPI document) are listed and stay;
 //! comments, prose and ignored files are not searched; quoted lines are redacted.
 
+use day2_tests::process::Bin;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -56,15 +56,14 @@ fn repository(root: &Path) {
 }
 
 fn remove(root: &Path, report: &Path) -> (Option<i32>, Value, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["cutover", "--only", "remove", "--nginx-conf"])
         .arg(root.join("deploy/nginx/default.conf"))
         .arg("--repo")
         .arg(root)
         .arg("--report")
         .arg(report)
-        .output()
-        .expect("run the cutover");
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let record = stdout

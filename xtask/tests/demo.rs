@@ -1,6 +1,7 @@
 //! `cargo xtask demo` starts the demo stack, runs the tour and stops the stack; without
 //! a Docker Engine it still runs everything else; `--serve` keeps the stack up.
 
+use day2_tests::process::Bin;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,12 +22,15 @@ fn assert_stopped(edge: &str) {
     );
 }
 
+/// What a whole demo tour may take on a busy machine.
+const DEMO_DEADLINE: Duration = Duration::from_secs(600);
+
 #[test]
 fn demo_runs_the_tour_and_stops_the_stack() {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("demo")
-        .output()
-        .expect("run demo");
+        .deadline(DEMO_DEADLINE)
+        .output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -94,11 +98,11 @@ const EXPECTED_TITLES: [&str; 3] = [
 fn without_a_docker_engine_the_docker_steps_are_skipped_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let host = format!("unix://{}", dir.path().join("missing.sock").display());
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("demo")
         .env("DOCKER_HOST", &host)
-        .output()
-        .expect("run demo");
+        .deadline(DEMO_DEADLINE)
+        .output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("demo stack stopped"), "{stderr}");
@@ -189,9 +193,8 @@ fn serve_keeps_the_stack_up_for_the_duration_and_stops() {
 
 #[test]
 fn for_without_serve_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["demo", "--for", "5s"])
-        .output()
-        .expect("run demo");
+        .output();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -1,21 +1,15 @@
 //! `cargo xtask dist` writes completions and a man page for every binary.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 
 #[test]
 fn dist_writes_completions_and_man_pages_for_every_binary() {
     let out_dir = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["dist", "--out-dir"])
         .arg(out_dir.path())
-        .output()
-        .expect("run xtask dist");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run();
+    out.assert_code(0);
     for name in day2_tests::bins::ALL {
         // The xtask is completed as people call it: `cargo xtask` (cargo-xtask).
         let called = if name == "xtask" { "cargo-xtask" } else { name };
@@ -27,16 +21,7 @@ fn dist_writes_completions_and_man_pages_for_every_binary() {
             "{script}"
         );
         // The completion script is valid bash.
-        let syntax = Command::new("bash")
-            .arg("-n")
-            .arg(&bash)
-            .output()
-            .expect("bash -n");
-        assert!(
-            syntax.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&syntax.stderr)
-        );
+        Bin::new("bash").arg("-n").arg(&bash).run().assert_success();
         for file in [
             format!("completions/_{called}"),
             format!("completions/{called}.fish"),
@@ -55,11 +40,10 @@ fn dist_writes_completions_and_man_pages_for_every_binary() {
 #[test]
 fn an_unwritable_output_directory_is_an_error_record_per_binary() {
     let file = tempfile::NamedTempFile::new().expect("temp file");
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["dist", "--out-dir"])
         .arg(file.path().join("below-a-file"))
-        .output()
-        .expect("run xtask dist");
+        .output();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), day2_tests::bins::ALL.len());

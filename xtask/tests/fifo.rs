@@ -3,18 +3,19 @@
 //! Each run is bounded in time; the writer thread is released if the tool never
 //! opened the FIFO.
 
-use std::process::Command;
-use std::time::Duration;
+mod common;
 
+use common::{remove_argv, xtask};
 use day2_tests::inputs::Fifo;
-use day2_tests::process::run_bounded;
 use serde_json::Value;
 
+fn run(args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
+    let run = xtask(args).run();
+    (Some(run.code), run.json_lines(), run.stderr)
+}
+
 fn cutover(args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command.arg("cutover").args(args);
-    let run = run_bounded(command, b"", Duration::from_secs(60)).text();
-    (run.code, run.records(), run.stderr)
+    run(&[&["cutover"], args].concat())
 }
 
 fn step<'a>(records: &'a [Value], check: &str) -> &'a Value {
@@ -32,14 +33,10 @@ fn the_nginx_configuration_is_read_from_a_fifo() {
         &conf,
         "events {}\nhttp {\n  server {\n    listen 8080;\n    location /status/ {\n        proxy_pass http://127.0.0.1:8000;\n    }\n    location /api/status/ {\n        proxy_pass http://127.0.0.1:8000;\n    }\n  }\n}\n",
     );
-    let (code, records, stderr) = cutover(&[
-        "--only",
-        "remove",
-        "--nginx-conf",
+    let (code, records, stderr) = run(&remove_argv(
         conf.to_str().unwrap(),
-        "--repo",
         repo.path().to_str().unwrap(),
-    ]);
+    ));
     writer.finish();
     let remove = step(&records, "cutover.remove");
     // Understood: the legacy location still proxies, and the step says so.

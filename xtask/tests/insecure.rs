@@ -3,19 +3,19 @@
 //! certificate is refused and said in words (no Rust debug text); with it the
 //! probes are answered and the run says TLS was not verified.
 
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
 
 use day2_tests::tls::{assert_certificate_refused_in_words, HttpsNginx, SelfSigned};
 use day2_tests::{Backend, BackendConfig};
 
 fn triage(url: &str, extra: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command
-        .args(["triage", "--url", url, "--samples", "3"])
-        .args(extra);
-    let run = day2_tests::process::run_bounded(command, b"", Duration::from_secs(120)).text();
-    (run.code, run.records(), run.stderr)
+    let run = common::xtask(&["triage", "--url", url, "--samples", "3"])
+        .args(extra)
+        .deadline(Duration::from_secs(120))
+        .run();
+    (Some(run.code), run.json_lines(), run.stderr)
 }
 
 #[test]

@@ -2,23 +2,14 @@
 //! range-checked when parsed: exit 2 naming the flag and the allowed range, before
 //! anything is started.
 
-use std::process::Command;
-use std::time::Duration;
-
-use day2_tests::process::run_bounded;
+mod common;
 
 fn xtask(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     // A dead engine: were a flag accepted, nothing could be brought up anyway.
-    command
-        .args(args)
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
-    let out = run_bounded(command, b"", Duration::from_secs(60));
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = common::xtask(args)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run();
+    (Some(out.code), out.stdout, out.stderr)
 }
 
 #[test]

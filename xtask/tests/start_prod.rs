@@ -3,9 +3,10 @@
 //! becomes ready and exits non-zero early.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::time::Duration;
 
 use day2_tests::docker::{test_image, TestScope};
+use day2_tests::process::{Bin, Run};
 use serde_json::Value;
 
 fn fixture() -> PathBuf {
@@ -39,16 +40,15 @@ impl Project {
         }
     }
 
-    fn command(&self, program: &Path) -> Command {
-        let mut command = Command::new(program);
-        command
+    fn command(&self, program: &Path) -> Bin {
+        Bin::new(program)
             .env("DAY2_SCOPE", &self.scope.id)
             .env("DAY2_PORT", self.port.to_string())
-            .env("MODE", self.mode);
-        command
+            .env("MODE", self.mode)
     }
 
-    fn start_prod(&self) -> Output {
+    /// `xtask start-prod` on this project, with `waits` (the waits' flags).
+    fn start_prod(&self, waits: &[&str]) -> Run {
         self.command(Path::new(env!("CARGO_BIN_EXE_xtask")))
             .arg("start-prod")
             .arg("-f")
@@ -59,11 +59,16 @@ impl Project {
                 "--url",
                 &format!("http://127.0.0.1:{}", self.port),
             ])
-            .args(["--timeout", "60s", "--interval", "300ms", "--grace", "2s"])
-            .output()
-            .expect("run xtask start-prod")
+            .args(waits)
+            .deadline(BRING_UP_DEADLINE)
+            .run()
     }
 }
+
+/// What a whole bring-up of the test project may take (image build included).
+const BRING_UP_DEADLINE: Duration = Duration::from_secs(600);
+/// The waits of a bring-up that should succeed.
+const WAITS: [&str; 6] = ["--timeout", "60s", "--interval", "300ms", "--grace", "2s"];
 
 impl Drop for Project {
     fn drop(&mut self) {
@@ -72,28 +77,22 @@ impl Drop for Project {
             .arg("-f")
             .arg(fixture())
             .args(["-p", &self.name, "down", "-v"])
-            .output();
+            .deadline(Duration::from_secs(120))
+            .run();
         // The image carries the scope in its tag, so this removes only the test's own.
-        let _ = Command::new("docker")
+        let _ = Bin::new("docker")
             .args(["rmi", &format!("day2-startprod-backend:{}", self.scope.id)])
-            .output();
+            .run();
     }
-}
-
-fn records(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("record"))
-        .collect()
 }
 
 #[test]
 fn a_ready_stack_comes_up_and_reports_its_path() {
     let project = Project::new("primary");
-    let out = project.start_prod();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let records = records(&out);
+    let out = project.start_prod(&WAITS);
+    let stderr = &out.stderr;
+    out.assert_code(0);
+    let records = out.json_lines();
     let checks: Vec<&str> = records
         .iter()
         .map(|r| r["check"].as_str().unwrap())
@@ -123,14 +122,9 @@ fn a_ready_stack_comes_up_and_reports_its_path() {
 #[test]
 fn a_stack_that_is_down_never_becomes_ready_and_fails_early() {
     let project = Project::new("down");
-    let out = project.start_prod();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let records = records(&out);
+    let out = project.start_prod(&WAITS);
+    out.assert_code(1);
+    let records = out.json_lines();
     let wait = records
         .iter()
         .rev()
@@ -145,14 +139,14 @@ fn a_stack_that_is_down_never_becomes_ready_and_fails_early() {
     assert_eq!(last["data"]["llm_path"], "down");
 }
 
-fn start_prod_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+fn start_prod_with(args: &[&str], env: &[(&str, &str)]) -> (i32, Vec<Value>) {
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("start-prod")
         .args(args)
         .envs(env.iter().copied())
-        .output()
-        .expect("run xtask start-prod");
-    (out.status.code(), records(&out))
+        .deadline(BRING_UP_DEADLINE)
+        .run();
+    (out.code, out.json_lines())
 }
 
 fn last_reason(records: &[Value]) -> (String, String) {
@@ -169,7 +163,7 @@ fn a_dead_daemon_stops_the_bring_up_before_compose() {
         &["-f", fixture().to_str().unwrap(), "--timeout", "5s"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
-    assert_eq!(code, Some(1));
+    assert_eq!(code, 1);
     assert_eq!(
         last_reason(&records),
         ("start-prod".into(), "docker_unhealthy".into())
@@ -193,7 +187,7 @@ fn a_compose_file_that_does_not_come_up_fails_with_its_output() {
         &["-f", file.to_str().unwrap(), "-p", "day2brokencompose"],
         &[],
     );
-    assert_eq!(code, Some(1));
+    assert_eq!(code, 1);
     assert_eq!(
         last_reason(&records),
         ("start-prod.compose".into(), "compose_up_failed".into())
@@ -211,7 +205,7 @@ fn without_any_compose_program_the_bring_up_says_so() {
         &["-f", fixture().to_str().unwrap()],
         &[("PATH", empty.path().to_str().unwrap())],
     );
-    assert_eq!(code, Some(1));
+    assert_eq!(code, 1);
     assert_eq!(
         last_reason(&records),
         ("start-prod.compose".into(), "compose_unavailable".into())
@@ -221,36 +215,54 @@ fn without_any_compose_program_the_bring_up_says_so() {
 #[test]
 fn an_edge_that_never_answers_2xx_ends_the_bring_up() {
     let project = Project::new("primary");
-    let out = project
-        .command(Path::new(env!("CARGO_BIN_EXE_xtask")))
-        .arg("start-prod")
-        .arg("-f")
-        .arg(fixture())
-        .args([
-            "-p",
-            &project.name,
-            "--url",
-            &format!("http://127.0.0.1:{}", project.port),
-        ])
-        .args([
-            "--edge-path",
-            "/no-such-page",
-            "--timeout",
-            "20s",
-            "--interval",
-            "300ms",
-        ])
-        .output()
-        .expect("run xtask start-prod");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let records = records(&out);
+    let out = project.start_prod(&[
+        "--edge-path",
+        "/no-such-page",
+        "--timeout",
+        "20s",
+        "--interval",
+        "300ms",
+    ]);
+    out.assert_code(1);
+    let records = out.json_lines();
     assert_eq!(
         last_reason(&records),
         ("start-prod".into(), "edge_never_up".into())
+    );
+}
+
+/// A compose that never finishes (a `docker-compose` that sleeps, alone on PATH) is
+/// killed at `--compose-timeout`: one `start-prod.compose` error record with reason
+/// `timeout` naming the deadline, and exit 124.
+#[test]
+fn a_compose_up_past_its_deadline_is_killed_and_ends_with_the_timeout_record() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let compose = bin.path().join("docker-compose");
+    std::fs::write(&compose, "#!/bin/sh\nexec /bin/sleep 60\n").unwrap();
+    std::fs::set_permissions(&compose, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["start-prod", "-f", fixture().to_str().unwrap()])
+        .args(["--compose-timeout", "1s"])
+        .env("PATH", bin.path())
+        .deadline(Duration::from_secs(120))
+        .run();
+    out.assert_code(124);
+    assert!(started.elapsed() < Duration::from_secs(50), "{out}");
+    let records = out.json_lines();
+    let last = records.last().expect("records");
+    assert_eq!(
+        (
+            last["check"].as_str(),
+            last["verdict"].as_str(),
+            last["reason"].as_str()
+        ),
+        (Some("start-prod.compose"), Some("error"), Some("timeout")),
+        "{out}"
+    );
+    assert_eq!(
+        last["message"],
+        "`docker-compose` did not finish within 1s and was killed"
     );
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask triage` finds each of the guide's on-call signatures in a demo-stack
 //! scenario made to show it, and nothing on a healthy stack.
 
-use std::process::Command;
+use day2_tests::process::Bin;
 
 use day2_tests::fake_edge::{EdgeMode, FakeEdge};
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig, Fault, LegacyRoute, Provider};
@@ -21,11 +21,10 @@ fn healthy(backend: BackendConfig) -> DemoStack {
 }
 
 fn triage(url: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["triage", "--url", url, "--origin", ORIGIN, "--samples", "5"])
         .args(extra)
-        .output()
-        .expect("run triage");
+        .output();
     let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("record"))
@@ -409,11 +408,10 @@ fn numbers_out_of_range_are_usage_errors() {
             "for --concurrency: a number of requests in flight from 1 to 64",
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
             .args(["triage", "--url", "http://127.0.0.1:1"])
             .args(args)
-            .output()
-            .expect("run triage");
+            .output();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -434,7 +432,7 @@ fn url_credentials_never_reach_any_output() {
         "{}/?token={CANARY}",
         closed.replacen("http://", &format!("http://ops:{CANARY}@"), 1)
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Bin::new(env!("CARGO_BIN_EXE_xtask"))
         .args([
             "triage",
             "--url",
@@ -446,8 +444,7 @@ fn url_credentials_never_reach_any_output() {
             "--edge",
             &edge,
         ])
-        .output()
-        .expect("run triage");
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.lines().count() > 5, "{stdout}\n{stderr}");

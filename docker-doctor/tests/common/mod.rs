@@ -4,118 +4,69 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use day2_core::record::{read_records, Record};
 pub use day2_tests::fake_docker::{Answer, Call, FakeEngine};
+use day2_tests::process::{assert_envelope, Bin};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-doctor");
 
-/// One run of the binary: exit code, records, stderr.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub records: Vec<Record>,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// The only record of a check (and target, when given), or a panic showing the run.
+    #[track_caller]
     pub fn one(&self, check: &str, target: Option<&str>) -> &Record {
-        let found: Vec<&Record> = self
-            .records
-            .iter()
-            .filter(|r| r.check == check && target.is_none_or(|t| r.target == t))
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "expected one {check} {target:?} record in\n{self}"
-        );
-        found[0]
+        self.one_of(check, target)
     }
 
     pub fn all(&self, check: &str) -> Vec<&Record> {
-        self.records.iter().filter(|r| r.check == check).collect()
+        self.checks(check)
     }
 
+    #[track_caller]
     pub fn reason(&self, check: &str, target: Option<&str>) -> Option<String> {
         self.one(check, target).reason.clone()
     }
 }
 
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\nstdout:\n{}\nstderr:\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs docker-doctor with `args`, a clean Docker environment plus `env`. The compose
-/// project is `deploy` (through `COMPOSE_PROJECT_NAME`) unless `env` says otherwise,
-/// so no compose file around the test directory changes the run.
-pub fn doctor(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(BIN);
-    command
+/// docker-doctor with a clean Docker environment: the compose project is `deploy`
+/// (through `COMPOSE_PROJECT_NAME`), so no compose file around the test directory
+/// changes the run.
+pub fn doctor_bin(args: &[&str]) -> Bin {
+    Bin::new(BIN)
         .args(args)
         .env_remove("DOCKER_HOST")
         .env_remove("DOCKER_TLS_VERIFY")
         .env_remove("COMPOSE_FILE")
-        .env("COMPOSE_PROJECT_NAME", "deploy");
-    command.envs(env.iter().copied());
-    finish(command)
+        .env("COMPOSE_PROJECT_NAME", "deploy")
 }
 
-/// Runs a prepared command (e.g. under `setpriv`) and decodes its records.
-pub fn finish(mut command: Command) -> Run {
-    let started = Instant::now();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("run docker-doctor");
-    let elapsed = started.elapsed();
-    let text = String::from_utf8_lossy(&stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    let records = if text.starts_with('{') || text.is_empty() {
-        read_records(&mut stdout.as_slice())
-            .unwrap_or_else(|e| panic!("bad record output ({e}):\n{text}"))
-    } else {
-        Vec::new()
-    };
-    for record in &records {
-        assert_eq!(record.tool, "docker-doctor");
-        let check_ok = record
-            .check
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase())
-            && record
-                .check
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
-        assert!(check_ok, "bad check name {:?}", record.check);
-        if record.verdict != day2_core::Verdict::Pass {
-            assert!(
-                record.reason.is_some(),
-                "a non-pass record without a reason: {record:?}"
-            );
+/// Runs docker-doctor with `args`, a clean Docker environment plus `env` (see
+/// [`doctor_bin`]).
+#[track_caller]
+pub fn doctor(args: &[&str], env: &[(&str, &str)]) -> Run {
+    finish(doctor_bin(args).envs(env.iter().copied()))
+}
+
+/// The longest any run here may take (recovery backs off between re-probes).
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs a prepared command (e.g. under `setpriv`) and decodes its records (stdout
+/// that starts with anything but `{` is the text view: no records then).
+#[track_caller]
+pub fn finish(command: impl Into<Bin>) -> Run {
+    let mut run = command.into().deadline(DEADLINE).run();
+    if run.stdout.starts_with('{') || run.stdout.is_empty() {
+        run.records = read_records(&mut run.raw_stdout.as_slice())
+            .unwrap_or_else(|e| panic!("bad record output ({e}):\n{run}"));
+        for record in &run.records {
+            assert_envelope("docker-doctor", record, &run);
         }
     }
-    Run {
-        code: status.code().unwrap_or(-1),
-        records,
-        stdout: text,
-        stderr,
-        elapsed,
-    }
+    Run(run)
 }
 
 /// How the fake daemon behaves.

@@ -4,39 +4,24 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 
-use day2_core::record::{read_records, Record, Verdict};
-use day2_tests::process::run_bounded;
+use day2_core::record::{Record, Verdict};
+use day2_tests::process::Bin;
 use day2_tests::{DemoStack, EdgeConfig};
 
-/// One finished run of the binary.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub records: Vec<Record>,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// The one summary record, last on stdout.
+    #[track_caller]
     pub fn summary(&self) -> &Record {
         let last = self
             .records
             .last()
-            .unwrap_or_else(|| panic!("no records: {self:#?}"));
-        assert_eq!(last.check, "summary", "{self:#?}");
-        assert_eq!(
-            self.records.iter().filter(|r| r.check == "summary").count(),
-            1
-        );
+            .unwrap_or_else(|| panic!("no records: {self:?}"));
+        assert_eq!(last.check, "summary", "{self:?}");
+        assert_eq!(self.checks("summary").len(), 1, "{self:?}");
         last
-    }
-
-    pub fn checks(&self, check: &str) -> Vec<&Record> {
-        self.records.iter().filter(|r| r.check == check).collect()
     }
 
     pub fn reason(&self) -> Option<&str> {
@@ -52,50 +37,45 @@ impl Run {
     }
 }
 
+/// `legacy-sampler` with `FAIL_ON_LEGACY` unset (tests set what they mean).
+pub fn sampler_bin() -> Bin {
+    Bin::new(env!("CARGO_BIN_EXE_legacy-sampler")).env_remove("FAIL_ON_LEGACY")
+}
+
 /// Runs `legacy-sampler ARGS` with `stdin`, `FAIL_ON_LEGACY` unset unless given in
 /// `env`, bounded to 60 s.
+#[track_caller]
 pub fn sampler_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_legacy-sampler"));
-    command.args(args).env_remove("FAIL_ON_LEGACY");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    finish(command, stdin)
+    finish(
+        sampler_bin()
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(stdin),
+    )
 }
 
 /// Runs a bash script in which `$SAMPLER` is the binary (for pipes, FIFOs, process
 /// substitution and resource limits), bounded to 60 s.
+#[track_caller]
 pub fn sampler_in_bash(script: &str, stdin: &[u8]) -> Run {
-    let mut command = Command::new("bash");
-    command
-        .args(["-c", script])
-        .env("SAMPLER", env!("CARGO_BIN_EXE_legacy-sampler"))
-        .env_remove("FAIL_ON_LEGACY");
-    finish(command, stdin)
+    finish(
+        Bin::new("bash")
+            .args(["-c", script])
+            .env("SAMPLER", env!("CARGO_BIN_EXE_legacy-sampler"))
+            .env_remove("FAIL_ON_LEGACY")
+            .stdin(stdin),
+    )
 }
 
-fn finish(command: Command, stdin: &[u8]) -> Run {
+#[track_caller]
+fn finish(bin: Bin) -> Run {
     // Bounded: every run here is planned to end within seconds.
-    let run = run_bounded(command, stdin, Duration::from_secs(60));
-    let (status, stdout) = (run.status, run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-    let records = read_records(&mut stdout.as_slice())
-        .unwrap_or_else(|e| panic!("stdout is not records ({e}); stderr: {stderr}"));
-    for record in &records {
-        assert_eq!(record.tool, "legacy-sampler");
-        assert!(
-            record.verdict == Verdict::Pass || record.reason.is_some(),
-            "a non-pass record without a reason: {record:?}"
-        );
-    }
-    Run {
-        code: status.code().expect("an exit code"),
-        records,
-        stderr,
-        elapsed: run.elapsed,
-    }
+    let run = Run(bin.records_of("legacy-sampler").run());
+    assert_ne!(run.code, -1, "an exit code, not a signal: {run:?}");
+    run
 }
 
+#[track_caller]
 pub fn sampler(args: &[&str]) -> Run {
     sampler_with(args, &[], b"")
 }

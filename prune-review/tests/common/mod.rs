@@ -7,45 +7,27 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::Arc;
+use std::time::Duration;
 
 use day2_core::{Record, Verdict};
 use day2_tests::docker::TestScope;
+use day2_tests::process::Bin;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_prune-review");
 
-/// A finished run: exit code, records, stderr.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub records: Vec<Record>,
-    pub stderr: String,
-}
+day2_tests::run_type!(Run);
 
 impl Run {
-    /// Records with this `check`.
-    pub fn checks(&self, check: &str) -> Vec<&Record> {
-        self.records.iter().filter(|r| r.check == check).collect()
-    }
-
     /// The one record with this check and target.
+    #[track_caller]
     pub fn find(&self, check: &str, target: &str) -> &Record {
-        let found: Vec<&Record> = self
-            .records
-            .iter()
-            .filter(|r| r.check == check && r.target == target)
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "one {check} record for {target} expected in {self:#?}"
-        );
-        found[0]
+        self.one_of(check, Some(target))
     }
 
     /// Reason of the one record with this check and target.
+    #[track_caller]
     pub fn reason(&self, check: &str, target: &str) -> String {
         self.find(check, target).reason.clone().unwrap_or_default()
     }
@@ -63,27 +45,9 @@ impl Run {
     }
 }
 
-/// Decodes stdout into records (the envelope denies unknown fields), panicking
-/// with the whole output when a line is not one.
-pub fn decode(out: &Output) -> Run {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let records = day2_core::record::read_records(&mut stdout.as_bytes())
-        .unwrap_or_else(|e| panic!("stdout is not records ({e}):\n{stdout}"));
-    for r in &records {
-        assert_eq!(r.tool, "prune-review");
-        assert!(
-            r.verdict == Verdict::Pass || r.reason.is_some(),
-            "non-pass record without a reason: {r:?}"
-        );
-    }
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        records,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 /// The command with the guard's environment and no inherited DOCKER_HOST surprises.
+/// Only the tests that read records while the tool runs spawn it themselves; every
+/// other run goes through [`run_with`].
 pub fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
@@ -92,18 +56,26 @@ pub fn command(args: &[&str]) -> Command {
     cmd
 }
 
-/// Runs the binary with `stdin` and decodes its output.
-pub fn run_with(mut cmd: Command, stdin: &str) -> Run {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn prune-review");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("write stdin");
-    drop(input);
-    let out = child.wait_with_output().expect("wait prune-review");
-    decode(&out)
+/// Runs the binary with `stdin` (fed while the records are read, so a plan of any
+/// size cannot deadlock the run) within [`DEADLINE`], and decodes its records.
+#[track_caller]
+pub fn run_with(cmd: impl Into<Bin>, stdin: &str) -> Run {
+    run_within(cmd, stdin, DEADLINE)
 }
+
+/// [`run_with`] within `deadline`.
+#[track_caller]
+pub fn run_within(cmd: impl Into<Bin>, stdin: &str, deadline: Duration) -> Run {
+    let bin: Bin = cmd.into();
+    Run(bin
+        .stdin(stdin)
+        .deadline(deadline)
+        .records_of("prune-review")
+        .run())
+}
+
+/// The deadline of a run here: the engine tests delete real objects one by one.
+pub const DEADLINE: Duration = Duration::from_secs(300);
 
 /// Runs a read-only command (review, plan, caches, inspect).
 pub fn run(args: &[&str]) -> Run {
@@ -141,11 +113,11 @@ pub fn plan_text(run: &Run) -> String {
 
 /// Runs the docker CLI, returning success and stdout.
 pub fn docker_ok(args: &[&str]) -> (bool, String) {
-    let out = Command::new("docker").args(args).output().expect("docker");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-    )
+    let out = Bin::new("docker")
+        .args(args)
+        .deadline(Duration::from_secs(120))
+        .run();
+    (out.status.success(), out.stdout.trim().to_owned())
 }
 
 pub fn volume_exists(name: &str) -> bool {
@@ -194,7 +166,7 @@ impl Drop for ImageCleanup {
             &format!("label={}", self.0),
         ]);
         for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
-            let _ = Command::new("docker").args(["rmi", "-f", id]).output();
+            let _ = Bin::new("docker").args(["rmi", "-f", id]).run();
         }
     }
 }
@@ -206,17 +178,13 @@ pub fn build_image(scope: &TestScope, dockerfile: &str, tag: &str) -> String {
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
     let label = scope.label();
     let context = dir.path().to_str().expect("utf-8");
-    let out = Command::new("docker")
+    let out = Bin::new("docker")
         .args(["build", "-q", "--label", &label, "-t", tag, context])
         .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("docker build");
-    assert!(
-        out.status.success(),
-        "docker build: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        .deadline(Duration::from_secs(300))
+        .run();
+    out.assert_success();
+    out.stdout.trim().to_owned()
 }
 
 /// The fake Docker Engine (day2-tests' one): answers `/_ping` and `/version`, and

@@ -2,10 +2,10 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use day2_core::record::{read_records, Record, Verdict};
+use day2_core::record::{Record, Verdict};
+use day2_tests::process::Bin;
 use day2_tests::{BackendConfig, DemoStack, EdgeConfig};
 
 /// An origin both nginx and the backend allow.
@@ -17,29 +17,22 @@ pub const EDGE_ONLY: &str = "https://edge-only.example.org";
 /// An origin nobody allows.
 pub const EVIL: &str = "https://evil.example";
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub records: Vec<Record>,
-    pub elapsed: Duration,
-    pub args: Vec<String>,
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// Every record of a check.
     pub fn all(&self, check: &str) -> Vec<&Record> {
-        self.records.iter().filter(|r| r.check == check).collect()
+        self.checks(check)
     }
 
     /// The one record of a check.
+    #[track_caller]
     pub fn one(&self, check: &str) -> &Record {
-        let found = self.all(check);
-        assert_eq!(found.len(), 1, "one {check} record expected\n{self:?}");
-        found[0]
+        self.one_of(check, None)
     }
 
     /// The record of a check about one origin.
+    #[track_caller]
     pub fn for_origin(&self, check: &str, origin: &str) -> &Record {
         self.records
             .iter()
@@ -48,97 +41,63 @@ impl Run {
     }
 }
 
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "status-probe {}\nexit {} after {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.args.join(" "),
-            self.code,
-            self.elapsed,
-            self.stdout,
-            self.stderr
-        )
-    }
-}
-
 /// Runs the binary with a clean environment for the variables it reads.
+#[track_caller]
 pub fn probe(args: &[&str]) -> Run {
     probe_env(args, &[])
 }
 
+/// The longest any run here may take (the waits under test are shorter).
+const DEADLINE: Duration = Duration::from_secs(120);
+
+#[track_caller]
 pub fn probe_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let started = Instant::now();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_status-probe"));
-    command
+    let mut bin = Bin::new(env!("CARGO_BIN_EXE_status-probe"))
         .args(args)
         .env_remove("ALLOWED_ORIGINS")
         .env_remove("PRIMARY_POLL_INTERVAL_S")
         .env_remove("PRIMARY_POLL_MAX_S")
-        .stdin(Stdio::null());
-    for (key, value) in env {
-        command.env(key, value);
+        .envs(env.iter().copied())
+        .deadline(DEADLINE);
+    // Prometheus text, the text view and --help are not records.
+    if !args.contains(&"prometheus") && !args.contains(&"text") && !args.contains(&"--help") {
+        bin = bin.records_of("status-probe");
     }
-    let output = command.output().expect("status-probe runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let mut run = Run {
-        code: output.status.code().expect("exit code, not a signal"),
-        stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        records: Vec::new(),
-        elapsed: started.elapsed(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-    };
+    let run = Run(bin.run());
     // Messages are for people: never Rust's debug text (`Some("local")`,
     // `Other(OtherError(CaUsedAsEndEntity))`, `"\u{1b}"`).
-    for debug in ["Some(", "Other(", "\\u{"] {
+    const DEBUG_TEXT: [&str; 3] = ["Some(", "Other(", "\\u{"];
+    assert!(
+        !DEBUG_TEXT.iter().any(|debug| run.stderr.contains(debug)),
+        "Rust debug text on stderr: {run:?}"
+    );
+    assert_ne!(run.code, -1, "exit code, not a signal: {run:?}");
+    for record in &run.records {
+        let message = record.message.as_deref().unwrap_or("");
         assert!(
-            !run.stderr.contains(debug),
-            "Rust debug text on stderr: {run:?}"
+            !DEBUG_TEXT.iter().any(|debug| message.contains(debug)),
+            "Rust debug text in a message: {message}"
         );
     }
-    if !args.contains(&"prometheus") && !args.contains(&"--help") {
-        run.records = read_records(&mut run.stdout.as_bytes())
-            .unwrap_or_else(|e| panic!("records: {e}\n{run:?}"));
-        for record in &run.records {
-            assert_eq!(record.tool, "status-probe");
-            // The envelope's patterns (schema/record.schema.json).
-            let check = record.check.as_bytes();
-            assert!(
-                check.first().is_some_and(u8::is_ascii_lowercase)
-                    && check.iter().all(|b| b.is_ascii_lowercase()
-                        || b.is_ascii_digit()
-                        || b"_.-".contains(b)),
-                "check name {:?}",
-                record.check
-            );
-            assert!(record.data.is_object());
-            let message = record.message.as_deref().unwrap_or("");
-            assert!(
-                !["Some(", "Other(", "\\u{"]
-                    .iter()
-                    .any(|debug| message.contains(debug)),
-                "Rust debug text in a message: {message}"
-            );
-            if record.verdict != Verdict::Pass {
-                let reason = record
-                    .reason
-                    .as_deref()
-                    .unwrap_or_else(|| panic!("non-pass record without reason: {record:?}"));
-                assert!(
-                    reason
-                        .as_bytes()
-                        .first()
-                        .is_some_and(u8::is_ascii_lowercase)
-                        && reason
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-                    "{reason}"
-                );
-            }
-        }
-    }
     run
+}
+
+/// The argv of the secret canary runs: every output at once (records or Prometheus
+/// or the text view on stdout, the --textfile file, stderr) for `url` in `format`.
+pub fn canary_argv<'a>(url: &'a str, format: &'a str, textfile: &'a str) -> Vec<&'a str> {
+    vec![
+        "--url",
+        url,
+        "--chat-path",
+        "/chat",
+        "--format",
+        format,
+        "--textfile",
+        textfile,
+        "ready",
+        "summary",
+        "cors",
+    ]
 }
 
 pub fn stack() -> DemoStack {

@@ -1,12 +1,11 @@
 //! Running the real `tunnel-check` binary and decoding what it writes.
 #![allow(dead_code)] // each test binary uses a different part of this harness
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
-use day2_core::record::{read_records, Record};
+use day2_core::record::Record;
 use day2_core::Verdict;
+use day2_tests::process::Bin;
 
 /// A fake tunnel token of the real shape (base64 of `{"a":…,"t":…,"s":…}`).
 pub const TOKEN: &str = "eyJhIjoiMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYiLCJ0IjoiNmZmNDJhZTItNzY1ZC00YWRmLThkYjctYWE4YjYxMTY4YjZhIiwicyI6IlpHRjVNaTFqWVc1aGNua3RjMlZqY21WMExXNWxkbVZ5TFhCeWFXNTBMVEE9In0=";
@@ -17,25 +16,17 @@ pub const CREDENTIALS_SECRET: &str = "ZGF5Mi1jcmVkZW50aWFscy1zZWNyZXQtY2FuYXJ5LT
 /// The tunnel id of the fixtures (and of [`TOKEN`]).
 pub const TUNNEL_ID: &str = "6ff42ae2-765d-4adf-8db7-aa8b61168b6a";
 
-/// What one run of the binary produced.
-#[derive(Debug)]
-pub struct Run {
-    pub args: Vec<String>,
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub records: Vec<Record>,
-}
+day2_tests::run_type!(Run);
 
 impl Run {
     /// The only record of a check, or a panic listing what there is.
+    #[track_caller]
     pub fn one(&self, check: &str) -> &Record {
-        let found: Vec<&Record> = self.records.iter().filter(|r| r.check == check).collect();
-        assert_eq!(found.len(), 1, "expected one {check} record in {self:#?}");
-        found[0]
+        self.one_of(check, None)
     }
 
     /// Asserts a check's verdict and reason, and returns the record.
+    #[track_caller]
     pub fn expect(&self, check: &str, verdict: Verdict, reason: Option<&str>) -> &Record {
         let record = self.one(check);
         assert_eq!(record.verdict, verdict, "{check} verdict in {self:#?}");
@@ -93,39 +84,26 @@ pub fn fixture_str(path: &str) -> String {
     fixture(path).display().to_string()
 }
 
-/// Runs the binary with `stdin` and extra environment. The token variables of the
-/// test process itself are removed, so each test sets exactly what it means.
-pub fn run_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tunnel-check"));
-    command
+/// `tunnel-check ARGS` without the test process's token variables.
+pub fn tunnel_check(args: &[&str]) -> Bin {
+    Bin::new(env!("CARGO_BIN_EXE_tunnel-check"))
         .args(args)
         .env_remove("TUNNEL_TOKEN")
         .env_remove("CLOUDFLARE_TUNNEL_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        command.env(k, v);
+}
+
+/// Runs the binary with `stdin` and extra environment, within the runner's 60 s.
+/// The token variables of the test process itself are removed, so each test sets
+/// exactly what it means.
+#[track_caller]
+pub fn run_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
+    let text_output =
+        args.first() == Some(&"redact") || args.iter().any(|a| *a == "--help" || *a == "--version");
+    let mut bin = tunnel_check(args).envs(env.iter().copied()).stdin(stdin);
+    if !text_output {
+        bin = bin.records_of("tunnel-check");
     }
-    let mut child = command.spawn().expect("spawn tunnel-check");
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().expect("wait for tunnel-check");
-    let _ = writer.join();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let text_output = args.first().map(String::as_str) == Some("redact")
-        || args.iter().any(|a| a == "--help" || a == "--version");
-    let records = if text_output {
-        Vec::new()
-    } else {
-        read_records(&mut stdout.as_bytes())
-            .unwrap_or_else(|e| panic!("stdout of {args:?} is not records: {e}\n{stdout}"))
-    };
+    let run = Run(bin.run());
     // Without a secret in the input, nothing may be masked: a mask there would mean
     // the redactor ate part of a message (over-masking hides what the tool says).
     let inputs = format!("{stdin}{args:?}{env:?}");
@@ -134,38 +112,14 @@ pub fn run_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
         .any(|s| inputs.contains(s));
     if !secretive {
         assert!(
-            !stdout.contains("[REDACTED") && !stderr.contains("[REDACTED"),
-            "over-masked: {stdout}{stderr}"
+            !run.stdout.contains("[REDACTED") && !run.stderr.contains("[REDACTED"),
+            "over-masked: {run:?}"
         );
     }
-    for record in &records {
-        assert_eq!(record.tool, "tunnel-check");
-        assert!(record
-            .check
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c)));
-        if record.verdict != Verdict::Pass {
-            let reason = record
-                .reason
-                .as_deref()
-                .unwrap_or_else(|| panic!("no reason: {record:?}"));
-            assert!(
-                reason
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                "{reason}"
-            );
-        }
-    }
-    Run {
-        args,
-        code: out.status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-        records,
-    }
+    run
 }
 
+#[track_caller]
 pub fn run(args: &[&str], stdin: &str) -> Run {
     run_env(args, stdin, &[])
 }
