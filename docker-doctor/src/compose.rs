@@ -308,7 +308,8 @@ fn file_name_key(file: &Path) -> Result<Option<String>, Problem> {
 
 /// Compose's interpolation of a value: `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`,
 /// `${VAR-default}`, `${VAR:+alt}`, `${VAR+alt}`, `${VAR:?err}`, `${VAR?err}`
-/// (compose-spec/compose-go template/template.go).
+/// (compose-spec/compose-go template/template.go). A port of another program: its
+/// error stays a `String`, the message put in the caller's problem (ARCHITECTURE.md).
 pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = text;
