@@ -39,16 +39,14 @@ pub const PLAN_LIMIT: u64 = 64 * day2_core::input::MIB;
 
 fn read_plan_text(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, Problem> {
     use day2_core::input;
-    let unreadable = |message: String| Problem::new("unreadable_input", message);
     match args.plan.as_deref().filter(|p| p.as_os_str() != "-") {
         Some(path) => {
-            let text = input::read_text(path, "--plan", PLAN_LIMIT).map_err(unreadable)?;
+            let text = input::read_text(path, "--plan", PLAN_LIMIT)?;
             plan::read(&text, &path.display().to_string())
         }
         None => {
-            let bytes = input::read_capped(io.stdin, "the plan on stdin", PLAN_LIMIT)
-                .map_err(unreadable)?;
-            let text = input::utf8(bytes, "the plan on stdin").map_err(unreadable)?;
+            let bytes = input::read_capped(io.stdin, "the plan on stdin", PLAN_LIMIT)?;
+            let text = input::utf8(bytes, "the plan on stdin")?;
             plan::read(&text, "stdin")
         }
     }

@@ -63,12 +63,10 @@ impl Inputs {
     /// Reads every `-f` file and the project's `.env`. Errors: `unreadable_input`,
     /// `usage` (more than one file on stdin).
     fn read(paths: &[PathBuf]) -> Result<Inputs, Problem> {
-        let unreadable = |message: String| Problem::new("unreadable_input", message);
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
             let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-            let text = day2_core::input::read_text(path, "compose file", COMPOSE_LIMIT)
-                .map_err(unreadable)?;
+            let text = day2_core::input::read_text(path, "compose file", COMPOSE_LIMIT)?;
             files.push(Input {
                 path: path.clone(),
                 text,
@@ -89,8 +87,7 @@ impl Inputs {
         let env_file = match env_path {
             Some(path) if path.exists() && !path.is_dir() => {
                 // Only searched for the token: bytes that are not UTF-8 do not matter.
-                let bytes = day2_core::input::read_file(&path, "env file", COMPOSE_LIMIT)
-                    .map_err(unreadable)?;
+                let bytes = day2_core::input::read_file(&path, "env file", COMPOSE_LIMIT)?;
                 Some((path, String::from_utf8_lossy(&bytes).into_owned()))
             }
             _ => None,

@@ -80,8 +80,7 @@ impl fmt::Display for ConfError {
 fn read_conf(path: &Path) -> Result<String, Problem> {
     let unreadable = |message: String| Problem::new("unreadable_input", message);
     let mut file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let bytes =
-        day2_core::input::read_capped(&mut file, "the file", MAX_FILE_BYTES).map_err(unreadable)?;
+    let bytes = day2_core::input::read_capped(&mut file, "the file", MAX_FILE_BYTES)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
