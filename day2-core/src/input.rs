@@ -9,6 +9,16 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::Problem;
+
+/// The reason of every error here: the input could not be read whole (missing,
+/// unreadable, over its cap, or not UTF-8 text).
+pub const UNREADABLE_INPUT: &str = "unreadable_input";
+
+fn unreadable(message: String) -> Problem {
+    Problem::new(UNREADABLE_INPUT, message)
+}
+
 /// One mebibyte.
 pub const MIB: u64 = 1024 * 1024;
 
@@ -27,55 +37,63 @@ fn limit_words(limit: u64) -> String {
 }
 
 /// Reads everything `reader` gives, up to `limit` bytes. `what` names the input in
-/// the error (`changelog /tmp/CHANGELOG.md`, `the plan on stdin`).
-pub fn read_capped(reader: &mut dyn Read, what: &str, limit: u64) -> Result<Vec<u8>, String> {
+/// the error (`changelog /tmp/CHANGELOG.md`, `the plan on stdin`). Errors:
+/// [`UNREADABLE_INPUT`].
+pub fn read_capped(reader: &mut dyn Read, what: &str, limit: u64) -> Result<Vec<u8>, Problem> {
     let mut bytes = Vec::new();
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {what}: {e}"))?;
+        .map_err(|e| unreadable(format!("cannot read {what}: {e}")))?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
+        return Err(unreadable(format!(
             "cannot read {what}: larger than {}",
             limit_words(limit)
-        ));
+        )));
     }
     Ok(bytes)
 }
 
 /// Opens `path` and reads it up to `limit` bytes. `kind` says what the file is for
 /// the error (`changelog`, `plan`); the path follows it.
-pub fn read_file(path: &Path, kind: &str, limit: u64) -> Result<Vec<u8>, String> {
+pub fn read_file(path: &Path, kind: &str, limit: u64) -> Result<Vec<u8>, Problem> {
     let what = format!("{kind} {}", path.display());
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read {what}: {e}"))?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| unreadable(format!("cannot read {what}: {e}")))?;
     read_capped(&mut file, &what, limit)
 }
 
 /// [`read_file`], with `None` when the file does not exist (a manifest about to be
 /// created).
-pub fn read_file_if_exists(path: &Path, kind: &str, limit: u64) -> Result<Option<Vec<u8>>, String> {
+pub fn read_file_if_exists(
+    path: &Path,
+    kind: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, Problem> {
     let what = format!("{kind} {}", path.display());
     match std::fs::File::open(path) {
         Ok(mut file) => read_capped(&mut file, &what, limit).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {what}: {e}")),
+        Err(e) => Err(unreadable(format!("cannot read {what}: {e}"))),
     }
 }
 
 /// Bytes as UTF-8 text; the error names the line of the first invalid byte.
-pub fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, String> {
+pub fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, Problem> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let line = 1 + e.as_bytes()[..valid]
             .iter()
             .filter(|&&b| b == b'\n')
             .count();
-        format!("cannot read {what}: not UTF-8 text (line {line}, byte {valid})")
+        unreadable(format!(
+            "cannot read {what}: not UTF-8 text (line {line}, byte {valid})"
+        ))
     })
 }
 
 /// [`read_file`] as UTF-8 text.
-pub fn read_text(path: &Path, kind: &str, limit: u64) -> Result<String, String> {
+pub fn read_text(path: &Path, kind: &str, limit: u64) -> Result<String, Problem> {
     let bytes = read_file(path, kind, limit)?;
     utf8(bytes, &format!("{kind} {}", path.display()))
 }
@@ -87,7 +105,11 @@ mod tests {
     #[test]
     fn dev_zero_ends_at_the_cap_with_one_line() {
         let err = read_file(Path::new("/dev/zero"), "changelog", MIB).unwrap_err();
-        assert_eq!(err, "cannot read changelog /dev/zero: larger than 1 MiB");
+        assert_eq!(err.reason(), UNREADABLE_INPUT);
+        assert_eq!(
+            err.message,
+            "cannot read changelog /dev/zero: larger than 1 MiB"
+        );
     }
 
     #[test]
@@ -96,15 +118,19 @@ mod tests {
         let path = dir.path().join("a.txt");
         std::fs::write(&path, b"one\ntwo\xff\n").unwrap();
         let err = read_text(&path, "plan", MIB).unwrap_err();
-        assert!(err.ends_with("not UTF-8 text (line 2, byte 7)"), "{err}");
+        assert!(
+            err.message.ends_with("not UTF-8 text (line 2, byte 7)"),
+            "{err}"
+        );
         std::fs::write(&path, "exactly").unwrap();
         assert_eq!(read_file(&path, "plan", 7).unwrap(), b"exactly");
         assert!(read_file(&path, "plan", 6)
             .unwrap_err()
+            .message
             .ends_with("larger than 6 bytes"));
         let err = read_file(&dir.path().join("missing"), "plan", MIB).unwrap_err();
         assert!(
-            err.starts_with("cannot read plan ") && err.contains("No such file"),
+            err.message.starts_with("cannot read plan ") && err.message.contains("No such file"),
             "{err}"
         );
         let mut pipe: &[u8] = b"from a pipe";

@@ -199,11 +199,6 @@ fn invalid_project(message: String) -> Problem {
     Problem::new("invalid_project", message)
 }
 
-/// A compose or env file that cannot be read whole within [`INPUT_LIMIT`].
-fn unreadable(message: String) -> Problem {
-    Problem::new("unreadable_input", message)
-}
-
 /// The compose files compose would load from `cwd`.
 fn compose_files(cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     if let Some(list) = env("COMPOSE_FILE") {
@@ -251,7 +246,7 @@ fn dot_env(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<DotEnv, P
         return Ok(DotEnv { path, vars });
     }
     // Capped and read as a stream: `/dev/zero` is a one-line error, not memory.
-    let text = day2_core::input::read_text(&path, "env file", INPUT_LIMIT).map_err(unreadable)?;
+    let text = day2_core::input::read_text(&path, "env file", INPUT_LIMIT)?;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -278,8 +273,7 @@ fn file_name_key(file: &Path) -> Result<Option<String>, Problem> {
         #[serde(default)]
         name: Option<serde_json::Value>,
     }
-    let text =
-        day2_core::input::read_text(file, "compose file", INPUT_LIMIT).map_err(unreadable)?;
+    let text = day2_core::input::read_text(file, "compose file", INPUT_LIMIT)?;
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -308,7 +302,8 @@ fn file_name_key(file: &Path) -> Result<Option<String>, Problem> {
 
 /// Compose's interpolation of a value: `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`,
 /// `${VAR-default}`, `${VAR:+alt}`, `${VAR+alt}`, `${VAR:?err}`, `${VAR?err}`
-/// (compose-spec/compose-go template/template.go).
+/// (compose-spec/compose-go template/template.go). A port of another program: its
+/// error stays a `String`, the message put in the caller's problem (ARCHITECTURE.md).
 pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = text;

@@ -26,28 +26,6 @@ pub const RAW: Client = Client {
     body_limit: 32 * 1024 * 1024,
 };
 
-/// A classified failure of the ladder: `reason` is one of the documented probe
-/// reasons. (It keeps a `&'static str` reason because `recover.rs`, outside this
-/// change, passes it on as one; every reason comes from [`Problem::new`].)
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub reason: &'static str,
-    pub message: String,
-}
-
-impl From<Problem> for Failure {
-    fn from(problem: Problem) -> Failure {
-        let reason = match problem.reason {
-            std::borrow::Cow::Borrowed(reason) => reason,
-            std::borrow::Cow::Owned(_) => "io_error",
-        };
-        Failure {
-            reason,
-            message: problem.message,
-        }
-    }
-}
-
 /// How long the watchdog waits past a step's deadline for the step's own timeout.
 const GRACE: Duration = Duration::from_millis(250);
 
@@ -96,8 +74,9 @@ pub struct Settings {
 pub struct Outcome {
     /// One record per step (skipped steps included), then the `probe` summary.
     pub records: Vec<Record>,
-    /// The classified failure, if a step failed.
-    pub failure: Option<Failure>,
+    /// The classified failure, if a step failed: its reason is one of the documented
+    /// probe reasons (see `remedy::remediation`).
+    pub failure: Option<Problem>,
     /// The endpoint, when `DOCKER_HOST` parsed.
     pub endpoint: Option<Endpoint>,
     /// The server's API version, when `/version` answered.
@@ -188,8 +167,8 @@ pub fn run(settings: &Settings) -> Outcome {
                     .push(Record::pass(check, &target).data(data).duration(elapsed));
             }
             Err(problem) => {
-                let mut failure = Failure::from(problem);
-                if failure.reason == "hung" {
+                let mut failure = problem;
+                if failure.reason() == "hung" {
                     failure.message = format!(
                         "timed out at step {n} ({name}) after {}: {}",
                         human(elapsed),
@@ -197,7 +176,7 @@ pub fn run(settings: &Settings) -> Outcome {
                     );
                 }
                 outcome.records.push(
-                    Record::fail(check, &target, failure.reason)
+                    Record::fail(check, &target, failure.reason())
                         .message(failure.message.clone())
                         .data(json!({"step": n, "deadline_ms": deadline_ms}))
                         .duration(elapsed),
@@ -211,12 +190,12 @@ pub fn run(settings: &Settings) -> Outcome {
     let summary = match (&outcome.failure, &failed_at) {
         (Some(failure), Some((n, name))) => {
             let remediation = remedy::remediation(
-                failure.reason,
+                failure.reason(),
                 platform,
                 &settings.host,
                 &step_target(*n, "", outcome.api),
             );
-            Record::fail("probe", &settings.host, failure.reason)
+            Record::fail("probe", &settings.host, failure.reason())
                 .message(failure.message.clone())
                 .data(json!({
                     "failed_step": n,

@@ -125,7 +125,7 @@ pub fn run(
                               "failed_step": outcome.summary().and_then(|r| r.get("failed_step").cloned())});
             let record = match &outcome.failure {
                 None => Record::pass("recover.probe", &probe.host),
-                Some(failure) => Record::info("recover.probe", &probe.host, failure.reason)
+                Some(failure) => Record::info("recover.probe", &probe.host, &failure.reason)
                     .message(failure.message.clone()),
             };
             report.emit(record.data(data))?;

@@ -111,8 +111,7 @@ pub struct Thresholds {
 /// (reason `invalid_wslconfig`); both are usage errors.
 pub fn read(path: &Path) -> Result<String, Problem> {
     let shown = path.display();
-    let bytes = day2_core::input::read_file(path, ".wslconfig", SIZE_LIMIT)
-        .map_err(|message| Problem::new("unreadable_input", message))?;
+    let bytes = day2_core::input::read_file(path, ".wslconfig", SIZE_LIMIT)?;
     decode(&bytes).map_err(|(line, message)| {
         Problem::new("invalid_wslconfig", format!("{shown}:{line}: {message}"))
     })

@@ -39,16 +39,14 @@ pub const PLAN_LIMIT: u64 = 64 * day2_core::input::MIB;
 
 fn read_plan_text(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Vec<Item>, Problem> {
     use day2_core::input;
-    let unreadable = |message: String| Problem::new("unreadable_input", message);
     match args.plan.as_deref().filter(|p| p.as_os_str() != "-") {
         Some(path) => {
-            let text = input::read_text(path, "--plan", PLAN_LIMIT).map_err(unreadable)?;
+            let text = input::read_text(path, "--plan", PLAN_LIMIT)?;
             plan::read(&text, &path.display().to_string())
         }
         None => {
-            let bytes = input::read_capped(io.stdin, "the plan on stdin", PLAN_LIMIT)
-                .map_err(unreadable)?;
-            let text = input::utf8(bytes, "the plan on stdin").map_err(unreadable)?;
+            let bytes = input::read_capped(io.stdin, "the plan on stdin", PLAN_LIMIT)?;
+            let text = input::utf8(bytes, "the plan on stdin")?;
             plan::read(&text, "stdin")
         }
     }
@@ -157,7 +155,7 @@ pub fn apply(ctx: &mut Context<'_, '_>, args: &ApplyArgs, items: Vec<Item>) -> R
                 skipped += 1;
                 let timed_out = crate::engine::is_timeout(&e);
                 let record = Record::error("delete", &item.id, "delete_failed")
-                    .message(e.clone())
+                    .message(e.message.clone())
                     .data(json!({"kind": item.kind.as_str(), "name": item.name, "created": item.created}));
                 if timed_out {
                     // The run's time is up: the rest is not attempted.
@@ -258,7 +256,7 @@ fn epoch_of_nanos(text: &str) -> Option<i128> {
         .map(|t| t.as_nanosecond())
 }
 
-fn removed(result: Result<Removal, String>, size: Option<u64>) -> Result<Outcome, String> {
+fn removed(result: Result<Removal, Problem>, size: Option<u64>) -> Result<Outcome, Problem> {
     Ok(match result? {
         Removal::Removed => Outcome::Deleted(size),
         Removal::Gone => skip("already_gone", "removed by someone else just now"),
@@ -266,7 +264,7 @@ fn removed(result: Result<Removal, String>, size: Option<u64>) -> Result<Outcome
     })
 }
 
-fn volume(ctx: &Context<'_, '_>, item: &Item, before: &DiskUsage) -> Result<Outcome, String> {
+fn volume(ctx: &Context<'_, '_>, item: &Item, before: &DiskUsage) -> Result<Outcome, Problem> {
     let Some(vol) = ctx.engine.volume(&item.id)? else {
         return Ok(skip(
             "already_gone",
@@ -326,7 +324,7 @@ fn volume(ctx: &Context<'_, '_>, item: &Item, before: &DiskUsage) -> Result<Outc
     removed(ctx.engine.remove_volume(&vol.name), size)
 }
 
-fn container(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
+fn container(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, Problem> {
     let all = ctx.engine.containers(None)?;
     let Some(c) = all.iter().find(|c| c.id == item.id) else {
         return Ok(skip(
@@ -346,7 +344,7 @@ fn container(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
     removed(ctx.engine.remove_container(&c.id), None)
 }
 
-fn network(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
+fn network(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, Problem> {
     let Some(n) = ctx
         .engine
         .networks(None)?
@@ -369,7 +367,7 @@ fn network(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
     removed(ctx.engine.remove_network(&n.id), None)
 }
 
-fn image(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
+fn image(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, Problem> {
     let Some(i) = ctx
         .engine
         .images(None)?
@@ -394,7 +392,7 @@ fn image(ctx: &Context<'_, '_>, item: &Item) -> Result<Outcome, String> {
     removed(ctx.engine.remove_image(&i.id), u64::try_from(i.size).ok())
 }
 
-fn build_cache(ctx: &Context<'_, '_>) -> Result<Outcome, String> {
+fn build_cache(ctx: &Context<'_, '_>) -> Result<Outcome, Problem> {
     if let Some(filter) = &ctx.filter {
         return Ok(skip(
             "outside_filter",

@@ -16,6 +16,7 @@ use bollard::query_parameters::{
     RemoveImageOptions, RemoveVolumeOptions, WaitContainerOptions,
 };
 use bollard::Docker;
+use day2_core::Problem;
 pub use day2_docker::engine::describe;
 use day2_docker::engine::status_of;
 use day2_docker::raw::{Client, HUNG};
@@ -36,13 +37,25 @@ use crate::protect::LabelMatch;
 /// deadline has passed: it must not be left behind.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The start of the message of an engine call that ran out of time; the run reports
-/// it with the reason `engine_timeout`.
-pub const TIMED_OUT: &str = "the Docker Engine did not answer";
+/// The start of the message of an engine call that ran out of time.
+const TIMED_OUT: &str = "the Docker Engine did not answer";
 
-/// Whether an engine error is a call that ran out of the run's time.
-pub fn is_timeout(message: &str) -> bool {
-    message.starts_with(TIMED_OUT)
+/// The reason of an engine call that ran out of the run's time (`--timeout`).
+pub const ENGINE_TIMEOUT: &str = "engine_timeout";
+/// The reason of an engine call the engine answered with an error, or whose answer
+/// could not be read.
+pub const ENGINE_ERROR: &str = "engine_error";
+/// The reason of a first connection that found no engine to talk to.
+pub const ENGINE_UNREACHABLE: &str = "engine_unreachable";
+
+/// Whether an engine problem is a call that ran out of the run's time.
+pub fn is_timeout(problem: &Problem) -> bool {
+    problem.reason() == ENGINE_TIMEOUT
+}
+
+/// An engine failure that is not a timeout: [`ENGINE_ERROR`] with `message`.
+fn engine_error(message: impl Into<String>) -> Problem {
+    Problem::new(ENGINE_ERROR, message)
 }
 
 /// How long a snapshot waits for a concurrent one to finish.
@@ -137,7 +150,9 @@ pub enum Removal {
 }
 
 /// A connected engine. Every call ends by the run's deadline (`--timeout`): a
-/// stalled engine is an `engine_timeout` error, never a hang.
+/// stalled engine is an `engine_timeout` error, never a hang. A failed call is a
+/// [`Problem`] with the reason [`ENGINE_TIMEOUT`] or [`ENGINE_ERROR`] (connecting:
+/// [`ENGINE_UNREACHABLE`]), its message naming the call.
 pub struct Engine {
     /// The bollard client and its runtime (one per connection).
     api: day2_docker::Engine,
@@ -151,12 +166,12 @@ pub struct Engine {
     old_df: bool,
 }
 
-fn removal(result: Result<(), BollardError>) -> Result<Removal, String> {
+fn removal(result: Result<(), BollardError>) -> Result<Removal, Problem> {
     match result {
         Ok(()) => Ok(Removal::Removed),
         Err(e) if status_of(&e) == Some(404) => Ok(Removal::Gone),
         Err(e) if status_of(&e) == Some(409) => Ok(Removal::Refused(describe(&e))),
-        Err(e) => Err(describe(&e)),
+        Err(e) => Err(engine_error(describe(&e))),
     }
 }
 
@@ -168,25 +183,37 @@ impl Engine {
     /// Connects to the Engine at `endpoint` (`--host`/`DOCKER_HOST`, parsed by
     /// `day2_docker::host`) and negotiates the API version. Every call of the run, this one included, ends
     /// within `timeout` from now.
-    pub fn connect(endpoint: Endpoint, timeout: Duration) -> Result<Engine, String> {
+    pub fn connect(endpoint: Endpoint, timeout: Duration) -> Result<Engine, Problem> {
         Engine::connect_until(endpoint, Instant::now() + timeout, timeout)
     }
 
     /// A second connection of the same run: every call ends by the run's deadline
     /// (`--timeout` from the start of the run), on a runtime of its own, so it can
-    /// work on another thread (the review's `/system/df` beside the listing).
-    pub fn another(&self) -> Result<Engine, String> {
-        Engine::connect_until(self.endpoint.clone(), self.deadline, self.timeout)
+    /// work on another thread (the review's `/system/df` beside the listing). The
+    /// engine answered the first connection, so a failure here is an
+    /// [`ENGINE_ERROR`] (or [`ENGINE_TIMEOUT`]), not [`ENGINE_UNREACHABLE`].
+    pub fn another(&self) -> Result<Engine, Problem> {
+        Engine::connect_until(self.endpoint.clone(), self.deadline, self.timeout).map_err(|p| {
+            if p.reason() == ENGINE_UNREACHABLE {
+                engine_error(p.message)
+            } else {
+                p
+            }
+        })
     }
 
     fn connect_until(
         endpoint: Endpoint,
         deadline: Instant,
         timeout: Duration,
-    ) -> Result<Engine, String> {
+    ) -> Result<Engine, Problem> {
         // bollard's own timeout (whole seconds) is a second guard behind ours.
-        let api = day2_docker::Engine::new(&endpoint, None, timeout)
-            .map_err(|p| format!("cannot reach the Docker Engine: {p}"))?;
+        let api = day2_docker::Engine::new(&endpoint, None, timeout).map_err(|p| {
+            Problem::new(
+                ENGINE_UNREACHABLE,
+                format!("cannot reach the Docker Engine: {p}"),
+            )
+        })?;
         let mut engine = Engine {
             docker: api.docker().clone(),
             api,
@@ -200,7 +227,12 @@ impl Engine {
                 "negotiating the API version",
                 engine.docker.clone().negotiate_version(),
             )?
-            .map_err(|e| format!("the Docker Engine does not answer: {}", describe(&e)))?;
+            .map_err(|e| {
+                Problem::new(
+                    ENGINE_UNREACHABLE,
+                    format!("the Docker Engine does not answer: {}", describe(&e)),
+                )
+            })?;
         engine.docker = negotiated;
         Ok(engine)
     }
@@ -211,25 +243,29 @@ impl Engine {
     }
 
     /// Runs one engine call to its end or to the run's deadline, whichever comes
-    /// first; `what` names the call in the timeout's message.
-    fn call<F: Future>(&self, what: &str, call: F) -> Result<F::Output, String> {
+    /// first; `what` names the call in the timeout's message. Errors:
+    /// [`ENGINE_TIMEOUT`].
+    fn call<F: Future>(&self, what: &str, call: F) -> Result<F::Output, Problem> {
         self.api.within(self.time_left(), call).ok_or_else(|| {
-            format!(
-                "{TIMED_OUT} within the run's --timeout of {} ({what})",
-                day2_core::bounded::duration_words(self.timeout)
+            Problem::new(
+                ENGINE_TIMEOUT,
+                format!(
+                    "{TIMED_OUT} within the run's --timeout of {} ({what})",
+                    day2_core::bounded::duration_words(self.timeout)
+                ),
             )
         })
     }
 
     /// Runs one bollard call as [`Engine::call`] does; a failed call is
-    /// `{what}: {the Engine's message}`.
+    /// `{what}: {the Engine's message}` ([`ENGINE_ERROR`]).
     fn ask<T>(
         &self,
         what: &str,
         call: impl Future<Output = Result<T, BollardError>>,
-    ) -> Result<T, String> {
+    ) -> Result<T, Problem> {
         self.call(what, call)?
-            .map_err(|e| format!("{what}: {}", describe(&e)))
+            .map_err(|e| engine_error(format!("{what}: {}", describe(&e))))
     }
 
     /// The negotiated API version, e.g. `1.41`.
@@ -239,7 +275,7 @@ impl Engine {
     }
 
     /// Every volume, or those carrying the filter's label.
-    pub fn volumes(&self, filter: Option<&LabelMatch>) -> Result<Vec<VolumeInfo>, String> {
+    pub fn volumes(&self, filter: Option<&LabelMatch>) -> Result<Vec<VolumeInfo>, Problem> {
         let options = ListVolumesOptions {
             filters: label_filters(filter),
         };
@@ -253,17 +289,20 @@ impl Engine {
     }
 
     /// One volume, or `None` when it does not exist.
-    pub fn volume(&self, name: &str) -> Result<Option<VolumeInfo>, String> {
+    pub fn volume(&self, name: &str) -> Result<Option<VolumeInfo>, Problem> {
         match self.call("inspecting a volume", self.docker.inspect_volume(name))? {
             Ok(v) => Ok(Some(volume_info(v))),
             Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(format!("inspecting volume {name}: {}", describe(&e))),
+            Err(e) => Err(engine_error(format!(
+                "inspecting volume {name}: {}",
+                describe(&e)
+            ))),
         }
     }
 
     /// Every container, running or not: holders must be computed over all of them,
     /// whatever filter the run has.
-    pub fn containers(&self, filter: Option<&LabelMatch>) -> Result<Vec<ContainerInfo>, String> {
+    pub fn containers(&self, filter: Option<&LabelMatch>) -> Result<Vec<ContainerInfo>, Problem> {
         let options = ListContainersOptions {
             all: true,
             filters: label_filters(filter),
@@ -276,7 +315,7 @@ impl Engine {
         Ok(list.into_iter().map(container_info).collect())
     }
 
-    pub fn networks(&self, filter: Option<&LabelMatch>) -> Result<Vec<NetworkInfo>, String> {
+    pub fn networks(&self, filter: Option<&LabelMatch>) -> Result<Vec<NetworkInfo>, Problem> {
         let options = ListNetworksOptions {
             filters: label_filters(filter),
         };
@@ -294,18 +333,21 @@ impl Engine {
     }
 
     /// How many endpoints (attached containers) a network has, or `None` when gone.
-    pub fn network_endpoints(&self, id: &str) -> Result<Option<usize>, String> {
+    pub fn network_endpoints(&self, id: &str) -> Result<Option<usize>, Problem> {
         match self.call(
             "inspecting a network",
             self.docker.inspect_network(id, None),
         )? {
             Ok(n) => Ok(Some(n.containers.map_or(0, |c| c.len()))),
             Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(format!("inspecting network {id}: {}", describe(&e))),
+            Err(e) => Err(engine_error(format!(
+                "inspecting network {id}: {}",
+                describe(&e)
+            ))),
         }
     }
 
-    pub fn images(&self, filter: Option<&LabelMatch>) -> Result<Vec<ImageInfo>, String> {
+    pub fn images(&self, filter: Option<&LabelMatch>) -> Result<Vec<ImageInfo>, Problem> {
         let options = ListImagesOptions {
             filters: label_filters(filter),
             ..Default::default()
@@ -324,11 +366,14 @@ impl Engine {
     }
 
     /// True when a local image by this name or id exists.
-    pub fn image_exists(&self, name: &str) -> Result<bool, String> {
+    pub fn image_exists(&self, name: &str) -> Result<bool, Problem> {
         match self.call("inspecting an image", self.docker.inspect_image(name))? {
             Ok(_) => Ok(true),
             Err(e) if status_of(&e) == Some(404) => Ok(false),
-            Err(e) => Err(format!("inspecting image {name}: {}", describe(&e))),
+            Err(e) => Err(engine_error(format!(
+                "inspecting image {name}: {}",
+                describe(&e)
+            ))),
         }
     }
 
@@ -338,13 +383,13 @@ impl Engine {
     /// The engine computes one `/system/df` at a time and answers any concurrent
     /// one with a 500 ("a disk usage operation is already running"); that is
     /// retried with a growing pause, for at most [`DF_BUSY_BUDGET`].
-    pub fn disk_usage(&mut self) -> Result<DiskUsage, String> {
+    pub fn disk_usage(&mut self) -> Result<DiskUsage, Problem> {
         let started = std::time::Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
             match self.disk_usage_once() {
                 Err(e)
-                    if e.contains(df::BUSY)
+                    if e.message.contains(df::BUSY)
                         && started.elapsed() < DF_BUSY_BUDGET
                         && self.time_left() > pause =>
                 {
@@ -356,30 +401,33 @@ impl Engine {
         }
     }
 
-    fn disk_usage_once(&mut self) -> Result<DiskUsage, String> {
+    fn disk_usage_once(&mut self) -> Result<DiskUsage, Problem> {
         if !self.old_df {
             let options = DataUsageOptions {
                 _type: None,
                 verbose: true,
             };
             let typed = self.ask("GET /system/df", self.docker.df(Some(options)))?;
-            let value = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
+            let value = serde_json::to_value(&typed).map_err(|e| engine_error(e.to_string()))?;
             if !df::is_empty_new_shape(&value) {
-                return df::parse(&value).map_err(|p| p.message);
+                return df::parse(&value).map_err(|p| engine_error(p.message));
             }
             self.old_df = true;
         }
         let path = format!("/v{}/system/df", self.api_version());
         df::get(&RAW, &self.endpoint, &path, self.deadline).map_err(|p| {
             if p.reason() == HUNG {
-                format!("{TIMED_OUT} in time (GET {path}): {p}")
+                Problem::new(
+                    ENGINE_TIMEOUT,
+                    format!("{TIMED_OUT} in time (GET {path}): {p}"),
+                )
             } else {
-                format!("GET {path}: {p}")
+                engine_error(format!("GET {path}: {p}"))
             }
         })
     }
 
-    pub fn remove_volume(&self, name: &str) -> Result<Removal, String> {
+    pub fn remove_volume(&self, name: &str) -> Result<Removal, Problem> {
         // Never forced: the engine's own in-use check stays as the last guard.
         let options = RemoveVolumeOptions { force: false };
         removal(self.call(
@@ -388,7 +436,7 @@ impl Engine {
         )?)
     }
 
-    pub fn remove_container(&self, id: &str) -> Result<Removal, String> {
+    pub fn remove_container(&self, id: &str) -> Result<Removal, Problem> {
         // Not forced (a running container is refused) and without `v`: its
         // anonymous volumes become orphans to review, not silent deletions.
         let options = RemoveContainerOptions {
@@ -402,11 +450,11 @@ impl Engine {
         )?)
     }
 
-    pub fn remove_network(&self, id: &str) -> Result<Removal, String> {
+    pub fn remove_network(&self, id: &str) -> Result<Removal, Problem> {
         removal(self.call("removing a network", self.docker.remove_network(id))?)
     }
 
-    pub fn remove_image(&self, name: &str) -> Result<Removal, String> {
+    pub fn remove_image(&self, name: &str) -> Result<Removal, Problem> {
         let options = RemoveImageOptions {
             force: false,
             noprune: false,
@@ -422,7 +470,7 @@ impl Engine {
     }
 
     /// Prunes the whole build cache (the API cannot target single records).
-    pub fn prune_build_cache(&self) -> Result<u64, String> {
+    pub fn prune_build_cache(&self) -> Result<u64, Problem> {
         let out = self.ask(
             "POST /build/prune",
             self.docker
@@ -443,7 +491,7 @@ impl Engine {
         volume: &str,
         mount: &str,
         cmd: &[&str],
-    ) -> Result<(i64, String), String> {
+    ) -> Result<(i64, String), Problem> {
         let body = ContainerCreateBody {
             image: Some(image.to_owned()),
             cmd: Some(cmd.iter().map(|s| (*s).to_owned()).collect()),
@@ -474,7 +522,12 @@ impl Engine {
                         None::<bollard::query_parameters::StartContainerOptions>,
                     )
                     .await
-                    .map_err(|e| format!("starting the inspection container: {}", describe(&e)))?;
+                    .map_err(|e| {
+                        engine_error(format!(
+                            "starting the inspection container: {}",
+                            describe(&e)
+                        ))
+                    })?;
                 let mut wait = self
                     .docker
                     .wait_container(&id, None::<WaitContainerOptions>);
@@ -485,10 +538,10 @@ impl Engine {
                         // bollard reports a non-zero exit as an error carrying the code.
                         Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
                         Err(e) => {
-                            return Err(format!(
+                            return Err(engine_error(format!(
                                 "waiting for the inspection container: {}",
                                 describe(&e)
-                            ))
+                            )))
                         }
                     }
                 }
@@ -500,8 +553,9 @@ impl Engine {
                 let mut logs = self.docker.logs(&id, Some(options));
                 let mut text = String::new();
                 while let Some(chunk) = logs.next().await {
-                    let chunk = chunk
-                        .map_err(|e| format!("reading the inspection output: {}", describe(&e)))?;
+                    let chunk = chunk.map_err(|e| {
+                        engine_error(format!("reading the inspection output: {}", describe(&e)))
+                    })?;
                     text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
                 }
                 Ok((code, text))

@@ -19,7 +19,7 @@ use std::time::Duration;
 use clap::{Args as ClapArgs, Subcommand};
 use day2_core::human::{self, Format, HumanArgs};
 use day2_core::progress::Progress;
-use day2_core::{bounded, cli, exit::after_help, Exit, Io, Record, RecordSink};
+use day2_core::{bounded, cli, exit::after_help, Exit, Io, Problem, Record, RecordSink};
 use serde_json::json;
 
 pub mod apply;
@@ -283,17 +283,12 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
     let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
     let endpoint = day2_docker::host::parse(args.common.host.as_deref().unwrap_or(""), tls);
     let engine = match endpoint
-        .map_err(|p| p.message)
+        .map_err(|p| Problem::new(engine::ENGINE_UNREACHABLE, p.message))
         .and_then(|endpoint| Engine::connect(endpoint, args.common.timeout))
     {
         Ok(engine) => engine,
-        Err(e) => {
-            let reason = if engine::is_timeout(&e) {
-                "engine_timeout"
-            } else {
-                "engine_unreachable"
-            };
-            let _ = sink.emit(Record::error("engine", "docker", reason).message(e));
+        Err(problem) => {
+            let _ = sink.emit(problem.into_record("engine", "docker"));
             // The record's line on stderr says it (day2-core's human side, masked and
             // escaped there).
             return sink.exit();
@@ -317,15 +312,8 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
     };
     match result {
         Ok(()) | Err(Stop::Closed) => {}
-        Err(Stop::Engine(e)) => {
-            let reason = if engine::is_timeout(&e) {
-                "engine_timeout"
-            } else {
-                "engine_error"
-            };
-            let _ = ctx
-                .sink
-                .emit(Record::error("engine", "docker", reason).message(e));
+        Err(Stop::Engine(problem)) => {
+            let _ = ctx.sink.emit(problem.into_record("engine", "docker"));
         }
         Err(Stop::Usage(e)) => {
             let _ = writeln!(ctx.stderr, "{TOOL}: {}", cli::for_stderr(&e));
@@ -340,8 +328,9 @@ fn run_parsed(args: Args, io: &mut Io<'_>) -> Exit {
 pub enum Stop {
     /// The reader of stdout went away.
     Closed,
-    /// An engine call failed; the run reports it as an `engine` error record.
-    Engine(String),
+    /// An engine call failed; the run reports it as an `engine` error record with
+    /// the problem's reason (`engine_error`, `engine_timeout`).
+    Engine(Problem),
     /// The request cannot be carried out as given (exit 2).
     Usage(String),
 }
@@ -424,7 +413,12 @@ fn review(ctx: &mut Context<'_, '_>, args: &ReviewArgs) -> Result<(), Stop> {
             Some(thread) => {
                 let usage = thread
                     .join()
-                    .unwrap_or_else(|_| Err("the disk-use query stopped with a panic".into()))
+                    .unwrap_or_else(|_| {
+                        Err(Problem::new(
+                            engine::ENGINE_ERROR,
+                            "the disk-use query stopped with a panic",
+                        ))
+                    })
                     .map_err(Stop::Engine)?;
                 drop(waiting);
                 emit_snapshot(ctx, "now", &usage, started.elapsed())?;

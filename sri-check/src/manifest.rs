@@ -34,8 +34,7 @@ pub struct Manifest {
 /// the file and, for syntax errors, the line and column. Reasons: `unreadable_input`,
 /// `invalid_manifest`.
 pub fn load(path: &Path) -> Result<Manifest, Problem> {
-    let bytes = day2_core::input::read_file(path, "manifest", crate::MANIFEST_LIMIT)
-        .map_err(|message| Problem::new("unreadable_input", message))?;
+    let bytes = day2_core::input::read_file(path, "manifest", crate::MANIFEST_LIMIT)?;
     parse(&bytes).map_err(|problem| Problem {
         message: format!("{}:{}", path.display(), problem.message),
         ..problem

@@ -208,7 +208,6 @@ pub const MAX_CHANGELOG_BYTES: u64 = 16 * 1024 * 1024;
 /// Reads a changelog (a file, a pipe, `/dev/stdin`) up to [`MAX_CHANGELOG_BYTES`].
 fn read_capped(path: &Path) -> Result<String, Problem> {
     day2_core::input::read_text(path, "changelog", MAX_CHANGELOG_BYTES)
-        .map_err(|message| Problem::new("unreadable_input", message))
 }
 
 /// The changelog and the repository whose tags name its releases.

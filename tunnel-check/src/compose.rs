@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use day2_core::bounded::{self, DAY};
 use day2_core::process::{self, Bounded};
-use day2_core::{Exit, Io, Record, RecordSink};
+use day2_core::{Exit, Io, Problem, Record, RecordSink};
 use serde_json::{json, Map, Value};
 
 use crate::redact::{Redactor, Secret};
@@ -60,7 +60,9 @@ struct Input {
 }
 
 impl Inputs {
-    fn read(paths: &[PathBuf]) -> Result<Inputs, String> {
+    /// Reads every `-f` file and the project's `.env`. Errors: `unreadable_input`,
+    /// `usage` (more than one file on stdin).
+    fn read(paths: &[PathBuf]) -> Result<Inputs, Problem> {
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
             let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
@@ -72,9 +74,10 @@ impl Inputs {
             });
         }
         if files.iter().filter(|f| !f.regular).count() > 1 {
-            return Err(
-                "more than one -f is a pipe or FIFO: compose reads only one from stdin".to_owned(),
-            );
+            return Err(Problem::new(
+                "usage",
+                "more than one -f is a pipe or FIFO: compose reads only one from stdin",
+            ));
         }
         // compose reads `.env` from the project directory (the first file's).
         let env_path = paths
@@ -101,12 +104,13 @@ enum Rendered {
 }
 
 /// Runs one compose program; `Ok(None)` when the program is not there at all.
+/// Errors: `run_bounded`'s (the program hung, or could not be started).
 fn run_compose(
     program: &str,
     pre: &[&str],
     args: &ComposeArgs,
     inputs: &Inputs,
-) -> Result<Option<(bool, String, String)>, String> {
+) -> Result<Option<(bool, String, String)>, Problem> {
     let mut command = Command::new(program);
     command.args(pre);
     let mut piped = None;
@@ -149,7 +153,7 @@ fn run_compose(
             done.stderr_text(),
         ))),
         Err(problem) if problem.reason() == process::PROGRAM_NOT_FOUND => Ok(None),
-        Err(problem) => Err(problem.message),
+        Err(problem) => Err(problem),
     }
 }
 
@@ -183,9 +187,11 @@ fn unset_variables(stderr: &str) -> Vec<String> {
         .collect()
 }
 
-fn render(args: &ComposeArgs, inputs: &Inputs) -> Result<Rendered, String> {
+/// The config compose renders. Errors: `tool_unavailable` (no compose program),
+/// `compose_failed` (compose refused, its first stderr line quoted), and
+/// [`run_compose`]'s.
+fn render(args: &ComposeArgs, inputs: &Inputs) -> Result<Rendered, Problem> {
     let attempts: [(&str, &[&str]); 2] = [("docker", &["compose"]), ("docker-compose", &[])];
-    let mut last_error = "neither `docker compose` nor `docker-compose` could be run".to_owned();
     for (program, pre) in attempts {
         let Some((ok, stdout, stderr)) = run_compose(program, pre, args, inputs)? else {
             continue;
@@ -208,13 +214,18 @@ fn render(args: &ComposeArgs, inputs: &Inputs) -> Result<Rendered, String> {
             .find(|l| !l.trim().is_empty())
             .unwrap_or("failed")
             .trim();
-        last_error = format!(
-            "{program}{} config failed: {first}",
-            if pre.is_empty() { "" } else { " compose" }
-        );
-        return Err(last_error);
+        return Err(Problem::new(
+            "compose_failed",
+            format!(
+                "{program}{} config failed: {first}",
+                if pre.is_empty() { "" } else { " compose" }
+            ),
+        ));
     }
-    Err(last_error)
+    Err(Problem::new(
+        "tool_unavailable",
+        "neither `docker compose` nor `docker-compose` could be run",
+    ))
 }
 
 /// Runs the compose checks.

@@ -257,8 +257,7 @@ fn credentials_record(
         Err(err) => return Ok(unreadable(err.to_string(), data)),
     };
     let what = format!("credentials file {target}");
-    let bytes = day2_core::input::read_capped(&mut opened, &what, CONFIG_LIMIT)
-        .map_err(|message| Problem::new("unreadable_input", message))?;
+    let bytes = day2_core::input::read_capped(&mut opened, &what, CONFIG_LIMIT)?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => return Ok(unreadable(err.to_string(), data)),

@@ -183,7 +183,7 @@ fn read_input(path: &Path, what: &str) -> Result<String, Finding> {
         &format!("the {what}"),
         day2_core::input::DEFAULT_LIMIT,
     )
-    .map_err(|err| Finding::fail("input_unreadable", err, json!({"path": path})))
+    .map_err(|err| Finding::fail("input_unreadable", err.message, json!({"path": path})))
 }
 
 /// A tool that refused its input or wrote no summary: the step cannot conclude.

@@ -325,15 +325,16 @@ fn write_patch(
             format!("cannot resolve --repo {}: {err}", args.repo.display()),
         )
     })?;
-    let relative = |file: &nginx::SourceFile| -> Result<String, String> {
+    let impossible = |message: String| Problem::new(nginx::patch::PATCH_IMPOSSIBLE, message);
+    let relative = |file: &nginx::SourceFile| -> Result<String, Problem> {
         let absolute = std::fs::canonicalize(&file.path)
-            .map_err(|err| format!("cannot resolve {}: {err}", file.path.display()))?;
+            .map_err(|err| impossible(format!("cannot resolve {}: {err}", file.path.display())))?;
         let inside = absolute.strip_prefix(&repo).map_err(|_| {
-            format!(
+            impossible(format!(
                 "{} is outside the repository {}: give --repo the repository that holds it",
                 file.path.display(),
                 args.repo.display()
-            )
+            ))
         })?;
         Ok(inside
             .components()
@@ -343,10 +344,9 @@ fn write_patch(
     };
     let reload = |texts: &std::collections::BTreeMap<PathBuf, String>| {
         nginx::load_with(conf_path, texts)
-            .map_err(|err| format!("the patched configuration: {err}"))
+            .map_err(|err| impossible(format!("the patched configuration: {err}")))
     };
-    let patch = nginx::patch::retire(config, uris, &args.legacy_prefix, &relative, &reload)
-        .map_err(|why| Problem::new("patch_impossible", why))?;
+    let patch = nginx::patch::retire(config, uris, &args.legacy_prefix, &relative, &reload)?;
     let Some(patch) = patch else {
         return Ok(Vec::new());
     };

@@ -13,6 +13,7 @@ pub mod patch;
 pub mod route;
 pub mod syntax;
 
+use day2_core::Problem;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -74,9 +75,11 @@ impl fmt::Display for ConfError {
 
 /// Reads a configuration file, at most [`MAX_FILE_BYTES`], from a path that may be a
 /// pipe, with day2-core's capped reader. The message does not repeat the path: the
-/// callers name it (`FILE: …`, `cannot read include FILE: …`).
-fn read_conf(path: &Path) -> Result<String, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+/// callers name it (`FILE: …`, `cannot read include FILE: …`). Errors:
+/// `unreadable_input`.
+fn read_conf(path: &Path) -> Result<String, Problem> {
+    let unreadable = |message: String| Problem::new("unreadable_input", message);
+    let mut file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let bytes = day2_core::input::read_capped(&mut file, "the file", MAX_FILE_BYTES)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -133,7 +136,7 @@ struct Loader {
 }
 
 impl Loader {
-    fn read_disk(&self, path: &Path) -> Result<String, String> {
+    fn read_disk(&self, path: &Path) -> Result<String, Problem> {
         match self.overrides.get(path) {
             Some(text) => Ok(text.clone()),
             None => read_conf(path),
@@ -201,7 +204,7 @@ impl Loader {
         }
         let pattern = self.conf_prefix.join(&directive.args[0]);
         let is_glob = directive.args[0].contains(['*', '?', '[']);
-        let mut targets: Vec<(PathBuf, Result<String, String>, bool)> = Vec::new();
+        let mut targets: Vec<(PathBuf, Result<String, Problem>, bool)> = Vec::new();
         match &self.source {
             Source::Disk if is_glob => {
                 let matches = glob::glob_with(
@@ -244,7 +247,7 @@ impl Loader {
                 let text = files
                     .get(&pattern)
                     .cloned()
-                    .ok_or_else(|| "not in the nginx -T output".to_owned());
+                    .ok_or_else(|| Problem::new("unreadable_input", "not in the nginx -T output"));
                 targets.push((pattern.clone(), text, false));
             }
         }
@@ -296,10 +299,10 @@ pub fn load_with(path: &Path, overrides: &BTreeMap<PathBuf, String>) -> Result<C
         Some(text) => Ok(text.clone()),
         None => read_conf(path),
     }
-    .map_err(|message| ConfError {
+    .map_err(|problem| ConfError {
         file: path.display().to_string(),
         line: None,
-        message,
+        message: problem.message,
     })?;
     let (source, main, main_text, on_disk) = match split_dump(&text) {
         Some(files) => {

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use day2_core::Problem;
+
 use super::route::{self, Outcome};
 use super::{Config, Directive, Server};
 
@@ -188,7 +190,10 @@ fn apply(config: &Config, edits: &[Edit]) -> BTreeMap<usize, String> {
 }
 
 /// Re-reads the configuration with some files' texts replaced.
-pub type Reload<'a> = dyn Fn(&BTreeMap<PathBuf, String>) -> Result<Config, String> + 'a;
+pub type Reload<'a> = dyn Fn(&BTreeMap<PathBuf, String>) -> Result<Config, Problem> + 'a;
+
+/// The reason of a patch that cannot be written: the record's `patch_impossible`.
+pub const PATCH_IMPOSSIBLE: &str = "patch_impossible";
 
 /// What `--write-patch` produces.
 #[derive(Debug, Clone)]
@@ -202,14 +207,16 @@ pub struct Patch {
 /// The patch retiring `uris` (and every location dedicated to `prefix`) in
 /// `config`. `relative` names a file in the diff (relative to the repository) or
 /// says why it cannot be patched. `reload` re-reads the configuration with some
-/// files' texts replaced, to check the result.
+/// files' texts replaced, to check the result. Errors: [`PATCH_IMPOSSIBLE`] (no
+/// patch retires every URI, or a file comes from an `nginx -T` dump), and what
+/// `relative` and `reload` return.
 pub fn retire(
     config: &Config,
     uris: &[String],
     prefix: &str,
-    relative: &dyn Fn(&super::SourceFile) -> Result<String, String>,
+    relative: &dyn Fn(&super::SourceFile) -> Result<String, Problem>,
     reload: &Reload<'_>,
-) -> Result<Option<Patch>, String> {
+) -> Result<Option<Patch>, Problem> {
     let mut edits = Vec::new();
     let mut locations = Vec::new();
     walk_locations(&config.directives, &mut locations);
@@ -274,9 +281,12 @@ pub fn retire(
     let patched = reload(&texts_by_path(config, &texts))?;
     let left = unretired(&patched, uris);
     if !left.is_empty() {
-        return Err(format!(
-            "no patch retires every legacy URI; after one, still: {}",
-            left.join("; ")
+        return Err(Problem::new(
+            PATCH_IMPOSSIBLE,
+            format!(
+                "no patch retires every legacy URI; after one, still: {}",
+                left.join("; ")
+            ),
         ));
     }
     let mut diff = String::new();
@@ -284,9 +294,12 @@ pub fn retire(
     for (file, new) in &texts {
         let source = &config.files[*file];
         if !source.on_disk {
-            return Err(format!(
-                "{} comes from an nginx -T dump: a patch needs the configuration files themselves",
-                source.path.display()
+            return Err(Problem::new(
+                PATCH_IMPOSSIBLE,
+                format!(
+                    "{} comes from an nginx -T dump: a patch needs the configuration files themselves",
+                    source.path.display()
+                ),
             ));
         }
         let name = relative(source)?;
@@ -314,7 +327,7 @@ mod tests {
     use super::*;
     use crate::nginx::parse_text;
 
-    fn patched(text: &str, uris: &[&str]) -> Result<Option<(String, String)>, String> {
+    fn patched(text: &str, uris: &[&str]) -> Result<Option<(String, String)>, Problem> {
         let mut config = parse_text("nginx.conf", text).unwrap();
         config.files[0].on_disk = true;
         let uris: Vec<String> = uris.iter().map(|u| (*u).to_owned()).collect();
@@ -323,7 +336,8 @@ mod tests {
             let text = texts
                 .get(&PathBuf::from("nginx.conf"))
                 .map_or(text, String::as_str);
-            parse_text("nginx.conf", text).map_err(|e| e.to_string())
+            parse_text("nginx.conf", text)
+                .map_err(|e| Problem::new("invalid_config", e.to_string()))
         };
         Ok(retire(&config, &uris, "/status/", &relative, &reload)?
             .map(|p| (p.diff, p.files.join(","))))
@@ -361,6 +375,7 @@ mod tests {
     fn a_server_level_if_that_proxies_cannot_be_patched_here() {
         let text = "server {\n    if ($arg_x) { return 200; }\n    location /status/ {\n        proxy_pass http://b;\n    }\n}\n";
         let err = patched(text, &["/status/summary"]).unwrap_err();
-        assert!(err.contains("still"), "{err}");
+        assert_eq!(err.reason(), PATCH_IMPOSSIBLE);
+        assert!(err.message.contains("still"), "{err}");
     }
 }

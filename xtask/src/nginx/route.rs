@@ -30,6 +30,7 @@
 //! PCRE's non-UTF mode's terms; what it cannot compile (look-around, back-references)
 //! makes the answer [`Outcome::Unknown`], never a pass.
 
+use day2_core::Problem;
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::{Config, Directive, Server};
@@ -147,7 +148,16 @@ enum Kind {
     Named(String),
 }
 
-/// A location's kind from its arguments (`ngx_http_core_location`).
+/// The reason of a route that cannot be told from the configuration alone (an
+/// expression or a variable not evaluated here); its answer is [`Outcome::Unknown`].
+pub const NOT_EVALUABLE: &str = "not_evaluable";
+
+fn not_evaluable(message: impl Into<String>) -> Problem {
+    Problem::new(NOT_EVALUABLE, message)
+}
+
+/// A location's kind from its arguments (`ngx_http_core_location`). The error is
+/// nginx's own text for the same location, word for word, so it stays a `String`.
 fn kind(location: &Directive) -> Result<Kind, String> {
     match location.args.as_slice() {
         [modifier, name] => match modifier.as_str() {
@@ -197,15 +207,16 @@ fn kind(location: &Directive) -> Result<Kind, String> {
 
 thread_local! {
     /// Compiled expressions: one configuration is asked about many URIs.
-    static COMPILED: std::cell::RefCell<std::collections::HashMap<(String, bool), Result<Regex, String>>> =
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<(String, bool), Result<Regex, Problem>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// Most compiled expressions kept.
 const MAX_COMPILED: usize = 4096;
 
-/// Compiles an nginx (PCRE) regular expression, or says why it cannot be evaluated.
-pub fn compile(pattern: &str, caseless: bool) -> Result<Regex, String> {
+/// Compiles an nginx (PCRE) regular expression, or says why it cannot be evaluated
+/// ([`NOT_EVALUABLE`]).
+pub fn compile(pattern: &str, caseless: bool) -> Result<Regex, Problem> {
     let key = (pattern.to_owned(), caseless);
     if let Some(found) = COMPILED.with(|c| c.borrow().get(&key).cloned()) {
         return found;
@@ -221,7 +232,7 @@ pub fn compile(pattern: &str, caseless: bool) -> Result<Regex, String> {
     compiled
 }
 
-fn compile_uncached(pattern: &str, caseless: bool) -> Result<Regex, String> {
+fn compile_uncached(pattern: &str, caseless: bool) -> Result<Regex, Problem> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .case_insensitive(caseless)
@@ -235,7 +246,9 @@ fn compile_uncached(pattern: &str, caseless: bool) -> Result<Regex, String> {
                 .unwrap_or("not understood")
                 .trim_start_matches("error: ")
                 .to_owned();
-            format!("the regular expression \"{pattern}\" cannot be evaluated here ({first})")
+            not_evaluable(format!(
+                "the regular expression \"{pattern}\" cannot be evaluated here ({first})"
+            ))
         })
 }
 
@@ -269,12 +282,12 @@ fn find_location<'c>(
     children: &'c [Directive],
     uri: &str,
     chain: &mut Vec<&'c Directive>,
-) -> Result<Found, String> {
+) -> Result<Found, Problem> {
     let base = chain.len();
     let mut statics: Vec<(&'c Directive, Kind)> = Vec::new();
     let mut regexes: Vec<&'c Directive> = Vec::new();
     for location in children.iter().filter(|d| is_location(d)) {
-        match kind(location)? {
+        match kind(location).map_err(not_evaluable)? {
             Kind::Regex { .. } => regexes.push(location),
             Kind::Named(_) => {}
             k => statics.push((location, k)),
@@ -324,7 +337,7 @@ fn find_location<'c>(
     }
     if !noregex {
         for location in regexes {
-            let Kind::Regex { pattern, caseless } = kind(location)? else {
+            let Kind::Regex { pattern, caseless } = kind(location).map_err(not_evaluable)? else {
                 continue;
             };
             let regex = compile(&pattern, caseless)?;
@@ -498,6 +511,7 @@ impl<'c> Router<'c> {
         let found = match find_location(&self.server.block.children, &walk.uri, &mut chain) {
             Ok(found) => found,
             Err(why) => {
+                let why = why.message;
                 return self.push(&walk, &chain, Outcome::Unknown { why }, false, out);
             }
         };
@@ -714,7 +728,10 @@ impl<'c> Router<'c> {
         }
         let uri = match substitute(target, &walk.uri, &[]) {
             Ok(uri) => uri,
-            Err(why) => return self.push(&walk, chain, Outcome::Unknown { why }, false, out),
+            Err(why) => {
+                let why = why.message;
+                return self.push(&walk, chain, Outcome::Unknown { why }, false, out);
+            }
         };
         walk.uri = uri.split('?').next().unwrap_or("").to_owned();
         self.server_phase(walk, out)
@@ -962,8 +979,9 @@ enum Rewrite {
 }
 
 /// Replaces `$1`…`$9`, `$uri` and `$document_uri` in a rewrite replacement or a
-/// `try_files` URI; any other variable makes the result unknown here.
-fn substitute(template: &str, uri: &str, groups: &[String]) -> Result<String, String> {
+/// `try_files` URI; any other variable makes the result unknown here
+/// ([`NOT_EVALUABLE`]).
+fn substitute(template: &str, uri: &str, groups: &[String]) -> Result<String, Problem> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(at) = rest.find('$') {
@@ -972,7 +990,11 @@ fn substitute(template: &str, uri: &str, groups: &[String]) -> Result<String, St
         let (name, tail) = match after.strip_prefix('{') {
             Some(braced) => match braced.find('}') {
                 Some(end) => (&braced[..end], &braced[end + 1..]),
-                None => return Err(format!("unterminated variable in \"{template}\"")),
+                None => {
+                    return Err(not_evaluable(format!(
+                        "unterminated variable in \"{template}\""
+                    )))
+                }
             },
             None => {
                 let end = after
@@ -992,9 +1014,9 @@ fn substitute(template: &str, uri: &str, groups: &[String]) -> Result<String, St
         } else if name == "uri" || name == "document_uri" {
             out.push_str(uri);
         } else {
-            return Err(format!(
+            return Err(not_evaluable(format!(
                 "\"{template}\" depends on ${name}, which is not known here"
-            ));
+            )));
         }
         rest = tail;
     }
