@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use day2_core::Problem;
 use libfuzzer_sys::fuzz_target;
 use xtask::nginx::{self, patch, route, Config, SourceFile};
 
@@ -33,13 +34,13 @@ fn dump(files: &[(PathBuf, String)]) -> String {
     text
 }
 
-fn load(text: String) -> Result<Config, String> {
+fn load(text: String) -> Result<Config, Problem> {
     let main = Path::new(MAIN);
     let overrides = BTreeMap::from([(main.to_path_buf(), text)]);
     nginx::load_with(main, &overrides).map_err(|err| {
         // Nothing is read from disk, so every error is about the text: at a line.
         assert!(err.line.is_some_and(|l| l >= 1), "{err:?}");
-        err.to_string()
+        Problem::new("invalid_config", err.to_string())
     })
 }
 
