@@ -6,7 +6,7 @@ use day2_core::http::HttpResponse;
 use day2_core::Record;
 use serde_json::{json, Value};
 
-use crate::payload::Deps;
+use crate::payload::{CheckReason, Deps};
 use crate::probe::{failure_record, is_2xx, status_record, Probe};
 
 /// What the legacy path is expected to do.
@@ -103,11 +103,13 @@ pub fn deps_record(target: &str, response: &HttpResponse) -> Record {
     let record = if response.status == 200 {
         Record::pass("deps", target)
     } else {
-        Record::fail("deps", target, "dependency_failed").message(if failing.is_empty() {
-            "the dependency check answered 503".to_owned()
-        } else {
-            format!("failing dependencies: {}", failing.join(", "))
-        })
+        Record::fail("deps", target, CheckReason::DependencyFailed.as_str()).message(
+            if failing.is_empty() {
+                "the dependency check answered 503".to_owned()
+            } else {
+                format!("failing dependencies: {}", failing.join(", "))
+            },
+        )
     };
     record.duration(response.elapsed).with_payload(&Deps {
         status: response.status,
@@ -168,7 +170,7 @@ pub fn legacy(probe: &mut Probe, path: &str, status_header: &str, expect: Legacy
     };
     let state = LegacyState::of(&response, status_header);
     let base = match (state, expect) {
-        (LegacyState::Trap, _) => Record::fail("legacy", &target, "legacy_spa_fallback").message(
+        (LegacyState::Trap, _) => Record::fail("legacy", &target, CheckReason::LegacySpaFallback.as_str()).message(
             "200 text/html without the status-path header: the SPA answers, the path is not removed",
         ),
         (LegacyState::Headerless, _) => {

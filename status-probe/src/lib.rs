@@ -30,8 +30,8 @@ pub mod warming;
 
 pub use checks::LegacyExpect;
 pub use payload::{
-    Answered, CorsAnswer, CorsDefect, Deps, Freshness, PathClass, SummaryReason, SummaryView,
-    WaitAttempt,
+    Answered, CheckReason, CorsAnswer, CorsDefect, Deps, Freshness, PathClass, SummaryReason,
+    SummaryView, WaitAttempt,
 };
 pub use wait::Until;
 

@@ -50,6 +50,31 @@ pub struct SummaryView {
     pub missing: Vec<String>,
 }
 
+/// The `fail` reasons of the `deps`, `legacy` and `warming` checks that other code reads
+/// (triage, the cutover's verify step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckReason {
+    /// `deps`: a dependency of `/api/ready` failed or the answer says not ready.
+    DependencyFailed,
+    /// `legacy`: the legacy path is answered by the single-page app (a 200 that is
+    /// not the summary): the trap of a deleted nginx location.
+    LegacySpaFallback,
+    /// `warming`: warming lasted longer than its budget (the SLO).
+    WarmingOverBudget,
+}
+
+impl CheckReason {
+    /// The reason as written in records, e.g. `dependency_failed`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CheckReason::DependencyFailed => "dependency_failed",
+            CheckReason::LegacySpaFallback => "legacy_spa_fallback",
+            CheckReason::WarmingOverBudget => "warming_over_budget",
+        }
+    }
+}
+
 /// Why a `summary` record that read a summary did not pass (its `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -291,6 +316,13 @@ mod tests {
             CorsDefect::StatusPathHeaderLostWithOrigin,
         ] {
             assert_eq!(serde_json::to_value(defect).unwrap(), defect.as_str());
+        }
+        for reason in [
+            CheckReason::DependencyFailed,
+            CheckReason::LegacySpaFallback,
+            CheckReason::WarmingOverBudget,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
     }
 

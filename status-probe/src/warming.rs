@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use day2_core::Record;
 use serde_json::json;
 
+use crate::payload::CheckReason;
 use crate::summary::{PathClass, SummaryView};
 
 #[derive(Debug)]
@@ -95,14 +96,16 @@ impl Tracker {
                 if path.is_empty() { "no sample" } else { &path }
             )),
             Some(seconds) if seconds > budget_s => {
-                Record::fail("warming", &target, "warming_over_budget").message(format!(
-                    "{} after {seconds:.1}s ({path}), beyond the {budget_s}s budget",
-                    if self.running {
-                        "still not ready"
-                    } else {
-                        "ready only"
-                    }
-                ))
+                Record::fail("warming", &target, CheckReason::WarmingOverBudget.as_str()).message(
+                    format!(
+                        "{} after {seconds:.1}s ({path}), beyond the {budget_s}s budget",
+                        if self.running {
+                            "still not ready"
+                        } else {
+                            "ready only"
+                        }
+                    ),
+                )
             }
             Some(seconds) if self.running => {
                 Record::warn("warming", &target, "warming_within_budget").message(format!(

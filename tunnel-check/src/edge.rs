@@ -127,8 +127,41 @@ fn is_cloudflare_error(status: u16) -> bool {
     (520..=530).contains(&status)
 }
 
+/// The reason of an `edge` record, as written in its `reason` field (triage reads
+/// [`EdgeReason::TunnelDead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeReason {
+    /// The origin itself fails (5xx or no answer): the edge cannot do better.
+    OriginDown,
+    /// The edge did not answer at all.
+    EdgeUnreachable,
+    /// The edge answered without `cf-ray`: not through Cloudflare.
+    NotViaCloudflare,
+    /// The origin is up but the edge answers 502/504/520-530: the connector is gone.
+    TunnelDead,
+    /// Origin and edge differ in status or body.
+    OriginEdgeDisagree,
+    /// Both answer alike, through Cloudflare (a `pass`).
+    BothOk,
+}
+
+impl EdgeReason {
+    /// The reason as written in records, e.g. `tunnel_dead`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EdgeReason::OriginDown => "origin_down",
+            EdgeReason::EdgeUnreachable => "edge_unreachable",
+            EdgeReason::NotViaCloudflare => "not_via_cloudflare",
+            EdgeReason::TunnelDead => "tunnel_dead",
+            EdgeReason::OriginEdgeDisagree => "origin_edge_disagree",
+            EdgeReason::BothOk => "both_ok",
+        }
+    }
+}
+
 /// The verdict of the comparison, most telling cause first.
-fn judge(origin: &Side, edge: &Side, compare: Compare) -> (Verdict, &'static str, String) {
+fn judge(origin: &Side, edge: &Side, compare: Compare) -> (Verdict, EdgeReason, String) {
     let origin_ok = origin.response.as_ref().is_some_and(|r| r.status < 500);
     if !origin_ok {
         let what = match (&origin.response, origin.error) {
@@ -138,14 +171,14 @@ fn judge(origin: &Side, edge: &Side, compare: Compare) -> (Verdict, &'static str
         };
         return (
             Verdict::Fail,
-            "origin_down",
+            EdgeReason::OriginDown,
             format!("the origin {what}; the edge cannot do better"),
         );
     }
     let Some(edge_response) = &edge.response else {
         return (
             Verdict::Error,
-            "edge_unreachable",
+            EdgeReason::EdgeUnreachable,
             format!(
                 "the edge did not answer ({})",
                 edge.error.unwrap_or("no answer")
@@ -157,7 +190,7 @@ fn judge(origin: &Side, edge: &Side, compare: Compare) -> (Verdict, &'static str
     if !via_cloudflare {
         return (
             Verdict::Fail,
-            "not_via_cloudflare",
+            EdgeReason::NotViaCloudflare,
             format!(
                 "the edge answered {status} without cf-ray: it did not come through Cloudflare"
             ),
@@ -166,7 +199,7 @@ fn judge(origin: &Side, edge: &Side, compare: Compare) -> (Verdict, &'static str
     if is_cloudflare_error(status) || matches!(status, 502 | 504) {
         return (
             Verdict::Fail,
-            "tunnel_dead",
+            EdgeReason::TunnelDead,
             format!(
                 "the origin is up but the edge answers {status}: the connector is gone or cannot reach the origin"
             ),
@@ -188,7 +221,7 @@ fn judge(origin: &Side, edge: &Side, compare: Compare) -> (Verdict, &'static str
     if !differs.is_empty() {
         return (
             Verdict::Fail,
-            "origin_edge_disagree",
+            EdgeReason::OriginEdgeDisagree,
             format!(
                 "origin and edge differ in {}: the edge serves something else",
                 differs.join(" and ")
@@ -197,7 +230,7 @@ fn judge(origin: &Side, edge: &Side, compare: Compare) -> (Verdict, &'static str
     }
     (
         Verdict::Pass,
-        "both_ok",
+        EdgeReason::BothOk,
         format!("origin and edge agree ({status}), through Cloudflare"),
     )
 }
@@ -225,7 +258,7 @@ pub fn run(args: &EdgeArgs, io: &mut Io<'_>) -> Exit {
         .filter_map(|s| s.response.as_ref().map(|r| r.elapsed))
         .max()
         .unwrap_or_default();
-    let record = Record::new(CHECK, &edge_url, verdict, Some(reason))
+    let record = Record::new(CHECK, &edge_url, verdict, Some(reason.as_str()))
         .duration(elapsed)
         .message(message)
         .data(json!({
@@ -252,6 +285,21 @@ pub fn run(args: &EdgeArgs, io: &mut Io<'_>) -> Exit {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn edge_reason_names_are_their_serialized_names() {
+        use super::EdgeReason as R;
+        for r in [
+            R::OriginDown,
+            R::EdgeUnreachable,
+            R::NotViaCloudflare,
+            R::TunnelDead,
+            R::OriginEdgeDisagree,
+            R::BothOk,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -15,7 +15,8 @@ use day2_core::record::{Record, RecordSink, Verdict};
 use day2_core::{Exit, Io, Problem};
 use legacy_sampler::LiveSummary;
 use serde_json::{json, Value};
-use status_probe::{Answered, CorsDefect, Deps, SummaryReason, SummaryView};
+use status_probe::{Answered, CheckReason, CorsDefect, Deps, SummaryReason, SummaryView};
+use tunnel_check::edge::EdgeReason;
 
 use crate::tools::{invoke, ToolRun};
 
@@ -124,7 +125,7 @@ fn check_payloads(probe: &[Record]) -> Result<(), Problem> {
 const SYNTHETIC_WARMING: &str = SummaryReason::SyntheticWarming.as_str();
 
 /// The reason of status-probe's `deps` record when a dependency is down.
-const DEPENDENCY_FAILED: &str = "dependency_failed";
+const DEPENDENCY_FAILED: &str = CheckReason::DependencyFailed.as_str();
 
 /// The first record of `check` with `reason`.
 fn with_reason<'a>(records: &'a [Record], check: &str, reason: &str) -> Option<&'a Record> {
@@ -258,7 +259,7 @@ fn diagnose(
     let mut found = Vec::new();
     if let Some(edge) = tunnel
         .iter()
-        .find(|r| r.reason.as_deref() == Some("tunnel_dead"))
+        .find(|r| r.reason.as_deref() == Some(EdgeReason::TunnelDead.as_str()))
     {
         found.push(Diagnosis {
             signature: "tunnel_dead",
@@ -349,8 +350,8 @@ fn diagnose(
         });
     }
     // A backend that does not answer explains the synthetic warming the SLO counts.
-    if let Some(warming) =
-        with_reason(probe, "warming", "warming_over_budget").filter(|_| backend_down.is_none())
+    if let Some(warming) = with_reason(probe, "warming", CheckReason::WarmingOverBudget.as_str())
+        .filter(|_| backend_down.is_none())
     {
         found.push(Diagnosis {
             signature: "warming_over_budget",
@@ -451,7 +452,7 @@ fn diagnose(
             evidence,
         });
     }
-    if let Some(legacy) = with_reason(probe, "legacy", "legacy_spa_fallback") {
+    if let Some(legacy) = with_reason(probe, "legacy", CheckReason::LegacySpaFallback.as_str()) {
         found.push(Diagnosis {
             signature: "legacy_spa_fallback",
             verdict: Verdict::Fail,

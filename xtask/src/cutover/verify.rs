@@ -5,7 +5,7 @@ use day2_core::record::{Record, Verdict};
 use day2_core::{Exit, Problem};
 use legacy_sampler::LiveSummary;
 use serde_json::json;
-use status_probe::{Freshness, SummaryView};
+use status_probe::{CheckReason, Freshness, SummaryView};
 
 use super::{CutoverArgs, Finding};
 use crate::tools::invoke;
@@ -56,7 +56,7 @@ pub(super) fn step(args: &CutoverArgs) -> Finding {
         let reason = record
             .and_then(|r| r.reason.clone())
             .unwrap_or_else(|| "legacy_check_failed".into());
-        let trap = reason == "legacy_spa_fallback";
+        let trap = reason == CheckReason::LegacySpaFallback.as_str();
         problems.push(Problem::new(
             if trap {
                 "legacy_spa_fallback"
