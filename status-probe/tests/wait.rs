@@ -21,19 +21,7 @@ fn warming_stack(after: Duration) -> day2_tests::DemoStack {
     )
 }
 
-/// A record's payload as its status-probe type, which must hold every field the tool
-/// wrote: decoded and written again it is the same JSON.
-fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(record: &day2_core::Record) -> T {
-    let payload: T = record.payload().unwrap_or_else(|p| panic!("{p}"));
-    assert_eq!(
-        serde_json::to_value(&payload).unwrap(),
-        record.data,
-        "{} does not round-trip the {} record the tool wrote",
-        std::any::type_name::<T>(),
-        record.check
-    );
-    payload
-}
+use day2_tests::process::typed_payload as typed;
 
 #[test]
 fn a_wait_sees_warming_turn_into_primary_and_exits_0() {

@@ -342,6 +342,23 @@ pub fn promtool_check_metrics(exposition: &str) {
     );
 }
 
+/// A record's payload as the tool's exported type, which must hold every field the
+/// tool wrote: decoded and written again it is the same JSON (the guarantee the
+/// xtask relies on when it reads payloads through these types). Panics, naming the
+/// type and the record, when either fails.
+#[track_caller]
+pub fn typed_payload<T: serde::de::DeserializeOwned + serde::Serialize>(record: &Record) -> T {
+    let payload: T = record.payload().unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        serde_json::to_value(&payload).unwrap(),
+        record.data,
+        "{} does not round-trip the {} record the tool wrote",
+        std::any::type_name::<T>(),
+        record.check
+    );
+    payload
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
